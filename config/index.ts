@@ -1,0 +1,114 @@
+/**
+ * The one configuration schema. Everything the project reads from the environment is declared
+ * here, with defaults that point at the local services `etl services up` starts, so the demo needs
+ * no configuration. Only workers/, cli/ and services/ call loadConfig; activities get what they
+ * need handed in.
+ */
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const pgUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\/[^/]+\/[^/?]+/.test(v), 'must look like postgres://user:password@host:port/database');
+const httpUrl = z.string().refine((v) => /^https?:\/\/[^/]+/.test(v), 'must be an http:// or https:// URL');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Ports of the local services; the URLs below default to them. */
+const portsSchema = z.object({
+  ETL_PG_PORT: port(54329),
+  ETL_TEMPORAL_PORT: port(7233),
+  ETL_TEMPORAL_UI_PORT: port(8233),
+  ETL_KAFKA_PORT: port(19092),
+  ETL_KAFKA_CONTROLLER_PORT: port(19093),
+  ETL_S3_PORT: port(19000),
+  ETL_ORDERS_API_PORT: port(18080),
+});
+
+function schemaFor(p: z.infer<typeof portsSchema>) {
+  const pg = (user: string, db: string) => `postgres://${user}:${user}_dev@127.0.0.1:${p.ETL_PG_PORT}/${db}`;
+  return z.object({
+    TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default(`127.0.0.1:${p.ETL_TEMPORAL_PORT}`),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('etl'),
+    TEMPORAL_UI_URL: httpUrl.default(`http://127.0.0.1:${p.ETL_TEMPORAL_UI_PORT}`),
+    PG_ADMIN_URL: pgUrl.default(`postgres://postgres:postgres@127.0.0.1:${p.ETL_PG_PORT}/postgres`),
+    STAGING_DATABASE_URL: pgUrl.default(pg('etl_staging', 'staging')),
+    ANALYTICS_DATABASE_URL: pgUrl.default(pg('etl_analytics', 'analytics')),
+    SHOP_DATABASE_URL: pgUrl.default(pg('etl_shop_reader', 'shop')),
+    SHOP_OWNER_DATABASE_URL: pgUrl.default(pg('shop_owner', 'shop')),
+    KAFKA_BROKERS: z
+      .string()
+      .default(`127.0.0.1:${p.ETL_KAFKA_PORT}`)
+      .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^[^:]+:\d+$/, 'each broker must be host:port')).min(1)),
+    KAFKA_EVENTS_TOPIC: z.string().min(1).default('shop.events'),
+    KAFKA_EVENTS_PARTITIONS: z.coerce.number().int().min(1).default(3),
+    S3_ENDPOINT: httpUrl.optional().default(`http://127.0.0.1:${p.ETL_S3_PORT}`),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('shop-lake'),
+    S3_ACCESS_KEY_ID: z.string().min(1).default('etl-local'),
+    S3_SECRET_ACCESS_KEY: z.string().min(8, 'must be at least 8 characters').default('etl-local-secret'),
+    S3_FORCE_PATH_STYLE: bool.default(true),
+    ORDERS_API_URL: httpUrl.default(`http://127.0.0.1:${p.ETL_ORDERS_API_PORT}`),
+    ORDERS_API_TOKEN: z.string().min(8, 'must be at least 8 characters').default('dev-orders-token'),
+    PSEUDONYM_KEY: z.string().min(16, 'must be at least 16 characters').default('dev-pseudonym-key-change-me'),
+    ALERT_WEBHOOK_URL: httpUrl.optional(),
+    ETL_HOME: z.string().min(1).default('.run'),
+    ETL_CACHE_DIR: z.string().min(1).default(`${process.env.HOME ?? '/tmp'}/.cache/shop-etl`),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  });
+}
+
+export type Ports = z.infer<typeof portsSchema>;
+export type Config = Ports & z.infer<ReturnType<typeof schemaFor>>;
+
+/** Names of variables whose values must never be printed. */
+export const SECRET_KEYS = ['S3_SECRET_ACCESS_KEY', 'ORDERS_API_TOKEN', 'PSEUDONYM_KEY'] as const;
+
+export class ConfigError extends Error {
+  constructor(public readonly issues: string[]) {
+    super(`Invalid configuration: ${issues.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(error: z.ZodError): string[] {
+  // Messages name the variable and the rule, never the value: values may be secrets.
+  return error.issues.map((i) => `${String(i.path[0] ?? '?')} ${i.message.replace(/, received .*/, '')}`);
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const ports = portsSchema.safeParse(defined);
+  if (!ports.success) throw new ConfigError(describe(ports.error));
+  const rest = schemaFor(ports.data).safeParse(defined);
+  if (!rest.success) throw new ConfigError(describe(rest.error));
+  return { ...ports.data, ...rest.data };
+}
+
+/** A copy safe to print: secrets and URL passwords replaced. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if ((SECRET_KEYS as readonly string[]).includes(k)) out[k] = '***';
+    else if (typeof v === 'string') out[k] = redactUrl(v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function redactUrl(value: string): string {
+  return value.replace(/^(\w+:\/\/[^:/@]+):[^@]*@/, '$1:***@');
+}
+
+/** Removes every secret value of the config from a message, for logs and errors. */
+export function scrubSecrets(message: string, config: Config): string {
+  let out = message;
+  const secrets: string[] = SECRET_KEYS.map((k) => config[k]);
+  for (const url of [config.PG_ADMIN_URL, config.STAGING_DATABASE_URL, config.ANALYTICS_DATABASE_URL, config.SHOP_DATABASE_URL, config.SHOP_OWNER_DATABASE_URL]) {
+    const password = /^\w+:\/\/[^:/@]+:([^@]*)@/.exec(url)?.[1];
+    if (password) secrets.push(password, decodeURIComponent(password));
+  }
+  for (const s of secrets.filter((x) => x.length >= 4)) out = out.split(s).join('***');
+  return out;
+}

@@ -1,0 +1,40 @@
+/**
+ * Builders for the I/O clients. Only workers/, cli/ and services/ call these; activities receive
+ * the clients ready-made (dependency injection), so tests can hand in clients of their own.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { Kafka, logLevel } from 'kafkajs';
+import { Pool } from 'pg';
+import type { Config } from '../config';
+
+export function makeS3(config: Config): S3Client {
+  return new S3Client({
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
+  });
+}
+
+export function makeKafka(config: Config, clientId = 'shop-etl'): Kafka {
+  return new Kafka({ clientId, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN, retry: { retries: 8 } });
+}
+
+export type DatabaseName = 'staging' | 'analytics' | 'shop' | 'shopOwner' | 'admin';
+
+export function databaseUrl(config: Config, db: DatabaseName): string {
+  switch (db) {
+    case 'staging': return config.STAGING_DATABASE_URL;
+    case 'analytics': return config.ANALYTICS_DATABASE_URL;
+    case 'shop': return config.SHOP_DATABASE_URL;
+    case 'shopOwner': return config.SHOP_OWNER_DATABASE_URL;
+    case 'admin': return config.PG_ADMIN_URL;
+  }
+}
+
+export function makePool(config: Config, db: DatabaseName, max = 5): Pool {
+  const pool = new Pool({ connectionString: databaseUrl(config, db), max, application_name: `shop-etl:${db}` });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
