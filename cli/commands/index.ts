@@ -1,7 +1,15 @@
 import type { Command } from 'commander';
 import { register as config } from './config';
+import { register as db } from './db';
+import { register as histories } from './histories';
+import { register as smoke } from './smoke';
+import { register as worker } from './worker';
 
 /** Every command group of the CLI. One line each. */
 export const commands: Array<(program: Command) => void> = [
   config,
+  db,
+  histories,
+  smoke,
+  worker,
 ];

@@ -1,0 +1,30 @@
+/**
+ * Every activity the worker registers, built from injected clients. Workflows import the types
+ * only (`import type`), never this module's values.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Kafka } from 'kafkajs';
+import type { Pool } from 'pg';
+import { createSmokeActivities } from './smoke';
+
+/** The clients and settings activities need; built by workers/, never by activities themselves. */
+export interface ActivityDeps {
+  staging: Pool;
+  analytics: Pool;
+  shop: Pool;
+  s3: S3Client;
+  bucket: string;
+  kafka: Kafka;
+  ordersApi: { url: string; token: string };
+  pseudonymKey: string;
+  eventsTopic: string;
+  alertWebhookUrl?: string;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createSmokeActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

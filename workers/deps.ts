@@ -1,0 +1,27 @@
+/** Builds the activity dependencies from configuration. The one place clients are made for a worker. */
+import type { Config } from '../config';
+import type { ActivityDeps } from '../activities';
+import { makeKafka, makePool, makeS3 } from '../lib/clients';
+
+export function buildDeps(config: Config): ActivityDeps & { close(): Promise<void> } {
+  const staging = makePool(config, 'staging', 8);
+  const analytics = makePool(config, 'analytics', 8);
+  const shop = makePool(config, 'shop', 4);
+  const s3 = makeS3(config);
+  return {
+    staging,
+    analytics,
+    shop,
+    s3,
+    bucket: config.S3_BUCKET,
+    kafka: makeKafka(config, 'shop-etl-worker'),
+    ordersApi: { url: config.ORDERS_API_URL, token: config.ORDERS_API_TOKEN },
+    pseudonymKey: config.PSEUDONYM_KEY,
+    eventsTopic: config.KAFKA_EVENTS_TOPIC,
+    alertWebhookUrl: config.ALERT_WEBHOOK_URL,
+    async close() {
+      s3.destroy();
+      await Promise.allSettled([staging.end(), analytics.end(), shop.end()]);
+    },
+  };
+}

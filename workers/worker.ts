@@ -1,0 +1,34 @@
+/**
+ * The worker: connects to Temporal, registers every workflow and activity on one task queue.
+ * Scale out by running more of these processes; Temporal spreads the work.
+ */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Config } from '../config';
+import { createActivities } from '../activities';
+import { buildDeps } from './deps';
+
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+export interface StartedWorker { worker: Worker; close(): Promise<void> }
+
+export async function createWorker(config: Config, overrides: Partial<WorkerOptions> = {}): Promise<StartedWorker> {
+  const deps = buildDeps(config);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities(deps),
+    maxConcurrentActivityTaskExecutions: 20,
+    shutdownGraceTime: '10 seconds',
+    ...overrides,
+  });
+  return {
+    worker,
+    async close() {
+      await deps.close();
+      await connection.close();
+    },
+  };
+}
