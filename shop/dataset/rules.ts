@@ -1,0 +1,114 @@
+/**
+ * Validity and normalisation rules of the dataset layout (MISSION.md, "Validity and normalisation").
+ * Pure and dependency-free so the generator, the simulator and the ingestion pipeline all judge a
+ * record the same way: a record the generator counts as invalid is exactly one ingestion quarantines.
+ */
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const SLASH_DATE = /^(\d{4})\/(\d{2})\/(\d{2})$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const DECIMAL = /^\d+(?:\.\d+)?$/;
+const POSITIVE_INT = /^\d+$/;
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function offsetMinutes(zone: string | undefined): number | null {
+  if (zone === undefined || zone === 'Z') return 0;
+  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
+  if (!m) return null;
+  const [h, min] = [Number(m[2]), Number(m[3])];
+  if (h > 23 || min > 59) return null;
+  return (m[1] === '-' ? -1 : 1) * (h * 60 + min);
+}
+
+/**
+ * Accepts ISO 8601 dates (`2024-01-05`), date-times with or without offset (no offset means UTC)
+ * and `2024/01/05`; everything else, including impossible calendar dates, is null.
+ */
+export function parseDate(input: unknown): Date | null {
+  if (typeof input !== 'string') return null;
+  const s = input.trim();
+  const d = ISO_DATE.exec(s) ?? SLASH_DATE.exec(s);
+  const t = d ? null : ISO_DATE_TIME.exec(s);
+  const m = d ?? t;
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (!t) return new Date(Date.UTC(year, month - 1, day));
+  const [hour, minute, second] = [Number(t[4]), Number(t[5]), Number(t[6] ?? 0)];
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  const offset = offsetMinutes(t[8]);
+  if (offset === null) return null;
+  const ms = Number((t[7] ?? '0').padEnd(3, '0').slice(0, 3));
+  return new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms) - offset * 60_000);
+}
+
+/** A quantity is a positive integer, given as digits or as a JSON number. */
+export function parseQuantity(input: unknown): number | null {
+  if (typeof input === 'number') return Number.isSafeInteger(input) && input > 0 ? input : null;
+  if (typeof input !== 'string') return null;
+  const s = input.trim();
+  if (!POSITIVE_INT.test(s)) return null;
+  const n = Number(s);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+/**
+ * A price is a non-negative decimal. Returned as a canonical decimal string (never a float) so that
+ * amounts stay exact all the way to `numeric` columns.
+ */
+export function parsePrice(input: unknown): string | null {
+  let s: string;
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input < 0) return null;
+    s = String(input);
+    if (!DECIMAL.test(s)) return null; // exponent notation such as 1e-7
+  } else if (typeof input === 'string') {
+    s = input.trim();
+    if (!DECIMAL.test(s)) return null;
+  } else {
+    return null;
+  }
+  const [int = '0', frac = ''] = s.split('.');
+  const intPart = int.replace(/^0+(?=\d)/, '');
+  return frac === '' ? intPart : `${intPart}.${frac}`;
+}
+
+function scaled(decimal: string, scale: number): bigint {
+  const [int = '0', frac = ''] = decimal.split('.');
+  return BigInt(int + frac.padEnd(scale, '0'));
+}
+
+function fractionDigits(decimal: string): number {
+  return decimal.split('.')[1]?.length ?? 0;
+}
+
+/** Exact quantity × price, as a decimal string with the price's precision. */
+export function multiplyDecimal(quantity: number, price: string): string {
+  const scale = fractionDigits(price);
+  const digits = (scaled(price, scale) * BigInt(quantity)).toString().padStart(scale + 1, '0');
+  return scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+}
+
+/** Numeric equality of two canonical decimals (`40` equals `40.00`). */
+export function decimalEquals(a: string, b: string): boolean {
+  const scale = Math.max(fractionDigits(a), fractionDigits(b));
+  return scaled(a, scale) === scaled(b, scale);
+}
+
+/** Trim, collapse inner whitespace, Unicode NFC. Case is kept: it is display text. */
+export function normaliseText(input: string): string {
+  return input.normalize('NFC').replace(/\s+/gu, ' ').trim();
+}
+
+/** Grouping key for text that differs only in case or whitespace (category names, for example). */
+export function textKey(input: string): string {
+  return normaliseText(input).toLowerCase();
+}
+
+/** True when a value counts as missing: absent, null, or blank text. */
+export function isMissing(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
