@@ -1,0 +1,60 @@
+/**
+ * Shared plumbing for integration tests: the real clients, and an in-process worker on a task queue
+ * of the test's own, so test files never pick up each other's workflows.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { loadConfig, type Config } from '../../config';
+import { createActivities, type ActivityDeps } from '../../activities';
+import { buildDeps } from '../../workers/deps';
+import { WORKFLOWS_PATH } from '../../workers/worker';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => console.warn(m), error: (m) => console.error(m) } });
+}
+
+export interface TestEnv {
+  config: Config;
+  deps: ActivityDeps;
+  client: Client;
+  taskQueue: string;
+  /** Runs `fn` while a worker polls the test's task queue. */
+  withWorker<T>(fn: () => Promise<T>, overrides?: Partial<WorkerOptions>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function testEnv(name: string, env: Record<string, string | undefined> = process.env): Promise<TestEnv> {
+  quietRuntime();
+  const config = loadConfig(env);
+  const deps = buildDeps(config);
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const taskQueue = `test-${name}-${randomUUID().slice(0, 8)}`;
+  const native = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  return {
+    config,
+    deps,
+    client,
+    taskQueue,
+    async withWorker(fn, overrides = {}) {
+      const worker = await Worker.create({
+        connection: native,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue,
+        workflowsPath: WORKFLOWS_PATH,
+        activities: createActivities(deps),
+        ...overrides,
+      });
+      return worker.runUntil(fn);
+    },
+    async close() {
+      await deps.close();
+      await connection.close();
+      await native.close();
+    },
+  };
+}
