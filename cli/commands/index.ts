@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as config } from './config';
 import { register as db } from './db';
 import { register as histories } from './histories';
+import { register as services } from './services';
 import { register as shop } from './shop';
 import { register as smoke } from './smoke';
 import { register as worker } from './worker';
@@ -11,6 +12,7 @@ export const commands: Array<(program: Command) => void> = [
   config,
   db,
   histories,
+  services,
   shop,
   smoke,
   worker,
