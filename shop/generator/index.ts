@@ -38,6 +38,7 @@ export async function generateDataset(options: GenerateOptions, clock: () => num
   const rates = RATES[o.dirt];
   const tally = new Tally();
   mkdirSync(o.out, { recursive: true });
+  for (const f of [FILES.products, FILES.users, FILES.inventory, FILES.reviews, FILES.orders, FILES.events]) tally.row(f, 0);
 
   const catalog = await writeCatalog(o.out, o.seed, o.scale, purchasesStart, start, end, rates, tally);
   const users = await writeUsers(o.out, o.seed, o.scale, purchasesStart, start, end, rates, tally);

@@ -1,0 +1,86 @@
+/**
+ * Readers of the streamed sources and of the dataset folder itself. Orders must be well formed (the
+ * API serves them by updated_at); events and purchase lines may carry planted defects, which are
+ * data, so those readers yield each record with its verdict and only stop on a broken layout.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseCsvLine } from './csv';
+import { FILES, PURCHASE_FILE, REQUIRED_FILES } from './layout';
+import { manifestSchema, type Manifest } from './manifest';
+import { DatasetError, parseJsonObject, readLines } from './read-lines';
+import { checkEvent, checkOrder, checkPurchase, checkPurchaseCells, checkPurchaseHeader, type Checked, type CheckedEvent, type PurchaseLine } from './records';
+
+export interface PurchaseFile { path: string; date: string; format: 'csv' | 'jsonl' }
+export interface DatasetFolder { dir: string; purchases: PurchaseFile[]; hasInventory: boolean; hasReviews: boolean; hasManifest: boolean }
+
+/** Checks that the required files exist (naming the missing ones) and lists purchase files by date. */
+export function openDataset(dir: string): DatasetFolder {
+  if (!existsSync(dir)) throw new DatasetError(dir, null, null, 'dataset folder does not exist');
+  const missing = REQUIRED_FILES.filter((f) => !existsSync(join(dir, f)));
+  if (missing.length) throw new DatasetError(missing.join(', '), null, null, `required file${missing.length > 1 ? 's' : ''} missing in ${dir}`);
+  const pdir = join(dir, FILES.purchases);
+  const purchases: PurchaseFile[] = [];
+  for (const name of existsSync(pdir) ? readdirSync(pdir).sort() : []) {
+    const m = PURCHASE_FILE.exec(name);
+    if (!m) throw new DatasetError(`${FILES.purchases}/${name}`, null, null, 'purchase files must be named purchases_YYYY-MM-DD[_part].csv or .jsonl');
+    purchases.push({ path: `${FILES.purchases}/${name}`, date: m[1] as string, format: m[2] as 'csv' | 'jsonl' });
+  }
+  purchases.sort((a, b) => a.date.localeCompare(b.date) || a.path.localeCompare(b.path));
+  const has = (f: string) => existsSync(join(dir, f));
+  return { dir, purchases, hasInventory: has(FILES.inventory), hasReviews: has(FILES.reviews), hasManifest: has(FILES.manifest) };
+}
+
+export async function* readOrders(dir: string): AsyncGenerator<{ line: number; text: string; order: Record<string, unknown> }> {
+  for await (const { text, line } of readLines(join(dir, FILES.orders), FILES.orders)) {
+    const order = parseJsonObject(text);
+    if (typeof order === 'string') throw new DatasetError(FILES.orders, line, null, `${order}; each line must be one order version`);
+    const checked = checkOrder(order);
+    if (!checked.ok) throw new DatasetError(FILES.orders, line, checked.field, checked.reason);
+    yield { line, text, order };
+  }
+}
+
+export async function* readEvents(dir: string): AsyncGenerator<{ line: number; text: string; event: Record<string, unknown>; check: Checked<CheckedEvent> }> {
+  for await (const { text, line } of readLines(join(dir, FILES.events), FILES.events)) {
+    const event = parseJsonObject(text);
+    if (typeof event === 'string') throw new DatasetError(FILES.events, line, null, `${event}; each line must be one event object`);
+    yield { line, text, event, check: checkEvent(event) };
+  }
+}
+
+/** One purchase line with its verdict; `text` is the line exactly as written, for quarantine. */
+export interface PurchaseRecord { line: number; text: string; check: Checked<PurchaseLine> }
+
+export async function* readPurchaseFile(dir: string, file: PurchaseFile): AsyncGenerator<PurchaseRecord> {
+  let header: string[] | null = null;
+  for await (const { text, line } of readLines(join(dir, file.path), file.path)) {
+    if (file.format === 'jsonl') {
+      const obj = parseJsonObject(text);
+      yield { line, text, check: typeof obj === 'string' ? { ok: false, field: '*', reason: obj } : checkPurchase(obj) };
+      continue;
+    }
+    const cells = parseCsvLine(text);
+    if (header === null) {
+      const problem = cells ? checkPurchaseHeader(cells) : 'unterminated quoted field';
+      if (problem || !cells) throw new DatasetError(file.path, line, null, `bad purchase header: ${String(problem)}`);
+      header = cells.map((c) => c.trim());
+      continue;
+    }
+    yield { line, text, check: cells ? checkPurchaseCells(header, cells) : { ok: false, field: '*', reason: 'unterminated quoted field' } };
+  }
+}
+
+/** manifest.json is optional: null when absent, a DatasetError naming the field when malformed. */
+export function readManifest(dir: string): Manifest | null {
+  const path = join(dir, FILES.manifest);
+  if (!existsSync(path)) return null;
+  const parsed = parseJsonObject(readFileSync(path, 'utf8'));
+  if (typeof parsed === 'string') throw new DatasetError(FILES.manifest, null, null, parsed);
+  const result = manifestSchema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new DatasetError(FILES.manifest, null, issue?.path.join('.') ?? null, issue?.message ?? 'invalid manifest');
+  }
+  return result.data as Manifest;
+}
