@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as config } from './config';
 import { register as db } from './db';
+import { register as generate } from './generate';
 import { register as histories } from './histories';
 import { register as services } from './services';
 import { register as shop } from './shop';
@@ -11,6 +12,7 @@ import { register as worker } from './worker';
 export const commands: Array<(program: Command) => void> = [
   config,
   db,
+  generate,
   histories,
   services,
   shop,

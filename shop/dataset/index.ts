@@ -4,6 +4,6 @@ export * from './rules';
 export * from './records';
 export * from './manifest';
 export * from './csv';
-export { DatasetError, readLines } from './read-lines';
-export * from './read-tables';
+export { DatasetError } from './dataset-error';
 export * from './read-sources';
+export * from './catalog-readers';

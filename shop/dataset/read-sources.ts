@@ -8,8 +8,26 @@ import { join } from 'node:path';
 import { parseCsvLine } from './csv';
 import { FILES, PURCHASE_FILE, REQUIRED_FILES } from './layout';
 import { manifestSchema, type Manifest } from './manifest';
-import { DatasetError, parseJsonObject, readLines } from './read-lines';
+import { DatasetError } from './dataset-error';
+import { readLines } from './lines';
 import { checkEvent, checkOrder, checkPurchase, checkPurchaseCells, checkPurchaseHeader, type Checked, type CheckedEvent, type PurchaseLine } from './records';
+
+/** Parses a JSON-lines line into an object, or says why it is not one. */
+export function parseJsonObject(text: string): Record<string, unknown> | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return 'not valid JSON';
+  }
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : 'not a JSON object';
+}
+
+/** Non-empty lines of a dataset file; a missing file is a DatasetError naming it. */
+async function* lines(dir: string, file: string): AsyncGenerator<{ text: string; line: number }> {
+  if (!existsSync(join(dir, file))) throw new DatasetError(file, null, null, `file is missing in ${dir}`);
+  for await (const { line, n } of readLines(join(dir, file))) if (line.trim() !== '') yield { text: line, line: n };
+}
 
 export interface PurchaseFile { path: string; date: string; format: 'csv' | 'jsonl' }
 export interface DatasetFolder { dir: string; purchases: PurchaseFile[]; hasInventory: boolean; hasReviews: boolean; hasManifest: boolean }
@@ -32,7 +50,7 @@ export function openDataset(dir: string): DatasetFolder {
 }
 
 export async function* readOrders(dir: string): AsyncGenerator<{ line: number; text: string; order: Record<string, unknown> }> {
-  for await (const { text, line } of readLines(join(dir, FILES.orders), FILES.orders)) {
+  for await (const { text, line } of lines(dir, FILES.orders)) {
     const order = parseJsonObject(text);
     if (typeof order === 'string') throw new DatasetError(FILES.orders, line, null, `${order}; each line must be one order version`);
     const checked = checkOrder(order);
@@ -42,7 +60,7 @@ export async function* readOrders(dir: string): AsyncGenerator<{ line: number; t
 }
 
 export async function* readEvents(dir: string): AsyncGenerator<{ line: number; text: string; event: Record<string, unknown>; check: Checked<CheckedEvent> }> {
-  for await (const { text, line } of readLines(join(dir, FILES.events), FILES.events)) {
+  for await (const { text, line } of lines(dir, FILES.events)) {
     const event = parseJsonObject(text);
     if (typeof event === 'string') throw new DatasetError(FILES.events, line, null, `${event}; each line must be one event object`);
     yield { line, text, event, check: checkEvent(event) };
@@ -54,7 +72,7 @@ export interface PurchaseRecord { line: number; text: string; check: Checked<Pur
 
 export async function* readPurchaseFile(dir: string, file: PurchaseFile): AsyncGenerator<PurchaseRecord> {
   let header: string[] | null = null;
-  for await (const { text, line } of readLines(join(dir, file.path), file.path)) {
+  for await (const { text, line } of lines(dir, file.path)) {
     if (file.format === 'jsonl') {
       const obj = parseJsonObject(text);
       yield { line, text, check: typeof obj === 'string' ? { ok: false, field: '*', reason: obj } : checkPurchase(obj) };
