@@ -28,7 +28,7 @@ export interface UpOptions {
 /** Thrown by servicesUp when any service failed; the others' results are kept. */
 export class ServicesUpError extends Error {
   constructor(public readonly failures: ServiceFailure[], public readonly results: UpResult[]) {
-    super(failures.map((f) => f.message).join('\n'));
+    super(failures.map((f) => (f.logTail ? `${f.message}\n--- last log lines ---\n${f.logTail}` : f.message)).join('\n\n'));
     this.name = 'ServicesUpError';
   }
 }

@@ -1,6 +1,6 @@
 /** One service through up, down and status. services/index.ts runs these for several at once. */
 import { rmSync, writeFileSync } from 'node:fs';
-import { scrubSecrets } from '../config';
+import { scrubSecrets, type Config } from '../config';
 import { portConflicts } from './ports';
 import { findOrphans, isOurs, readPidFile, runningPid, spawnDetached, stopProcess, tailFile, type Ownership } from './process';
 import type { ServiceContext, ServiceDef, ServiceName } from './types';
@@ -41,6 +41,16 @@ export class ServiceFailure extends Error {
 export const ownership = (def: ServiceDef, ctx: ServiceContext): Ownership => ({ executable: def.executable, marker: ctx.paths.dir });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Secrets out of messages and log tails. The documented local superuser `postgres:postgres` is
+ * public and would otherwise blank every "postgres" in a PostgreSQL log, so it is left alone.
+ */
+export function scrub(message: string, config: Config): string {
+  const admin = new URL(config.PG_ADMIN_URL);
+  const publicDefault = admin.username === 'postgres' && admin.password === 'postgres';
+  return scrubSecrets(message, publicDefault ? { ...config, PG_ADMIN_URL: `postgres://postgres@${admin.host}${admin.pathname}` } : config);
+}
+
 /** A health probe that can neither hang nor throw. */
 export async function probe(def: ServiceDef, ctx: ServiceContext, ms = 5000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -55,7 +65,7 @@ export async function probe(def: ServiceDef, ctx: ServiceContext, ms = 5000): Pr
 export async function upOne(def: ServiceDef, ctx: ServiceContext, timeoutMs: number): Promise<UpResult> {
   const own = ownership(def, ctx);
   const started = Date.now();
-  const fail = (message: string) => new ServiceFailure(def.name, scrubSecrets(message, ctx.config), scrubSecrets(tailFile(ctx.paths.log, 30), ctx.config));
+  const fail = (message: string) => new ServiceFailure(def.name, scrub(message, ctx.config), scrub(tailFile(ctx.paths.log, 30), ctx.config));
   let pid = runningPid(ctx.paths.pid, own) ?? adoptOrphan(own, ctx);
   let outcome: UpResult['outcome'] = 'already-running';
   if (pid === undefined) {

