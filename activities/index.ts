@@ -5,6 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
+import { createOrdersActivities } from './orders';
 import { createSmokeActivities } from './smoke';
 
 /** The clients and settings activities need; built by workers/, never by activities themselves. */
@@ -15,7 +16,8 @@ export interface ActivityDeps {
   s3: S3Client;
   bucket: string;
   kafka: Kafka;
-  ordersApi: { url: string; token: string };
+  /** timeoutMs per request and pageSize (limit) default in activities/orders-client.ts and orders.ts. */
+  ordersApi: { url: string; token: string; timeoutMs?: number; pageSize?: number };
   pseudonymKey: string;
   eventsTopic: string;
   alertWebhookUrl?: string;
@@ -24,6 +26,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
+    ...createOrdersActivities(deps),
   };
 }
 

@@ -51,6 +51,9 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     S3_FORCE_PATH_STYLE: bool.default(true),
     ORDERS_API_URL: httpUrl.default(`http://127.0.0.1:${p.ETL_ORDERS_API_PORT}`),
     ORDERS_API_TOKEN: z.string().min(8, 'must be at least 8 characters').default('dev-orders-token'),
+    ORDERS_API_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+    /** Page size (limit) of the orders pipeline; keep it stable, page boundaries name the loads. */
+    ORDERS_API_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
     PSEUDONYM_KEY: z.string().min(16, 'must be at least 16 characters').default('dev-pseudonym-key-change-me'),
     ALERT_WEBHOOK_URL: httpUrl.optional(),
     ETL_HOME: z.string().min(1).default('.run'),

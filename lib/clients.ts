@@ -7,6 +7,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import type { Config } from '../config';
 
+// The SDK warns on every process that Node 20 loses support in 2027; the README states the Node range.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export function makeS3(config: Config): S3Client {
   return new S3Client({
     endpoint: config.S3_ENDPOINT,

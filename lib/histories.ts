@@ -1,7 +1,7 @@
 /**
  * Workflow histories for replay tests: exported from a running server as Temporal's JSON format
  * (the same as `temporal workflow show --output json`), one file per run under test/histories/.
- * The file name carries the workflow type and id, because a history does not record its id.
+ * The file name carries the workflow type and the URI-encoded id, because a history does not record its id.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ export const HISTORIES_DIR = join(__dirname, '..', 'test', 'histories');
 export interface RecordedHistory { file: string; workflowType: string; workflowId: string; events: number }
 
 export function historyFileName(workflowType: string, workflowId: string): string {
-  return `${workflowType}__${workflowId.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`;
+  return `${workflowType}__${encodeURIComponent(workflowId)}.json`;
 }
 
 /** Exports the latest completed run of each workflow type matched by the query (or by explicit ids). */
@@ -55,7 +55,7 @@ export function loadHistories(dir = HISTORIES_DIR): StoredHistory[] {
     .sort()
     .map((file) => ({
       file,
-      workflowId: file.replace(/\.json$/, '').split('__')[1] ?? file,
+      workflowId: decodeURIComponent(file.replace(/\.json$/, '').split('__')[1] ?? file),
       history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))),
     }));
 }

@@ -15,7 +15,7 @@ export function buildDeps(config: Config): ActivityDeps & { close(): Promise<voi
     s3,
     bucket: config.S3_BUCKET,
     kafka: makeKafka(config, 'shop-etl-worker'),
-    ordersApi: { url: config.ORDERS_API_URL, token: config.ORDERS_API_TOKEN },
+    ordersApi: { url: config.ORDERS_API_URL, token: config.ORDERS_API_TOKEN, timeoutMs: config.ORDERS_API_TIMEOUT_MS, pageSize: config.ORDERS_API_PAGE_SIZE },
     pseudonymKey: config.PSEUDONYM_KEY,
     eventsTopic: config.KAFKA_EVENTS_TOPIC,
     alertWebhookUrl: config.ALERT_WEBHOOK_URL,

@@ -5,9 +5,11 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
+import { join } from 'node:path';
+import { modulePath } from '../lib/module-path';
 import { buildDeps } from './deps';
 
-export const WORKFLOWS_PATH = require.resolve('../workflows');
+export const WORKFLOWS_PATH = modulePath(join(__dirname, '..', 'workflows', 'index'));
 
 export interface StartedWorker { worker: Worker; close(): Promise<void> }
 

@@ -6,7 +6,9 @@
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { loadHistories } from '../../lib/histories';
+import { modulePath } from '../../lib/module-path';
 import { WORKFLOWS_PATH } from '../../workers/worker';
 
 const histories = loadHistories();
@@ -32,7 +34,7 @@ describe('replay of recorded histories', () => {
   }, 300_000);
 
   it('fails on a deliberately non-deterministic change', async () => {
-    const changed = await bundleWorkflowCode({ workflowsPath: require.resolve('../fixtures/nondeterministic/workflows'), ...quiet });
+    const changed = await bundleWorkflowCode({ workflowsPath: modulePath(join(__dirname, '..', 'fixtures', 'nondeterministic', 'workflows')), ...quiet });
     const smoke = histories.find((h) => h.file.startsWith('wiringCheckWorkflow__'));
     if (!smoke) throw new Error('no wiringCheckWorkflow history recorded');
     await expect(Worker.runReplayHistory({ workflowBundle: changed, replayName: 'replay-nondeterminism' }, smoke.history, smoke.workflowId))
