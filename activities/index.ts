@@ -7,6 +7,7 @@ import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { createOrdersActivities } from './orders';
 import { createSmokeActivities } from './smoke';
+import { createTransformActivities } from './transform';
 
 /** The clients and settings activities need; built by workers/, never by activities themselves. */
 export interface ActivityDeps {
@@ -26,6 +27,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
+    ...createTransformActivities(deps),
     ...createOrdersActivities(deps),
   };
 }

@@ -1,3 +1,4 @@
 // Every workflow the worker registers. Deterministic code only: see eslint.config.mjs.
 export * from './smoke';
 export * from './orders';
+export * from './transform';

@@ -1,0 +1,58 @@
+/**
+ * Streams rows from one PostgreSQL database into another: COPY (query) TO STDOUT on the source,
+ * an optional per-row rewrite of COPY text cells, COPY FROM STDIN on the target. Nothing is held
+ * in memory beyond one chunk, so an hour of events at any scale crosses in constant memory.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+
+const NULL = '\\N';
+
+/** Decodes one COPY text cell; null for \N. */
+export function decodeCopyCell(cell: string): string | null {
+  if (cell === NULL) return null;
+  return cell.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c));
+}
+
+/** Rewrites cells of each COPY text line; `map` gets and returns the raw (still encoded) cells. */
+export function mapCopyLines(map: (cells: string[]) => string[]): Transform {
+  let rest = '';
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      const text = rest + chunk.toString('utf8');
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      done(null, lines.length ? lines.map((l) => map(l.split('\t')).join('\t')).join('\n') + '\n' : undefined);
+    },
+    flush(done: TransformCallback) {
+      if (rest !== '') {
+        done(null, map(rest.split('\t')).join('\t') + '\n');
+      } else done();
+    },
+  });
+}
+
+/** Replaces the cell at `index` with f(decoded value); blank or null input becomes null. */
+export function rewriteCell(index: number, f: (value: string) => string): (cells: string[]) => string[] {
+  return (cells) => {
+    const v = decodeCopyCell(cells[index] ?? NULL);
+    cells[index] = v === null || v.trim() === '' ? NULL : f(v);
+    return cells;
+  };
+}
+
+/**
+ * Copies the rows of `selectSql` (run on `source`) into `target (columns)` on `dest`.
+ * `selectSql` cannot take parameters (COPY does not), so callers inline only values they made.
+ */
+export async function transferRows(
+  source: PoolClient, selectSql: string, dest: PoolClient, target: string, columns: string[],
+  map?: (cells: string[]) => string[],
+): Promise<void> {
+  const out = source.query(copyTo(`copy (${selectSql}) to stdout`));
+  const into = dest.query(copyFrom(`copy ${target} (${columns.join(', ')}) from stdin`));
+  if (map) await pipeline(out, mapCopyLines(map), into);
+  else await pipeline(out, into);
+}

@@ -1,0 +1,60 @@
+/**
+ * The hourly transform: dedup -> clean -> enrich -> aggregate -> load analytics -> curated lake.
+ * Id `transform/<hour-start-ISO>`. The window is the partition plus LOOKBACK (2 h, see
+ * activities/transform-extract.ts): rows that arrived or happened in it are merged into the work
+ * layer, and only the dates they touch are rebuilt, each in its own transaction, a few at a time.
+ */
+import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { TransformActivities } from '../activities/transform';
+import type { TransformSource } from '../activities/transform-sources';
+import { invalidPartition, type PartitionInput, type PartitionOutput } from './partitions';
+import { EtlPartition, EtlPipeline } from './search-attributes';
+
+/** Every source the transform reads; dimensions first only for readability, they run in parallel. */
+const SOURCES: TransformSource[] = ['products', 'users', 'inventory', 'orders', 'order_lines', 'purchases', 'events'];
+/** Dates rebuilt at once: each holds a connection and a per-date lock. */
+export const DATE_CONCURRENCY = 4;
+
+export interface TransformOutput extends PartitionOutput {
+  /** The order/event dates this run rebuilt in analytics and in the curated lake. */
+  dates: string[];
+}
+
+const acts = proxyActivities<TransformActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '5 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 6 },
+});
+
+export async function transformWorkflow(input: PartitionInput): Promise<TransformOutput> {
+  const invalid = invalidPartition('transform', input);
+  if (invalid) throw ApplicationFailure.nonRetryable(invalid, 'InvalidPartition');
+  const { partitionStart, partitionEnd } = input;
+  upsertSearchAttributes([{ key: EtlPipeline, value: 'transform' }, { key: EtlPartition, value: partitionStart }]);
+  const base = `${workflowInfo().workflowId}`;
+
+  const extracts = await Promise.all(
+    SOURCES.map((source) => acts.extractTransformSource({ source, partitionStart, partitionEnd, loadId: `${base}/extract/${source}` })),
+  );
+  const dates = [...new Set(extracts.flatMap((e) => e.dates))].sort();
+
+  await inBatches(dates, DATE_CONCURRENCY, async (date) => {
+    await acts.loadAnalyticsDate({ date, partition: base });
+    await acts.writeCuratedDate({ date });
+  });
+  await acts.writeCuratedDimensions({ date: partitionStart.slice(0, 10) });
+
+  return { pipeline: 'transform', partitionStart, partitionEnd, loads: extracts.map((e) => e.load), dates };
+}
+
+/** A sliding window: at most `limit` items in flight, the next starting as soon as one ends. */
+async function inBatches<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await run(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
