@@ -41,6 +41,7 @@ export async function writeActivity(input: ActivityInput): Promise<void> {
   let seq = 0;
   let hour = 0;
   let reviewNo = 1;
+  const reviews: string[] = []; // written at the hour's end, where backpressure can be awaited
   await reviewsOut.write(csvRow(REVIEWS_COLUMNS), false);
   await inventory.header();
   await inventory.snapshot(start - 24 * HOUR);
@@ -73,7 +74,7 @@ export async function writeActivity(input: ActivityInput): Promise<void> {
         const text = REVIEW_TEXTS[stars - 1]?.[life.int(0, 1)] ?? '';
         if (at < end) {
           tally.row(FILES.reviews);
-          void reviewsOut.write(csvRow([`R${reviewNo++}`, line.product_id, placed.user_id, stars, text, new Date(at).toISOString()]));
+          reviews.push(csvRow([`R${reviewNo++}`, line.product_id, placed.user_id, stars, text, new Date(at).toISOString()]));
         }
       }
     },
@@ -107,6 +108,7 @@ export async function writeActivity(input: ActivityInput): Promise<void> {
         await ordersOut.write(o.line); // the API served the same version twice
       }
     }
+    for (const r of reviews.splice(0)) await reviewsOut.write(r);
     if ((hour + 1) % 6 === 0) await inventory.snapshot(hourStart + HOUR);
   }
   await drain(end);
