@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { createOrdersActivities } from './orders';
+import { createAlertActivities } from './alerts';
 import { createSmokeActivities } from './smoke';
 import { createTransformActivities } from './transform';
 
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSmokeActivities(deps),
     ...createTransformActivities(deps),
     ...createOrdersActivities(deps),
+    ...createAlertActivities(deps),
   };
 }
 

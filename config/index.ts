@@ -56,6 +56,8 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     ORDERS_API_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
     PSEUDONYM_KEY: z.string().min(16, 'must be at least 16 characters').default('dev-pseudonym-key-change-me'),
     ALERT_WEBHOOK_URL: httpUrl.optional(),
+    /** Per-pipeline SLA of scheduled runs in minutes, e.g. `orders=8,transform=45`; unnamed pipelines get their cadence. */
+    ETL_SLA_MINUTES: z.string().regex(/^(\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)?(,\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)*$/, 'must look like orders=8,transform=45').default(''),
     ETL_HOME: z.string().min(1).default('.run'),
     ETL_CACHE_DIR: z.string().min(1).default(`${process.env.HOME ?? '/tmp'}/.cache/shop-etl`),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -2,3 +2,5 @@
 export * from './smoke';
 export * from './orders';
 export * from './transform';
+export * from './scheduled';
+export * from './backfill';

@@ -1,0 +1,29 @@
+/**
+ * Creates every schedule, or updates it in place when it exists: running it twice leaves one
+ * schedule per id. An update keeps the schedule's paused state and note, so applying a new
+ * version does not resume a schedule someone paused.
+ */
+import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
+import { scheduleDefinitions, type ScheduleContext } from './specs';
+
+export interface AppliedSchedule { scheduleId: string; pipeline: string; change: 'created' | 'updated' }
+
+export async function applySchedules(client: Client, ctx: ScheduleContext): Promise<AppliedSchedule[]> {
+  const out: AppliedSchedule[] = [];
+  for (const def of scheduleDefinitions(ctx)) {
+    try {
+      await client.schedule.create(def.options);
+      out.push({ scheduleId: def.scheduleId, pipeline: def.pipeline, change: 'created' });
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await client.schedule.getHandle(def.scheduleId).update((prev) => ({
+        spec: def.options.spec,
+        action: def.options.action,
+        policies: def.options.policies,
+        state: { paused: prev.state.paused, note: prev.state.note },
+      }));
+      out.push({ scheduleId: def.scheduleId, pipeline: def.pipeline, change: 'updated' });
+    }
+  }
+  return out;
+}

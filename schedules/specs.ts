@@ -1,0 +1,92 @@
+/**
+ * The schedule definitions: one per partitioned pipeline, with a stable id, and explicit overlap
+ * and catch-up policies. Every schedule starts scheduledPipelineWorkflow, which derives its window
+ * from the scheduled time, so the interval here must equal the pipeline's cadence.
+ *
+ * Overlap BUFFER_ALL: each run is a distinct data window, so none may be skipped (SKIP or
+ * BUFFER_ONE would drop windows when a run is slow and leave gaps until someone backfills), and
+ * windows of one pipeline run one at a time, in order, so they never race on the incremental
+ * cursor. A slow run raises a 'slow' alert, and the queued windows drain once it finishes.
+ * Catch-up one day: after an outage of the Temporal server up to a day, missed windows run on
+ * their own; anything older is a job for `etl backfill`.
+ */
+import { ScheduleOverlapPolicy, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import { PIPELINES, PIPELINE_NAMES, type PipelineName } from '../workflows/partitions';
+import type { scheduledPipelineWorkflow, ScheduledPipelineInput } from '../workflows/scheduled';
+import { EtlPipeline } from '../workflows/search-attributes';
+
+/** When each schedule fires: every `cadence` minutes, `lagMinutes` after the window closes. */
+export const SCHEDULE_TIMING: Record<PipelineName, { lagMinutes: number; description: string }> = {
+  orders: { lagMinutes: 0, description: 'orders API, every 10 minutes' },
+  catalog: { lagMinutes: 0, description: 'shop database (products, users, inventory, reviews), every 30 minutes' },
+  files: { lagMinutes: 0, description: 'file drops, every 5 minutes' },
+  // At minute 5, so the last ingestion runs of the hour (10, 30 and 5 minute windows ending at :00) are in.
+  transform: { lagMinutes: 5, description: 'hourly transform at minute 5' },
+};
+
+export const OVERLAP_POLICY = ScheduleOverlapPolicy.BUFFER_ALL;
+export const CATCHUP_WINDOW = '1 day';
+
+export interface ScheduleContext {
+  /** The task queue the started workflows run on (TEMPORAL_TASK_QUEUE; tests use their own). */
+  taskQueue: string;
+  /** Prefix of schedule ids; `etl-` for the real ones, something unique in tests. */
+  idPrefix?: string;
+  /** Prefix of the started workflows' ids; Temporal appends the scheduled time. */
+  workflowIdPrefix?: string;
+  /** SLA per pipeline in minutes; a pipeline not named gets its cadence. */
+  slaMinutes?: Partial<Record<PipelineName, number>>;
+  pipelines?: readonly PipelineName[];
+}
+
+export interface ScheduleDefinition {
+  scheduleId: string;
+  pipeline: PipelineName;
+  options: ScheduleOptions<ScheduleOptionsStartWorkflowAction<typeof scheduledPipelineWorkflow>>;
+}
+
+export const DEFAULT_ID_PREFIX = 'etl-';
+
+export function scheduleId(pipeline: PipelineName, idPrefix = DEFAULT_ID_PREFIX): string {
+  return `${idPrefix}${pipeline}`;
+}
+
+export function scheduleDefinitions(ctx: ScheduleContext): ScheduleDefinition[] {
+  return (ctx.pipelines ?? PIPELINE_NAMES).map((pipeline) => {
+    const cadence = PIPELINES[pipeline].cadenceMinutes;
+    const { lagMinutes, description } = SCHEDULE_TIMING[pipeline];
+    const args: ScheduledPipelineInput = { pipeline, lagMinutes, slaMinutes: ctx.slaMinutes?.[pipeline] ?? cadence };
+    const id = scheduleId(pipeline, ctx.idPrefix);
+    return {
+      scheduleId: id,
+      pipeline,
+      options: {
+        scheduleId: id,
+        spec: { intervals: [{ every: `${cadence} minutes`, offset: `${lagMinutes} minutes` }] },
+        action: {
+          type: 'startWorkflow',
+          workflowType: 'scheduledPipelineWorkflow',
+          workflowId: `${ctx.workflowIdPrefix ?? 'scheduled/'}${pipeline}`,
+          taskQueue: ctx.taskQueue,
+          args: [args],
+          typedSearchAttributes: [{ key: EtlPipeline, value: pipeline }],
+        },
+        policies: { overlap: OVERLAP_POLICY, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false },
+        state: { note: `${description}; managed by etl schedules apply` },
+      },
+    };
+  });
+}
+
+/** Parses ETL_SLA_MINUTES, e.g. `orders=8,transform=45`; throws naming the bad entry. */
+export function parseSlaMinutes(text: string | undefined): Partial<Record<PipelineName, number>> {
+  const out: Partial<Record<PipelineName, number>> = {};
+  for (const entry of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [name, value] = entry.split('=').map((s) => s.trim());
+    const minutes = Number(value);
+    if (!name || !(name in PIPELINES)) throw new Error(`ETL_SLA_MINUTES: unknown pipeline in "${entry}"; use ${PIPELINE_NAMES.join(', ')}`);
+    if (!Number.isFinite(minutes) || minutes < 0) throw new Error(`ETL_SLA_MINUTES: "${entry}" needs a number of minutes >= 0 (0 disables the SLA)`);
+    out[name as PipelineName] = minutes;
+  }
+  return out;
+}
