@@ -5,6 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
+import { createFilesActivities } from './files';
 import { createOrdersActivities } from './orders';
 import { createAlertActivities } from './alerts';
 import { createSmokeActivities } from './smoke';
@@ -28,6 +29,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
+    ...createFilesActivities(deps),
     ...createTransformActivities(deps),
     ...createOrdersActivities(deps),
     ...createAlertActivities(deps),

@@ -1,0 +1,65 @@
+/** Dataset folders that break the layout fail with the file, line and field named. */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config';
+import { startShop } from '../../shop/simulator/start-shop';
+import { loadShopDatabase } from '../../shop/simulator/shop-database';
+import { shopSchema } from '../../shop/simulator/testing';
+
+const FIXTURE = join(__dirname, '..', 'fixtures', 'dataset-small');
+const config = loadConfig();
+const offline = { config, api: false, database: false, kafka: false, drops: false } as const;
+let schema: Awaited<ReturnType<typeof shopSchema>>;
+
+beforeAll(async () => {
+  schema = await shopSchema(config, `shop_test_bad_${Date.now()}`);
+});
+afterAll(async () => schema.drop());
+
+/** A copy of the fixture with one file replaced (or removed when content is null). */
+function variant(file: string, edit: (text: string) => string | null): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shop-bad-'));
+  cpSync(FIXTURE, dir, { recursive: true });
+  const next = edit(readFileSync(join(dir, file), 'utf8'));
+  if (next === null) rmSync(join(dir, file));
+  else writeFileSync(join(dir, file), next);
+  return dir;
+}
+
+describe('bad dataset folders', () => {
+  it('names a missing required file', async () => {
+    await expect(startShop({ ...offline, dataDir: variant('orders.jsonl', () => null) })).rejects.toThrow(/orders\.jsonl.*missing/);
+    await expect(startShop({ ...offline, dataDir: variant('users.csv', () => null) })).rejects.toThrow(/users\.csv.*missing/);
+  });
+
+  it('allows the optional files to be missing', async () => {
+    const dir = variant('reviews.csv', () => null);
+    rmSync(join(dir, 'inventory.csv'));
+    rmSync(join(dir, 'manifest.json'));
+    const r = await loadShopDatabase({ pool: schema.pool, dataDir: dir });
+    expect(r.reviews + r.inventory).toBe(0);
+    expect(r.products).toBeGreaterThan(0);
+  });
+
+  it('names file, line and field of an order the API cannot serve', async () => {
+    const dir = variant('orders.jsonl', (t) => t.replace('"updated_at":"2024-01-01T10:10:00.000Z"', '"updated_at":"yesterday"'));
+    await expect(startShop({ ...offline, dataDir: dir })).rejects.toThrow(/orders\.jsonl:2 field updated_at/);
+    const broken = variant('orders.jsonl', (t) => t.replace(/^\{/, '{{'));
+    await expect(startShop({ ...offline, dataDir: broken })).rejects.toThrow(/orders\.jsonl:1: not valid JSON/);
+  });
+
+  it('names file, line and field of a catalogue row, and loads nothing of it', async () => {
+    const dir = variant('products.csv', (t) => t.replace('15.00', 'fifteen'));
+    await expect(loadShopDatabase({ pool: schema.pool, dataDir: dir })).rejects.toThrow(/products\.csv:5 field price/);
+    const header = variant('inventory.csv', (t) => t.replace('stock_level', 'stock'));
+    await expect(loadShopDatabase({ pool: schema.pool, dataDir: header })).rejects.toThrow(/inventory\.csv:1 field stock_level/);
+  });
+
+  it('names a purchase file whose name does not carry its date', async () => {
+    const dir = variant('users.csv', (t) => t);
+    writeFileSync(join(dir, 'purchases', 'export.csv'), 'CustomerID\n');
+    await expect(startShop({ ...offline, dataDir: dir })).rejects.toThrow(/purchases\/export\.csv/);
+  });
+});
