@@ -88,9 +88,11 @@ export async function upOne(def: ServiceDef, ctx: ServiceContext, timeoutMs: num
     }
     if (Date.now() > deadline) {
       // Leave nothing half-started behind: a later `up` starts from a clean slate.
-      if (outcome === 'started') await stopProcess(pid, own, def.stopSignal, 5000);
-      rmSync(ctx.paths.pid, { force: true });
-      throw fail(`not healthy after ${Math.round(timeoutMs / 1000)} s`);
+      if (outcome === 'started') {
+        await stopProcess(pid, own, def.stopSignal, 5000);
+        rmSync(ctx.paths.pid, { force: true });
+      }
+      throw fail(`not healthy after ${Math.round(timeoutMs / 1000)} s${outcome === 'started' ? '' : ` (pid ${pid} was already running and is left as it is; \`etl services down ${def.name}\` stops it)`}`);
     }
     await sleep(250);
   }
