@@ -4,3 +4,4 @@ export * from './orders';
 export * from './transform';
 export * from './scheduled';
 export * from './backfill';
+export * from './files';

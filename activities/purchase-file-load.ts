@@ -1,0 +1,111 @@
+/**
+ * The body of one purchase file's load, run inside runLoad's transaction: the object is streamed
+ * record by record; valid lines are merged into staging.purchases in batches, rejected ones go to
+ * etl.quarantine and to the lake's quarantine object. Memory stays bounded by one batch.
+ */
+import type { Readable } from 'node:stream';
+import type { PoolClient } from 'pg';
+import { mergeRows, type CopyValue } from '../lib/bulk';
+import { jsonlUpload } from './jsonl-upload';
+import type { LoadCounts } from './loads';
+import { quarantine } from './loads';
+import { readPurchaseRecords, type PurchaseFormat, type SourceRecord } from './purchase-reader';
+import { judgeCells, judgeJson, planHeader, purchaseRow, PURCHASE_STAGING_COLUMNS, type HeaderPlan, type Judged } from './purchase-schema';
+import type { Lake } from './raw';
+
+export interface PurchaseFileLoad {
+  client: PoolClient;
+  lake: Lake;
+  loadId: string;
+  key: string;
+  format: PurchaseFormat;
+  body: Readable;
+  /** Lake key of the quarantine object (written only if something is rejected). */
+  quarantineKey: string;
+  batchSize?: number;
+  heartbeat?: (line: number) => void;
+}
+
+const QUARANTINE_BATCH = 1000;
+// PostgreSQL text cannot hold NUL; such a line is kept with the character spelled out.
+const storable = (raw: string) => raw.replace(/\u0000/g, '\\u0000');
+// Reasons quote the offending value; the load detail counts them by kind, values left out.
+const reasonKind = (reason: string) => reason.replace(/"(?:[^"\\]|\\.)*"/g, '…').slice(0, 120);
+
+export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts> {
+  const batchSize = f.batchSize ?? 5000;
+  const lakeOut = jsonlUpload(f.lake, f.quarantineKey);
+  const counts = { received: 0, loaded: 0, quarantined: 0, duplicates: 0 };
+  const reasons: Record<string, number> = {};
+  const extraColumns = new Set<string>();
+  let totalMismatch = 0;
+  let rows: CopyValue[][] = [];
+  let rejects: Array<{ ref: string; reason: string; raw: string }> = [];
+  let header: { line: number; raw: string; plan: HeaderPlan } | null = null;
+  let whole: { line: number; raw: string; reason: string } | null = null;
+
+  const flushRows = async () => {
+    const inserted = await mergeRows(f.client, 'staging.purchases', PURCHASE_STAGING_COLUMNS, rows);
+    counts.loaded += inserted;
+    counts.duplicates += rows.length - inserted;
+    rows = [];
+  };
+  const flushRejects = async () => {
+    await quarantine(f.client, f.loadId, 'purchases', rejects);
+    rejects = [];
+  };
+  const reject = async (rec: SourceRecord, reason: string, toTable: boolean) => {
+    counts.quarantined++;
+    reasons[reasonKind(reason)] = (reasons[reasonKind(reason)] ?? 0) + 1;
+    await lakeOut.write({ ref: `${f.key}:${rec.line}`, line: rec.line, reason, record: rec.raw });
+    if (!toTable) return;
+    rejects.push({ ref: `${f.key}:${rec.line}`, reason, raw: storable(rec.raw) });
+    if (rejects.length >= QUARANTINE_BATCH) await flushRejects();
+  };
+
+  try {
+    for await (const rec of readPurchaseRecords(f.body, f.format)) {
+      if (f.format === 'csv' && !header && !whole) {
+        const verdict = 'cells' in rec ? planHeader(rec.cells) : { ok: false as const, reason: `header unreadable: ${'broken' in rec ? rec.broken : 'no cells'}` };
+        if (verdict.ok) header = { line: rec.line, raw: rec.raw, plan: verdict.plan };
+        else whole = { line: rec.line, raw: rec.raw, reason: verdict.reason };
+        continue;
+      }
+      counts.received++;
+      if (whole) {
+        await reject(rec, `file quarantined whole: ${whole.reason}`, false);
+        continue;
+      }
+      const judged: Judged = 'broken' in rec ? { ok: false, reason: rec.broken }
+        : 'cells' in rec ? judgeCells((header as { plan: HeaderPlan }).plan, rec.cells)
+        : judgeJson(rec.value);
+      if (!judged.ok) {
+        await reject(rec, judged.reason, true);
+      } else {
+        if (judged.value.totalMismatch) totalMismatch++;
+        if (judged.extra) for (const k of Object.keys(judged.extra)) if (extraColumns.size < 50) extraColumns.add(k);
+        rows.push(purchaseRow(judged.value, judged.extra, f.key, rec.line, f.loadId));
+        if (rows.length >= batchSize) await flushRows();
+      }
+      if (counts.received % batchSize === 0) f.heartbeat?.(rec.line);
+    }
+    await flushRows();
+    if (whole) {
+      const reason = `file quarantined whole: ${whole.reason}; its ${counts.received} data lines are counted as quarantined and listed in s3://${f.lake.bucket}/${f.quarantineKey}. Fix the header (or add an alias in shop/dataset/layout.ts PURCHASE_ALIASES) and drop the file again.`;
+      rejects.push({ ref: `${f.key}:${whole.line}`, reason, raw: storable(whole.raw) });
+    }
+    await flushRejects();
+    const written = await lakeOut.end();
+    return {
+      ...counts,
+      detail: {
+        file: f.key, format: f.format, header: header?.plan.names ?? null, renamed: header?.plan.renamed ?? {},
+        extraColumns: header ? header.plan.extra : [...extraColumns], totalMismatch, quarantinedWhole: whole?.reason ?? null,
+        quarantineKey: written?.key ?? null, reasons,
+      },
+    };
+  } catch (err) {
+    await lakeOut.abort();
+    throw err;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The files pipeline's schema policy and record validation (docs/ingestion.md, "files"). The rules
+ * themselves are the dataset layout's (shop/dataset): this module only maps headers, wraps the rule
+ * check in a zod schema and shapes a valid line into a staging.purchases row.
+ *
+ * Policy: known aliases are mapped (Qty -> Quantity); unknown extra columns are kept in
+ * staging.purchases.extra and reported ("evolve"); a header lacking a required column, with an
+ * empty name or with two columns meaning the same field cannot be mapped: the file is quarantined whole.
+ */
+import { z } from 'zod';
+import type { CopyValue } from '../lib/bulk';
+import { PURCHASE_ALIASES, PURCHASE_COLUMNS } from '../shop/dataset/layout';
+import { checkPurchase, checkPurchaseCells, checkPurchaseHeader, type PurchaseLine } from '../shop/dataset/records';
+import { isMissing, parsePrice } from '../shop/dataset/rules';
+
+const KNOWN = new Set<string>(PURCHASE_COLUMNS);
+const canonicalName = (name: string): string => PURCHASE_ALIASES[name] ?? name;
+
+export interface HeaderPlan {
+  /** Canonical name of each column, in file order; unknown columns keep their own name. */
+  names: string[];
+  /** Header names mapped through an alias, e.g. { Qty: 'Quantity' }. */
+  renamed: Record<string, string>;
+  /** Columns beyond the known layout, kept in `extra`. */
+  extra: string[];
+}
+
+export type HeaderVerdict = { ok: true; plan: HeaderPlan } | { ok: false; reason: string };
+
+export function planHeader(cells: readonly string[]): HeaderVerdict {
+  const header = cells.map((c) => c.trim());
+  const empty = header.findIndex((h) => h === '');
+  if (empty >= 0) return { ok: false, reason: `header column ${empty + 1} has no name` };
+  const names = header.map(canonicalName);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) return { ok: false, reason: `header has more than one column for ${twice} (${header.filter((h) => canonicalName(h) === twice).join(', ')})` };
+  const missing = checkPurchaseHeader(header);
+  if (missing) return { ok: false, reason: `${missing} (required: ${PURCHASE_COLUMNS.join(', ')}; known aliases: ${JSON.stringify(PURCHASE_ALIASES)})` };
+  const renamed = Object.fromEntries(header.filter((h) => canonicalName(h) !== h).map((h) => [h, canonicalName(h)]));
+  return { ok: true, plan: { names, renamed, extra: names.filter((n) => !KNOWN.has(n)) } };
+}
+
+/** A valid purchase line plus the Total as given (null when blank). */
+export type ValidPurchase = PurchaseLine & { total: string | null };
+
+const INT4_MAX = 2_147_483_647;
+const NUMERIC_14_2_LIMIT = 10n ** 12n; // numeric(14, 2) holds 12 integer digits
+
+const fitsNumeric = (decimal: string | null) => decimal === null || BigInt(decimal.split('.')[0] ?? '0') < NUMERIC_14_2_LIMIT;
+
+/** zod over the layout's rules: a record keyed by canonical names in, a valid line out, or one issue naming the field. */
+export const purchaseRecordSchema = z.record(z.string(), z.unknown()).transform((record, ctx): ValidPurchase => {
+  const checked = checkPurchase(record);
+  const issue = (path: string, message: string) => {
+    ctx.addIssue({ code: 'custom', path: [path], message });
+    return z.NEVER;
+  };
+  if (!checked.ok) return issue(checked.field, checked.reason);
+  const total = isMissing(record.Total) ? null : parsePrice(record.Total);
+  const v = checked.value;
+  // Valid by the rules but beyond what staging's columns hold: quarantined rather than failing the load.
+  if (v.quantity > INT4_MAX) return issue('Quantity', `Quantity ${v.quantity} is larger than ${INT4_MAX}`);
+  if (!fitsNumeric(v.price)) return issue('Price', `Price ${v.price} has more than 12 integer digits`);
+  if (!fitsNumeric(total)) return issue('Total', `Total ${String(total)} has more than 12 integer digits`);
+  return { ...v, total };
+});
+
+export type Judged = { ok: true; value: ValidPurchase; extra: Record<string, unknown> | null } | { ok: false; reason: string };
+
+function hasNul(record: Record<string, unknown>): boolean {
+  for (const v of Object.values(record)) {
+    if (typeof v === 'string' ? v.includes('\u0000') : typeof v === 'object' && v !== null && JSON.stringify(v).includes('\\u0000')) return true;
+  }
+  return false;
+}
+
+function judgeRecord(record: Record<string, unknown>): Judged {
+  const canonical: Record<string, unknown> = {};
+  let extra: Record<string, unknown> | null = null;
+  for (const [k, v] of Object.entries(record)) {
+    const name = canonicalName(k);
+    canonical[name] = v;
+    if (!KNOWN.has(name)) (extra ??= {})[name] = v;
+  }
+  const parsed = purchaseRecordSchema.safeParse(canonical);
+  if (!parsed.success) return { ok: false, reason: parsed.error.issues[0]?.message ?? 'invalid purchase line' };
+  if (hasNul(record)) return { ok: false, reason: 'contains a NUL character, which PostgreSQL text cannot store' };
+  return { ok: true, value: parsed.data, extra };
+}
+
+/** A CSV row under a mapped header. */
+export function judgeCells(plan: HeaderPlan, cells: readonly string[]): Judged {
+  if (cells.length !== plan.names.length) {
+    const c = checkPurchaseCells(plan.names, cells);
+    return { ok: false, reason: c.ok ? `expected ${plan.names.length} columns, got ${cells.length}` : c.reason };
+  }
+  return judgeRecord(Object.fromEntries(plan.names.map((n, i) => [n, cells[i]])));
+}
+
+/** A JSON-lines value: must be an object; its unknown keys become `extra`. */
+export function judgeJson(value: unknown): Judged {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
+  return judgeRecord(value as Record<string, unknown>);
+}
+
+export const PURCHASE_STAGING_COLUMNS = [
+  'order_id', 'product_id', 'customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total',
+  'total_mismatch', 'extra', 'source_file', 'source_line', 'load_id',
+];
+
+export function purchaseRow(p: ValidPurchase, extra: Record<string, unknown> | null, file: string, line: number, loadId: string): CopyValue[] {
+  return [
+    p.orderId, p.productId, p.customerId, p.orderDate.toISOString().slice(0, 10), p.productName, p.quantity, p.price, p.total,
+    p.totalMismatch, extra, file, line, loadId,
+  ];
+}

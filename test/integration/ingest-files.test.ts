@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFilesActivities, purchaseLoadId, purchaseRawKey } from '../../activities/files';
+import { deletePrefix, getObjectText, listObjects, putObject } from '../../lib/s3';
+import { dropPurchaseFiles } from '../../shop/simulator/drops';
+import { filesPipelineWorkflow, type FilesPipelineOutput } from '../../workflows/files';
+import { partitionAt } from '../../workflows/partitions';
+import { taggedDataset, type TestDataset } from '../support/datasets';
+import { testEnv, type TestEnv } from '../support/env';
+
+const BAD_HEADER = 'purchases_2024-02-20_noprice.csv';
+const BAD_FILE = 'CustomerID,OrderID,OrderDate,ProductID,ProductName,Quantity,Total\nU1,X1,2024-02-20,P1,A,1,1.00\nU1,X2,2024-02-20,P1,A,1,1.00\n\nU2,X3,2024-02-20,P2,B,2\n';
+
+describe('files pipeline (real Temporal, PostgreSQL, S3; generator data dropped by the simulator)', () => {
+  let env: TestEnv;
+  let data: TestDataset;
+  const tag = `f${randomUUID().slice(0, 8)}`;
+  const prefix = `test/ingest-files/${tag}/drop/purchases/`;
+  let loadIds: string[] = [];
+
+  const checksum = async () => {
+    const { rows } = await env.deps.staging.query<{ n: string; md5: string }>(
+      `select count(*) n, md5(coalesce(string_agg(p::text, '|' order by order_id, product_id), '')) md5
+       from (select order_id, product_id, customer_id, order_date, product_name, quantity, price, total, total_mismatch, extra, source_file, source_line, load_id
+             from staging.purchases where load_id = any($1)) p`, [loadIds]);
+    return rows[0];
+  };
+  const run = (id: string) => {
+    const p = partitionAt('files', new Date(Date.now() + 60_000));
+    return env.client.workflow.execute(filesPipelineWorkflow, { taskQueue: env.taskQueue, workflowId: `files/${p.partitionStart}/${tag}-${id}`, args: [{ ...p, dropPrefix: prefix }] });
+  };
+
+  beforeAll(async () => {
+    env = await testEnv('ingest-files');
+    data = await taggedDataset(tag, { days: 4, scale: 0.3 });
+    await dropPurchaseFiles({ s3: env.deps.s3, bucket: env.deps.bucket, dataDir: data.dir, prefix });
+    await putObject(env.deps.s3, env.deps.bucket, prefix + BAD_HEADER, BAD_FILE, 'text/csv');
+  });
+  afterAll(async () => {
+    if (env && loadIds.length) {
+      // Shared databases: take this run's rows back out, so other engineers' metrics never see them.
+      await env.deps.staging.query('delete from staging.purchases where load_id = any($1)', [loadIds]);
+      await env.deps.staging.query('delete from etl.quarantine where load_id = any($1)', [loadIds]);
+      await env.deps.staging.query('delete from etl.files where load_id = any($1)', [loadIds]);
+      await env.deps.staging.query('delete from etl.loads where load_id = any($1)', [loadIds]);
+    }
+    if (env) await deletePrefix(env.deps.s3, env.deps.bucket, `test/ingest-files/${tag}/`);
+    data?.remove();
+    await env?.close();
+  });
+
+  it('loads every file exactly once, even when two runs race, and reconciles with the manifest', async () => {
+    const [a, b] = await env.withWorker(() => Promise.all([run('a'), run('b')]));
+    const all = [...(a as FilesPipelineOutput).loads, ...(b as FilesPipelineOutput).loads];
+    const applied = all.filter((l) => !l.skipped);
+    const dropped = (await listObjects(env.deps.s3, env.deps.bucket, prefix)).map((o) => o.key);
+    expect(dropped).toHaveLength(Object.keys(data.manifest.files).filter((f) => f.startsWith('purchases/')).length + 1);
+    // Each file is applied by exactly one of the two runs; the other found it loaded (or never listed it).
+    expect(applied.map((l) => l.loadId).sort()).toEqual([...new Set(applied.map((l) => l.loadId))].sort());
+    expect(applied).toHaveLength(dropped.length);
+    // Both runs listed the files before either committed: the loser's loads come back skipped.
+    expect(all.length).toBeGreaterThan(applied.length);
+    loadIds = applied.map((l) => l.loadId);
+
+    for (const l of applied) {
+      expect(l.received).toBe(l.loaded + l.quarantined + l.duplicates);
+      const name = l.loadId.slice(l.loadId.lastIndexOf('/') + 1).replace(/@.*$/, '');
+      if (name === BAD_HEADER) continue;
+      const m = data.manifest.files[`purchases/${name}`];
+      expect(m, name).toBeDefined();
+      expect({ name, received: l.received, quarantined: l.quarantined, duplicates: l.duplicates }).toEqual({ name, received: m?.rows, quarantined: m?.invalid, duplicates: m?.duplicates });
+    }
+    const { rows: recorded } = await env.deps.staging.query<{ load_id: string; received: number; loaded: number; quarantined: number; duplicates: number; detail: Record<string, unknown>; q: string; s: string }>(
+      `select l.load_id, l.received, l.loaded, l.quarantined, l.duplicates, l.detail,
+              (select count(*) from etl.quarantine q where q.load_id = l.load_id) q,
+              (select count(*) from staging.purchases p where p.load_id = l.load_id) s
+       from etl.loads l where l.load_id = any($1) and l.status = 'succeeded'`, [loadIds]);
+    expect(recorded).toHaveLength(loadIds.length);
+    const purchaseStats = Object.entries(data.manifest.files).filter(([f]) => f.startsWith('purchases/')).map(([, s]) => s);
+    const t = { rows: 0, invalid: 0, duplicates: 0 };
+    for (const s of purchaseStats) for (const k of ['rows', 'invalid', 'duplicates'] as const) t[k] += s[k];
+    const sum = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => recorded.reduce((acc, r) => acc + r[k], 0);
+    expect({ received: sum('received'), quarantined: sum('quarantined'), duplicates: sum('duplicates') })
+      .toEqual({ received: t.rows + 3, quarantined: t.invalid + 3, duplicates: t.duplicates });
+    for (const r of recorded) {
+      expect(Number(r.s)).toBe(r.loaded);
+      const whole = r.load_id.includes(BAD_HEADER);
+      expect(Number(r.q)).toBe(whole ? 1 : r.quarantined);
+      const name = r.load_id.slice(r.load_id.lastIndexOf('/') + 1).replace(/@.*$/, '');
+      if (!whole) expect(r.detail.totalMismatch).toBe(data.manifest.files[`purchases/${name}`]?.defects.total_mismatch);
+    }
+  });
+
+  it('evolves the schema-change files and quarantines the unmappable one whole, losing nothing', async () => {
+    const change = data.manifest.schemaChange;
+    expect(change?.files.length).toBeGreaterThan(0);
+    const { rows } = await env.deps.staging.query<{ load_id: string; detail: Record<string, unknown>; received: number; quarantined: number }>(
+      'select load_id, detail, received, quarantined from etl.loads where load_id = any($1)', [loadIds]);
+    for (const path of change?.files ?? []) {
+      const r = rows.find((x) => x.load_id.includes(`/${path.slice('purchases/'.length)}@`));
+      expect(r?.detail.extraColumns).toEqual(['Currency']);
+      if (path.endsWith('.csv')) expect(r?.detail.renamed).toEqual({ Qty: 'Quantity' });
+      const { rows: extra } = await env.deps.staging.query('select distinct extra from staging.purchases where load_id = $1', [r?.load_id]);
+      expect(extra).toEqual([{ extra: { Currency: 'USD' } }]);
+    }
+    const bad = rows.find((x) => x.load_id.includes(BAD_HEADER));
+    expect(bad).toMatchObject({ received: 3, quarantined: 3 });
+    expect(String(bad?.detail.quarantinedWhole)).toMatch(/header lacks Price/);
+    const lake = (await getObjectText(env.deps.s3, env.deps.bucket, String(bad?.detail.quarantineKey))).trim().split('\n').map((l) => JSON.parse(l) as { line: number; reason: string });
+    expect(lake.map((l) => l.line)).toEqual([2, 3, 5]);
+    const { rows: q } = await env.deps.staging.query('select record_ref, reason from etl.quarantine where load_id = $1', [bad?.load_id]);
+    expect(q).toEqual([{ record_ref: `${prefix}${BAD_HEADER}:1`, reason: expect.stringMatching(/quarantined whole: header lacks Price.*3 data lines/) }]);
+  });
+
+  it('keeps an immutable raw copy and a lake quarantine object with one line per rejected record', async () => {
+    for (const o of await listObjects(env.deps.s3, env.deps.bucket, prefix)) {
+      const file = { key: o.key, etag: o.etag, size: o.size, lastModified: (o.lastModified ?? new Date()).toISOString() };
+      expect(await getObjectText(env.deps.s3, env.deps.bucket, purchaseRawKey(file))).toBe(await getObjectText(env.deps.s3, env.deps.bucket, o.key));
+      const { rows } = await env.deps.staging.query<{ quarantined: number; detail: { quarantineKey: string | null } }>('select quarantined, detail from etl.loads where load_id = $1', [purchaseLoadId(file)]);
+      const r = rows[0];
+      if (!r?.quarantined) continue;
+      const lines = (await getObjectText(env.deps.s3, env.deps.bucket, String(r.detail.quarantineKey))).trim().split('\n');
+      expect(lines).toHaveLength(r.quarantined);
+    }
+  });
+
+  it('leaves staging unchanged when the pipeline runs again or a file load is retried', async () => {
+    const before = await checksum();
+    expect(Number(before?.n)).toBeGreaterThan(0);
+    const again = await env.withWorker(() => run('c'));
+    expect(again.loads).toEqual([]);
+    const acts = createFilesActivities(env.deps);
+    const listed = await listObjects(env.deps.s3, env.deps.bucket, prefix);
+    const first = listed[0];
+    if (!first) throw new Error('nothing dropped');
+    const retry = await acts.ingestPurchaseFile({ file: { key: first.key, etag: first.etag, size: first.size, lastModified: new Date().toISOString() } });
+    expect(retry.load?.skipped).toBe(true);
+    expect(await checksum()).toEqual(before);
+  });
+});
