@@ -3,6 +3,7 @@ import { register as config } from './config';
 import { register as db } from './db';
 import { register as generate } from './generate';
 import { register as histories } from './histories';
+import { register as lake } from './lake';
 import { register as services } from './services';
 import { register as shop } from './shop';
 import { register as smoke } from './smoke';
@@ -14,6 +15,7 @@ export const commands: Array<(program: Command) => void> = [
   db,
   generate,
   histories,
+  lake,
   services,
   shop,
   smoke,

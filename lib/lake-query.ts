@@ -1,0 +1,71 @@
+/**
+ * SQL over the curated lake, the way Athena does it: every curated/<table>/ is a table, dt its
+ * Hive partition column. Only the objects of the partitions the query can need are downloaded
+ * (see lake-dt-filter.ts), into a temp folder that DuckDB reads with hive_partitioning. DuckDB
+ * cannot reach S3 itself here (no httpfs without internet), hence the download.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { getObjectBytes, listObjects } from './s3';
+import { dtFilter, referencedTables } from './lake-dt-filter';
+
+export interface LakeQueryResult {
+  columns: string[];
+  rows: Array<Record<string, unknown>>;
+  tables: string[];
+  objectsRead: number;
+  objectsTotal: number;
+}
+
+const KEY = /^curated\/([a-z0-9_]+)\/dt=(\d{4}-\d{2}-\d{2})\/[^/]+\.parquet$/;
+
+export async function lakeQuery(s3: S3Client, bucket: string, sql: string): Promise<LakeQueryResult> {
+  const objects = (await listObjects(s3, bucket, 'curated/')).flatMap((o) => {
+    const m = KEY.exec(o.key);
+    return m ? [{ key: o.key, table: m[1]!, dt: m[2]! }] : [];
+  });
+  const all = [...new Set(objects.map((o) => o.table))].sort();
+  const tables = referencedTables(sql, all);
+  if (tables.length === 0) throw new Error(`the query names no curated table; the lake has: ${all.join(', ') || '(none)'}`);
+  const keep = tables.length === 1 ? dtFilter(sql) : null;
+  const candidates = objects.filter((o) => tables.includes(o.table));
+  const chosen = candidates.filter((o) => !keep || keep(o.dt));
+  const dir = await mkdtemp(join(tmpdir(), 'etl-lake-'));
+  try {
+    for (const o of chosen) {
+      const path = join(dir, o.key);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, await getObjectBytes(s3, bucket, o.key));
+    }
+    // A table whose partitions were all pruned still needs its columns: one file, no rows.
+    const schemaOnly = new Map<string, string>();
+    for (const t of tables.filter((t) => !chosen.some((o) => o.table === t))) {
+      const sample = candidates.find((o) => o.table === t);
+      if (!sample) continue;
+      const path = join(dir, '_schema', sample.key);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, await getObjectBytes(s3, bucket, sample.key));
+      schemaOnly.set(t, path);
+    }
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    try {
+      await con.run(`set TimeZone = 'UTC'`);
+      for (const t of tables) {
+        const files = schemaOnly.get(t) ?? join(dir, 'curated', t, '*', '*.parquet');
+        const where = schemaOnly.has(t) ? ' where false' : '';
+        await con.run(`create view ${t} as select * from read_parquet('${files}', hive_partitioning = true)${where}`);
+      }
+      const reader = await con.runAndReadAll(sql);
+      return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Array<Record<string, unknown>>, tables, objectsRead: chosen.length + schemaOnly.size, objectsTotal: candidates.length };
+    } finally {
+      con.closeSync();
+      db.closeSync();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
