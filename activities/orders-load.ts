@@ -1,0 +1,70 @@
+/**
+ * One page of order versions into staging, as one idempotent load: quarantine the invalid ones,
+ * merge the rest into staging.orders (a repeated (order_id, updated_at) is a duplicate), then merge
+ * the lines of the versions this load inserted, and on the last page of a scheduled run move the
+ * live cursor, all in runLoad's transaction.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { copyRows, mergeRows } from '../lib/bulk';
+import type { LoadSummary } from '../workflows/partitions';
+import { advanceCursor, type CursorAdvance } from './cursors';
+import { runLoad } from './loads';
+import { parseOrderVersions, type OrderLineRow } from './orders-parse';
+import { quarantineRecords } from './quarantine-lake';
+import type { Lake } from './raw';
+
+export const ORDERS_SOURCE = 'orders_api';
+const ORDER_COLUMNS = ['order_id', 'updated_at', 'user_id', 'status', 'created_at', 'load_id'];
+const LINE_COLUMNS = ['order_id', 'updated_at', 'line_no', 'product_id', 'quantity', 'unit_price', 'load_id'];
+
+export interface OrdersPageLoad {
+  loadId: string;
+  /** UTC date of the partition start: the lake partition of the raw and quarantine objects. */
+  dt: string;
+  partitionStart: string;
+  partitionEnd: string;
+  page: number;
+  data: readonly unknown[];
+  /** Set on the last page of a scheduled (non-backfill) run: see liveCursor. */
+  cursor?: CursorAdvance;
+}
+
+/** The live cursor a page load moves: only the last page of a scheduled run, to the window end. */
+export function liveCursor(input: { backfill?: boolean; partitionEnd: string }, lastPage: boolean): CursorAdvance | undefined {
+  if (input.backfill || !lastPage) return undefined;
+  return { pipeline: 'orders', source: ORDERS_SOURCE, column: 'updated_at', value: new Date(input.partitionEnd).toISOString() };
+}
+
+/** Lines whose version was a duplicate are skipped: the first copy of a version owns its lines. */
+async function mergeLinesOfLoad(client: PoolClient, loadId: string, lines: OrderLineRow[]): Promise<number> {
+  if (lines.length === 0) return 0;
+  await client.query('create temp table _order_lines_in (like staging.order_lines including defaults) on commit drop');
+  await copyRows(client, '_order_lines_in', LINE_COLUMNS, lines.map((l) => [l.order_id, l.updated_at, l.line_no, l.product_id, l.quantity, l.unit_price, loadId]));
+  const res = await client.query(
+    `insert into staging.order_lines (${LINE_COLUMNS.join(', ')})
+     select ${LINE_COLUMNS.map((c) => `l.${c}`).join(', ')} from _order_lines_in l
+     join staging.orders o on o.order_id = l.order_id and o.updated_at = l.updated_at and o.load_id = $1
+     on conflict do nothing`,
+    [loadId],
+  );
+  await client.query('drop table _order_lines_in');
+  return res.rowCount ?? 0;
+}
+
+export async function loadOrdersPage(pool: Pool, lake: Lake, p: OrdersPageLoad): Promise<LoadSummary> {
+  const meta = { loadId: p.loadId, pipeline: 'orders', source: ORDERS_SOURCE, partitionStart: p.partitionStart, partitionEnd: p.partitionEnd };
+  return runLoad(pool, meta, async (client) => {
+    const parsed = parseOrderVersions(p.data, `page-${p.page}`);
+    await quarantineRecords(client, lake, { source: 'orders', dt: p.dt, loadId: p.loadId }, parsed.rejected);
+    const loaded = await mergeRows(client, 'staging.orders', ORDER_COLUMNS, parsed.orders.map((o) => [o.order_id, o.updated_at, o.user_id, o.status, o.created_at, p.loadId]));
+    const lines = await mergeLinesOfLoad(client, p.loadId, parsed.lines);
+    if (p.cursor) await advanceCursor(client, p.cursor);
+    return {
+      received: p.data.length,
+      loaded,
+      quarantined: parsed.rejected.length,
+      duplicates: parsed.orders.length - loaded,
+      detail: { page: p.page, lines },
+    };
+  });
+}

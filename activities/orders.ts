@@ -1,0 +1,80 @@
+/**
+ * extractOrders: pages through the orders API for one partition's window [start, end). Each page
+ * is stored raw in the lake, then loaded as its own idempotent load `<workflowId>/orders/page-<n>`.
+ * Heartbeat details carry the next page's number and cursor, so a retried attempt resumes after
+ * the last committed page instead of starting over.
+ */
+import { Context } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { rethrowClassified } from '../lib/errors';
+import { utcDate } from '../lib/lake';
+import type { LoadSummary, PartitionInput } from '../workflows/partitions';
+import { fetchOrdersPage, type ClientHooks, type OrdersApi } from './orders-client';
+import { liveCursor, loadOrdersPage } from './orders-load';
+import { writeRawText } from './raw';
+
+export const DEFAULT_PAGE_SIZE = 500;
+
+export interface OrdersDeps { staging: Pool; s3: S3Client; bucket: string; ordersApi: OrdersApi }
+
+/** workflowId names the loads: the same partition run again reuses them and is skipped. */
+export interface ExtractOrdersInput extends PartitionInput { workflowId: string }
+export interface ExtractOrdersOutput { loads: LoadSummary[]; pages: number; requests: number; rateLimited: number; failures: number }
+
+/** What a retried attempt needs to resume: the page to fetch next and what was loaded before it. */
+export interface OrdersProgress { page: number; cursor: string | null; loads: LoadSummary[]; requests: number; rateLimited: number; failures: number }
+
+function activityHooks(ctx: Context, progress: () => OrdersProgress): ClientHooks {
+  return {
+    heartbeat: () => ctx.heartbeat(progress()),
+    signal: ctx.cancellationSignal,
+    // Long waits (Retry-After) are cut into slices so the heartbeat timeout never fires meanwhile.
+    async sleep(ms) {
+      for (let left = ms; left > 0; left -= 5_000) {
+        ctx.heartbeat(progress());
+        await ctx.sleep(Math.min(left, 5_000));
+      }
+    },
+  };
+}
+
+export function createOrdersActivities(deps: OrdersDeps) {
+  const lake = { s3: deps.s3, bucket: deps.bucket };
+  return {
+    async extractOrders(input: ExtractOrdersInput): Promise<ExtractOrdersOutput> {
+      const ctx = Context.current();
+      const since = new Date(input.partitionStart).toISOString();
+      const before = new Date(input.partitionEnd).toISOString();
+      const dt = utcDate(since);
+      const resumed = ctx.info.heartbeatDetails as OrdersProgress | undefined;
+      let p: OrdersProgress = resumed ?? { page: 1, cursor: null, loads: [], requests: 0, rateLimited: 0, failures: 0 };
+      const hooks = activityHooks(ctx, () => p);
+      const limit = deps.ordersApi.pageSize ?? DEFAULT_PAGE_SIZE;
+      try {
+        for (;;) {
+          const loadId = `${input.workflowId}/orders/page-${p.page}`;
+          const fetched = await fetchOrdersPage(deps.ordersApi, { since, before, cursor: p.cursor, limit }, hooks);
+          await writeRawText(lake, { source: 'orders', dt, loadId }, fetched.body, 'json');
+          const last = fetched.page.next_cursor === null;
+          const summary = await loadOrdersPage(deps.staging, lake, {
+            loadId, dt, partitionStart: since, partitionEnd: before, page: p.page, data: fetched.page.data,
+            cursor: liveCursor(input, last),
+          });
+          p = {
+            page: p.page + 1, cursor: fetched.page.next_cursor, loads: [...p.loads, summary],
+            requests: p.requests + fetched.requests, rateLimited: p.rateLimited + fetched.rateLimited, failures: p.failures + fetched.failures,
+          };
+          ctx.heartbeat(p);
+          if (last) break;
+        }
+      } catch (err) {
+        rethrowClassified(err, `orders partition ${since}..${before}, page ${p.page} (workflow ${input.workflowId})`);
+      }
+      const { loads, requests, rateLimited, failures } = p;
+      return { loads, pages: loads.length, requests, rateLimited, failures };
+    },
+  };
+}
+
+export type OrdersActivities = ReturnType<typeof createOrdersActivities>;

@@ -1,0 +1,164 @@
+/**
+ * The orders pipeline end to end: the simulator's orders API (in-process, free port) serving a
+ * generated dataset of this test's own dates, the real Temporal, staging PostgreSQL and S3. The
+ * partition is the dataset's whole day, so the manifest's counts apply to it.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ordersPipelineWorkflow } from '../../workflows';
+import type { PartitionInput, PartitionOutput } from '../../workflows/partitions';
+import { safeName } from '../../lib/lake';
+import { getObjectText, listObjects } from '../../lib/s3';
+import { startShop, type Shop } from '../../shop/simulator/start-shop';
+import { testEnv, type TestEnv } from '../support/env';
+import { checksum, testDataset, type TestDataset } from '../support/ingest-dataset';
+
+const TOKEN = 'ingest-orders-token';
+// Invalid versions served on top of the dataset's (the generator plants none in orders).
+const PLANTED = [
+  { order_id: 'OBAD1', user_id: 'U1', status: 'lost', lines: [] },
+  { order_id: 'OBAD2', user_id: 'U1', status: 'paid', lines: [{ product_id: 'P1001', quantity: 0, unit_price: '1.00' }] },
+  { order_id: 'OBAD3', user_id: 'U1', status: 'paid', lines: [{ product_id: 'P1001', quantity: 1, unit_price: '-2' }] },
+  { order_id: 'OBAD4', user_id: null, status: 'paid', lines: [] },
+];
+
+const sum = (o: PartitionOutput, k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => o.loads.reduce((a, l) => a + l[k], 0);
+
+describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () => {
+  let env: TestEnv;
+  let data: TestDataset;
+  let shop: Shop;
+  let faulty: Shop;
+  let window: PartitionInput;
+  let first: PartitionOutput;
+  const wf = (prefix: string) => `${prefix}/${window.partitionStart}`;
+  const api = (s: Shop, token = TOKEN) => ({ url: s.apiUrl ?? '', token, timeoutMs: 5_000, pageSize: 50 });
+  const run = (workflowId: string, input: PartitionInput = window) =>
+    env.withWorker(() => env.client.workflow.execute(ordersPipelineWorkflow, { taskQueue: env.taskQueue, workflowId, args: [input] }));
+  const staged = (prefix: string, withLoad: boolean) => checksum(env.deps.staging,
+    `select o.order_id, o.updated_at, o.user_id, o.status, o.created_at, ${withLoad ? 'o.load_id, o.ingested_at,' : ''}
+       (select json_agg(json_build_array(l.line_no, l.product_id, l.quantity, l.unit_price${withLoad ? ', l.load_id, l.ingested_at' : ''}) order by l.line_no)
+        from staging.order_lines l where l.order_id = o.order_id and l.updated_at = o.updated_at) as lines
+     from staging.orders o where o.load_id like $1`, 'order_id, updated_at', [`${prefix}/orders/page-%`]);
+
+  beforeAll(async () => {
+    env = await testEnv('ingest-orders');
+    data = await testDataset({ days: 1, scale: 0.05 });
+    window = { partitionStart: data.manifest.range.start, partitionEnd: data.manifest.range.end, backfill: true };
+    const channels = { database: false, kafka: false, drops: false } as const;
+    shop = await startShop({ config: env.config, dataDir: data.dir, api: { port: 0, token: TOKEN }, ...channels });
+    faulty = await startShop({ config: env.config, dataDir: data.dir, api: { port: 0, token: TOKEN, faults: { seed: 5, rateLimitRate: 0.1, serverErrorRate: 0.1, retryAfterSeconds: 1 } }, ...channels });
+    // The dataset reader refuses invalid orders, so they go straight into the served index.
+    const at = (h: number) => Date.parse(window.partitionStart) + h * 3_600_000;
+    for (const s of [shop, faulty]) {
+      PLANTED.forEach((o, i) => s.index.add(at(i + 1), o.order_id, JSON.stringify({ ...o, created_at: new Date(at(i + 1)).toISOString(), updated_at: new Date(at(i + 1)).toISOString() })));
+    }
+    env.deps.ordersApi = api(shop);
+  });
+  afterAll(async () => {
+    await shop?.stop();
+    await faulty?.stop();
+    await env?.close();
+    data?.remove();
+  });
+
+  it('stages the window: received = loaded + quarantined + duplicates, as the manifest planted', async () => {
+    const began = performance.now();
+    first = await run(wf('orders'));
+    const seconds = (performance.now() - began) / 1000;
+    const m = data.manifest.files['orders.jsonl'];
+    expect(m).toBeDefined();
+    expect(first.loads.length).toBeGreaterThan(1);
+    for (const l of first.loads) expect(l.received).toBe(l.loaded + l.quarantined + l.duplicates);
+    expect(sum(first, 'received')).toBe((m?.rows ?? 0) + PLANTED.length);
+    expect(sum(first, 'quarantined')).toBe((m?.invalid ?? 0) + PLANTED.length);
+    expect(sum(first, 'duplicates')).toBe(m?.duplicates);
+    expect(sum(first, 'duplicates')).toBeGreaterThan(0);
+    console.log(`orders: ${sum(first, 'received')} versions, ${first.loads.length} pages in ${seconds.toFixed(2)} s (workflow start to result): ${(sum(first, 'received') / seconds).toFixed(0)} versions/s, ${(first.loads.length / seconds).toFixed(1)} pages/s`);
+
+    const { rows: loads } = await env.deps.staging.query('select status, received, loaded, quarantined, duplicates from etl.loads where load_id like $1', [`${wf('orders')}/orders/page-%`]);
+    expect(loads).toHaveLength(first.loads.length);
+    expect(loads.every((l) => l.status === 'succeeded')).toBe(true);
+    expect((await staged(wf('orders'), false)).rows).toBe(sum(first, 'loaded'));
+    const lines = await env.deps.staging.query<{ n: string }>('select count(*) as n from staging.order_lines where load_id like $1', [`${wf('orders')}/orders/page-%`]);
+    expect(Number(lines.rows[0]?.n)).toBeGreaterThan(sum(first, 'loaded'));
+  });
+
+  it('keeps every page raw, exactly as the API sent it, and every rejected version with its reason', async () => {
+    const dt = window.partitionStart.slice(0, 10);
+    const page1 = `${wf('orders')}/orders/page-1`;
+    const raw = await getObjectText(env.deps.s3, env.deps.bucket, `raw/orders/dt=${dt}/${safeName(page1)}.json`);
+    const res = await fetch(`${shop.apiUrl}/orders?updated_since=${window.partitionStart}&updated_before=${window.partitionEnd}&limit=50`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(raw).toBe(await res.text());
+    const rawKeys = (await listObjects(env.deps.s3, env.deps.bucket, `raw/orders/dt=${dt}/${safeName(`${wf('orders')}/orders/page-`)}`)).map((o) => o.key);
+    expect(rawKeys).toHaveLength(first.loads.length);
+
+    const q = await env.deps.staging.query<{ record_ref: string; reason: string }>('select record_ref, reason from etl.quarantine where load_id like $1 order by record_ref', [`${wf('orders')}/orders/page-%`]);
+    expect(q.rows.map((r) => r.record_ref.split(':')[2]).sort()).toEqual(['OBAD1', 'OBAD2', 'OBAD3', 'OBAD4']);
+    const lake = await listObjects(env.deps.s3, env.deps.bucket, `quarantine/orders/dt=${dt}/${safeName(`${wf('orders')}/orders/page-`)}`);
+    const lakeLines = (await Promise.all(lake.map((o) => getObjectText(env.deps.s3, env.deps.bucket, o.key)))).join('').trim().split('\n').map((l) => JSON.parse(l) as { ref: string; reason: string; record: { order_id: string } });
+    expect(lakeLines.map((l) => l.ref).sort()).toEqual(q.rows.map((r) => r.record_ref).sort());
+    expect(lakeLines.find((l) => l.record.order_id === 'OBAD2')?.reason).toMatch(/lines\.0\.quantity: 0 is not a positive integer/);
+  });
+
+  it('is idempotent: the same partition again skips every load and leaves identical rows', async () => {
+    const before = await staged(wf('orders'), true);
+    const again = await run(wf('orders'));
+    expect(again.loads.every((l) => l.skipped)).toBe(true);
+    expect(again.loads.map(({ skipped: _s, ...l }) => l)).toEqual(first.loads);
+    expect(await staged(wf('orders'), true)).toEqual(before);
+  });
+
+  it('stages the same result through 20% 429/5xx answers', async () => {
+    const clean = await staged(wf('orders'), false);
+    env.deps.ordersApi = api(faulty);
+    try {
+      const out = await run(wf('orders-faults'));
+      expect(out.loads.map((l) => [l.received, l.quarantined])).toEqual(first.loads.map((l) => [l.received, l.quarantined]));
+      expect(sum(out, 'loaded')).toBe(0); // the same keys are already staged by the clean run
+      expect(sum(out, 'duplicates')).toBe(sum(first, 'loaded') + sum(first, 'duplicates'));
+      expect(faulty.stats().api?.faults.total).toBeGreaterThan(0);
+      // Compare rows, not counts: clear the clean run's rows, then stage the faulty run afresh.
+      await clearLoads(wf('orders'));
+      await clearLoads(wf('orders-faults'));
+      const fresh = await run(`${wf('orders-faults')}-2`);
+      expect(sum(fresh, 'loaded')).toBe(sum(first, 'loaded'));
+      expect(await staged(`${wf('orders-faults')}-2`, false)).toEqual(clean);
+    } finally {
+      env.deps.ordersApi = api(shop);
+    }
+  });
+
+  it('fails at once, non-retryably, on a wrong token, saying which variable to set', async () => {
+    env.deps.ordersApi = api(shop, 'not-the-token');
+    try {
+      const err = await run(wf('orders-401')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause?.cause as { message: string; nonRetryable: boolean; type: string } | undefined;
+      expect(cause?.message).toMatch(/rejected the token \(401\): set ORDERS_API_TOKEN/);
+      expect(cause?.message).not.toMatch(/not-the-token/);
+      expect(cause?.nonRetryable).toBe(true);
+      expect(cause?.type).toBe('Http401');
+    } finally {
+      env.deps.ordersApi = api(shop);
+    }
+  });
+
+  it('moves the live cursor on a scheduled run, to at least the window end', async () => {
+    const scheduled = { ...window, backfill: false };
+    await clearLoads(`${wf('orders-faults')}-2`);
+    const out = await run(wf('orders-live'), scheduled);
+    expect(sum(out, 'loaded')).toBe(sum(first, 'loaded'));
+    const { rows } = await env.deps.staging.query<{ last_value: string; cursor_column: string }>("select last_value, cursor_column from etl.cursors where pipeline = 'orders' and source = 'orders_api'");
+    expect(rows[0]?.cursor_column).toBe('updated_at');
+    expect(Date.parse(rows[0]?.last_value ?? '')).toBeGreaterThanOrEqual(Date.parse(window.partitionEnd));
+  });
+
+  async function clearLoads(workflowId: string): Promise<void> {
+    const like = [`${workflowId}/orders/page-%`];
+    await env.deps.staging.query('delete from staging.order_lines where load_id like $1', like);
+    await env.deps.staging.query('delete from staging.orders where load_id like $1', like);
+    await env.deps.staging.query('delete from etl.quarantine where load_id like $1', like);
+    await env.deps.staging.query('delete from etl.loads where load_id like $1', like);
+  }
+});
