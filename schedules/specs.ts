@@ -37,6 +37,8 @@ export interface ScheduleContext {
   /** SLA per pipeline in minutes; a pipeline not named gets its cadence. */
   slaMinutes?: Partial<Record<PipelineName, number>>;
   pipelines?: readonly PipelineName[];
+  /** Create new schedules paused (an existing schedule keeps its own state). */
+  startPaused?: boolean;
 }
 
 export interface ScheduleDefinition {
@@ -72,7 +74,7 @@ export function scheduleDefinitions(ctx: ScheduleContext): ScheduleDefinition[] 
           typedSearchAttributes: [{ key: EtlPipeline, value: pipeline }],
         },
         policies: { overlap: OVERLAP_POLICY, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false },
-        state: { note: `${description}; managed by etl schedules apply` },
+        state: { paused: ctx.startPaused ?? false, note: `${description}; managed by etl schedules apply` },
       },
     };
   });

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applySchedules } from '../../schedules/apply';
+import { deleteSchedules } from '../../schedules/delete';
+import { listSchedules } from '../../schedules/list';
+import { CATCHUP_WINDOW, scheduleId } from '../../schedules/specs';
+import { triggerSchedule } from '../../schedules/trigger';
+import { backfillWorkflow } from '../../workflows/backfill';
+import { planBackfill } from '../../workflows/backfill-plan';
+import { partitionEndingAt, PIPELINE_NAMES } from '../../workflows/partitions';
+import { scheduledPipelineWorkflow, TemporalScheduledStartTime, type ScheduledPipelineOutput } from '../../workflows/scheduled';
+import { EtlPartition, EtlPipeline } from '../../workflows/search-attributes';
+import { iso, orchestrationEnv, randomDay, waitFor, type OrchestrationEnv } from '../fixtures/orchestration/env';
+
+describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelines)', () => {
+  const prefix = `t${randomUUID().slice(0, 8)}-`;
+  const ids = PIPELINE_NAMES.map((p) => scheduleId(p, prefix));
+  const hooks: Array<{ key: string | undefined; body: Record<string, unknown> }> = [];
+  let server: Server;
+  let env: OrchestrationEnv;
+  const day = randomDay().getTime();
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      req.on('end', () => {
+        hooks.push({ key: req.headers['idempotency-key'] as string | undefined, body: JSON.parse(body) as Record<string, unknown> });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    env = await orchestrationEnv('schedules', { ...process.env, ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/hook` });
+  });
+  afterAll(async () => {
+    if (env) {
+      await deleteSchedules(env.client, ids);
+      await env.close();
+    }
+    await new Promise((r) => server?.close(r));
+  });
+
+  const ctx = () => ({ taskQueue: env.taskQueue, idPrefix: prefix, workflowIdPrefix: `scheduled/${prefix}`, startPaused: true });
+  const q = <T extends Record<string, unknown>>(sql: string, params: unknown[]) => env.deps.staging.query<T>(sql, params).then((r) => r.rows);
+
+  it('apply twice leaves exactly one schedule per id, updated in place and still paused', async () => {
+    const first = await applySchedules(env.client, ctx());
+    expect(first.map((a) => a.change)).toEqual(['created', 'created', 'created', 'created']);
+    const second = await applySchedules(env.client, { ...ctx(), slaMinutes: { orders: 3 } });
+    expect(second.map((a) => [a.scheduleId, a.change])).toEqual(ids.map((id) => [id, 'updated']));
+    const rows = await waitFor('the listing to show the four schedules', async () => {
+      const r = await listSchedules(env.client, prefix);
+      return r.length >= 4 ? r : undefined;
+    });
+    expect(rows.map((r) => r.scheduleId)).toEqual([...ids].sort());
+    expect(rows.every((r) => r.paused && r.workflowType === 'scheduledPipelineWorkflow')).toBe(true);
+    const orders = await env.client.schedule.getHandle(scheduleId('orders', prefix)).describe();
+    expect(orders.action.type === 'startWorkflow' && orders.action.args).toEqual([{ pipeline: 'orders', lagMinutes: 0, slaMinutes: 3 }]);
+    expect(orders.policies.overlap).toBe('BUFFER_ALL');
+    expect(orders.policies.catchupWindow).toBe(86_400_000);
+    expect(CATCHUP_WINDOW).toBe('1 day');
+    const transform = await env.client.schedule.getHandle(scheduleId('transform', prefix)).describe();
+    expect(transform.spec.intervals).toEqual([{ every: 3_600_000, offset: 300_000 }]);
+  });
+
+  it('a triggered run takes its window from its scheduled time: [T - lag - cadence, T - lag)', async () => {
+    const id = scheduleId('transform', prefix);
+    const out = await env.run(async () => {
+      await triggerSchedule(env.client, id);
+      const action = await waitFor('the triggered action', async () => (await env.client.schedule.getHandle(id).describe()).info.recentActions.at(-1));
+      const handle = env.client.workflow.getHandle<typeof scheduledPipelineWorkflow>(action.action.workflow.workflowId);
+      return { result: await handle.result(), desc: await handle.describe(), scheduledAt: action.scheduledAt };
+    });
+    const t = out.desc.typedSearchAttributes.get(TemporalScheduledStartTime);
+    // The search attribute holds whole seconds; a trigger's time has milliseconds, a scheduled tick has none.
+    expect(Math.abs((t?.getTime() ?? 0) - out.scheduledAt.getTime())).toBeLessThan(1000);
+    expect(out.result.scheduledTime).toBe(t?.toISOString());
+    const window = partitionEndingAt('transform', new Date((t?.getTime() ?? 0) - 5 * 60_000));
+    expect(out.result).toMatchObject({ outcome: 'completed', childWorkflowId: `transform/${window.partitionStart}`, partitionStart: window.partitionStart, partitionEnd: window.partitionEnd });
+    const child = await env.client.workflow.getHandle(out.result.childWorkflowId).describe();
+    expect(child.typedSearchAttributes.get(EtlPipeline)).toBe('transform');
+    expect(child.typedSearchAttributes.get(EtlPartition)).toBe(window.partitionStart);
+    expect(out.desc.typedSearchAttributes.get(EtlPartition)).toBe(window.partitionStart);
+  });
+
+  it("Temporal's schedule backfill starts exactly the children the project's backfill starts", async () => {
+    const id = scheduleId('files', prefix);
+    const from = day + 3 * 3600_000;
+    const to = from + 30 * 60_000;
+    const expected = planBackfill(['files'], iso(from), iso(to)).map((p) => p.workflowId);
+    const around = async (backfill: boolean) => (await q<{ workflow_id: string }>(
+      `select distinct workflow_id from orch_test.runs where pipeline = 'files' and backfill = $1 and finished_at is not null
+         and partition_start >= $2::timestamptz - interval '1 hour' and partition_start < $3::timestamptz + interval '1 hour'`,
+      [backfill, iso(from), iso(to)])).map((r) => r.workflow_id).sort();
+    await env.run(async () => {
+      // Scheduled times T in [from + cadence + lag, to + lag], both ends included, cover windows [from, to).
+      await env.client.schedule.getHandle(id).backfill({ start: new Date(from + 5 * 60_000), end: new Date(to), overlap: 'ALLOW_ALL' });
+      await waitFor('the schedule backfill runs', async () => (await around(false)).length >= expected.length, 120_000);
+      await (await env.client.workflow.start(backfillWorkflow, { taskQueue: env.taskQueue, workflowId: `backfill-test/same/${iso(from)}`, args: [{ pipelines: ['files'], from: iso(from), to: iso(to) }] })).result();
+    });
+    expect(await around(false)).toEqual([...expected].sort());
+    expect(await around(true)).toEqual([...expected].sort());
+  });
+
+  it('a failed run raises one failed alert, sends it to the webhook once, and fails', async () => {
+    const scheduledTime = iso(day + 5 * 3600_000);
+    const window = partitionEndingAt('orders', scheduledTime);
+    await q('insert into orch_test.control (workflow_id, fail) values ($1, true) on conflict (workflow_id) do update set fail = true', [`orders/${window.partitionStart}`]);
+    const workflowId = `scheduled/${prefix}manual-fail`;
+    const err = await env.run(() => env.client.workflow.execute(scheduledPipelineWorkflow, { taskQueue: env.taskQueue, workflowId, args: [{ pipeline: 'orders', scheduledTime }] }).catch((e: unknown) => e));
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause?.message).toContain(`orders/${window.partitionStart} failed: planted failure`);
+    const alerts = await q<{ alert_id: string; kind: string; message: string; delivered_at: Date | null }>('select alert_id, kind, message, delivered_at from etl.alerts where workflow_id = $1', [workflowId]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ kind: 'failed' });
+    expect(alerts[0]?.message).toContain(`etl backfill orders --from ${window.partitionStart} --to ${window.partitionEnd}`);
+    expect(alerts[0]?.delivered_at).toBeInstanceOf(Date);
+    expect(hooks.filter((h) => h.key === alerts[0]?.alert_id)).toHaveLength(1);
+    expect(hooks.find((h) => h.key === alerts[0]?.alert_id)?.body).toMatchObject({ kind: 'failed', pipeline: 'orders', workflowId });
+  });
+
+  it('a run past its SLA raises a slow alert and still completes', async () => {
+    const scheduledTime = iso(day + 7 * 3600_000);
+    const window = partitionEndingAt('catalog', scheduledTime);
+    await q('insert into orch_test.control (workflow_id, delay_ms) values ($1, 4000) on conflict (workflow_id) do update set delay_ms = 4000', [`catalog/${window.partitionStart}`]);
+    const workflowId = `scheduled/${prefix}manual-slow`;
+    const out: ScheduledPipelineOutput = await env.run(() => env.client.workflow.execute(scheduledPipelineWorkflow, { taskQueue: env.taskQueue, workflowId, args: [{ pipeline: 'catalog', scheduledTime, slaMinutes: 0.02 }] }));
+    expect(out).toMatchObject({ outcome: 'completed', slow: true, childWorkflowId: `catalog/${window.partitionStart}` });
+    const alerts = await q<{ kind: string }>('select kind from etl.alerts where workflow_id = $1', [workflowId]);
+    expect(alerts).toEqual([{ kind: 'slow' }]);
+  });
+
+  it('does not start a partition that is already running elsewhere', async () => {
+    const scheduledTime = iso(day + 9 * 3600_000);
+    const window = partitionEndingAt('files', scheduledTime);
+    const childId = `files/${window.partitionStart}`;
+    await q('insert into orch_test.control (workflow_id, delay_ms) values ($1, 60000) on conflict (workflow_id) do update set delay_ms = 60000', [childId]);
+    const out = await env.run(async () => {
+      const other = await env.client.workflow.start('filesPipelineWorkflow', { taskQueue: env.taskQueue, workflowId: childId, args: [{ ...window, backfill: true }] });
+      try {
+        return await env.client.workflow.execute(scheduledPipelineWorkflow, { taskQueue: env.taskQueue, workflowId: `scheduled/${prefix}manual-dup`, args: [{ pipeline: 'files', scheduledTime }] });
+      } finally {
+        await other.terminate('test done');
+      }
+    });
+    expect(out).toMatchObject({ outcome: 'already-running', childWorkflowId: childId });
+  });
+
+  it('rejects a manual run without a scheduled time, naming the fix', async () => {
+    const err = await env.run(() => env.client.workflow.execute(scheduledPipelineWorkflow, { taskQueue: env.taskQueue, workflowId: `scheduled/${prefix}manual-bad`, args: [{ pipeline: 'orders' }] }).catch((e: unknown) => e));
+    expect((err as WorkflowFailedError).cause?.message).toMatch(/no scheduled time.*pass scheduledTime/);
+  });
+});
