@@ -48,7 +48,8 @@ export interface ProduceEventsOutput { sent: number; seconds: number; eventsPerS
 
 export async function produceEvents(i: ProduceEventsInput): Promise<ProduceEventsOutput> {
   const began = performance.now();
-  const batchSize = i.batchSize ?? 5000;
+  // ~2000 events (~350 KB) per request measured fastest; 20000 exceeds the broker's 1 MB request limit.
+  const batchSize = i.batchSize ?? 2000;
   let sent = 0;
   let batch: Message[] = [];
   let lastReport = began;

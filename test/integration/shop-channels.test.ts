@@ -28,6 +28,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await schema.drop();
   await deletePrefix(s3, config.S3_BUCKET, `test-shop-${id}/`);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [`test.shop-events.${id}.all`] }).catch(() => undefined);
+  await admin.disconnect();
 });
 
 const lines = (file: string) => readFileSync(join(FIXTURE, file), 'utf8').split('\n').filter((l) => l.trim() !== '');
