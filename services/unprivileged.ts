@@ -2,7 +2,7 @@
  * PostgreSQL refuses to run as root. When the CLI runs as root we run initdb and postgres as
  * `nobody`, which must be able to reach both the binaries and the data folder.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface Account {
@@ -42,4 +42,50 @@ export function assertReachable(target: string, who: Account, why: string): void
       throw new Error(`postgres runs as '${who.name}' (it refuses root), but ${d} is not traversable by that user, so it cannot reach ${why} ${target}. Run chmod o+x ${d}, or move ETL_HOME / the project elsewhere.`);
     }
   }
+}
+
+/** True when `who` can traverse every ancestor of `target`. */
+export function isReachable(target: string, who: Account): boolean {
+  try {
+    assertReachable(target, who, 'path');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * When the project lives where `nobody` cannot go (e.g. under /root), postgres gets a home under
+ * /var/tmp instead: the binaries are copied there once, and the data folder is a symlink from
+ * ETL_HOME, so pid-file ownership checks (which look for ETL_HOME in the command line) still hold.
+ */
+export const RELOCATED_ROOT = '/var/tmp/shop-etl';
+
+export function relocatedDir(key: string): string {
+  const dir = path.join(RELOCATED_ROOT, key.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-120));
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  return dir;
+}
+
+export function relocatedCopy(source: string, key: string): string {
+  const target = relocatedDir(key);
+  if (!existsSync(path.join(target, '.complete'))) {
+    cpSync(source, target, { recursive: true, verbatimSymlinks: true });
+    writeFileSync(path.join(target, '.complete'), '');
+  }
+  return target;
+}
+
+/** Makes `link` a symlink to a folder under RELOCATED_ROOT and returns the real folder. */
+export function relocatedLink(link: string, key: string): string {
+  const real = relocatedDir(key);
+  // An empty folder in its place (made by ensureServiceDir) is replaced by the link.
+  if (existsSync(link) && !lstatSync(link).isSymbolicLink() && readdirSync(link).length === 0) rmdirSync(link);
+  if (!existsSync(link)) {
+    mkdirSync(path.dirname(link), { recursive: true });
+    symlinkSync(real, link);
+  } else if (!lstatSync(link).isSymbolicLink()) {
+    throw new Error(`${link} exists and is not a symlink to ${real}; remove it to let postgres run from ${RELOCATED_ROOT}`);
+  }
+  return real;
 }
