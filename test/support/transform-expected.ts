@@ -1,0 +1,145 @@
+/**
+ * The five contract metrics computed straight from a dataset folder by MISSION.md's rules, on a
+ * path that shares no code with the pipeline: its own parsing, validity checks, dedup, and integer
+ * cents (BigInt) for money. If the transform and this disagree by a cent, the test fails.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+
+type Row = Record<string, string | number | null | undefined>;
+export interface DayOrders { orders: number; cents: bigint }
+export interface Expected {
+  ordersByDate: Map<string, DayOrders>;
+  monthly: Map<string, DayOrders>;
+  traffic: Map<string, number>; // `${date}|${event_name}`
+  visitors: Map<string, number>;
+  productSales: Map<string, { name: string | null; units: number; cents: bigint }>;
+  totalMismatches: number;
+  maxBusinessTime: number;
+}
+
+const missing = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+const norm = (s: string) => s.normalize('NFC').replace(/\s+/gu, ' ').trim();
+
+/** ISO date, date-time (no offset = UTC) or YYYY/MM/DD, as an epoch ms; null when not a real date. */
+export function instant(v: unknown): number | null {
+  if (typeof v !== 'string') return null;
+  const m = /^(\d{4})[-/](\d{2})[-/](\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(v.trim());
+  if (!m || (v.includes('/') && m[4] !== undefined) || (v.includes('/') && v.includes('-'))) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return null;
+  if (m[4] === undefined) return day.getTime();
+  const [h, mi, s] = [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
+  if (h > 23 || mi > 59 || s > 59) return null;
+  const z = m[8] ?? 'Z';
+  const off = z === 'Z' ? 0 : (z[0] === '-' ? -1 : 1) * (Number(z.slice(1, 3)) * 60 + Number(z.slice(-2)));
+  return Date.UTC(y, mo - 1, d, h, mi, s, Math.floor(Number(m[7] ?? 0) * 1000)) - off * 60_000;
+}
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const qty = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) && v > 0 ? v : null) : typeof v === 'string' && /^\s*\d+\s*$/.test(v) && Number(v) > 0 ? Number(v) : null);
+function cents(v: unknown): bigint | null {
+  const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+  const m = /^(\d+)(?:\.(\d{1,2}))?$/.exec(s);
+  return m ? BigInt(m[1]!) * 100n + BigInt((m[2] ?? '').padEnd(2, '0')) : null;
+}
+function parseLine(l: string): Row {
+  try {
+    const v: unknown = JSON.parse(l);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Row) : { __bad: 1 };
+  } catch {
+    return { __bad: 1 }; // malformed JSON: invalid, as the rules say
+  }
+}
+const jsonl = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map(parseLine);
+const csvRows = (path: string): Row[] => {
+  const [header, ...rest] = parse(readFileSync(path, 'utf8'), { relax_column_count: true, skip_empty_lines: true }) as string[][];
+  return rest.map((cells) => (cells.length === header!.length ? Object.fromEntries(header!.map((h, i) => [h.trim() === 'Qty' ? 'Quantity' : h.trim(), cells[i]])) : { __bad: 1 }));
+};
+
+function add(map: Map<string, DayOrders>, key: string, cents: bigint) {
+  const e = map.get(key) ?? { orders: 0, cents: 0n };
+  map.set(key, { orders: e.orders + 1, cents: e.cents + cents });
+}
+
+export function expectedMetrics(dir: string, prefix: string): Expected {
+  const ex: Expected = { ordersByDate: new Map(), monthly: new Map(), traffic: new Map(), visitors: new Map(), productSales: new Map(), totalMismatches: 0, maxBusinessTime: 0 };
+  const names = new Map<string, { at: number; name: string | null }[]>();
+  for (const p of csvRows(join(dir, 'products.csv'))) {
+    const list = names.get(String(p.product_id)) ?? [];
+    list.push({ at: instant(p.updated_at) ?? 0, name: missing(p.product_name) ? null : norm(String(p.product_name)) });
+    names.set(String(p.product_id), list);
+  }
+  const sell = (productId: string, units: number, c: bigint) => {
+    const versions = (names.get(productId) ?? []).sort((a, b) => b.at - a.at);
+    const e = ex.productSales.get(prefix + productId) ?? { name: versions.find((v) => v.name !== null)?.name ?? null, units: 0, cents: 0n };
+    ex.productSales.set(prefix + productId, { ...e, units: e.units + units, cents: e.cents + c });
+  };
+  const order = (date: string, c: bigint) => {
+    add(ex.ordersByDate, date, c);
+    add(ex.monthly, `${date.slice(0, 7)}-01`, c);
+  };
+
+  const latest = new Map<string, Row & { at: number }>();
+  for (const o of jsonl(join(dir, 'orders.jsonl'))) {
+    const at = instant(o.updated_at)!;
+    ex.maxBusinessTime = Math.max(ex.maxBusinessTime, at);
+    const prev = latest.get(String(o.order_id));
+    if (!prev || at > prev.at) latest.set(String(o.order_id), { ...o, at });
+  }
+  for (const o of latest.values()) {
+    const lines = (o as unknown as { lines: Array<{ product_id: string; quantity: number; unit_price: string }> }).lines;
+    const live = o.status !== 'cancelled';
+    let total = 0n;
+    for (const l of lines) {
+      const c = cents(l.unit_price)! * BigInt(l.quantity);
+      total += c;
+      if (live) sell(l.product_id, l.quantity, c);
+    }
+    order(day(instant(o.created_at)!), live ? total : 0n);
+  }
+
+  const files = readdirSync(join(dir, 'purchases')).sort((a, b) => a.slice(10, 20).localeCompare(b.slice(10, 20)) || a.localeCompare(b));
+  const lines = new Map<string, { order: string; date: string; product: string; units: number; cents: bigint }>();
+  for (const f of files) {
+    const rows = f.endsWith('.csv') ? csvRows(join(dir, 'purchases', f)) : jsonl(join(dir, 'purchases', f)).map((r) => ('Qty' in r ? { ...r, Quantity: r.Qty } : r));
+    for (const r of rows) {
+      if (r.__bad || ['CustomerID', 'OrderID', 'OrderDate', 'ProductID', 'Quantity', 'Price'].some((k) => missing(r[k]))) continue;
+      const at = instant(r.OrderDate);
+      const q = qty(r.Quantity);
+      const price = cents(r.Price);
+      const total = missing(r.Total) ? undefined : cents(r.Total);
+      if (at === null || q === null || price === null || total === null) continue;
+      const key = `${String(r.OrderID).trim()}|${String(r.ProductID).trim()}`;
+      if (lines.has(key)) continue;
+      if (total !== undefined && total !== price * BigInt(q)) ex.totalMismatches += 1;
+      lines.set(key, { order: String(r.OrderID).trim(), date: day(at), product: String(r.ProductID).trim(), units: q, cents: price * BigInt(q) });
+    }
+  }
+  const fileOrders = new Map<string, { date: string; cents: bigint }>();
+  for (const l of lines.values()) {
+    sell(l.product, l.units, l.cents);
+    const o = fileOrders.get(l.order);
+    fileOrders.set(l.order, { date: !o || l.date < o.date ? l.date : o.date, cents: (o?.cents ?? 0n) + l.cents });
+  }
+  for (const o of fileOrders.values()) order(o.date, o.cents);
+
+  const seen = new Set<string>();
+  const users = new Map<string, Set<string>>();
+  for (const e of jsonl(join(dir, 'events.jsonl'))) {
+    if (['event_id', 'event_name', 'user_id', 'session_id', 'product_id', 'ts'].some((k) => missing(e[k]))) continue;
+    if (!['view', 'add_to_cart', 'wishlist', 'order', 'return'].includes(String(e.event_name))) continue;
+    const ts = instant(e.ts);
+    if (ts === null || (['order', 'return'].includes(String(e.event_name)) && missing(e.order_id))) continue;
+    if (!missing(e.price) && !/^\d+(\.\d+)?$/.test(String(e.price).trim())) continue;
+    if (seen.has(String(e.event_id))) continue;
+    seen.add(String(e.event_id));
+    ex.maxBusinessTime = Math.max(ex.maxBusinessTime, ts);
+    const key = `${day(ts)}|${String(e.event_name)}`;
+    ex.traffic.set(key, (ex.traffic.get(key) ?? 0) + 1);
+    users.set(day(ts), (users.get(day(ts)) ?? new Set()).add(String(e.user_id)));
+  }
+  for (const [d, s] of users) ex.visitors.set(d, s.size);
+  return ex;
+}
