@@ -1,7 +1,7 @@
 /**
  * Parquet from PostgreSQL through DuckDB (the writer chosen by bench/parquet-writers.ts, see
  * docs/transform.md): the query is COPYed out as CSV into a temp file, DuckDB reads it with the
- * exact column types (numeric stays DECIMAL, never a float) and writes one zstd Parquet file.
+ * exact column types (numeric stays DECIMAL, never a float) and writes one snappy Parquet file (snappy, not zstd: every reader has it, hyparquet included).
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -46,7 +46,7 @@ export async function queryToParquet(client: PoolClient, sql: string, outPath: s
       await con.run(`set TimeZone = 'UTC'`);
       await con.run(
         `copy (select * from read_csv(${q(csv)}, header = false, columns = ${columns}, auto_detect = false, quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false))
-         to ${q(outPath)} (format parquet, compression zstd)`,
+         to ${q(outPath)} (format parquet, compression snappy)`,
       );
       const r = await con.runAndReadAll(`select count(*)::integer as n from read_parquet(${q(outPath)})`);
       return Number(r.getRows()[0]?.[0] ?? 0);

@@ -1,0 +1,147 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CURATED_BY_DATE, PART_NAME } from '../../activities/transform-lake';
+import { lakeKey } from '../../lib/lake';
+import { lakeQuery } from '../../lib/lake-query';
+import { pseudonym } from '../../lib/pseudonym';
+import { getObjectBytes, listObjects } from '../../lib/s3';
+import { generateDataset } from '../../shop/generator';
+import { partitionAt } from '../../workflows/partitions';
+import { testEnv, type TestEnv } from '../support/env';
+import { expectedMetrics } from '../support/transform-expected';
+import { runTransforms } from '../support/transform-run';
+import { seedStaging } from '../support/transform-seed';
+
+/** One comparable string per value, whichever library produced it. */
+function canon(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'bigint' || typeof v === 'number') return Number(v).toFixed(2);
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return `${v}T00:00:00.000Z`;
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) return new Date(v).toISOString();
+  return String(v);
+}
+const canonRow = (r: Record<string, unknown>) => Object.keys(r).sort().map((k) => `${k}=${canon(r[k])}`).join(';');
+
+function roleUrl(url: string, role: string, db: string): string {
+  const u = new URL(url);
+  u.username = role;
+  u.password = `${role}_dev`;
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+describe('curated lake and privacy of the transform (real Temporal, PostgreSQL, S3)', () => {
+  let env: TestEnv;
+  let prefix: string;
+  let dates: string[];
+  let userIds: string[];
+
+  beforeAll(async () => {
+    env = await testEnv('transform-lake');
+    prefix = `tl${randomUUID().slice(0, 6)}-`;
+    const day = new Date(Date.UTC(2031, 0, 1) + randomInt(0, 20000) * 86_400_000).toISOString().slice(0, 10);
+    const dir = mkdtempSync(join(tmpdir(), 'etl-transform-lake-'));
+    await generateDataset({ seed: 5, start: day, days: 1, scale: 0.01, dirt: 'default', out: dir });
+    const ex = expectedMetrics(dir, prefix);
+    dates = [...ex.ordersByDate.keys()].sort();
+    await seedStaging(env.deps.staging, dir, prefix, `test/${prefix}`);
+    const { rows } = await env.deps.staging.query<{ user_id: string }>('select distinct user_id from staging.events where user_id like $1', [`${prefix}%`]);
+    userIds = rows.map((r) => r.user_id);
+    await runTransforms(env, [partitionAt('transform', new Date())], `/test-${prefix}`);
+  }, 300_000);
+  afterAll(async () => env?.close());
+
+  it('pseudonymises user ids: no raw id in any text column of any analytics table', async () => {
+    expect(userIds.length).toBeGreaterThan(10);
+    const a = env.deps.analytics;
+    const { rows: cols } = await a.query<{ s: string; t: string; c: string }>(
+      `select c.table_schema s, c.table_name t, c.column_name c from information_schema.columns c
+       join information_schema.tables t using (table_schema, table_name)
+       where t.table_type = 'BASE TABLE' and c.table_schema not in ('pg_catalog', 'information_schema') and c.data_type in ('text', 'character varying')`,
+    );
+    expect(cols.length).toBeGreaterThan(20);
+    for (const { s, t, c } of cols) {
+      const { rows } = await a.query<{ n: string }>(`select count(*) n from "${s}"."${t}" where "${c}" like $1`, [`${prefix}U%`]);
+      expect(Number(rows[0]?.n), `${s}.${t}.${c}`).toBe(0);
+    }
+    // ...and the pseudonyms are really there: HMAC of the raw id with the configured key.
+    const hashed = userIds.map((u) => pseudonym(u, env.config.PSEUDONYM_KEY));
+    const { rows } = await a.query<{ n: string }>('select count(distinct customer_id) n from fact_event where customer_id = any($1)', [hashed]);
+    expect(Number(rows[0]?.n)).toBe(userIds.length);
+  });
+
+  it('masks names for etl_analyst, shows them to etl_analyst_pii, and keeps analysts off base tables and staging', async () => {
+    const connect = async (role: string, db: string) => {
+      const c = new Client({ connectionString: roleUrl(env.config.ANALYTICS_DATABASE_URL, role, db) });
+      await c.connect();
+      return c;
+    };
+    const sql = `select user_name from user_behavior where date = any($1::date[]) and user_name is not null`;
+    const analyst = await connect('etl_analyst', 'analytics');
+    const pii = await connect('etl_analyst_pii', 'analytics');
+    try {
+      const masked = (await analyst.query<{ user_name: string }>(sql, [dates])).rows;
+      expect(masked.length).toBeGreaterThan(0);
+      for (const r of masked) expect(r.user_name).toMatch(/^.\*\*\*$/u);
+      const shown = (await pii.query<{ user_name: string }>(sql, [dates])).rows;
+      expect(shown.filter((r) => !r.user_name.endsWith('***')).length).toBe(shown.length);
+      await expect(analyst.query('select user_name from dim_customer limit 1')).rejects.toThrow(/permission denied/);
+      await expect(analyst.query('select * from work.events limit 1')).rejects.toThrow(/permission denied/);
+    } finally {
+      await analyst.end();
+      await pii.end();
+    }
+    await expect(connect('etl_analytics', 'staging')).rejects.toThrow(/permission denied|not permitted/);
+  });
+
+  it('writes curated Parquet (DuckDB) that hyparquet reads back equal to analytics, row for row, with no raw user id', async () => {
+    const { parquetReadObjects } = await import('hyparquet');
+    const client = await env.deps.analytics.connect();
+    let compared = 0;
+    try {
+      await client.query(`set timezone = 'UTC'`);
+      for (const d of dates) {
+        for (const [table, sql] of Object.entries(CURATED_BY_DATE)) {
+          const { rows } = await client.query<{ j: Record<string, unknown> }>(`select row_to_json(t) j from (${sql(d)}) t`);
+          const key = lakeKey('curated', table, d, PART_NAME);
+          const listed = await listObjects(env.deps.s3, env.deps.bucket, key.slice(0, key.lastIndexOf('/') + 1));
+          if (rows.length === 0) {
+            expect(listed, key).toEqual([]);
+            continue;
+          }
+          expect(listed.map((o) => o.key), key).toEqual([key]);
+          const bytes = await getObjectBytes(env.deps.s3, env.deps.bucket, key);
+          const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+          const parquet = (await parquetReadObjects({ file })) as Array<Record<string, unknown>>;
+          expect(parquet.map(canonRow), key).toEqual(rows.map((r) => canonRow(r.j)));
+          for (const r of parquet) for (const v of Object.values(r)) if (typeof v === 'string') expect(v.startsWith(`${prefix}U`), key).toBe(false);
+          compared += parquet.length;
+        }
+      }
+    } finally {
+      client.release();
+    }
+    expect(compared).toBeGreaterThan(100);
+  });
+
+  it('etl lake query answers a dt-filtered query from the matching objects only', async () => {
+    const d = dates[dates.length - 1]!;
+    const sql = `select order_date, orders, revenue from orders_by_date where dt = '${d}'`;
+    const r = await lakeQuery(env.deps.s3, env.deps.bucket, sql);
+    const { rows } = await env.deps.analytics.query<{ order_date: string; orders: number; revenue: string }>(
+      `select to_char(order_date, 'YYYY-MM-DD') order_date, orders, revenue::text from orders_by_date where order_date = $1`, [d]);
+    expect(r.rows).toEqual(rows.map((x) => ({ order_date: x.order_date, orders: x.orders, revenue: x.revenue })));
+    expect(r.objectsRead).toBe(1);
+    expect(r.objectsTotal).toBeGreaterThan(1);
+    const cli = await promisify(execFile)('npx', ['tsx', 'cli/main.ts', 'lake', 'query', sql, '--json', '--verbose'], { cwd: join(__dirname, '..', '..') });
+    expect(JSON.parse(cli.stdout)).toEqual(r.rows);
+    expect(cli.stderr).toContain('read 1 of');
+  }, 60_000);
+});
