@@ -45,6 +45,7 @@ export function register(program: Command): void {
     .option('--from <iso>', 'simulated start of a replay (default: the manifest\'s range start)')
     .option('--live', 'wall-clock mode: serve what is due now and keep generating new orders, events and catalogue changes')
     .option('--all-now', 'drop every purchase file at once, even in replay/live mode')
+    .option('--reset', 'empty the shop database tables first, so an earlier dataset does not mix in')
     .option('--refresh-seconds <s>', 'how often the shop database advances with the clock', num, 10)
     .option('--topic <name>', 'events topic (default: KAFKA_EVENTS_TOPIC)')
     .option('--drop-prefix <prefix>', 'S3 key prefix of file drops (default: drop/purchases/)')

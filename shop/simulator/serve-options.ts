@@ -12,7 +12,7 @@ import { parseDate } from '../dataset/rules';
 export interface ServeFlags {
   data: string; port?: number; seed: number;
   rateLimitRate: number; retryAfter: number; serverErrorRate: number; slowRate: number; slowMs: number; timeoutRate: number; timeoutSeconds: number;
-  live?: boolean; speed?: number; from?: string; allNow?: boolean; refreshSeconds: number;
+  live?: boolean; reset?: boolean; speed?: number; from?: string; allNow?: boolean; refreshSeconds: number;
   api: boolean; database: boolean; events: boolean; drops: boolean; topic?: string; dropPrefix?: string;
   liveOrders: number; liveEvents: number; liveCatalogue: number; liveCompress: number;
 }
@@ -47,7 +47,7 @@ export function startOptionsFromFlags(config: Config, f: ServeFlags, log: (m: st
         slowRate: f.slowRate, slowMs: f.slowMs, timeoutRate: f.timeoutRate, timeoutSeconds: f.timeoutSeconds,
       },
     },
-    database: f.database && { refreshMs: f.refreshSeconds * 1000 },
+    database: f.database && { refreshMs: f.refreshSeconds * 1000, reset: f.reset },
     kafka: f.events && { topic: f.topic },
     drops: f.drops && { prefix: f.dropPrefix, allNow: f.allNow },
     live: f.live && {

@@ -81,6 +81,11 @@ async function loadTable(client: PoolClient, spec: TableSpec, i: LoadShopDatabas
   return res.rowCount ?? 0;
 }
 
+/** Empties the shop tables, so a different dataset does not mix with the one served before. */
+export async function resetShopDatabase(pool: Pool): Promise<void> {
+  await pool.query('truncate products, users, inventory, reviews');
+}
+
 /** Returns rows inserted or updated per table (0 everywhere on a repeated load). */
 export async function loadShopDatabase(input: LoadShopDatabaseInput): Promise<LoadShopDatabaseOutput> {
   const client = await input.pool.connect();

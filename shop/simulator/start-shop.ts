@@ -17,6 +17,7 @@ import { loadOrdersIndex } from './load-orders';
 import { startOrdersApi, type OrdersApi } from './orders-api';
 import type { OrdersIndex } from './orders-index';
 import { catalogueRefresher } from './catalogue-refresher';
+import { resetShopDatabase } from './shop-database';
 import { ShopStatsBoard, type ShopStats } from './shop-stats';
 
 /** Each channel can be turned off with false; clients default to ones built from config. */
@@ -27,7 +28,7 @@ export interface StartShopOptions {
   /** Orders API; port defaults to ETL_ORDERS_API_PORT (0 = any free port). */
   api?: false | { port?: number; host?: string; token?: string; faults?: FaultOptions };
   /** Shop database; `refreshMs` is how often the catalogue advances with the clock. */
-  database?: false | { pool?: Pool; refreshMs?: number };
+  database?: false | { pool?: Pool; refreshMs?: number; reset?: boolean };
   /** Events; topic defaults to KAFKA_EVENTS_TOPIC, created with KAFKA_EVENTS_PARTITIONS if missing. */
   kafka?: false | { kafka?: Kafka; topic?: string; batchSize?: number };
   /** File drops; prefix defaults to the lake's drop/purchases/. */
@@ -64,6 +65,7 @@ export async function startShop(o: StartShopOptions): Promise<Shop> {
   if (o.database !== false) {
     pool = o.database?.pool ?? makePool(o.config, 'shopOwner', 2);
     if (!o.database?.pool) closers.push(() => (pool as Pool).end());
+    if (o.database?.reset) await resetShopDatabase(pool);
     const refresher = catalogueRefresher({ pool, dataDir: o.dataDir, clock: o.clock, refreshMs: o.database?.refreshMs, board, log });
     await refresher.first;
     closers.push(refresher.stop);
