@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
+import { register as backfill } from './backfill';
 import { register as config } from './config';
 import { register as db } from './db';
 import { register as generate } from './generate';
 import { register as histories } from './histories';
 import { register as lake } from './lake';
+import { register as runs } from './runs';
+import { register as schedules } from './schedules';
 import { register as services } from './services';
 import { register as shop } from './shop';
 import { register as smoke } from './smoke';
@@ -11,11 +14,14 @@ import { register as worker } from './worker';
 
 /** Every command group of the CLI. One line each. */
 export const commands: Array<(program: Command) => void> = [
+  backfill,
   config,
   db,
   generate,
   histories,
   lake,
+  runs,
+  schedules,
   services,
   shop,
   smoke,

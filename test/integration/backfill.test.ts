@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,5 +119,23 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
     expect(out.failedPartitions[1]?.error).toContain(`not run: ${bad} failed`);
     const ran = await q('select 1 from orch_test.runs where workflow_id = $1', [`transform/${from}`]);
     expect(ran).toHaveLength(0);
+  });
+
+  it('etl backfill prints JSON progress lines, exits 1 naming the failed partition, and status reports it', async () => {
+    const from = iso(day + 14 * 3600_000);
+    const to = iso(day + 14 * 3600_000 + 30 * 60_000);
+    const bad = `files/${iso(day + 14 * 3600_000 + 10 * 60_000)}`;
+    await q('insert into orch_test.control (workflow_id, fail) values ($1, true) on conflict (workflow_id) do update set fail = true', [bad]);
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [join(__dirname, '..', '..', 'bin', 'etl.js'), ...args], { env: { ...process.env, TEMPORAL_TASK_QUEUE: env.taskQueue } })
+      .then((r) => ({ code: 0, stdout: r.stdout }), (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }));
+    const run = await env.run(() => cli('backfill', 'files', '--from', from, '--to', to, '--concurrency', '2', '--json'));
+    expect(run.code).toBe(1);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.event === 'progress').length).toBeGreaterThan(0);
+    expect(lines.at(-1)).toMatchObject({ event: 'failed', workflowId: `backfill/files/${from}/${to}`, total: 6, completed: 5, failed: 1 });
+    expect(JSON.stringify(lines.at(-1))).toContain(bad);
+    const status = await cli('backfill', 'status', `backfill/files/${from}/${to}`, '--json');
+    expect(status.code).toBe(1);
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'FAILED', total: 6, failed: 1 });
   });
 });

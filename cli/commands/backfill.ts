@@ -1,0 +1,110 @@
+import type { Command } from 'commander';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { loadConfig } from '../../config';
+import { makeTemporalClient, workflowUiUrl } from '../../lib/temporal';
+import { backfillWorkflow, progressQuery } from '../../workflows/backfill';
+import { invalidBackfill } from '../../workflows/backfill-plan';
+import type { PipelineName } from '../../workflows/partitions';
+import { outcomeOf, renderBar, watchBackfill } from '../backfill-watch';
+import { printData } from '../output';
+
+interface StartOpts { from: string; to: string; concurrency: string; json?: boolean; detach?: boolean }
+
+/** The id of a backfill: the same request gets the same id, so a cancelled one can simply be run again. */
+export function backfillId(pipelines: string[], from: string, to: string): string {
+  return `backfill/${pipelines.join(',')}/${from}/${to}`;
+}
+
+export function parseBackfillArgs(pipelinesArg: string | undefined, opts: StartOpts) {
+  const pipelines = (pipelinesArg ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const concurrency = Number(opts.concurrency);
+  const bad = invalidBackfill({ pipelines, from: opts.from, to: opts.to, concurrency });
+  if (bad) throw new Error(bad);
+  const input = { pipelines: pipelines as PipelineName[], from: new Date(opts.from).toISOString(), to: new Date(opts.to).toISOString(), concurrency };
+  return { input, workflowId: backfillId(input.pipelines, input.from, input.to) };
+}
+
+export function register(program: Command): void {
+  const backfill = program
+    .command('backfill')
+    .description('Backfill pipelines over a date range with bounded concurrency and a progress bar (`etl backfill orders,transform --from 2026-01-01 --to 2026-01-02`).')
+    .argument('[pipelines]', 'comma-separated: orders, catalog, files, transform')
+    .option('--from <iso>', 'start of the range, included (ISO 8601, UTC)')
+    .option('--to <iso>', 'end of the range, excluded (ISO 8601, UTC)')
+    .option('--concurrency <n>', 'partitions running at once', '4')
+    .option('--json', 'print progress and the outcome as JSON lines')
+    .option('--detach', 'start it and return; follow with `etl backfill status <id>`')
+    .action(async (pipelinesArg: string | undefined, opts: StartOpts) => {
+      if (!pipelinesArg) {
+        backfill.help({ error: true });
+      }
+      const { input, workflowId } = parseBackfillArgs(pipelinesArg, opts);
+      const config = loadConfig();
+      const client = await makeTemporalClient(config);
+      try {
+        let handle = client.workflow.getHandle<typeof backfillWorkflow>(workflowId);
+        try {
+          handle = await client.workflow.start(backfillWorkflow, { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId, args: [input] });
+          if (!opts.json) console.error(`started ${workflowId}\n  ${workflowUiUrl(config, workflowId)}`);
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          console.error(`${workflowId} is already running; following it (its own concurrency applies)`);
+        }
+        if (opts.detach) {
+          printData([{ workflowId, ui: workflowUiUrl(config, workflowId), status: `etl backfill status '${workflowId}'` }], opts);
+          return;
+        }
+        if (!opts.json) console.error('Ctrl-C stops watching; the backfill goes on (etl backfill cancel <id> stops it).');
+        process.exitCode = await watchBackfill(handle, opts);
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  backfill
+    .command('status <id>')
+    .description('Progress of a running backfill, or the outcome of a finished one.')
+    .option('--json', 'print JSON')
+    .action(async (id: string, own: { json?: boolean }) => {
+      // `backfill` has a --json of its own, which commander gives the parent: read both.
+      const opts = { json: own.json ?? backfill.opts<{ json?: boolean }>().json };
+      const config = loadConfig();
+      const client = await makeTemporalClient(config);
+      try {
+        const handle = client.workflow.getHandle<typeof backfillWorkflow>(id);
+        const desc = await handle.describe();
+        if (desc.status.name === 'RUNNING') {
+          const p = await handle.query(progressQuery);
+          if (opts.json) console.log(JSON.stringify({ workflowId: id, status: 'RUNNING', ...p }));
+          else console.log(`${id}: running\n${renderBar(p)}\n${workflowUiUrl(config, id)}`);
+          return;
+        }
+        const o = await outcomeOf(handle);
+        const out = 'out' in o ? o.out : undefined;
+        if (opts.json) console.log(JSON.stringify({ workflowId: id, status: desc.status.name, ...out, ...('message' in o ? { message: o.message } : {}) }));
+        else {
+          console.log(`${id}: ${desc.status.name.toLowerCase()}${out ? `\n${renderBar(out)}` : ''}${'message' in o ? `\n${o.message}` : ''}\n${workflowUiUrl(config, id)}`);
+          for (const f of out?.failedPartitions ?? []) console.log(`  ${f.workflowId}: ${f.error}`);
+        }
+        if (o.kind !== 'completed') process.exitCode = 1;
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  backfill
+    .command('cancel <id>')
+    .description('Cancel a backfill: its running partitions are cancelled and it ends as cancelled. Run it again to resume.')
+    .action(async (id: string) => {
+      const config = loadConfig();
+      const client = await makeTemporalClient(config);
+      try {
+        const handle = client.workflow.getHandle<typeof backfillWorkflow>(id);
+        await handle.cancel();
+        const o = await outcomeOf(handle);
+        console.log(o.kind === 'cancelled' ? `${id}: cancelled; its running partitions were cancelled` : `${id}: ended ${o.kind} before the cancellation took effect`);
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { loadConfig, type Config } from '../../config';
+import { makeTemporalClient } from '../../lib/temporal';
+import { applySchedules } from '../../schedules/apply';
+import { deleteSchedules } from '../../schedules/delete';
+import { listSchedules } from '../../schedules/list';
+import { pauseSchedules } from '../../schedules/pause';
+import { DEFAULT_ID_PREFIX, parseSlaMinutes, scheduleId } from '../../schedules/specs';
+import { triggerSchedule } from '../../schedules/trigger';
+import { unpauseSchedules } from '../../schedules/unpause';
+import { PIPELINE_NAMES } from '../../workflows/partitions';
+import { printData } from '../output';
+
+const ALL_IDS = PIPELINE_NAMES.map((p) => scheduleId(p));
+
+async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const client = await makeTemporalClient(config);
+  try {
+    return await fn(client, config);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** Accepts `etl-orders` or just `orders`; no ids means all of the project's schedules. */
+function resolveIds(ids: string[]): string[] {
+  if (ids.length === 0) return ALL_IDS;
+  return ids.map((id) => ((PIPELINE_NAMES as string[]).includes(id) ? `${DEFAULT_ID_PREFIX}${id}` : id));
+}
+
+export function register(program: Command): void {
+  const schedules = program.command('schedules').description(`Temporal schedules of the pipelines (${ALL_IDS.join(', ')}).`);
+
+  schedules
+    .command('apply')
+    .description('Create or update every schedule (idempotent; a paused schedule stays paused).')
+    .option('--task-queue <name>', 'task queue the scheduled runs go to (default TEMPORAL_TASK_QUEUE)')
+    .option('--paused', 'create new schedules paused')
+    .option('--json', 'print JSON')
+    .action(async (opts: { taskQueue?: string; paused?: boolean; json?: boolean }) => {
+      await withClient(async (client, config) => {
+        const applied = await applySchedules(client, {
+          taskQueue: opts.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
+          slaMinutes: parseSlaMinutes(config.ETL_SLA_MINUTES),
+          startPaused: opts.paused ?? false,
+        });
+        printData(applied.map((a) => ({ ...a })), opts);
+      });
+    });
+
+  schedules
+    .command('list')
+    .description('The schedules with their state, next runs and latest run.')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      await withClient(async (client) => printData((await listSchedules(client)).map((r) => ({ ...r, nextRuns: r.nextRuns.join(' ') })), opts));
+    });
+
+  schedules
+    .command('pause [ids...]')
+    .description('Pause schedules (all when no id is given): no new runs until unpaused.')
+    .option('--note <text>', 'why, shown in the Temporal UI')
+    .action(async (ids: string[], opts: { note?: string }) => {
+      await withClient(async (client) => printData((await pauseSchedules(client, resolveIds(ids), opts.note)).map((r) => ({ ...r })), {}));
+    });
+
+  schedules
+    .command('unpause [ids...]')
+    .description('Unpause schedules (all when no id is given). Windows missed while paused need `etl backfill`.')
+    .option('--note <text>', 'why, shown in the Temporal UI')
+    .action(async (ids: string[], opts: { note?: string }) => {
+      await withClient(async (client) => printData((await unpauseSchedules(client, resolveIds(ids), opts.note)).map((r) => ({ ...r })), {}));
+    });
+
+  schedules
+    .command('trigger <id>')
+    .description('Run a schedule now; the run covers the window ending now.')
+    .action(async (id: string) => {
+      await withClient(async (client) => printData([{ ...(await triggerSchedule(client, resolveIds([id])[0] ?? id)) }], {}));
+    });
+
+  schedules
+    .command('delete [ids...]')
+    .description('Delete schedules (all when no id is given); runs already started go on.')
+    .action(async (ids: string[]) => {
+      await withClient(async (client) => printData((await deleteSchedules(client, resolveIds(ids))).map((r) => ({ ...r })), {}));
+    });
+}
