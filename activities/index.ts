@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { createFilesActivities } from './files';
+import { createCatalogActivities } from './catalog';
 import { createOrdersActivities } from './orders';
 import { createAlertActivities } from './alerts';
 import { createSmokeActivities } from './smoke';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFilesActivities(deps),
     ...createTransformActivities(deps),
     ...createOrdersActivities(deps),
+    ...createCatalogActivities(deps),
     ...createAlertActivities(deps),
   };
 }

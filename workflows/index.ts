@@ -1,6 +1,7 @@
 // Every workflow the worker registers. Deterministic code only: see eslint.config.mjs.
 export * from './smoke';
 export * from './orders';
+export * from './catalog';
 export * from './transform';
 export * from './scheduled';
 export * from './backfill';

@@ -1,0 +1,152 @@
+/**
+ * The catalog pipeline end to end against a shop database of this test's own: a private schema in
+ * the shared shop database (search_path), loaded by the simulator's loader in two steps, as the
+ * shop's systems would have written it over time, and read by the etl_shop_reader role.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogPipelineWorkflow } from '../../workflows';
+import type { PartitionInput, PartitionOutput } from '../../workflows/partitions';
+import { safeName } from '../../lib/lake';
+import { getObjectText } from '../../lib/s3';
+import { readInventory, readProducts, readReviews, readUsers } from '../../shop/dataset/catalog-readers';
+import { loadShopDatabase } from '../../shop/simulator/shop-database';
+import { testEnv, type TestEnv } from '../support/env';
+import { checksum, testDataset, type TestDataset } from '../support/ingest-dataset';
+
+const SOURCES = ['products', 'users', 'inventory', 'reviews'] as const;
+type Source = (typeof SOURCES)[number];
+const KEYS: Record<Source, string> = { products: 'product_id, updated_at', users: 'user_id, updated_at', inventory: 'product_id, warehouse, updated_at', reviews: 'review_id' };
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** What an incremental read of [from, to) sees after the loader applied versions < to: the latest version of each id. */
+function latestIn<T extends { updated_at: Date }>(rows: T[], id: (r: T) => string, from: number, to: number): T[] {
+  const latest = new Map<string, T>();
+  for (const r of rows) if (r.updated_at.getTime() < to && (latest.get(id(r))?.updated_at.getTime() ?? -Infinity) <= r.updated_at.getTime()) latest.set(id(r), r);
+  return [...latest.values()].filter((r) => r.updated_at.getTime() >= from);
+}
+
+describe('catalog pipeline (shop database, real Temporal, PostgreSQL, S3)', () => {
+  let env: TestEnv;
+  let data: TestDataset;
+  let owner: Pool;
+  let reader: Pool;
+  const schema = `ingest_catalog_${randomUUID().slice(0, 8)}`;
+  let p1: PartitionInput;
+  let p2: PartitionInput;
+  let out2: PartitionOutput;
+  const expected: Record<Source, number> = { products: 0, users: 0, inventory: 0, reviews: 0 };
+  const run = (workflowId: string, input: PartitionInput) =>
+    env.withWorker(() => env.client.workflow.execute(catalogPipelineWorkflow, { taskQueue: env.taskQueue, workflowId, args: [input] }));
+  const load = (o: PartitionOutput, s: Source) => o.loads.find((l) => l.source === s);
+  const staged = (workflowId: string) => Promise.all(SOURCES.map((s) => checksum(env.deps.staging, `select * from staging.${s} where load_id = $1`, KEYS[s], [`${workflowId}/${s}`])));
+
+  beforeAll(async () => {
+    env = await testEnv('ingest-catalog');
+    data = await testDataset({ days: 7, scale: 0.03 });
+    // Review ids are the whole staging key: make them this run's own.
+    const reviews = join(data.dir, 'reviews.csv');
+    writeFileSync(reviews, readFileSync(reviews, 'utf8').replace(/^R(\d+),/gm, `R${data.tag}x$1,`));
+    const url = (role: string) => env.config.SHOP_OWNER_DATABASE_URL.replace(/\/\/shop_owner:shop_owner_dev@/, `//${role}@`);
+    owner = new Pool({ connectionString: env.config.SHOP_OWNER_DATABASE_URL, options: `-c search_path=${schema}`, max: 2 });
+    reader = new Pool({ connectionString: url('etl_shop_reader:etl_shop_reader_dev'), options: `-c search_path=${schema}`, max: 4 });
+    await owner.query(`create schema ${schema}`);
+    const ddl = readFileSync(join(__dirname, '../../sql/shop/001_shop.sql'), 'utf8').replace(/^grant .*$/gm, '');
+    await owner.query(ddl);
+    await owner.query(`grant usage on schema ${schema} to etl_shop_reader; grant select on all tables in schema ${schema} to etl_shop_reader`);
+    env.deps.shop = reader;
+
+    const start = Date.parse(data.manifest.range.start);
+    const end = Date.parse(data.manifest.range.end);
+    const first = Date.UTC(1970, 0, 1);
+    p1 = { partitionStart: new Date(first).toISOString(), partitionEnd: data.manifest.range.start };
+    p2 = { partitionStart: data.manifest.range.start, partitionEnd: data.manifest.range.end };
+    const [products, users, inventory, reviewRows] = await Promise.all([collect(readProducts(data.dir)), collect(readUsers(data.dir)), collect(readInventory(data.dir)), collect(readReviews(data.dir))]);
+    expected.products = latestIn(products, (r) => r.product_id, start, end).length;
+    expected.users = latestIn(users, (r) => r.user_id, start, end).length;
+    const inWindow = (t: Date) => t.getTime() >= start && t.getTime() < end;
+    expected.inventory = inventory.filter((r) => inWindow(r.updated_at)).length;
+    expected.reviews = reviewRows.filter((r) => inWindow(r.created_at)).length;
+    expect(expected.reviews).toBeGreaterThan(0);
+    expect(latestIn(products, (r) => r.product_id, first, start).length).toBe(new Set(products.filter((r) => r.updated_at.getTime() < start).map((r) => r.product_id)).size);
+
+    // Step 1: the shop as it was when the API range began; step 2 happens in the tests.
+    await loadShopDatabase({ pool: owner, dataDir: data.dir, asOf: new Date(start) });
+  });
+  afterAll(async () => {
+    await owner?.query(`drop schema if exists ${schema} cascade`);
+    await Promise.allSettled([owner?.end(), reader?.end()]);
+    await env?.close();
+    data?.remove();
+  });
+
+  it('stages two consecutive windows as the shop changed, with planted invalid rows quarantined', async () => {
+    const out1 = await run(`catalog/${p1.partitionStart}-${data.tag}`, p1);
+    for (const l of out1.loads) expect(l.received).toBe(l.loaded + l.quarantined + l.duplicates);
+    expect(load(out1, 'products')?.loaded).toBeGreaterThan(0);
+
+    await loadShopDatabase({ pool: owner, dataDir: data.dir, since: new Date(p2.partitionStart), asOf: new Date(p2.partitionEnd) });
+    const at = new Date(Date.parse(p2.partitionStart) + 3_600_000).toISOString();
+    await owner.query(`insert into products values ('PBAD${data.tag}', 'Bad', 'X', -1, $1);
+      insert into users values ('', 'Nobody', null, null, null, $1);
+      insert into inventory values ('P1001', 'WH-BAD', -5, $1);
+      insert into reviews values ('RBAD${data.tag}a', 'P1001', 'U1', 0, 'zero', $1, $1), ('RBAD${data.tag}b', 'P1001', 'U1', 6, 'six', $1, $1)`.replace(/\$1/g, `'${at}'`));
+    const began = performance.now();
+    out2 = await run(`catalog/${p2.partitionStart}`, p2);
+    const seconds = (performance.now() - began) / 1000;
+    const planted: Record<Source, number> = { products: 1, users: 1, inventory: 1, reviews: 2 };
+    const m = (s: Source) => data.manifest.files[`${s}.csv`];
+    for (const s of SOURCES) {
+      const l = load(out2, s);
+      expect(l, s).toBeDefined();
+      expect(l?.received, s).toBe(expected[s] + planted[s]);
+      expect(l?.quarantined, s).toBe((m(s)?.invalid ?? 0) + planted[s]);
+      expect(l?.duplicates, s).toBe(m(s)?.duplicates ?? 0);
+      expect(l?.loaded, s).toBe(expected[s]);
+    }
+    const rows = out2.loads.reduce((a, l) => a + l.received, 0);
+    console.log(`catalog: ${rows} rows in 4 parallel loads in ${seconds.toFixed(2)} s (workflow start to result): ${(rows / seconds).toFixed(0)} rows/s`);
+
+    const q = await env.deps.staging.query<{ source: string; reason: string }>('select source, reason from etl.quarantine where load_id like $1 order by source, reason', [`catalog/${p2.partitionStart}/%`]);
+    expect(q.rows.map((r) => r.source)).toEqual(['inventory', 'products', 'reviews', 'reviews', 'users']);
+    expect(q.rows.find((r) => r.source === 'products')?.reason).toMatch(/price: "-1.00" is not a non-negative decimal/);
+    expect(q.rows.filter((r) => r.source === 'reviews').map((r) => r.reason)).toEqual(['rating: "0" is not an integer in 1..5', 'rating: "6" is not an integer in 1..5']);
+    const dt = p2.partitionStart.slice(0, 10);
+    const raw = await getObjectText(env.deps.s3, env.deps.bucket, `raw/reviews/dt=${dt}/${safeName(`catalog/${p2.partitionStart}/reviews`)}.jsonl`);
+    expect(raw.trim().split('\n')).toHaveLength(expected.reviews + 2);
+    const lake = await getObjectText(env.deps.s3, env.deps.bucket, `quarantine/reviews/dt=${dt}/${safeName(`catalog/${p2.partitionStart}/reviews`)}.jsonl`);
+    expect(lake.trim().split('\n').map((l) => (JSON.parse(l) as { record: { rating: string } }).record.rating).sort()).toEqual(['0', '6']);
+  });
+
+  it('is idempotent: the same partition again skips its loads and leaves identical rows', async () => {
+    const before = await staged(`catalog/${p2.partitionStart}`);
+    const again = await run(`catalog/${p2.partitionStart}`, p2);
+    expect(again.loads.every((l) => l.skipped)).toBe(true);
+    expect(await staged(`catalog/${p2.partitionStart}`)).toEqual(before);
+    expect(before.map((c) => c.rows)).toEqual(SOURCES.map((s) => load(out2, s)?.loaded));
+  });
+
+  it('counts rows staged by an earlier load as duplicates', async () => {
+    const out = await run(`catalog-dup/${p2.partitionStart}`, { ...p2, backfill: true });
+    for (const s of SOURCES) {
+      const l = load(out, s);
+      expect(l?.loaded, s).toBe(0);
+      expect(l?.duplicates, s).toBe(load(out2, s)?.loaded);
+      expect(l?.quarantined, s).toBe(load(out2, s)?.quarantined);
+    }
+  });
+
+  it('moved each source\'s live cursor to at least the window end', async () => {
+    const { rows } = await env.deps.staging.query<{ source: string; last_value: string }>("select source, last_value from etl.cursors where pipeline = 'catalog' order by source");
+    expect(rows.map((r) => r.source)).toEqual(['inventory', 'products', 'reviews', 'users']);
+    for (const r of rows) expect(Date.parse(r.last_value)).toBeGreaterThanOrEqual(Date.parse(p2.partitionEnd));
+  });
+});
