@@ -58,8 +58,12 @@ export function register(program: Command): void {
     .option('--live-catalogue <n>', 'live: price and stock changes per minute', num, 2)
     .option('--live-compress <x>', 'live: order lifecycle speed-up (48: a day of status changes in 30 minutes)', num, 48)
     .action(async (flags: ServeFlags) => {
-      const running = await startShop(startOptionsFromFlags(loadConfig(), flags, (m) => console.log(`[${new Date().toISOString()}] ${m}`)));
+      const log = (m: string) => console.log(`[${new Date().toISOString()}] ${m}`);
+      const running = await startShop(startOptionsFromFlags(loadConfig(), flags, log));
+      let stopping = false;
+      void running.replayed.then(() => stopping || log('dataset events and files all delivered; serving until Ctrl-C'));
       await untilSignal();
+      stopping = true;
       await running.stop();
     });
 

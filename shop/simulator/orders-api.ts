@@ -90,7 +90,10 @@ export async function startOrdersApi(o: OrdersApiOptions): Promise<OrdersApi> {
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'EADDRINUSE' ? `; port ${o.port} is taken (another etl shop serve?): pass --port, set ETL_ORDERS_API_PORT, or port 0` : '';
+      reject(new Error(`orders API cannot listen: ${err.message}${hint}`));
+    });
     server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;

@@ -97,7 +97,7 @@ export async function startShop(o: StartShopOptions): Promise<Shop> {
       onProgress: (sent, s) => log(`events: ${sent} sent, ${Math.round(sent / s)}/s`),
     }).then((r) => {
       board.events = r;
-      log(`events: ${r.sent} sent to ${topic} in ${r.seconds.toFixed(1)} s (${r.eventsPerSecond}/s)`);
+      log(`events: ${r.stopped ? 'stopped after ' : ''}${r.sent} sent to ${topic} in ${r.seconds.toFixed(1)} s (${r.eventsPerSecond}/s)`);
     }));
     events = { kafka, topic };
   }
