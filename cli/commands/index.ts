@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as backfill } from './backfill';
 import { register as config } from './config';
 import { register as db } from './db';
+import { register as events } from './events';
 import { register as generate } from './generate';
 import { register as histories } from './histories';
 import { register as lake } from './lake';
@@ -17,6 +18,7 @@ export const commands: Array<(program: Command) => void> = [
   backfill,
   config,
   db,
+  events,
   generate,
   histories,
   lake,
