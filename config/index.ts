@@ -58,6 +58,14 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     ALERT_WEBHOOK_URL: httpUrl.optional(),
     /** Per-pipeline SLA of scheduled runs in minutes, e.g. `orders=8,transform=45`; unnamed pipelines get their cadence. */
     ETL_SLA_MINUTES: z.string().regex(/^(\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)?(,\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)*$/, 'must look like orders=8,transform=45').default(''),
+    /** Realtime spike alerts (docs/realtime.md): robust z-score of a closed minute against the trailing window. */
+    REALTIME_SPIKE_WINDOW_MINUTES: z.coerce.number().int().min(5).max(1440).default(30),
+    REALTIME_SPIKE_MIN_HISTORY: z.coerce.number().int().min(3).default(10),
+    REALTIME_SPIKE_Z: z.coerce.number().positive().default(6),
+    REALTIME_SPIKE_MIN_RATIO: z.coerce.number().min(1).default(2),
+    REALTIME_SPIKE_MIN_EXCESS: z.coerce.number().int().min(0).default(20),
+    /** Minutes after its end that a minute waits for late events before spikes are judged. */
+    REALTIME_LATENESS_MINUTES: z.coerce.number().int().min(0).default(1),
     ETL_HOME: z.string().min(1).default('.run'),
     ETL_CACHE_DIR: z.string().min(1).default(`${process.env.HOME ?? '/tmp'}/.cache/shop-etl`),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
