@@ -4,7 +4,7 @@
  * transform feeds it) in one run, checks each file's row count with DuckDB, and prints rows/s and
  * bytes as ratios against parquetjs-lite.  Run: npx tsx bench/parquet-writers.ts [rows=200000]
  */
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -43,7 +43,7 @@ async function parquetjsLite(data: Row[], path: string) {
 }
 
 async function hyparquetWriter(data: Row[], path: string) {
-  const { parquetWriteFile } = await import('hyparquet-writer');
+  const { parquetWriteBuffer } = await import('hyparquet-writer');
   const str = (name: string, nullable = false) => ({ name, type: 'BYTE_ARRAY' as const, converted_type: 'UTF8' as const, repetition_type: nullable ? 'OPTIONAL' as const : 'REQUIRED' as const });
   const schema = [
     { name: 'root', num_children: 9 },
@@ -53,14 +53,15 @@ async function hyparquetWriter(data: Row[], path: string) {
     str('product_id'), str('product_name'), str('user_id'), str('user_name'), str('order_id', true),
   ];
   const col = <K extends keyof Row>(k: K) => data.map((r) => r[k]);
-  parquetWriteFile({
-    filename: path, schema,
+  const buffer = parquetWriteBuffer({
+    schema,
     columnData: [
       { name: 'date', data: col('date') }, { name: 'event_id', data: col('event_id') }, { name: 'event_name', data: col('event_name') },
       { name: 'price', data: col('cents') }, { name: 'product_id', data: col('product_id') }, { name: 'product_name', data: col('product_name') },
       { name: 'user_id', data: col('user_id') }, { name: 'user_name', data: col('user_name') }, { name: 'order_id', data: col('order_id') },
     ],
   });
+  writeFileSync(path, new Uint8Array(buffer));
 }
 
 async function duckdb(data: Row[], path: string) {

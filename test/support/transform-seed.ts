@@ -11,41 +11,61 @@ import { openDataset, parseDate, readEvents, readInventory, readOrders, readProd
 
 export interface SeedCounts { products: number; users: number; inventory: number; orders: number; orderLines: number; events: number; purchases: number }
 
-export async function seedStaging(staging: Pool, dir: string, prefix: string, loadId: string): Promise<SeedCounts> {
+const COLUMNS: Record<string, string[]> = {
+  products: ['product_id', 'updated_at', 'product_name', 'category', 'price'],
+  users: ['user_id', 'updated_at', 'user_name', 'email', 'country', 'signup_date'],
+  inventory: ['product_id', 'warehouse', 'updated_at', 'stock_level'],
+  orders: ['order_id', 'updated_at', 'user_id', 'status', 'created_at'],
+  order_lines: ['order_id', 'updated_at', 'line_no', 'product_id', 'quantity', 'unit_price'],
+  events: ['event_id', 'event_name', 'user_id', 'session_id', 'product_id', 'order_id', 'price', 'ts', 'kafka_partition', 'kafka_offset'],
+  purchases: ['order_id', 'product_id', 'customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total', 'total_mismatch', 'source_file', 'source_line'],
+};
+
+/**
+ * Loads the folder in one transaction, flushing every 20k rows so any scale fits in memory.
+ * `ingestedAt` stamps the rows (default: now), so a benchmark can place its arrival in an hour of its own.
+ */
+export async function seedStaging(staging: Pool, dir: string, prefix: string, loadId: string, ingestedAt?: Date): Promise<SeedCounts> {
   const p = (id: unknown) => (id === null || id === undefined ? null : `${prefix}${String(id).trim()}`);
-  const rows: Record<string, CopyValue[][]> = { products: [], users: [], inventory: [], orders: [], order_lines: [], events: [], purchases: [] };
-  for await (const r of readProducts(dir)) rows.products!.push([p(r.product_id), r.updated_at, r.product_name, r.category, r.price, loadId]);
-  for await (const r of readUsers(dir)) rows.users!.push([p(r.user_id), r.updated_at, r.user_name, r.email, r.country, r.signup_date, loadId]);
-  for await (const r of readInventory(dir)) rows.inventory!.push([p(r.product_id), r.warehouse, r.updated_at, r.stock_level, loadId]);
-  for await (const { order } of readOrders(dir)) {
-    const updated = parseDate(order.updated_at);
-    rows.orders!.push([p(order.order_id), updated, p(order.user_id), order.status as string, parseDate(order.created_at), loadId]);
-    (order.lines as Array<Record<string, unknown>>).forEach((l, i) =>
-      rows.order_lines!.push([p(order.order_id), updated, i + 1, p(l.product_id), Number(l.quantity), String(l.unit_price), loadId]));
-  }
-  for await (const { line, check } of readEvents(dir)) {
-    if (!check.ok) continue;
-    const e = check.value;
-    rows.events!.push([p(e.eventId), e.eventName, p(e.userId), p(e.sessionId), p(e.productId), p(e.orderId), e.price, e.ts, 0, line, loadId]);
-  }
-  for (const file of openDataset(dir).purchases) {
-    for await (const { line, check } of readPurchaseFile(dir, file)) {
-      if (!check.ok) continue;
-      const v = check.value;
-      rows.purchases!.push([p(v.orderId), p(v.productId), p(v.customerId), v.orderDate.toISOString().slice(0, 10), v.productName, v.quantity, v.price, null, v.totalMismatch, file.path, line, loadId]);
-    }
-  }
   const client = await staging.connect();
   const n: Record<string, number> = {};
+  const buf: Record<string, CopyValue[][]> = {};
+  const flush = async (table: string) => {
+    const rows = buf[table] ?? [];
+    buf[table] = [];
+    n[table] = (n[table] ?? 0) + (await mergeRows(client, `staging.${table}`, [...COLUMNS[table]!, 'load_id', 'ingested_at'], rows));
+  };
+  const put = async (table: string, row: CopyValue[]) => {
+    (buf[table] ??= []).push([...row, loadId, ingestedAt ?? new Date()]);
+    if (buf[table].length >= 20_000) await flush(table);
+  };
   try {
     await client.query('begin');
-    n.products = await mergeRows(client, 'staging.products', ['product_id', 'updated_at', 'product_name', 'category', 'price', 'load_id'], rows.products!);
-    n.users = await mergeRows(client, 'staging.users', ['user_id', 'updated_at', 'user_name', 'email', 'country', 'signup_date', 'load_id'], rows.users!);
-    n.inventory = await mergeRows(client, 'staging.inventory', ['product_id', 'warehouse', 'updated_at', 'stock_level', 'load_id'], rows.inventory!);
-    n.orders = await mergeRows(client, 'staging.orders', ['order_id', 'updated_at', 'user_id', 'status', 'created_at', 'load_id'], rows.orders!);
-    n.orderLines = await mergeRows(client, 'staging.order_lines', ['order_id', 'updated_at', 'line_no', 'product_id', 'quantity', 'unit_price', 'load_id'], rows.order_lines!);
-    n.events = await mergeRows(client, 'staging.events', ['event_id', 'event_name', 'user_id', 'session_id', 'product_id', 'order_id', 'price', 'ts', 'kafka_partition', 'kafka_offset', 'load_id'], rows.events!);
-    n.purchases = await mergeRows(client, 'staging.purchases', ['order_id', 'product_id', 'customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total', 'total_mismatch', 'source_file', 'source_line', 'load_id'], rows.purchases!);
+    for await (const r of readProducts(dir)) await put('products', [p(r.product_id), r.updated_at, r.product_name, r.category, r.price]);
+    for await (const r of readUsers(dir)) await put('users', [p(r.user_id), r.updated_at, r.user_name, r.email, r.country, r.signup_date]);
+    for await (const r of readInventory(dir)) await put('inventory', [p(r.product_id), r.warehouse, r.updated_at, r.stock_level]);
+    for await (const { order } of readOrders(dir)) {
+      const updated = parseDate(order.updated_at);
+      await put('orders', [p(order.order_id), updated, p(order.user_id), order.status as string, parseDate(order.created_at)]);
+      // Lines after their order version: the foreign key needs the parent flushed first.
+      if ((buf.orders?.length ?? 0) === 0) await flush('order_lines');
+      for (const [i, l] of (order.lines as Array<Record<string, unknown>>).entries()) {
+        (buf.order_lines ??= []).push([p(order.order_id), updated, i + 1, p(l.product_id), Number(l.quantity), String(l.unit_price), loadId, ingestedAt ?? new Date()]);
+      }
+    }
+    for await (const { line, check } of readEvents(dir)) {
+      if (!check.ok) continue;
+      const e = check.value;
+      await put('events', [p(e.eventId), e.eventName, p(e.userId), p(e.sessionId), p(e.productId), p(e.orderId), e.price, e.ts, 0, line]);
+    }
+    for (const file of openDataset(dir).purchases) {
+      for await (const { line, check } of readPurchaseFile(dir, file)) {
+        if (!check.ok) continue;
+        const v = check.value;
+        await put('purchases', [p(v.orderId), p(v.productId), p(v.customerId), v.orderDate.toISOString().slice(0, 10), v.productName, v.quantity, v.price, null, v.totalMismatch, file.path, line]);
+      }
+    }
+    for (const t of Object.keys(COLUMNS)) await flush(t);
     await client.query('commit');
   } catch (err) {
     await client.query('rollback');
@@ -53,5 +73,5 @@ export async function seedStaging(staging: Pool, dir: string, prefix: string, lo
   } finally {
     client.release();
   }
-  return n as unknown as SeedCounts;
+  return { products: n.products ?? 0, users: n.users ?? 0, inventory: n.inventory ?? 0, orders: n.orders ?? 0, orderLines: n.order_lines ?? 0, events: n.events ?? 0, purchases: n.purchases ?? 0 };
 }

@@ -1,0 +1,77 @@
+/**
+ * How long does the transform take for one day of data? Generates a day at --scale, loads it into
+ * staging stamped as arriving in one hour (test/support/transform-seed.ts stands in for ingestion),
+ * then runs that hour's transform activities in the workflow's order and concurrency (extract all
+ * sources in parallel; rebuild dates 4 at a time, each followed by its curated Parquet), twice: the
+ * first run loads everything, the second finds only duplicates (the cost of an idempotent re-run).
+ * Run: npx tsx bench/transform-day.ts --scale 1     (rows stay in staging/analytics under a prefix)
+ */
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createTransformActivities } from '../activities/transform';
+import { TRANSFORM_SOURCES } from '../activities/transform-sources';
+import { loadConfig } from '../config';
+import { generateDataset } from '../shop/generator';
+import { seedStaging } from '../test/support/transform-seed';
+import { buildDeps as workersDeps } from '../workers/deps';
+import { partitionAt } from '../workflows/partitions';
+import { DATE_CONCURRENCY } from '../workflows/transform';
+
+const secs = (t: number) => ((performance.now() - t) / 1000).toFixed(1);
+
+async function transformHour(acts: ReturnType<typeof createTransformActivities>, hour: string, tag: string) {
+  const part = partitionAt('transform', hour);
+  const t0 = performance.now();
+  const extracts = await Promise.all(TRANSFORM_SOURCES.map((source) => acts.extractTransformSource({ source, ...part, loadId: `bench/${tag}/${part.partitionStart}/${source}` })));
+  const tExtract = secs(t0);
+  const dates = [...new Set(extracts.flatMap((e) => e.dates))].sort();
+  const t1 = performance.now();
+  let next = 0;
+  let lakeMs = 0;
+  const lane = async () => {
+    while (next < dates.length) {
+      const date = dates[next++]!;
+      await acts.loadAnalyticsDate({ date, partition: `bench/${tag}` });
+      const tl = performance.now();
+      await acts.writeCuratedDate({ date });
+      lakeMs += performance.now() - tl;
+    }
+  };
+  await Promise.all(Array.from({ length: DATE_CONCURRENCY }, lane));
+  await acts.writeCuratedDimensions({ date: part.partitionStart.slice(0, 10) });
+  const received = extracts.reduce((a, e) => a + e.load.received, 0);
+  const loaded = extracts.reduce((a, e) => a + e.load.loaded, 0);
+  console.log(`${tag}: ${secs(t0)} s in all (extract ${tExtract} s, ${received} rows received, ${loaded} new; dates ${dates.join(', ')}: load + lake ${secs(t1)} s, of which Parquet ${(lakeMs / 1000).toFixed(1)} s summed over lanes)`);
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { scale: { type: 'string', default: '1' }, day: { type: 'string' } } });
+  const scale = Number(values.scale);
+  const day = values.day ?? new Date(Date.UTC(2090, 0, 1) + randomInt(0, 3000) * 86_400_000).toISOString().slice(0, 10);
+  const prefix = `b${String(scale).replace('.', '_')}-${randomInt(1e6).toString(36)}-`;
+  const deps = workersDeps(loadConfig());
+  const dir = mkdtempSync(join(tmpdir(), 'bench-transform-'));
+  try {
+    let t = performance.now();
+    const m = await generateDataset({ seed: 1, start: day, days: 1, scale, dirt: 'default', out: dir });
+    console.log(`scale ${scale}, day ${day}, prefix ${prefix}: generated ${m.manifest.totals.rows} rows in ${secs(t)} s`);
+    // Stamped as arriving in the last hour of the day, like a day's worth landing before one run.
+    t = performance.now();
+    const seeded = await seedStaging(deps.staging, dir, prefix, `bench/${prefix}`, new Date(`${day}T23:30:00Z`));
+    console.log(`staged ${JSON.stringify(seeded)} in ${secs(t)} s`);
+    const acts = createTransformActivities(deps);
+    await transformHour(acts, `${day}T23:30:00Z`, `${prefix}first`);
+    await transformHour(acts, `${day}T23:30:00Z`, `${prefix}rerun`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await deps.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
