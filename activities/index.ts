@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { createFilesActivities } from './files';
+import { createEventsActivities } from './events-batch';
 import { createCatalogActivities } from './catalog';
 import { createOrdersActivities } from './orders';
 import { createAlertActivities } from './alerts';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
     ...createFilesActivities(deps),
+    ...createEventsActivities(deps),
     ...createTransformActivities(deps),
     ...createOrdersActivities(deps),
     ...createCatalogActivities(deps),

@@ -6,3 +6,4 @@ export * from './transform';
 export * from './scheduled';
 export * from './backfill';
 export * from './files';
+export * from './events-stream';

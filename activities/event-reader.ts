@@ -1,0 +1,176 @@
+/**
+ * A long-lived Kafka reader per worker process and (topic, group): one consumer joins once and keeps
+ * fetching into per-partition buffers, so a batch activity costs no group join or rebalance. The
+ * reader never decides where to read from: each read names the offsets stored in PostgreSQL and the
+ * reader seeks when its position disagrees. Kafka's committed offsets are not used (autoCommit off).
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+
+export interface ReadMessage { partition: number; offset: string; value: Buffer | null; timestamp: string }
+export interface ReadOptions { maxMessages: number; maxWaitMs: number; onWait?: () => void }
+
+interface PartitionState { floor: bigint; fetchPos: bigint; buf: KafkaMessage[]; paused: boolean }
+
+const HIGH_WATER = 100_000; // buffered messages per partition before fetching pauses
+const IDLE_CLOSE_MS = 10 * 60_000;
+
+export class EventReader {
+  private consumer: Consumer | null = null;
+  private starting: Promise<void> | null = null;
+  private readonly parts = new Map<number, PartitionState>();
+  private low = new Map<number, bigint>();
+  private wake: (() => void) | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private idle: NodeJS.Timeout | null = null;
+  private crashed: Error | null = null;
+
+  constructor(private readonly kafka: Kafka, readonly topic: string, readonly group: string, private readonly onClose: () => void) {}
+
+  /** Messages from `stored` (partition -> next offset; absent = earliest kept by Kafka), up to the limits. */
+  read(stored: ReadonlyMap<number, bigint>, o: ReadOptions): Promise<ReadMessage[]> {
+    const next = this.queue.then(() => this.readNow(stored, o));
+    this.queue = next.catch(() => undefined); // one read at a time; a failed read does not block the next
+    return next;
+  }
+
+  private async readNow(stored: ReadonlyMap<number, bigint>, o: ReadOptions): Promise<ReadMessage[]> {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => void this.close(), IDLE_CLOSE_MS).unref();
+    // A reader that failed to start or crashed is dropped: the retried attempt builds a fresh one.
+    await (this.starting ??= this.start(stored).catch(async (err: unknown) => {
+      await this.close();
+      throw err;
+    }));
+    if (this.crashed) {
+      await this.close();
+      throw new Error(`Kafka reader for ${this.topic} crashed: ${this.crashed.message}`);
+    }
+    const consumer = this.consumer;
+    if (!consumer) throw new Error(`Kafka reader for ${this.topic} was closed`);
+    for (const [p, st] of this.parts) {
+      const want = stored.get(p) ?? this.low.get(p) ?? 0n;
+      if (want >= st.floor && want <= st.fetchPos) {
+        const drop = st.buf.findIndex((m) => BigInt(m.offset) >= want);
+        st.buf.splice(0, drop < 0 ? st.buf.length : drop);
+      } else {
+        consumer.seek({ topic: this.topic, partition: p, offset: want.toString() });
+        Object.assign(st, { fetchPos: want, buf: [] });
+      }
+      st.floor = want;
+      if (st.paused && st.buf.length < HIGH_WATER / 2) {
+        consumer.resume([{ topic: this.topic, partitions: [p] }]);
+        st.paused = false;
+      }
+    }
+    const deadline = Date.now() + o.maxWaitMs;
+    while (this.buffered() < o.maxMessages && Date.now() < deadline && !this.crashed) {
+      o.onWait?.();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(1000, deadline - Date.now()));
+        this.wake = () => (clearTimeout(t), resolve());
+      });
+    }
+    return this.take(o.maxMessages);
+  }
+
+  private buffered(): number {
+    let n = 0;
+    for (const st of this.parts.values()) n += st.buf.length;
+    return n;
+  }
+
+  /** A fair share per partition first, then whatever is left to partitions with more. */
+  private take(max: number): ReadMessage[] {
+    const out: ReadMessage[] = [];
+    const counts = new Map<number, number>();
+    const share = Math.ceil(max / Math.max(1, this.parts.size));
+    for (const pass of [share, max]) {
+      for (const [p, st] of this.parts) {
+        const have = counts.get(p) ?? 0;
+        const n = Math.min(st.buf.length - have, pass - have, max - out.length);
+        for (const m of st.buf.slice(have, have + Math.max(0, n))) out.push({ partition: p, offset: m.offset, value: m.value, timestamp: m.timestamp });
+        counts.set(p, have + Math.max(0, n));
+      }
+    }
+    return out;
+  }
+
+  private async start(stored: ReadonlyMap<number, bigint>): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.topic);
+      this.low = new Map(offsets.map((o) => [o.partition, BigInt(o.low)]));
+    } finally {
+      await admin.disconnect();
+    }
+    for (const [p, low] of this.low) {
+      const at = stored.get(p) ?? low;
+      this.parts.set(p, { floor: at, fetchPos: at, buf: [], paused: false });
+    }
+    // The group only carries the connection; positions live in PostgreSQL, so a unique id is harmless.
+    const consumer = this.kafka.consumer({
+      groupId: `${this.group}.reader.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`,
+      maxBytesPerPartition: 4 << 20, maxWaitTimeInMs: 200, sessionTimeout: 30_000, retry: { retries: 10 },
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) this.crashed = e.payload.error;
+      this.wake?.();
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (b) => this.onBatch(b) });
+    for (const [p, st] of this.parts) consumer.seek({ topic: this.topic, partition: p, offset: st.fetchPos.toString() });
+  }
+
+  private async onBatch({ batch, resolveOffset, isStale, pause }: EachBatchPayload): Promise<void> {
+    const st = this.parts.get(batch.partition);
+    if (!st || isStale()) return; // a seek is pending: this batch was fetched from the old position
+    const fetched = BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset);
+    if (fetched < st.fetchPos) {
+      this.consumer?.seek({ topic: this.topic, partition: batch.partition, offset: st.fetchPos.toString() });
+      return;
+    }
+    // fetched > fetchPos only when Kafka skipped records (compaction, transaction markers): nothing is lost.
+    for (const m of batch.messages) if (BigInt(m.offset) >= st.fetchPos) st.buf.push(m);
+    st.fetchPos = BigInt(batch.lastOffset()) + 1n;
+    resolveOffset(batch.lastOffset());
+    if (st.buf.length >= HIGH_WATER) {
+      pause();
+      st.paused = true;
+    }
+    this.wake?.();
+  }
+
+  async close(): Promise<void> {
+    this.onClose();
+    if (this.idle) clearTimeout(this.idle);
+    const c = this.consumer;
+    this.consumer = null;
+    await c?.disconnect().catch(() => undefined);
+  }
+}
+
+const readers = new Map<string, EventReader>();
+
+/** The process's reader for (topic, group), created on first use. */
+export function eventReader(kafka: Kafka, topic: string, group: string): EventReader {
+  const key = `${topic}\u0000${group}`;
+  let r = readers.get(key);
+  if (!r) {
+    const created: EventReader = new EventReader(kafka, topic, group, () => {
+      if (readers.get(key) === created) readers.delete(key);
+    });
+    readers.set(key, created);
+    r = created;
+  }
+  return r;
+}
+
+/** Disconnects every reader of this process (worker shutdown, end of a test file). */
+export async function closeEventReaders(): Promise<void> {
+  await Promise.all([...readers.values()].map((r) => r.close()));
+}

@@ -1,0 +1,76 @@
+import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { EventsActivities } from '../activities/events-batch';
+import { EtlPartition, EtlPipeline } from './search-attributes';
+
+export interface EventsTotals { batches: number; received: number; loaded: number; quarantined: number; duplicates: number; runs: number }
+
+/**
+ * The continuous events stream. Topic and group default to the activity's (KAFKA_EVENTS_TOPIC,
+ * etl-events); tests pass their own. `totals` is carried across continue-as-new; leave it unset.
+ */
+export interface EventsStreamInput {
+  topic?: string;
+  consumerGroup?: string;
+  /** Per batch: messages (default 20000) and the longest wait for them (default 1000 ms). */
+  maxMessages?: number;
+  maxWaitMs?: number;
+  /** Pause after an empty batch (default 1000 ms); a stop signal ends it early. */
+  idleSleepMs?: number;
+  /** Batches per run before continue-as-new (default 200), so a history stays around a thousand events. */
+  batchesPerRun?: number;
+  /** Stop after this many batches in all (tests); without it the stream runs until a stop signal. */
+  maxBatches?: number;
+  totals?: EventsTotals;
+}
+
+export interface EventsStreamOutput extends EventsTotals { stoppedBy: 'signal' | 'maxBatches' }
+
+export const stopEventsSignal = defineSignal('stop');
+export const eventsProgressQuery = defineQuery<EventsTotals>('progress');
+
+const { consumeEventsBatch } = proxyActivities<EventsActivities>({
+  startToCloseTimeout: '5 minutes',
+  // A worker killed mid-batch is noticed within this and the batch re-read elsewhere from the stored offsets.
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
+});
+
+function invalid(input: EventsStreamInput | undefined): string | undefined {
+  if (!input || typeof input !== 'object') return 'events: input must be an object (use {} for the defaults)';
+  for (const k of ['maxMessages', 'maxWaitMs', 'idleSleepMs', 'batchesPerRun', 'maxBatches'] as const) {
+    const v = input[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < (k === 'maxWaitMs' || k === 'idleSleepMs' ? 0 : 1))) return `events: ${k} must be a positive integer, got ${String(v)}`;
+  }
+  for (const k of ['topic', 'consumerGroup'] as const) {
+    if (input[k] !== undefined && (typeof input[k] !== 'string' || input[k] === '')) return `events: ${k} must be a non-empty string`;
+  }
+  return undefined;
+}
+
+/** Consumes the event stream batch after batch until stopped; continues as new to keep histories small. */
+export async function eventsStreamWorkflow(input: EventsStreamInput): Promise<EventsStreamOutput> {
+  const problem = invalid(input);
+  if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidInput');
+  upsertSearchAttributes([{ key: EtlPipeline, value: 'events' }, { key: EtlPartition, value: input.topic ?? 'default' }]);
+  const totals: EventsTotals = { batches: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, runs: 0, ...input.totals };
+  totals.runs++;
+  let stop = false;
+  setHandler(stopEventsSignal, () => void (stop = true));
+  setHandler(eventsProgressQuery, () => totals);
+
+  const batchesPerRun = input.batchesPerRun ?? 200;
+  for (let i = 0; i < batchesPerRun && !workflowInfo().continueAsNewSuggested; i++) {
+    if (stop) return { ...totals, stoppedBy: 'signal' };
+    if (input.maxBatches !== undefined && totals.batches >= input.maxBatches) return { ...totals, stoppedBy: 'maxBatches' };
+    const b = await consumeEventsBatch({ topic: input.topic, consumerGroup: input.consumerGroup, maxMessages: input.maxMessages, maxWaitMs: input.maxWaitMs });
+    totals.batches++;
+    totals.received += b.received;
+    totals.loaded += b.loaded;
+    totals.quarantined += b.quarantined;
+    totals.duplicates += b.duplicates;
+    if (b.received === 0) await condition(() => stop, input.idleSleepMs ?? 1000);
+  }
+  // A stop that arrived during the last batch ends the stream here instead of being lost in the next run.
+  if (stop) return { ...totals, stoppedBy: 'signal' };
+  return continueAsNew<typeof eventsStreamWorkflow>({ ...input, totals });
+}
