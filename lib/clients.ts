@@ -3,7 +3,7 @@
  * the clients ready-made (dependency injection), so tests can hand in clients of their own.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import { Pool } from 'pg';
 import type { Config } from '../config';
 
@@ -20,8 +20,16 @@ export function makeS3(config: Config): S3Client {
 }
 
 export function makeKafka(config: Config, clientId = 'shop-etl'): Kafka {
-  return new Kafka({ clientId, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN, retry: { retries: 8 } });
+  return new Kafka({ clientId, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN, logCreator: kafkaLog, retry: { retries: 8 } });
 }
+
+// kafkajs warns on every idempotent producer that bounded retries "may invalidate EoS": our
+// exactly-once rests on offsets committed in PostgreSQL, not on producer idempotence, so drop it.
+const kafkaLog: logCreator = () => ({ namespace, level, log }) => {
+  if (log.message.startsWith('Limiting retries for the idempotent producer')) return;
+  const label = level === logLevel.ERROR ? 'ERROR' : level === logLevel.WARN ? 'WARN' : 'INFO';
+  console.error(`[kafkajs ${label}] ${namespace ? `${namespace}: ` : ''}${log.message}`);
+};
 
 export type DatabaseName = 'staging' | 'analytics' | 'shop' | 'shopOwner' | 'admin';
 

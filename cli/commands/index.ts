@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as backfill } from './backfill';
 import { register as config } from './config';
 import { register as db } from './db';
+import { register as demo } from './demo';
 import { register as events } from './events';
 import { register as generate } from './generate';
 import { register as histories } from './histories';
@@ -18,6 +19,7 @@ export const commands: Array<(program: Command) => void> = [
   backfill,
   config,
   db,
+  demo,
   events,
   generate,
   histories,

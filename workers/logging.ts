@@ -1,0 +1,27 @@
+/**
+ * One-line worker logs for people watching a terminal: level, message, the workflow or activity it
+ * concerns and the error's message, without the SDK's multi-line metadata dumps and stack traces.
+ */
+import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+
+let installed = false;
+
+function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return '';
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof Error ? `${e.message}: ${cause.message}` : e.message;
+}
+
+export function conciseLine(entry: LogEntry): string {
+  const meta = (entry.meta ?? {}) as Record<string, unknown>;
+  const where = [meta.workflowId, meta.activityType].filter((v) => typeof v === 'string').join(' ');
+  const err = describeError(meta.error ?? meta.failure);
+  return `[${entry.level}] ${entry.message}${where ? ` (${where})` : ''}${err ? `: ${err}` : ''}`;
+}
+
+/** Installs the concise logger once per process; must run before any worker or connection. */
+export function installConciseLogging(level: LogLevel = 'WARN'): void {
+  if (installed) return;
+  installed = true;
+  Runtime.install({ logger: new DefaultLogger(level, (entry) => console.error(conciseLine(entry))) });
+}
