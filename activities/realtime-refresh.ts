@@ -121,6 +121,8 @@ async function writeMinutes(analytics: Pool, minutes: Date[], perMinute: MinuteR
       [perMinute.map((r) => r.minute), perMinute.map((r) => r.events), perMinute.map((r) => r.active_users), perMinute.map((r) => r.orders),
         perMinute.map((r) => f(r).viewed), perMinute.map((r) => f(r).ordered)],
     );
+    // A minute without events any more (rows removed from staging by hand) must not keep old numbers.
+    await c.query('delete from realtime_minute where minute = any($1::timestamptz[]) and not (minute = any($2::timestamptz[]))', [minutes, perMinute.map((r) => r.minute)]);
     await c.query(
       `insert into realtime_visible (topic, partition, next_offset) select * from unnest($1::text[], $2::int[], $3::bigint[])
        on conflict (topic, partition) do update set next_offset = greatest(realtime_visible.next_offset, excluded.next_offset), refreshed_at = now()`,
