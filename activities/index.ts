@@ -7,6 +7,7 @@ import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { createFilesActivities } from './files';
 import { createEventsActivities } from './events-batch';
+import { createRealtimeActivities, markRealtimeMinutes, type RealtimeSettings } from './realtime';
 import { createCatalogActivities } from './catalog';
 import { createOrdersActivities } from './orders';
 import { createAlertActivities } from './alerts';
@@ -26,13 +27,16 @@ export interface ActivityDeps {
   pseudonymKey: string;
   eventsTopic: string;
   alertWebhookUrl?: string;
+  /** Spike thresholds and lateness of the realtime metrics; defaults in activities/realtime.ts. */
+  realtime?: RealtimeSettings;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
     ...createFilesActivities(deps),
-    ...createEventsActivities(deps),
+    ...createEventsActivities(deps, [markRealtimeMinutes]),
+    ...createRealtimeActivities(deps),
     ...createTransformActivities(deps),
     ...createOrdersActivities(deps),
     ...createCatalogActivities(deps),

@@ -7,3 +7,4 @@ export * from './scheduled';
 export * from './backfill';
 export * from './files';
 export * from './events-stream';
+export * from './realtime';
