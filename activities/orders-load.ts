@@ -24,6 +24,8 @@ export interface OrdersPageLoad {
   partitionStart: string;
   partitionEnd: string;
   page: number;
+  /** sha256 of the page body as received, recorded in etl.loads.detail (see pageLoadId). */
+  sha256: string;
   data: readonly unknown[];
   /** Set on the last page of a scheduled (non-backfill) run: see liveCursor. */
   cursor?: CursorAdvance;
@@ -33,6 +35,18 @@ export interface OrdersPageLoad {
 export function liveCursor(input: { backfill?: boolean; partitionEnd: string }, lastPage: boolean): CursorAdvance | undefined {
   if (input.backfill || !lastPage) return undefined;
   return { pipeline: 'orders', source: ORDERS_SOURCE, column: 'updated_at', value: new Date(input.partitionEnd).toISOString() };
+}
+
+/**
+ * The load id of a page: `<workflowId>/orders/page-<n>`, unless that load succeeded with a different
+ * body (the window changed upstream since, e.g. late versions shifted the pages). Then the page is
+ * loaded again as `.../page-<n>/changed-<sha>`: the merge counts what was staged as duplicates and
+ * adds what is new, where skipping by id alone would silently miss it.
+ */
+export async function pageLoadId(pool: Pool, base: string, sha256: string): Promise<string> {
+  const { rows } = await pool.query<{ sha256: string | null }>("select detail->>'sha256' as sha256 from etl.loads where load_id = $1 and status = 'succeeded'", [base]);
+  const prior = rows[0];
+  return !prior || prior.sha256 === sha256 ? base : `${base}/changed-${sha256.slice(0, 16)}`;
 }
 
 /** Lines whose version was a duplicate are skipped: the first copy of a version owns its lines. */
@@ -64,7 +78,7 @@ export async function loadOrdersPage(pool: Pool, lake: Lake, p: OrdersPageLoad):
       loaded,
       quarantined: parsed.rejected.length,
       duplicates: parsed.orders.length - loaded,
-      detail: { page: p.page, lines },
+      detail: { page: p.page, lines, sha256: p.sha256 },
     };
   });
 }

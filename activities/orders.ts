@@ -2,8 +2,10 @@
  * extractOrders: pages through the orders API for one partition's window [start, end). Each page
  * is stored raw in the lake, then loaded as its own idempotent load `<workflowId>/orders/page-<n>`.
  * Heartbeat details carry the next page's number and cursor, so a retried attempt resumes after
- * the last committed page instead of starting over.
+ * the last committed page instead of starting over. A page whose content changed since its load
+ * succeeded is loaded again under a new id (pageLoadId), so a rerun picks up late versions.
  */
+import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -11,7 +13,7 @@ import { rethrowClassified } from '../lib/errors';
 import { utcDate } from '../lib/lake';
 import type { LoadSummary, PartitionInput } from '../workflows/partitions';
 import { fetchOrdersPage, type ClientHooks, type OrdersApi } from './orders-client';
-import { liveCursor, loadOrdersPage } from './orders-load';
+import { liveCursor, loadOrdersPage, pageLoadId } from './orders-load';
 import { writeRawText } from './raw';
 
 export const DEFAULT_PAGE_SIZE = 500;
@@ -53,12 +55,13 @@ export function createOrdersActivities(deps: OrdersDeps) {
       const limit = deps.ordersApi.pageSize ?? DEFAULT_PAGE_SIZE;
       try {
         for (;;) {
-          const loadId = `${input.workflowId}/orders/page-${p.page}`;
           const fetched = await fetchOrdersPage(deps.ordersApi, { since, before, cursor: p.cursor, limit }, hooks);
+          const sha256 = createHash('sha256').update(fetched.body).digest('hex');
+          const loadId = await pageLoadId(deps.staging, `${input.workflowId}/orders/page-${p.page}`, sha256);
           await writeRawText(lake, { source: 'orders', dt, loadId }, fetched.body, 'json');
           const last = fetched.page.next_cursor === null;
           const summary = await loadOrdersPage(deps.staging, lake, {
-            loadId, dt, partitionStart: since, partitionEnd: before, page: p.page, data: fetched.page.data,
+            loadId, dt, partitionStart: since, partitionEnd: before, page: p.page, sha256, data: fetched.page.data,
             cursor: liveCursor(input, last),
           });
           p = {

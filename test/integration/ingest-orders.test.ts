@@ -154,6 +154,21 @@ describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () =>
     expect(Date.parse(rows[0]?.last_value ?? '')).toBeGreaterThanOrEqual(Date.parse(window.partitionEnd));
   });
 
+  it('a rerun after a late version arrived in the window loads it, counting the rest as duplicates', async () => {
+    const at = Date.parse(window.partitionStart) + 60_000; // early in the window: every page shifts
+    const iso = new Date(at).toISOString();
+    const late = { order_id: `OLATE${data.tag}`, user_id: 'U1', status: 'placed', created_at: iso, updated_at: iso, lines: [{ product_id: 'P1001', quantity: 1, unit_price: '1.00' }] };
+    shop.index.add(at, late.order_id, JSON.stringify(late));
+    const out = await run(wf('orders-live'), { ...window, backfill: false });
+    for (const l of out.loads) expect(l.received).toBe(l.loaded + l.quarantined + l.duplicates);
+    expect(out.loads.filter((l) => l.loadId.includes('/changed-')).length).toBeGreaterThan(0);
+    expect(sum(out, 'received')).toBe(sum(first, 'received') + 1);
+    expect(sum(out, 'loaded')).toBe(1);
+    const { rows } = await env.deps.staging.query<{ load_id: string }>('select load_id from staging.orders where order_id = $1', [late.order_id]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.load_id).toMatch(new RegExp(`^${wf('orders-live').replace(/[.]/g, '\\.')}/orders/page-1/changed-[0-9a-f]{16}$`));
+  });
+
   async function clearLoads(workflowId: string): Promise<void> {
     const like = [`${workflowId}/orders/page-%`];
     await env.deps.staging.query('delete from staging.order_lines where load_id like $1', like);
