@@ -72,13 +72,15 @@ async function refreshLocked(client: PoolClient, analytics: Pool, key: string, o
   const done = dirty.filter((d) => chosen.has(d.minute.getTime()));
   // A load is visible once all of its minutes are: loads with marks left over do not move the watermark.
   const partial = new Set(dirty.filter((d) => !chosen.has(d.minute.getTime())).map((d) => d.load_id));
-  const visible = new Map<string, { topic: string; partition: number; next: bigint }>();
+  const visible = new Map<string, Visible>();
   for (const d of done) {
     if (partial.has(d.load_id)) continue;
     const k = `${d.topic}\u0000${d.partition}`;
     const next = BigInt(d.last_offset) + 1n;
-    const cur = visible.get(k);
-    if (!cur || cur.next < next) visible.set(k, { topic: d.topic, partition: d.partition, next });
+    const cur = visible.get(k) ?? { topic: d.topic, partition: d.partition, next, maxMinute: d.minute };
+    if (cur.next < next) cur.next = next;
+    if (cur.maxMinute < d.minute) cur.maxMinute = d.minute;
+    visible.set(k, cur);
   }
   await writeMinutes(analytics, minutes, perMinute, perType, sessions.map((s) => ({ ...s, session_id: pseudonym(s.session_id, key) })), [...visible.values()]);
   onProgress();
@@ -91,7 +93,7 @@ async function refreshLocked(client: PoolClient, analytics: Pool, key: string, o
   return { minutes: minutes.length, loads: new Set(done.map((d) => d.load_id)).size, dirtyLeft: done.length < dirty.length };
 }
 
-type Visible = { topic: string; partition: number; next: bigint };
+type Visible = { topic: string; partition: number; next: bigint; maxMinute: Date };
 
 async function writeMinutes(analytics: Pool, minutes: Date[], perMinute: MinuteRow[], perType: TypeRow[], sessions: SessionRow[], visible: Visible[]): Promise<void> {
   const flags = new Map<number, { viewed: number; ordered: number }>();
@@ -124,9 +126,10 @@ async function writeMinutes(analytics: Pool, minutes: Date[], perMinute: MinuteR
     // A minute without events any more (rows removed from staging by hand) must not keep old numbers.
     await c.query('delete from realtime_minute where minute = any($1::timestamptz[]) and not (minute = any($2::timestamptz[]))', [minutes, perMinute.map((r) => r.minute)]);
     await c.query(
-      `insert into realtime_visible (topic, partition, next_offset) select * from unnest($1::text[], $2::int[], $3::bigint[])
-       on conflict (topic, partition) do update set next_offset = greatest(realtime_visible.next_offset, excluded.next_offset), refreshed_at = now()`,
-      [visible.map((v) => v.topic), visible.map((v) => v.partition), visible.map((v) => v.next.toString())],
+      `insert into realtime_visible (topic, partition, next_offset, max_minute) select * from unnest($1::text[], $2::int[], $3::bigint[], $4::timestamptz[])
+       on conflict (topic, partition) do update set next_offset = greatest(realtime_visible.next_offset, excluded.next_offset),
+         max_minute = greatest(realtime_visible.max_minute, excluded.max_minute), refreshed_at = now()`,
+      [visible.map((v) => v.topic), visible.map((v) => v.partition), visible.map((v) => v.next.toString()), visible.map((v) => v.maxMinute)],
     );
     await c.query('commit');
   } catch (err) {

@@ -20,12 +20,16 @@ const MAX_JUDGED_PER_PASS = 500;
 export interface SpikeEvaluation { evaluated: number; raised: number; extended: number }
 
 /**
- * A minute is closed once the stream has data `latenessMinutes` past its end (event time), or, for
- * a live stream, once the wall clock is past that. Replays of old data close by event time only.
+ * A minute is closed once a stream's event-time watermark (the minimum over its topic's partitions
+ * of the latest visible minute, migration 051) is `latenessMinutes` past its end, or, for a live
+ * stream, once the wall clock is. Replays of old data close by event time only. The watermark counts
+ * for a day ahead at most: a stream in another era (a replay of last year, a test's far-future
+ * stream) is not this stream moving on.
  */
-const PENDING_SQL = `select p.minute from realtime_minute p
+const PENDING_SQL = `with w as (select topic, min(max_minute) as wm from realtime_visible where max_minute is not null group by topic)
+  select p.minute from realtime_minute p
   where p.evaluated_at is null and (
-    exists (select 1 from realtime_minute l where l.minute >= p.minute + make_interval(mins => 1 + $1))
+    exists (select 1 from w where w.wm >= p.minute + make_interval(mins => 1 + $1) and w.wm < p.minute + interval '1 day')
     or (p.minute > now() - interval '1 hour' and p.minute + make_interval(mins => 1 + $1) <= now()))
   order by p.minute limit ${MAX_JUDGED_PER_PASS}`;
 
