@@ -144,6 +144,17 @@ describe('catalog pipeline (shop database, real Temporal, PostgreSQL, S3)', () =
     }
   });
 
+  it('a rerun after the shop changed in the window loads the change under a new id; unchanged sources are skipped', async () => {
+    const at = new Date(Date.parse(p2.partitionStart) + 7_200_000).toISOString();
+    await owner.query(`insert into inventory values ('P1001', 'WH-LATE', 42, '${at}')`);
+    const out = await run(`catalog/${p2.partitionStart}`, p2);
+    const inv = load(out, 'inventory');
+    expect(inv?.loadId).toMatch(new RegExp(`/inventory/changed-[0-9a-f]{16}$`));
+    expect(inv?.received).toBe((load(out2, 'inventory')?.received ?? 0) + 1);
+    expect([inv?.loaded, inv?.duplicates, inv?.quarantined]).toEqual([1, load(out2, 'inventory')?.loaded, 1]);
+    for (const s of ['products', 'users', 'reviews'] as const) expect(load(out, s)?.skipped, s).toBe(true);
+  });
+
   it('moved each source\'s live cursor to at least the window end', async () => {
     const { rows } = await env.deps.staging.query<{ source: string; last_value: string }>("select source, last_value from etl.cursors where pipeline = 'catalog' order by source");
     expect(rows.map((r) => r.source)).toEqual(['inventory', 'products', 'reviews', 'users']);
