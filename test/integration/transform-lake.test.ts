@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTransformActivities } from '../../activities/transform';
 import { CURATED_BY_DATE, PART_NAME } from '../../activities/transform-lake';
 import { lakeKey } from '../../lib/lake';
 import { lakeQuery } from '../../lib/lake-query';
@@ -144,4 +145,11 @@ describe('curated lake and privacy of the transform (real Temporal, PostgreSQL, 
     expect(JSON.parse(cli.stdout)).toEqual(r.rows);
     expect(cli.stderr).toContain('read 1 of');
   }, 60_000);
+
+  it('fails a date load non-retryably, naming the partition and the date, when analytics rejects it', async () => {
+    const acts = createTransformActivities(env.deps);
+    const failure = acts.loadAnalyticsDate({ date: '2031-02-30', partition: 'transform/test-bug' });
+    await expect(failure).rejects.toMatchObject({ nonRetryable: true, type: 'Postgres22008' });
+    await expect(failure).rejects.toThrow(/transform\/test-bug: loading analytics date 2031-02-30 failed/);
+  });
 });
