@@ -137,5 +137,20 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
     const status = await cli('backfill', 'status', `backfill/files/${from}/${to}`, '--json');
     expect(status.code).toBe(1);
     expect(JSON.parse(status.stdout)).toMatchObject({ status: 'FAILED', total: 6, failed: 1 });
+
+    // etl runs: the failed partition from visibility, and a loaded one joined with its etl.loads counts.
+    type Run = { workflowId: string; status: string; loads: number; received: number; loaded: number; ui: string };
+    const good = `files/${from}`;
+    const runs = await waitFor('both runs in visibility', async () => {
+      const r = await cli('runs', '--pipeline', 'files', '--all', '--limit', '200', '--json');
+      const rows = JSON.parse(r.stdout) as Run[];
+      return rows.some((x) => x.workflowId === bad) && rows.some((x) => x.workflowId === good) ? rows : undefined;
+    });
+    expect(runs.find((x) => x.workflowId === bad)).toMatchObject({ status: 'FAILED', loads: 0 });
+    expect(runs.find((x) => x.workflowId === good)).toMatchObject({ status: 'COMPLETED', loads: 1, received: 1 });
+    expect(runs.find((x) => x.workflowId === good)?.ui).toContain(encodeURIComponent(good));
+    const failedOnly = JSON.parse((await cli('runs', '--pipeline', 'files', '--status', 'failed', '--limit', '200', '--json')).stdout) as Run[];
+    expect(failedOnly.every((x) => x.status === 'FAILED')).toBe(true);
+    expect(failedOnly.some((x) => x.workflowId === bad)).toBe(true);
   });
 });

@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applySchedules } from '../../schedules/apply';
@@ -121,6 +124,11 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
     expect(alerts[0]?.delivered_at).toBeInstanceOf(Date);
     expect(hooks.filter((h) => h.key === alerts[0]?.alert_id)).toHaveLength(1);
     expect(hooks.find((h) => h.key === alerts[0]?.alert_id)?.body).toMatchObject({ kind: 'failed', pipeline: 'orders', workflowId });
+    // What a person sees: `etl alerts` lists it with its webhook state and a link to the run.
+    const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', '..', 'bin', 'etl.js'), 'alerts', '--limit', '500', '--json']);
+    const listed = (JSON.parse(stdout) as Array<{ workflow_id: string; kind: string; webhook: string; ui: string }>).find((a) => a.workflow_id === workflowId);
+    expect(listed).toMatchObject({ kind: 'failed', webhook: 'sent' });
+    expect(listed?.ui).toContain(encodeURIComponent(workflowId));
   });
 
   it('a run past its SLA raises a slow alert and still completes', async () => {
