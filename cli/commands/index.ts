@@ -7,6 +7,7 @@ import { register as events } from './events';
 import { register as generate } from './generate';
 import { register as histories } from './histories';
 import { register as lake } from './lake';
+import { register as live } from './live';
 import { register as runs } from './runs';
 import { register as schedules } from './schedules';
 import { register as services } from './services';
@@ -24,6 +25,7 @@ export const commands: Array<(program: Command) => void> = [
   generate,
   histories,
   lake,
+  live,
   runs,
   schedules,
   services,

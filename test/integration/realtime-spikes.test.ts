@@ -1,8 +1,12 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeEventReaders } from '../../activities/event-reader';
+import { renderLive, type LiveSnapshot } from '../../cli/live-view';
 import { ensureTopic, eventsProducer } from '../../shop/simulator/events';
 import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
 import { realtimeMetricsWorkflow, stopRealtimeSignal } from '../../workflows/realtime';
@@ -11,6 +15,8 @@ import { flatStream } from '../support/flat-stream';
 import { clearEra, randomEra } from '../support/realtime';
 
 const MIN = 60_000;
+const ROOT = join(__dirname, '..', '..');
+const run = promisify(execFile);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 240_000, everyMs = 250): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -114,5 +120,16 @@ describe('realtime spike alerts (real Kafka, PostgreSQL, Temporal; webhook on lo
     const mine = received.filter((r) => r.key === a.alert_id);
     expect(mine.map((r) => r.status)).toEqual([503, 200]);
     expect(mine[1]?.body).toMatchObject({ alertId: a.alert_id, kind: 'spike', eventName: 'add_to_cart', observed: a.observed });
+
+    // `etl live --json` shows the spike minutes and the alert, read from the same tables.
+    const at = new Date(spikeEra.getTime() + 17 * MIN).toISOString();
+    const { stdout } = await run(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'live', '--json', '--minutes', '4', '--at', at], { cwd: ROOT });
+    const snap = JSON.parse(stdout) as LiveSnapshot;
+    expect(snap.at).toBe(at);
+    expect(snap.minutes.map((m) => m.minute)).toEqual([17, 16, 15, 14].map((k) => new Date(spikeEra.getTime() + k * MIN).toISOString()));
+    expect(snap.minutes[2]?.by_type.add_to_cart).toBe(a.observed);
+    expect(snap.minutes[0]?.hour_conversion).not.toBeNull();
+    expect(snap.alerts[0]).toMatchObject({ event_name: 'add_to_cart', minute: a.minute.toISOString(), observed: a.observed });
+    expect(renderLive(snap).join('\n')).toMatch(/add_to_cart: \d+ vs ~\d+/);
   });
 });
