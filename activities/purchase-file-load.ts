@@ -33,7 +33,7 @@ const storable = (raw: string) => raw.replace(/\u0000/g, '\\u0000');
 const reasonKind = (reason: string) => reason.replace(/"(?:[^"\\]|\\.)*"/g, '…').slice(0, 120);
 
 export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts> {
-  const batchSize = f.batchSize ?? 5000;
+  const batchSize = f.batchSize ?? 10_000;
   const lakeOut = jsonlUpload(f.lake, f.quarantineKey);
   const counts = { received: 0, loaded: 0, quarantined: 0, duplicates: 0 };
   const reasons: Record<string, number> = {};
@@ -44,11 +44,18 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   let header: { line: number; raw: string; plan: HeaderPlan } | null = null;
   let whole: { line: number; raw: string; reason: string } | null = null;
 
+  // One merge runs in PostgreSQL while the next batch is parsed here: the two use different cores.
+  // At most two batches are in memory; a failed merge surfaces at the next flush or at the end.
+  let merging: Promise<void> = Promise.resolve();
   const flushRows = async () => {
-    const inserted = await mergeRows(f.client, 'staging.purchases', PURCHASE_STAGING_COLUMNS, rows);
-    counts.loaded += inserted;
-    counts.duplicates += rows.length - inserted;
+    const batch = rows;
     rows = [];
+    await merging;
+    merging = mergeRows(f.client, 'staging.purchases', PURCHASE_STAGING_COLUMNS, batch).then((inserted) => {
+      counts.loaded += inserted;
+      counts.duplicates += batch.length - inserted;
+    });
+    merging.catch(() => undefined); // awaited at the next flush; this only keeps it from being "unhandled" meanwhile
   };
   const flushRejects = async () => {
     await quarantine(f.client, f.loadId, 'purchases', rejects);
@@ -90,6 +97,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
       if (counts.received % batchSize === 0) f.heartbeat?.(rec.line);
     }
     await flushRows();
+    await merging;
     if (whole) {
       const reason = `file quarantined whole: ${whole.reason}; its ${counts.received} data lines are counted as quarantined and listed in s3://${f.lake.bucket}/${f.quarantineKey}. Fix the header (or add an alias in shop/dataset/layout.ts PURCHASE_ALIASES) and drop the file again.`;
       rejects.push({ ref: `${f.key}:${whole.line}`, reason, raw: storable(whole.raw) });
@@ -105,6 +113,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
       },
     };
   } catch (err) {
+    await merging.catch(() => undefined); // the client must be idle before runLoad rolls back
     await lakeOut.abort();
     throw err;
   }

