@@ -37,7 +37,7 @@ async function main() {
         const ms = Number(/Execution Time: ([\d.]+) ms/.exec(text)?.[1] ?? NaN);
         if (ms < best) [best, plan] = [ms, text];
       }
-      console.log(`### ${name}: ${best.toFixed(1)} ms\n\n\`\`\`sql\n${sql.replace(p.customer, '<busiest customer>')}\n\`\`\`\n\n\`\`\`\n${plan.replace(new RegExp(p.customer, 'g'), '<busiest customer>')}\n\`\`\`\n`);
+      console.log(`### ${name}: ${best.toFixed(2)} ms\n\n\`\`\`sql\n${sql.replace(p.customer, '<busiest customer>')}\n\`\`\`\n\n\`\`\`\n${plan.replace(new RegExp(p.customer, 'g'), '<busiest customer>')}\n\`\`\`\n`);
     }
   } finally {
     await pool.end();
