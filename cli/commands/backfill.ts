@@ -4,7 +4,7 @@ import { loadConfig } from '../../config';
 import { makeTemporalClient, workflowUiUrl } from '../../lib/temporal';
 import { backfillWorkflow, progressQuery } from '../../workflows/backfill';
 import { invalidBackfill } from '../../workflows/backfill-plan';
-import type { PipelineName } from '../../workflows/partitions';
+import { PIPELINE_NAMES } from '../../workflows/partitions';
 import { outcomeOf, renderBar, watchBackfill } from '../backfill-watch';
 import { printData } from '../output';
 
@@ -20,7 +20,9 @@ export function parseBackfillArgs(pipelinesArg: string | undefined, opts: StartO
   const concurrency = Number(opts.concurrency);
   const bad = invalidBackfill({ pipelines, from: opts.from, to: opts.to, concurrency });
   if (bad) throw new Error(bad);
-  const input = { pipelines: pipelines as PipelineName[], from: new Date(opts.from).toISOString(), to: new Date(opts.to).toISOString(), concurrency };
+  // Canonical order, so `transform,orders` and `orders,transform` are the same backfill (same id).
+  const ordered = PIPELINE_NAMES.filter((p) => pipelines.includes(p));
+  const input = { pipelines: ordered, from: new Date(opts.from).toISOString(), to: new Date(opts.to).toISOString(), concurrency };
   return { input, workflowId: backfillId(input.pipelines, input.from, input.to) };
 }
 

@@ -66,6 +66,7 @@ describe('backfill input validation', () => {
       input: { pipelines: ['orders', 'transform'], from: FROM, to: '2026-03-01T04:00:00.000Z', concurrency: 4 },
       workflowId: 'backfill/orders,transform/2026-03-01T00:00:00.000Z/2026-03-01T04:00:00.000Z',
     });
+    expect(parseBackfillArgs('transform, orders', { from: FROM, to: DAY, concurrency: '2' }).workflowId).toBe(`backfill/orders,transform/${FROM}/${DAY}`);
     expect(() => parseBackfillArgs('orders', { from: FROM, to: DAY, concurrency: 'many' })).toThrow(/concurrency/);
   });
   it('draws the progress bar', () => {
