@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../shop/generator';
-import { partitionAt, partitionsBetween } from '../../workflows/partitions';
+import { backfillWorkflow } from '../../workflows/backfill';
+import { partitionAt, partitionsBetween, partitionWorkflowId } from '../../workflows/partitions';
 import { testEnv, type TestEnv } from '../support/env';
 import { expectedMetrics, type Expected } from '../support/transform-expected';
 import { analyticsChecksum, forgetFacts, runTransforms } from '../support/transform-run';
@@ -86,16 +87,18 @@ describe('hourly transform into analytics (real Temporal, PostgreSQL, S3)', () =
     await expectContractMetrics();
   });
 
-  it('a backfill over the business-time range rebuilds the same analytics as the scheduled runs', async () => {
+  it('the backfill workflow over the business-time range rebuilds the same analytics as the scheduled runs', async () => {
     const scheduled = await analyticsChecksum(env.deps.analytics, dates, prefix);
     await forgetFacts(env.deps.analytics, dates, prefix);
     expect((await analyticsChecksum(env.deps.analytics, dates, prefix)).md5).not.toBe(scheduled.md5);
-    // The backfill workflow of the orchestration issue runs exactly these partitions; here they run directly.
-    const first = `${dates[0]}T00:00:00.000Z`;
-    const parts = [...partitionsBetween('transform', first, new Date(Date.parse(first) + 1)),
-      ...partitionsBetween('transform', `${day}T00:00:00.000Z`, new Date(ex.maxBusinessTime + 1))];
-    const runs = await runTransforms(env, parts, '', 3);
-    workflowIds.push(runs[0]!.workflowId);
+    // The real backfill workflow, over the business-time range: every hour is a transformWorkflow child.
+    const from = `${dates[0]}T00:00:00.000Z`;
+    const to = partitionAt('transform', new Date(ex.maxBusinessTime)).partitionEnd;
+    const out = await env.withWorker(() => env.client.workflow.execute(backfillWorkflow, {
+      taskQueue: env.taskQueue, workflowId: `backfill-test/transform/${prefix}`, args: [{ pipelines: ['transform'], from, to, concurrency: 4 }],
+    }));
+    expect(out).toMatchObject({ failed: 0, completed: partitionsBetween('transform', from, to).length });
+    workflowIds.push(partitionWorkflowId('transform', `${day}T12:00:00.000Z`));
     expect(await analyticsChecksum(env.deps.analytics, dates, prefix)).toEqual(scheduled);
     await expectContractMetrics();
   }, 600_000);
