@@ -17,6 +17,8 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
   afterAll(async () => env?.close());
 
   const q = <T extends Record<string, unknown>>(sql: string, params: unknown[]) => env.deps.staging.query<T>(sql, params).then((r) => r.rows);
+  const cli = (...args: string[]) => promisify(execFile)(process.execPath, [join(__dirname, '..', '..', 'bin', 'etl.js'), ...args], { env: { ...process.env, TEMPORAL_TASK_QUEUE: env.taskQueue } })
+    .then((r) => ({ code: 0, stdout: r.stdout }), (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }));
   const start = (workflowId: string, input: Parameters<typeof backfillWorkflow>[0]) =>
     env.client.workflow.start(backfillWorkflow, { taskQueue: env.taskQueue, workflowId, args: [input] });
 
@@ -75,7 +77,7 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
         const pr = await handle.query(progressQuery);
         return pr.running === 2 ? pr : undefined;
       });
-      await handle.cancel();
+      expect((await cli('backfill', 'cancel', id)).stdout).toContain(`${id}: cancelled`);
       const err = await handle.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
@@ -126,8 +128,6 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
     const to = iso(day + 14 * 3600_000 + 30 * 60_000);
     const bad = `files/${iso(day + 14 * 3600_000 + 10 * 60_000)}`;
     await q('insert into orch_test.control (workflow_id, fail) values ($1, true) on conflict (workflow_id) do update set fail = true', [bad]);
-    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [join(__dirname, '..', '..', 'bin', 'etl.js'), ...args], { env: { ...process.env, TEMPORAL_TASK_QUEUE: env.taskQueue } })
-      .then((r) => ({ code: 0, stdout: r.stdout }), (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }));
     const run = await env.run(() => cli('backfill', 'files', '--from', from, '--to', to, '--concurrency', '2', '--json'));
     expect(run.code).toBe(1);
     const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
