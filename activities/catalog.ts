@@ -93,20 +93,25 @@ async function loadSource(deps: CatalogDeps, spec: SourceSpec, input: CatalogSou
       const rejected: Rejected[] = [];
       let valid = 0;
       let loaded = 0;
-      for await (const rows of chunksOf(shop, spec, ...window)) {
-        chunks++;
-        await raw.write(rows);
-        hash.update(jsonLines(rows));
-        const values: CopyValue[][] = [];
-        rows.forEach((row, i) => {
-          const v = validateRow(spec, row);
-          if (v.ok) values.push([...(v.values as CopyValue[]), loadId]);
-          else rejected.push({ ref: `${received + i + 1}:${spec.keys.slice(1).map((k) => String(row[k])).join('|')}`, reason: v.reason, record: row });
-        });
-        received += rows.length;
-        valid += values.length;
-        loaded += await mergeRows(client, spec.staging, [...spec.columns, 'load_id'], values);
-        beat();
+      try {
+        for await (const rows of chunksOf(shop, spec, ...window)) {
+          chunks++;
+          await raw.write(rows);
+          hash.update(jsonLines(rows));
+          const values: CopyValue[][] = [];
+          rows.forEach((row, i) => {
+            const v = validateRow(spec, row);
+            if (v.ok) values.push([...(v.values as CopyValue[]), loadId]);
+            else rejected.push({ ref: `${received + i + 1}:${spec.keys.slice(1).map((k) => String(row[k])).join('|')}`, reason: v.reason, record: row });
+          });
+          received += rows.length;
+          valid += values.length;
+          loaded += await mergeRows(client, spec.staging, [...spec.columns, 'load_id'], values);
+          beat();
+        }
+      } catch (err) {
+        await raw.abort();
+        throw err;
       }
       await raw.end();
       await quarantineRecords(client, lake, { source: spec.source, dt, loadId }, rejected);

@@ -36,6 +36,8 @@ export interface RawJsonlStream {
   write(records: readonly unknown[]): Promise<void>;
   /** Finishes the object; null when nothing was written (no empty objects for empty windows). */
   end(): Promise<{ key: string; records: number; bytes: number } | null>;
+  /** Gives up (the load failed): the partial multipart upload is discarded, nothing is left waiting. */
+  abort(): Promise<void>;
 }
 
 /**
@@ -45,12 +47,13 @@ export interface RawJsonlStream {
 export function rawJsonlStream(lake: Lake, t: RawTarget): RawJsonlStream {
   const key = rawKey(t, 'jsonl');
   let body: PassThrough | null = null;
+  let upload: Upload | null = null;
   let done: Promise<unknown> | null = null;
   let records = 0;
   let bytes = 0;
   const start = () => {
     const pass = new PassThrough();
-    const upload = new Upload({ client: lake.s3, params: { Bucket: lake.bucket, Key: key, Body: pass, ContentType: 'application/x-ndjson' } });
+    upload = new Upload({ client: lake.s3, params: { Bucket: lake.bucket, Key: key, Body: pass, ContentType: 'application/x-ndjson' } });
     done = upload.done();
     // Without a handler a failed upload would be an unhandled rejection until end() awaits it.
     done.catch(() => undefined);
@@ -71,6 +74,10 @@ export function rawJsonlStream(lake: Lake, t: RawTarget): RawJsonlStream {
       body.end();
       await done;
       return { key, records, bytes };
+    },
+    async abort() {
+      body?.destroy();
+      await upload?.abort().catch(() => undefined);
     },
   };
 }
