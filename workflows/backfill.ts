@@ -6,11 +6,12 @@
  * and continues as new, carrying its cursor and counts, so no history grows past a few thousand
  * events. Cancelling it cancels the running children and ends it as cancelled; the same id can
  * then be started again, and partitions already loaded change nothing (loads are idempotent).
+ * A partition another run already has is waited for, then run here too (see runChild).
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ApplicationFailure, continueAsNew, defineQuery, executeChild, isCancellation, ParentClosePolicy, setHandler,
-  upsertSearchAttributes, workflowInfo,
+  ApplicationFailure, continueAsNew, defineQuery, executeChild, isCancellation, ParentClosePolicy, patched, setHandler,
+  sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { invalidBackfill, planBackfill, takeReady, type PlanItem } from './backfill-plan';
 import { PIPELINES, type PipelineName } from './partitions';
@@ -24,6 +25,8 @@ export interface BackfillInput {
   concurrency?: number;
   /** Children per run before continuing as new (default 250, about 2,000 history events). */
   maxChildrenPerRun?: number;
+  /** A partition already running elsewhere is retried after this many seconds (default 30) until it can be run here. */
+  alreadyRunningPollSeconds?: number;
   /** Carried across continue-as-new; absent on the first run. */
   state?: BackfillState;
 }
@@ -34,7 +37,7 @@ export interface BackfillState {
   /** Plan cursor: every item below it has finished (a run drains its children before continuing as new). */
   next: number;
   completed: number;
-  /** Partitions another run was already running (a schedule or a manual run); not started twice. */
+  /** Partitions skipped because another run had them (before the wait-for-it patch; now always 0). */
   skipped: number;
   failed: Array<FailedPartition & { index: number }>;
   continuedAsNew: number;
@@ -57,6 +60,8 @@ export interface BackfillProgress {
 export interface BackfillOutput extends BackfillProgress { pipelines: PipelineName[]; from: string; to: string }
 
 export const progressQuery = defineQuery<BackfillProgress>('progress');
+
+const WAIT_FOR_RUNNING_PATCH = 'backfill-waits-for-running-partition';
 
 export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOutput> {
   const invalid = invalidBackfill(input);
@@ -91,17 +96,29 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
   };
   const runChild = async (index: number, item: PlanItem): Promise<void> => {
     try {
-      await executeChild(PIPELINES[item.pipeline].workflowType, {
-        workflowId: item.workflowId,
-        args: [{ partitionStart: item.partitionStart, partitionEnd: item.partitionEnd, backfill: true }],
-        typedSearchAttributes: [{ key: EtlPipeline, value: item.pipeline }, { key: EtlPartition, value: item.partitionStart }],
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      });
-      state.completed++;
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      if (err instanceof WorkflowExecutionAlreadyStartedError) state.skipped++;
-      else fail(index, causeMessage(err));
+      for (;;) {
+        try {
+          await executeChild(PIPELINES[item.pipeline].workflowType, {
+            workflowId: item.workflowId,
+            args: [{ partitionStart: item.partitionStart, partitionEnd: item.partitionEnd, backfill: true }],
+            typedSearchAttributes: [{ key: EtlPipeline, value: item.pipeline }, { key: EtlPartition, value: item.partitionStart }],
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          });
+          state.completed++;
+          return;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) return fail(index, causeMessage(err));
+          // Another run has this partition (a schedule, a manual run). Wait until it is done, then run
+          // it here anyway: the loads are idempotent, so this run's outcome is the partition's, and a
+          // transform hour never starts before the ingestion it reads has finished.
+          if (!patched(WAIT_FOR_RUNNING_PATCH)) {
+            state.skipped++;
+            return;
+          }
+          await sleep((input.alreadyRunningPollSeconds ?? 30) * 1000);
+        }
+      }
     } finally {
       running.delete(index);
     }

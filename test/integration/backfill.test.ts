@@ -123,6 +123,23 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
     expect(ran).toHaveLength(0);
   });
 
+  it('waits for a partition that another run has, then runs it itself', async () => {
+    const from = iso(day + 16 * 3600_000);
+    const to = iso(day + 16 * 3600_000 + 15 * 60_000);
+    const busy = `files/${iso(day + 16 * 3600_000 + 5 * 60_000)}`;
+    await q('insert into orch_test.control (workflow_id, delay_ms) values ($1, 5000) on conflict (workflow_id) do update set delay_ms = 5000', [busy]);
+    const out = await env.run(async () => {
+      await env.client.workflow.start('filesPipelineWorkflow', { taskQueue: env.taskQueue, workflowId: busy, args: [{ partitionStart: busy.slice(6), partitionEnd: iso(Date.parse(busy.slice(6)) + 5 * 60_000) }] });
+      await waitFor('the other run to start', async () => (await q('select 1 from orch_test.runs where workflow_id = $1', [busy])).length > 0);
+      await q('update orch_test.control set delay_ms = 0 where workflow_id = $1', [busy]);
+      return (await start(`backfill-test/wait/${from}`, { pipelines: ['files'], from, to, alreadyRunningPollSeconds: 1 })).result();
+    });
+    expect(out).toMatchObject({ total: 3, completed: 3, failed: 0, skipped: 0 });
+    const runs = await q<{ backfill: boolean; started_at: Date; finished_at: Date }>('select backfill, started_at, finished_at from orch_test.runs where workflow_id = $1 order by started_at', [busy]);
+    expect(runs.map((r) => r.backfill)).toEqual([false, true]);
+    expect(runs[1]!.started_at.getTime()).toBeGreaterThanOrEqual(runs[0]!.finished_at.getTime());
+  });
+
   it('etl backfill prints JSON progress lines, exits 1 naming the failed partition, and status reports it', async () => {
     const from = iso(day + 14 * 3600_000);
     const to = iso(day + 14 * 3600_000 + 30 * 60_000);
