@@ -6,6 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import type { Pool } from 'pg';
+import { expect } from 'vitest';
 
 type Row = Record<string, string | number | null | undefined>;
 export interface DayOrders { orders: number; cents: bigint }
@@ -142,4 +144,27 @@ export function expectedMetrics(dir: string, prefix: string): Expected {
   }
   for (const [d, s] of users) ex.visitors.set(d, s.size);
   return ex;
+}
+
+const toCents = (v: string) => {
+  const [i = '0', f = ''] = v.split('.');
+  return BigInt(i) * 100n + BigInt(f.padEnd(2, '0').slice(0, 2));
+};
+
+/** Asserts the five contract metrics of `dates` and of products `${prefix}%` equal `ex`, to the cent. */
+export async function expectContract(a: Pool, ex: Expected, dates: string[], prefix: string): Promise<void> {
+  const obd = await a.query<{ d: string; orders: number; revenue: string }>(`select to_char(order_date, 'YYYY-MM-DD') d, orders, revenue::text from orders_by_date where order_date = any($1::date[]) order by 1`, [dates]);
+  expect(obd.rows.map((r) => [r.d, r.orders, toCents(r.revenue)])).toEqual([...ex.ordersByDate].sort().map(([d, v]) => [d, v.orders, v.cents]));
+  const months = [...ex.monthly.keys()];
+  const mr = await a.query<{ m: string; orders: string; revenue: string }>(`select to_char(month, 'YYYY-MM-DD') m, orders::text, revenue::text from monthly_revenue where month = any($1::date[]) order by 1`, [months]);
+  expect(mr.rows.map((r) => [r.m, Number(r.orders), toCents(r.revenue)])).toEqual([...ex.monthly].sort().map(([m, v]) => [m, v.orders, v.cents]));
+  const dt = await a.query<{ k: string; events: number }>(`select to_char(event_date, 'YYYY-MM-DD') || '|' || event_name k, events from daily_traffic where event_date = any($1::date[]) order by 1`, [dates]);
+  expect(dt.rows.map((r) => [r.k, r.events])).toEqual([...ex.traffic].sort());
+  const uv = await a.query<{ d: string; visitors: number }>(`select to_char(event_date, 'YYYY-MM-DD') d, visitors from daily_unique_visitors where event_date = any($1::date[]) order by 1`, [dates]);
+  expect(uv.rows.map((r) => [r.d, r.visitors])).toEqual([...ex.visitors].sort());
+  const ps = await a.query<{ product_id: string; product_name: string | null; units: string; revenue: string }>(`select product_id, product_name, units::text, revenue::text from product_sales where product_id like $1 order by 1`, [`${prefix}%`]);
+  expect(ps.rows.map((r) => [r.product_id, r.product_name, Number(r.units), toCents(r.revenue)]))
+    .toEqual([...ex.productSales].sort().map(([id, v]) => [id, v.name, v.units, v.cents]));
+  const dq = await a.query<{ n: string }>(`select coalesce(sum(records), 0)::text n from dq_findings where finding_date = any($1::date[]) and kind = 'total_mismatch'`, [dates]);
+  expect(Number(dq.rows[0]?.n)).toBe(ex.totalMismatches);
 }

@@ -2,8 +2,8 @@
  * Dev/test-only stand-in for the ingestion pipelines: loads a generated dataset folder into the
  * staging tables exactly as their contract says (typed, text as received, one row per natural key,
  * invalid records left out), with every id prefixed so concurrent test runs never share a row.
- * TODO(issue 5): switch the transform tests to the real orders/catalog/files/events workflows once
- * all four are in; until then this is what feeds staging.
+ * test/integration/transform-pipelines.test.ts feeds staging through the real ingestion workflows;
+ * the other transform tests and bench/transform-day.ts use this faster loader.
  */
 import type { Pool } from 'pg';
 import { mergeRows, type CopyValue } from '../../lib/bulk';
