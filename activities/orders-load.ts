@@ -5,11 +5,11 @@
  * live cursor, all in runLoad's transaction.
  */
 import type { Pool, PoolClient } from 'pg';
-import { copyRows, mergeRows } from '../lib/bulk';
+import { copyRows, mergeRows, type CopyValue } from '../lib/bulk';
 import type { LoadSummary } from '../workflows/partitions';
 import { advanceCursor, type CursorAdvance } from './cursors';
 import { runLoad } from './loads';
-import { parseOrderVersions, type OrderLineRow } from './orders-parse';
+import { parseOrderVersions } from './orders-parse';
 import { quarantineRecords } from './quarantine-lake';
 import type { Lake } from './raw';
 
@@ -49,29 +49,35 @@ export async function pageLoadId(pool: Pool, base: string, sha256: string): Prom
   return !prior || prior.sha256 === sha256 ? base : `${base}/changed-${sha256.slice(0, 16)}`;
 }
 
-/** Lines whose version was a duplicate are skipped: the first copy of a version owns its lines. */
-async function mergeLinesOfLoad(client: PoolClient, loadId: string, lines: OrderLineRow[]): Promise<number> {
-  if (lines.length === 0) return 0;
-  await client.query('create temp table _order_lines_in (like staging.order_lines including defaults) on commit drop');
-  await copyRows(client, '_order_lines_in', LINE_COLUMNS, lines.map((l) => [l.order_id, l.updated_at, l.line_no, l.product_id, l.quantity, l.unit_price, loadId]));
-  const res = await client.query(
-    `insert into staging.order_lines (${LINE_COLUMNS.join(', ')})
-     select ${LINE_COLUMNS.map((c) => `l.${c}`).join(', ')} from _order_lines_in l
-     join staging.orders o on o.order_id = l.order_id and o.updated_at = l.updated_at and o.load_id = $1
-     on conflict do nothing`,
-    [loadId],
+/**
+ * Merges the versions and returns the keys it inserted, so that only their lines are merged: a
+ * duplicate's lines never are. (Selecting them back by load_id would scan staging.orders, which
+ * has no index on load_id, once per page.)
+ */
+async function mergeOrders(client: PoolClient, rows: CopyValue[][]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const cols = ORDER_COLUMNS.join(', ');
+  await client.query('create temp table _orders_in (like staging.orders including defaults) on commit drop');
+  await copyRows(client, '_orders_in', ORDER_COLUMNS, rows);
+  const res = await client.query<{ order_id: string; updated_at: Date }>(
+    `insert into staging.orders (${cols}) select ${cols} from _orders_in on conflict do nothing returning order_id, updated_at`,
   );
-  await client.query('drop table _order_lines_in');
-  return res.rowCount ?? 0;
+  await client.query('drop table _orders_in');
+  return new Set(res.rows.map((r) => versionKey(r.order_id, r.updated_at.toISOString())));
 }
+
+const versionKey = (orderId: string, updatedAt: string) => `${orderId}\u0000${updatedAt}`;
 
 export async function loadOrdersPage(pool: Pool, lake: Lake, p: OrdersPageLoad): Promise<LoadSummary> {
   const meta = { loadId: p.loadId, pipeline: 'orders', source: ORDERS_SOURCE, partitionStart: p.partitionStart, partitionEnd: p.partitionEnd };
   return runLoad(pool, meta, async (client) => {
     const parsed = parseOrderVersions(p.data, `page-${p.page}`);
     await quarantineRecords(client, lake, { source: 'orders', dt: p.dt, loadId: p.loadId }, parsed.rejected);
-    const loaded = await mergeRows(client, 'staging.orders', ORDER_COLUMNS, parsed.orders.map((o) => [o.order_id, o.updated_at, o.user_id, o.status, o.created_at, p.loadId]));
-    const lines = await mergeLinesOfLoad(client, p.loadId, parsed.lines);
+    const inserted = await mergeOrders(client, parsed.orders.map((o) => [o.order_id, o.updated_at, o.user_id, o.status, o.created_at, p.loadId]));
+    const lines = await mergeRows(client, 'staging.order_lines', LINE_COLUMNS, parsed.lines
+      .filter((l) => inserted.has(versionKey(l.order_id, l.updated_at)))
+      .map((l) => [l.order_id, l.updated_at, l.line_no, l.product_id, l.quantity, l.unit_price, p.loadId]));
+    const loaded = inserted.size;
     if (p.cursor) await advanceCursor(client, p.cursor);
     return {
       received: p.data.length,
