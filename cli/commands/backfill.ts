@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { loadConfig } from '../../config';
 import { makeTemporalClient, workflowUiUrl } from '../../lib/temporal';
 import { backfillWorkflow, progressQuery } from '../../workflows/backfill';
@@ -24,6 +24,13 @@ export function parseBackfillArgs(pipelinesArg: string | undefined, opts: StartO
   const ordered = PIPELINE_NAMES.filter((p) => pipelines.includes(p));
   const input = { pipelines: ordered, from: new Date(opts.from).toISOString(), to: new Date(opts.to).toISOString(), concurrency };
   return { input, workflowId: backfillId(input.pipelines, input.from, input.to) };
+}
+
+function notFound(id: string) {
+  return (err: unknown): never => {
+    if (err instanceof WorkflowNotFoundError) throw new Error(`no backfill "${id}"; ids look like backfill/<pipelines>/<from>/<to> (etl runs --pipeline backfill --all lists them)`);
+    throw err;
+  };
 }
 
 export function register(program: Command): void {
@@ -74,7 +81,7 @@ export function register(program: Command): void {
       const client = await makeTemporalClient(config);
       try {
         const handle = client.workflow.getHandle<typeof backfillWorkflow>(id);
-        const desc = await handle.describe();
+        const desc = await handle.describe().catch(notFound(id));
         if (desc.status.name === 'RUNNING') {
           const p = await handle.query(progressQuery);
           if (opts.json) console.log(JSON.stringify({ workflowId: id, status: 'RUNNING', ...p }));
@@ -102,7 +109,7 @@ export function register(program: Command): void {
       const client = await makeTemporalClient(config);
       try {
         const handle = client.workflow.getHandle<typeof backfillWorkflow>(id);
-        await handle.cancel();
+        await handle.cancel().catch(notFound(id));
         const o = await outcomeOf(handle);
         console.log(o.kind === 'cancelled' ? `${id}: cancelled; its running partitions were cancelled` : `${id}: ended ${o.kind} before the cancellation took effect`);
       } finally {

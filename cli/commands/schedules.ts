@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Client } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../../config';
 import { makeTemporalClient } from '../../lib/temporal';
 import { applySchedules } from '../../schedules/apply';
@@ -19,6 +19,11 @@ async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>)
   const client = await makeTemporalClient(config);
   try {
     return await fn(client, config);
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) {
+      throw new Error(`no schedule "${err.scheduleId.replace(/^temporal-sys-scheduler:/, '')}"; the project's are ${ALL_IDS.join(', ')} (create them with etl schedules apply; etl schedules list shows what exists)`);
+    }
+    throw err;
   } finally {
     await client.connection.close();
   }
