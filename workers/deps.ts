@@ -1,6 +1,7 @@
 /** Builds the activity dependencies from configuration. The one place clients are made for a worker. */
 import type { Config } from '../config';
 import type { ActivityDeps } from '../activities';
+import { closeEventReaders } from '../activities/event-reader';
 import { makeKafka, makePool, makeS3 } from '../lib/clients';
 
 export function buildDeps(config: Config): ActivityDeps & { close(): Promise<void> } {
@@ -24,6 +25,7 @@ export function buildDeps(config: Config): ActivityDeps & { close(): Promise<voi
       minRatio: config.REALTIME_SPIKE_MIN_RATIO, minExcess: config.REALTIME_SPIKE_MIN_EXCESS, latenessMinutes: config.REALTIME_LATENESS_MINUTES,
     },
     async close() {
+      await closeEventReaders(); // the events pipeline's long-lived Kafka consumers leave their groups first
       s3.destroy();
       await Promise.allSettled([staging.end(), analytics.end(), shop.end()]);
     },
