@@ -1,0 +1,149 @@
+/**
+ * End-to-end latency of the realtime metrics: events produced at a controlled rate, each send's
+ * time recorded against the Kafka offsets it got, and analytics.realtime_visible polled every 50 ms
+ * for the offset below which every event's minute is recomputed in analytics. Latency = first poll
+ * that shows an event visible - its production time. Runs a real worker (`etl worker`, child process)
+ * with eventsStreamWorkflow + realtimeMetricsWorkflow on a private topic and task queue.
+ *   npx tsx bench/realtime-latency.ts --rates 1000,2000,5000,10000 --seconds 30
+ * Event ts = production time moved by whole days to a private era, so the bench's minutes line up
+ * with the wall clock but never mix with live metrics; its rows are deleted afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../config';
+import { makeKafka, makePool } from '../lib/clients';
+import { ensureTopic, eventsProducer } from '../shop/simulator/events';
+
+const ROOT = join(__dirname, '..');
+const NAMES = ['view', 'view', 'view', 'view', 'view', 'view', 'add_to_cart', 'add_to_cart', 'wishlist', 'order'];
+const ERA_MS = 200 * 365 * 86_400_000;
+const PARTITIONS = 3;
+
+interface Pending { partition: number; end: bigint; at: number; count: number }
+
+function pct(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
+}
+
+function startWorker(taskQueue: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'ignore'] });
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => d.toString().includes('worker polling') && resolve(child));
+    child.on('exit', (code) => reject(new Error(`worker exited with ${String(code)}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: {
+    rates: { type: 'string', default: '1000,2000,5000,10000' }, seconds: { type: 'string', default: '30' },
+    'max-wait-ms': { type: 'string', default: '200' }, 'max-messages': { type: 'string', default: '20000' }, 'poll-ms': { type: 'string', default: '100' },
+  } });
+  const config = loadConfig();
+  const kafka = makeKafka(config, 'bench-realtime');
+  const staging = makePool(config, 'staging', 2);
+  const analytics = makePool(config, 'analytics', 2);
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const tag = `bench-rt-${randomUUID().slice(0, 8)}`;
+  const taskQueue = tag;
+  const worker = await startWorker(taskQueue);
+  const producer = eventsProducer(kafka);
+  await producer.connect();
+  const results: Array<Record<string, unknown>> = [];
+  try {
+    for (const rate of values.rates.split(',').map(Number)) {
+      const topic = `bench.realtime.${tag}.${rate}`;
+      await ensureTopic(kafka, topic, PARTITIONS);
+      const ids = [`events/stream/${topic}`, `realtime/metrics/${topic}`];
+      await client.workflow.start('eventsStreamWorkflow', { taskQueue, workflowId: ids[0] as string, args: [{ topic, consumerGroup: tag, maxWaitMs: Number(values['max-wait-ms']), maxMessages: Number(values['max-messages']), idleSleepMs: 100 }] });
+      await client.workflow.start('realtimeMetricsWorkflow', { taskQueue, workflowId: ids[1] as string, args: [{ pollMs: Number(values['poll-ms']) }] });
+      const pending: Pending[] = [];
+      const samples: Array<{ at: number; ms: number; count: number }> = [];
+      const seconds = Number(values.seconds);
+      const began = Date.now();
+      let sent = 0;
+      let producing = true;
+      // The poller: each pending send is visible once its partition's watermark passed its last offset.
+      const poller = (async () => {
+        const deadline = began + seconds * 1000 + 120_000;
+        while ((producing || pending.length > 0) && Date.now() < deadline) {
+          const { rows } = await analytics.query<{ partition: number; next_offset: string }>('select partition, next_offset::text from realtime_visible where topic = $1', [topic]);
+          const now = Date.now();
+          const vis = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+          for (let i = pending.length - 1; i >= 0; i--) {
+            const p = pending[i] as Pending;
+            if ((vis.get(p.partition) ?? -1n) >= p.end) {
+              samples.push({ at: p.at - began, ms: now - p.at, count: p.count });
+              pending.splice(i, 1);
+            }
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      while (Date.now() - began < seconds * 1000) {
+        const now = Date.now();
+        const owed = Math.floor(((now - began) / 1000) * rate) - sent;
+        if (owed > 0) {
+          const messages = Array.from({ length: owed }, (_, k) => {
+            const n = sent + k;
+            const user = `U${(n * 7919) % 5000}`;
+            const name = NAMES[n % NAMES.length] as string;
+            const value = JSON.stringify({ event_id: `${tag}-${rate}-${n}`, event_name: name, user_id: user, session_id: `S${user}`, product_id: `P${n % 300}`, order_id: name === 'order' ? `${tag}-O${n}` : null, price: '9.99', ts: new Date(now + ERA_MS).toISOString() });
+            return { partition: n % PARTITIONS, key: user, value };
+          });
+          for (let i = 0; i < messages.length; i += 2000) {
+            const chunk = messages.slice(i, i + 2000);
+            const meta = await producer.send({ topic, acks: -1, messages: chunk });
+            for (const m of meta) {
+              const count = chunk.filter((x) => x.partition === m.partition).length;
+              pending.push({ partition: m.partition, end: BigInt(m.baseOffset ?? '0') + BigInt(count), at: now, count });
+            }
+          }
+          sent += owed;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      producing = false;
+      await poller;
+      for (const id of ids) await client.workflow.getHandle(id).signal('stop');
+      const all = samples.flatMap((s) => Array<number>(s.count).fill(s.ms)).sort((a, b) => a - b);
+      const third = (k: number) => samples.filter((s) => s.at >= (k * seconds * 1000) / 3 && s.at < ((k + 1) * seconds * 1000) / 3).flatMap((s) => Array<number>(s.count).fill(s.ms)).sort((a, b) => a - b);
+      const [first, last] = [pct(third(0), 95), pct(third(2), 95)];
+      const lost = pending.reduce((n, p) => n + p.count, 0);
+      results.push({
+        rate, sent, producedPerSecond: Math.round(sent / seconds), p50Ms: pct(all, 50), p95Ms: pct(all, 95), p99Ms: pct(all, 99), maxMs: all[all.length - 1],
+        p95FirstThirdMs: first, p95LastThirdMs: last, notVisible: lost,
+        keptUp: lost === 0 && last < Math.max(2 * first, first + 2000),
+      });
+      console.log(JSON.stringify(results[results.length - 1]));
+      await cleanup(topic, `${tag}-${rate}-`);
+    }
+  } finally {
+    await producer.disconnect();
+    worker.kill('SIGTERM');
+    await connection.close();
+    await Promise.allSettled([staging.end(), analytics.end()]);
+  }
+  console.table(results);
+
+  async function cleanup(topic: string, prefix: string): Promise<void> {
+    for (const t of ['etl.realtime_dirty', 'etl.quarantine', 'etl.loads']) await staging.query(`delete from ${t} where load_id like $1`, [`events/${topic}/%`]);
+    await staging.query('delete from etl.kafka_offsets where topic = $1', [topic]);
+    await staging.query('delete from staging.events where event_id like $1', [`${prefix}%`]);
+    const era = [new Date(Date.now() + ERA_MS - 86_400_000), new Date(Date.now() + ERA_MS + 86_400_000)];
+    for (const t of ['realtime_minute', 'realtime_minute_events', 'realtime_minute_sessions', 'realtime_alerts']) await analytics.query(`delete from ${t} where minute between $1 and $2`, era);
+    await analytics.query('delete from realtime_visible where topic = $1', [topic]);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
