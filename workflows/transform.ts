@@ -22,7 +22,7 @@ export interface TransformOutput extends PartitionOutput {
 
 const acts = proxyActivities<TransformActivities>({
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 6 },
 });
 
