@@ -91,6 +91,9 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
       const where = `files: loading s3://${bucket}/${file.key} (ETag ${file.etag})`;
       const loadId = purchaseLoadId(file);
       const dt = purchaseFileDate(file);
+      // A timer, not only per batch: the raw copy, a big merge or waiting for a racing run's lock are long silences too.
+      let line = 0;
+      const beat = setInterval(() => heartbeat({ key: file.key, line }), 10_000);
       try {
         if (!format) throw new Error(`${file.key} is neither .csv nor .jsonl`);
         const meta = { loadId, pipeline: 'files', source: 'purchases', partitionStart: input.partitionStart, partitionEnd: input.partitionEnd };
@@ -107,7 +110,10 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
           const counts = await loadPurchaseFile({
             client, lake: { s3, bucket }, loadId, key: file.key, format, body, batchSize: input.batchSize,
             quarantineKey: quarantineKey({ source: 'purchases', dt, loadId }),
-            heartbeat: (line) => heartbeat({ key: file.key, line }),
+            heartbeat: (at) => {
+              line = at;
+              heartbeat({ key: file.key, line });
+            },
           }).finally(() => body.destroy()); // a failed attempt must not leave the download's socket open
           await client.query('insert into etl.files (object_key, etag, load_id) values ($1, $2, $3) on conflict do nothing', [file.key, file.etag, loadId]);
           return { ...counts, detail: { ...counts.detail, etag: file.etag, bytes: file.size, dt, rawKey } };
@@ -116,6 +122,8 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
       } catch (err) {
         if (err instanceof Vanished) return { key: file.key, load: null, vanished: err.message };
         rethrowClassified(err, `${where}; the file stays unloaded and the next run retries it`);
+      } finally {
+        clearInterval(beat);
       }
     },
   };
