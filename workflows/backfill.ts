@@ -13,7 +13,7 @@ import {
   ApplicationFailure, continueAsNew, defineQuery, executeChild, isCancellation, ParentClosePolicy, patched, setHandler,
   sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { invalidBackfill, planBackfill, takeReady, type PlanItem } from './backfill-plan';
+import { invalidBackfill, planBackfill, SERIAL_PIPELINES, takeReady, type PlanItem } from './backfill-plan';
 import { PIPELINES, type PipelineName } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 
@@ -62,6 +62,7 @@ export interface BackfillOutput extends BackfillProgress { pipelines: PipelineNa
 export const progressQuery = defineQuery<BackfillProgress>('progress');
 
 const WAIT_FOR_RUNNING_PATCH = 'backfill-waits-for-running-partition';
+const SERIAL_TRANSFORM_PATCH = 'backfill-serial-transform';
 
 export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOutput> {
   const invalid = invalidBackfill(input);
@@ -124,11 +125,13 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
     }
   };
 
+  // Runs from before this change ran transform hours concurrently; replaying them must not change that.
+  const serial = patched(SERIAL_TRANSFORM_PATCH) ? SERIAL_PIPELINES : new Set<PipelineName>();
   let started = 0;
   try {
     for (;;) {
       const mayStart = started < budget && !workflowInfo().continueAsNewSuggested;
-      const step = takeReady(plan, state.next, new Set(running.keys()), failedSet, mayStart ? Math.min(concurrency - running.size, budget - started) : 0);
+      const step = takeReady(plan, state.next, new Set(running.keys()), failedSet, mayStart ? Math.min(concurrency - running.size, budget - started) : 0, serial);
       for (const b of step.blocked) {
         const dep = plan[b]?.deps.find((d) => failedSet.has(d));
         fail(b, `not run: ${plan[dep ?? -1]?.workflowId ?? 'an ingestion partition it reads'} failed; re-run this backfill once that is fixed`);

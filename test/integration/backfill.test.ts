@@ -59,6 +59,9 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
       expect(ingestion).toHaveLength(6);
       for (const o of ingestion) expect(t.started_at.getTime()).toBeGreaterThanOrEqual(o.finished_at.getTime());
     }
+    // Transform hours run one at a time, in order.
+    const hours = runs.filter((r) => r.workflow_id.startsWith('transform/')).sort((a, b) => a.started_at.getTime() - b.started_at.getTime());
+    expect(hours[1]!.started_at.getTime()).toBeGreaterThanOrEqual(hours[0]!.finished_at.getTime());
     const chain = [];
     for await (const w of env.client.workflow.list({ query: `WorkflowId = "${id}"` })) chain.push(w.status.name);
     expect(chain.sort()).toEqual(['COMPLETED', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW']);

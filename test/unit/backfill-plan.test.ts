@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { invalidBackfill, planBackfill, takeReady } from '../../workflows/backfill-plan';
+import { invalidBackfill, planBackfill, SERIAL_PIPELINES, takeReady } from '../../workflows/backfill-plan';
 import { renderBar } from '../../cli/backfill-watch';
 import { parseBackfillArgs } from '../../cli/commands/backfill';
 
@@ -43,6 +43,13 @@ describe('takeReady (the sliding window)', () => {
     expect(plan[6]?.pipeline).toBe('transform');
     expect(takeReady(plan, 6, new Set([5]), new Set(), 3)).toEqual({ start: [], blocked: [], next: 6 });
     expect(takeReady(plan, 6, new Set(), new Set(), 3)).toEqual({ start: [6, 7, 8], blocked: [], next: 9 });
+  });
+
+  it('runs a serial pipeline one partition at a time: transform hours wait for the previous hour', () => {
+    const transformOnly = planBackfill(['transform'], FROM, '2026-03-01T03:00:00Z');
+    expect(takeReady(transformOnly, 0, new Set(), new Set(), 3, SERIAL_PIPELINES)).toEqual({ start: [0], blocked: [], next: 1 });
+    expect(takeReady(transformOnly, 1, new Set([0]), new Set(), 3, SERIAL_PIPELINES)).toEqual({ start: [], blocked: [], next: 1 });
+    expect(takeReady(transformOnly, 0, new Set(), new Set(), 3)).toEqual({ start: [0, 1, 2], blocked: [], next: 3 });
   });
 
   it('blocks a transform hour whose ingestion failed, and goes on past it', () => {
