@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { rethrowClassified } from '../lib/errors';
+import { BadDataError, rethrowClassified } from '../lib/errors';
 import { DROP_PREFIX, lakeKey, safeName, utcDate } from '../lib/lake';
 import { listObjects } from '../lib/s3';
 import { PURCHASE_FILE } from '../shop/dataset/layout';
@@ -95,7 +95,7 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
       let line = 0;
       const beat = setInterval(() => heartbeat({ key: file.key, line }), 10_000);
       try {
-        if (!format) throw new Error(`${file.key} is neither .csv nor .jsonl`);
+        if (!format) throw new BadDataError(`${file.key} is neither .csv nor .jsonl: rename it or drop it elsewhere`, file.key);
         const meta = { loadId, pipeline: 'files', source: 'purchases', partitionStart: input.partitionStart, partitionEnd: input.partitionEnd };
         const load = await runLoad(staging, meta, async (client) => {
           // IfMatch: the bytes parsed are exactly the listed version, or the attempt stops here.
