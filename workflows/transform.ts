@@ -4,7 +4,7 @@
  * activities/transform-extract.ts): rows that arrived or happened in it are merged into the work
  * layer, and only the dates they touch are rebuilt, each in its own transaction, a few at a time.
  */
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TransformActivities } from '../activities/transform';
 import type { TransformSource } from '../activities/transform-sources';
 import { invalidPartition, type PartitionInput, type PartitionOutput } from './partitions';
@@ -42,7 +42,10 @@ export async function transformWorkflow(input: PartitionInput): Promise<Transfor
     await acts.loadAnalyticsDate({ date, partition: base });
     await acts.writeCuratedDate({ date });
   });
-  await acts.writeCuratedDimensions({ date: partitionStart.slice(0, 10) });
+  // A dimension snapshot only when products or users changed: a full dump every hour (and every
+  // backfilled hour) cost more than the rest of the run at scale. Patched: older histories always wrote it.
+  const dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
+  if (!patched('dims-snapshot-on-change') || dimsChanged) await acts.writeCuratedDimensions({ date: partitionStart.slice(0, 10) });
 
   return { pipeline: 'transform', partitionStart, partitionEnd, loads: extracts.map((e) => e.load), dates };
 }
