@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeEventReaders } from '../../activities/event-reader';
 import { createEventsActivities } from '../../activities/events-batch';
 import { loadEventRange, StaleOffsetsError } from '../../activities/events-load';
+import { deletePrefix, getObjectText } from '../../lib/s3';
 import { readEvents } from '../../shop/dataset/read-sources';
 import { ensureTopic, eventsProducer, produceEvents } from '../../shop/simulator/events';
 import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
@@ -116,6 +117,16 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     expect(out.loads.map((l) => l.loadId).sort()).toEqual(firstAttempt); // the same ranges, so the same loads
     expect(out).toMatchObject({ received: 43, loaded: 40, duplicates: 1, quarantined: 2 });
     expect(await storedOffsets(group, topic)).toEqual(await endOffsets(topic));
+    // The raw zone holds every message of each range as received; the lake quarantine, each reject.
+    const { rows: recorded } = await env.deps.staging.query<{ received: number; quarantined: number; detail: { rawKey: string; quarantineKey: string | null } }>(
+      'select received, quarantined, detail from etl.loads where load_id = any($1)', [out.loads.map((l) => l.loadId)]);
+    let rejects = 0;
+    for (const r of recorded) {
+      expect((await getObjectText(env.deps.s3, env.deps.bucket, r.detail.rawKey)).split('\n').filter(Boolean)).toHaveLength(r.received);
+      if (r.detail.quarantineKey) rejects += (await getObjectText(env.deps.s3, env.deps.bucket, r.detail.quarantineKey)).trim().split('\n').length;
+      await deletePrefix(env.deps.s3, env.deps.bucket, r.detail.rawKey);
+    }
+    expect(rejects).toBe(2);
 
     const client = await env.deps.staging.connect();
     try {
