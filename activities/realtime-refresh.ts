@@ -56,9 +56,12 @@ async function refreshLocked(client: PoolClient, analytics: Pool, key: string, o
       return { minutes: 0, loads: 0, dirtyLeft: false };
     }
     const p = [minutes];
-    perMinute = (await client.query<MinuteRow>(`select m.minute, count(*)::int as events, count(distinct e.user_id)::int as active_users,
-      count(*) filter (where e.event_name = 'order')::int as orders ${IN_MINUTES} group by m.minute`, p)).rows;
-    perType = (await client.query<TypeRow>(`select m.minute, e.event_name, count(*)::int as events ${IN_MINUTES} group by 1, 2`, p)).rows;
+    // One pass over the minute's events for both the per-type counts and the per-minute row.
+    const grouped = (await client.query<TypeRow & { users: number; whole: boolean }>(`select m.minute, e.event_name, count(*)::int as events,
+      count(distinct e.user_id)::int as users, grouping(e.event_name) = 1 as whole ${IN_MINUTES} group by grouping sets ((m.minute, e.event_name), (m.minute))`, p)).rows;
+    perType = grouped.filter((r) => !r.whole);
+    const orders = new Map(perType.filter((r) => r.event_name === 'order').map((r) => [r.minute.getTime(), r.events]));
+    perMinute = grouped.filter((r) => r.whole).map((r) => ({ minute: r.minute, events: r.events, active_users: r.users, orders: orders.get(r.minute.getTime()) ?? 0 }));
     sessions = (await client.query<SessionRow>(`select m.minute, e.session_id, bool_or(e.event_name = 'view') as viewed, bool_or(e.event_name = 'order') as ordered
       ${IN_MINUTES} where e.event_name in ('view', 'order') group by 1, 2`, p)).rows;
     await client.query('commit');
