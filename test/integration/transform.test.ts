@@ -82,6 +82,26 @@ describe('hourly transform into analytics (real Temporal, PostgreSQL, S3)', () =
     await expectContractMetrics();
   }, 600_000);
 
+  it('moves an order whose earliest purchase line arrives later to its new date, without colliding', async () => {
+    // Dates of their own (not in `dates`): the order is first seen on d2, then a line dated d1 arrives.
+    const d1 = new Date(Date.parse(day) + 9 * 86_400_000).toISOString().slice(0, 10);
+    const d2 = new Date(Date.parse(day) + 10 * 86_400_000).toISOString().slice(0, 10);
+    const line = (product: string, date: string, n: number) => env.deps.staging.query(
+      `insert into staging.purchases (order_id, product_id, customer_id, order_date, product_name, quantity, price, total, total_mismatch, source_file, source_line, load_id)
+       values ($1, $2, $3, $4, 'Moved', 1, 10.00, 10.00, false, 'test-move.csv', $5, $6)`,
+      [`${prefix}HMOVE`, `${prefix}${product}`, `${prefix}U-move`, date, n, `test/${prefix}/move`]);
+    await line('PMOVE1', d2, 1);
+    await runTransforms(env, [partitionAt('transform', new Date())], `/test-${prefix}-move1`);
+    await line('PMOVE2', d1, 2);
+    await runTransforms(env, [partitionAt('transform', new Date())], `/test-${prefix}-move2`);
+    const { rows } = await env.deps.analytics.query<{ d: string; n: string }>(
+      `select to_char(order_date, 'YYYY-MM-DD') d, count(*) n from fact_order_line where order_id = $1 group by 1`, [`${prefix}HMOVE`]);
+    expect(rows).toEqual([{ d: d1, n: '2' }]);
+    const obd = await env.deps.analytics.query<{ d: string; orders: number; revenue: string }>(
+      `select to_char(order_date, 'YYYY-MM-DD') d, orders, revenue::text from orders_by_date where order_date = any($1::date[]) order by 1`, [[d1, d2]]);
+    expect(obd.rows).toEqual([{ d: d1, orders: 1, revenue: '20.00' }]);
+  });
+
   it('prints the workflow ids to record for replay', () => {
     console.log(`transform workflow ids: ${workflowIds.join(' ')}`);
     expect(workflowIds.length).toBeGreaterThan(2);
