@@ -58,11 +58,11 @@ export function renderLive(s: LiveSnapshot): string[] {
     `minute ${s.at}   active users ${now?.active_users ?? 0}   events ${now?.events ?? 0}   orders ${now?.orders ?? 0}`,
     `conversion: minute ${pct(now?.conversion ?? null)}   rolling hour ${pct(now?.hour_conversion ?? null)}`,
     '',
-    ['minute (UTC)', 'users', ...TYPES, 'conv'].map((h, i) => (i === 0 ? h.padEnd(17) : h.padStart(11))).join(''),
+    ['minute (UTC)', 'users', ...TYPES, 'conv'].map((h, i) => (i === 0 ? h.padEnd(17) : h.padStart(13))).join(''),
   ];
   for (const m of s.minutes) {
     out.push([m.minute.slice(0, 16).replace('T', ' '), String(m.active_users), ...TYPES.map((t) => String(m.by_type[t] ?? 0)), pct(m.conversion)]
-      .map((c, i) => (i === 0 ? c.padEnd(17) : c.padStart(11))).join(''));
+      .map((c, i) => (i === 0 ? c.padEnd(17) : c.padStart(13))).join(''));
   }
   out.push('', s.alerts.length === 0 ? 'No spike alerts.' : 'Recent spike alerts:');
   for (const a of s.alerts) {
