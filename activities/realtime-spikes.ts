@@ -77,7 +77,15 @@ export async function evaluateSpikes(analytics: Pool, s: RealtimeSettings): Prom
             [`${name}/${new Date(e.start).toISOString()}`, name, new Date(e.start), e.observed, e.expected.toFixed(2), Math.min(e.score, 1e9).toFixed(2)]);
           raised += res.rowCount ?? 0;
           alerts.push({ start: e.start, last: e.last, peak: e.peak });
-        } else if (action.kind === 'extend') {
+        } else if (action.kind === 'covered') {
+          // Judged again after its counts changed (late events): the row shows the latest figures.
+          await c.query(
+            `update realtime_alerts set peak = greatest(peak, $3),
+               observed = case when minute = $4 then $3 else observed end, expected = case when minute = $4 then $5 else expected end,
+               score = case when minute = $4 then $6 else score end
+             where event_name = $1 and minute = $2`,
+            [name, new Date(action.start), v.observed, new Date(m), v.expected.toFixed(2), Math.min(v.score, 1e9).toFixed(2)]);
+        } else {
           await c.query('update realtime_alerts set last_minute = $3, peak = $4 where event_name = $1 and minute = $2',
             [name, new Date(action.start), new Date(action.last), action.peak]);
           const a = alerts.find((x) => x.start === action.start);

@@ -67,7 +67,7 @@ export interface Episode { start: number; last: number; observed: number; expect
 export interface ExistingAlert { start: number; last: number; peak: number }
 
 export type EpisodeAction =
-  | { kind: 'covered' }
+  | { kind: 'covered'; start: number }
   | { kind: 'extend'; start: number; last: number; peak: number }
   | { kind: 'raise'; episode: Episode };
 
@@ -76,7 +76,8 @@ export type EpisodeAction =
  * it, extends an alert that ended the minute before, or raises a new one keyed by this minute.
  */
 export function episodeAction(existing: readonly ExistingAlert[], minute: number, v: { observed: number; expected: number; score: number }): EpisodeAction {
-  if (existing.some((a) => a.start <= minute && minute <= a.last)) return { kind: 'covered' };
+  const covering = existing.find((a) => a.start <= minute && minute <= a.last);
+  if (covering) return { kind: 'covered', start: covering.start };
   const before = existing.find((a) => a.last === minute - MINUTE);
   if (before) return { kind: 'extend', start: before.start, last: minute, peak: Math.max(before.peak, v.observed) };
   return { kind: 'raise', episode: { start: minute, last: minute, observed: v.observed, expected: v.expected, score: v.score, peak: v.observed } };

@@ -71,7 +71,7 @@ describe('episodeAction', () => {
   it('raises a new alert, extends one that ended the minute before, and skips covered minutes', () => {
     expect(episodeAction([], 5 * M, v)).toMatchObject({ kind: 'raise', episode: { start: 5 * M, last: 5 * M, peak: 800 } });
     expect(episodeAction([{ start: 3 * M, last: 4 * M, peak: 900 }], 5 * M, v)).toEqual({ kind: 'extend', start: 3 * M, last: 5 * M, peak: 900 });
-    expect(episodeAction([{ start: 3 * M, last: 6 * M, peak: 900 }], 5 * M, v)).toEqual({ kind: 'covered' });
+    expect(episodeAction([{ start: 3 * M, last: 6 * M, peak: 900 }], 5 * M, v)).toEqual({ kind: 'covered', start: 3 * M });
     expect(episodeAction([{ start: 1 * M, last: 2 * M, peak: 900 }], 5 * M, v).kind).toBe('raise');
   });
 });
