@@ -16,7 +16,11 @@ import { createWorker } from '../../workers/worker';
 import { backfillWorkflow } from '../../workflows';
 import { backfillId } from '../commands/backfill';
 import { watchBackfill } from '../backfill-watch';
-import { ensureEventsStream, EVENTS_STREAM_ID, printHeadlines, printLinks, runPartition, summariseLoads, waitEventsCaughtUp } from './steps';
+import { REALTIME_WORKFLOW_ID } from '../commands/live';
+import { produceDemoSpike, showSpike } from './spike';
+import { ensureRunning, printHeadlines, printLinks, runPartition, summariseLoads, waitEventsCaughtUp } from './steps';
+
+const EVENTS_STREAM_ID = 'events/stream';
 
 export interface DemoOptions { seed: number; start: string; days: number; scale: number; out?: string; concurrency: number; keep: boolean }
 
@@ -43,7 +47,8 @@ export async function runDemo(config: Config, o: DemoOptions): Promise<number> {
     console.log(`orders API at ${shop.apiUrl}; worker polling "${config.TEMPORAL_TASK_QUEUE}"`);
 
     step('ingest: events stream (continuous), catalog and file drops');
-    console.log(`events stream ${EVENTS_STREAM_ID}: ${await ensureEventsStream(client, config)}`);
+    console.log(`events stream ${EVENTS_STREAM_ID}: ${await ensureRunning(client, config, 'eventsStreamWorkflow', EVENTS_STREAM_ID, 'events')}`);
+    console.log(`realtime loop ${REALTIME_WORKFLOW_ID}: ${await ensureRunning(client, config, 'realtimeMetricsWorkflow', REALTIME_WORKFLOW_ID, 'realtime')}`);
     const end = manifest.range.end;
     const [catalog, files] = await Promise.all([
       // The first catalog load takes everything before the range's end; schedules then go 30 minutes at a time.
@@ -66,10 +71,15 @@ export async function runDemo(config: Config, o: DemoOptions): Promise<number> {
     const transform = await client.workflow.start(backfillWorkflow, { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: transformId, args: [{ pipelines: ['transform'], from: manifest.range.purchasesStart, to: end, concurrency: o.concurrency }] });
     if ((await watchBackfill(transform, {})) !== 0) return 1;
 
+    step('realtime: a burst of add_to_cart (x8 for 3 minutes) in a compressed stream, judged by the spike detector');
+    const spike = await produceDemoSpike(kafka, config.KAFKA_EVENTS_TOPIC, config.KAFKA_EVENTS_PARTITIONS);
+    console.log(`${spike.sent} events for ${spike.era.toISOString()} + ${spike.minutes} min produced to ${config.KAFKA_EVENTS_TOPIC}`);
+    if (!(await showSpike(analytics, spike))) console.error('no alert within 3 minutes: check `npx etl runs` and the realtime/metrics workflow in the UI');
+
     step('results');
-    await printHeadlines(analytics);
-    printLinks(config, [ordersId, transformId, EVENTS_STREAM_ID]);
-    console.log(`\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(0)} s. Query the lake: npx etl lake query "select * from product_sales limit 5"`);
+    await printHeadlines(analytics, manifest.range.purchasesStart, end);
+    printLinks(config, [ordersId, transformId, EVENTS_STREAM_ID, REALTIME_WORKFLOW_ID]);
+    console.log(`\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(0)} s. Next: npx etl live (live view), npx etl lake query "select * from user_behavior limit 5", npx etl schedules apply`);
     if (o.keep) {
       console.log('--keep: worker and simulator keep running; Ctrl-C to stop. Apply the schedules with: npx etl schedules apply');
       await workerRun;

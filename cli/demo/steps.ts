@@ -7,16 +7,18 @@ import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Config } from '../../config';
 import { workflowUiUrl } from '../../lib/temporal';
-import { eventsStreamWorkflow } from '../../workflows';
+import { EtlPartition, EtlPipeline } from '../../workflows/search-attributes';
 import { PIPELINES, partitionWorkflowId, type PartitionInput, type PartitionOutput, type PipelineName } from '../../workflows/partitions';
 import { printTable } from '../output';
 
-export const EVENTS_STREAM_ID = 'events/stream';
 
-/** Starts the continuous events workflow unless it already runs. */
-export async function ensureEventsStream(client: Client, config: Config): Promise<string> {
+/** Starts one of the long-running workflows (events stream, realtime loop) unless it already runs. */
+export async function ensureRunning(client: Client, config: Config, workflowType: string, workflowId: string, label: string): Promise<string> {
   try {
-    await client.workflow.start(eventsStreamWorkflow, { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: EVENTS_STREAM_ID, args: [{}] });
+    await client.workflow.start(workflowType, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId, args: [{}],
+      typedSearchAttributes: [{ key: EtlPipeline, value: label }, { key: EtlPartition, value: 'live' }],
+    });
     return 'started';
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already running';
@@ -59,15 +61,28 @@ export function summariseLoads(out: PartitionOutput): string {
   return `${out.pipeline}: received ${t.r} = loaded ${t.l} + quarantined ${t.q} + duplicates ${t.d} (${out.loads.length} loads)`;
 }
 
-/** Prints the headline metrics from the analytics database. */
-export async function printHeadlines(analytics: Pool): Promise<void> {
-  const top = await analytics.query('select product_id, product_name, units, revenue from product_sales order by units desc, revenue desc limit 10');
-  console.log('\nTop products (product_sales):');
+/**
+ * Prints the headline metrics for the demo's date range [from, to): the same definitions as the
+ * contract views (product_sales, monthly_revenue, daily_traffic), restricted to the dataset's dates
+ * so that other data in a shared database does not blur the picture.
+ */
+export async function printHeadlines(analytics: Pool, from: string, to: string): Promise<void> {
+  const range = [from.slice(0, 10), to.slice(0, 10)];
+  const top = await analytics.query(
+    `select s.product_id, p.product_name, sum(s.units)::bigint as units, sum(s.revenue) as revenue
+     from product_sales_daily s join dim_product p using (product_id)
+     where s.order_date >= $1 and s.order_date < $2
+     group by 1, 2 order by units desc, revenue desc limit 10`, range);
+  console.log(`\nTop products, ${range[0]} .. ${range[1]} (as product_sales):`);
   printTable(top.rows);
-  const monthly = await analytics.query("select to_char(month, 'YYYY-MM') as month, orders, revenue from monthly_revenue order by month");
-  console.log('\nMonthly revenue (monthly_revenue):');
+  const monthly = await analytics.query(
+    `select to_char(date_trunc('month', order_date), 'YYYY-MM') as month, sum(orders)::bigint as orders, sum(revenue) as revenue
+     from orders_by_date where order_date >= $1 and order_date < $2 group by 1 order by 1`, range);
+  console.log('\nMonthly revenue (as monthly_revenue):');
   printTable(monthly.rows);
-  const traffic = await analytics.query('select event_date, event_name, events from daily_traffic order by event_date, event_name');
+  const traffic = await analytics.query(
+    `select to_char(event_date, 'YYYY-MM-DD') as event_date, event_name, events from daily_traffic
+     where event_date >= $1 and event_date < $2 order by 1, 2`, range);
   console.log('\nDaily traffic (daily_traffic):');
   printTable(traffic.rows);
 }

@@ -11,7 +11,7 @@ import { ensureTopic, eventsProducer } from '../../shop/simulator/events';
 import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
 import { realtimeMetricsWorkflow, stopRealtimeSignal } from '../../workflows/realtime';
 import { testEnv, type TestEnv } from '../support/env';
-import { flatStream } from '../support/flat-stream';
+import { flatStream } from '../../shop/simulator/flat-stream';
 import { clearEra, randomEra } from '../support/realtime';
 
 const MIN = 60_000;
