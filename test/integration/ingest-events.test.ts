@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeEventReaders } from '../../activities/event-reader';
 import { createEventsActivities } from '../../activities/events-batch';
@@ -11,34 +9,10 @@ import { ensureTopic, eventsProducer, produceEvents } from '../../shop/simulator
 import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
+import { startWorkerProcess, until } from '../support/wait';
 
-const ROOT = join(__dirname, '..', '..');
 
-function startWorker(taskQueue: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('worker did not start within 120 s')), 120_000);
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('worker polling')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`worker exited with ${String(code)} before polling: ${err.slice(-2000)}`)));
-  });
-}
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 240_000, everyMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator events sent by the simulator)', () => {
   let env: TestEnv;
@@ -152,7 +126,7 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     const total = [...end.values()].reduce((a, b) => a + b, 0n);
 
     const taskQueue = `test-ingest-events-kill-${tag}`;
-    let worker = await startWorker(taskQueue);
+    let worker = await startWorkerProcess(taskQueue);
     const workflowId = `events/stream/test-${tag}`;
     console.log(`events stream workflow id: ${workflowId}`);
     const handle = await env.client.workflow.start(eventsStreamWorkflow, {
@@ -171,7 +145,7 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
       }, 60_000, 2);
       worker.kill('SIGKILL');
       expect(await sum()).toBeLessThan(total);
-      worker = await startWorker(taskQueue);
+      worker = await startWorkerProcess(taskQueue);
       await until('the stored offsets to reach the end of the topic', async () => ((await sum()) === total ? true : undefined));
       expect(await storedOffsets(group, topic)).toEqual(end);
       await handle.signal(stopEventsSignal);

@@ -13,20 +13,12 @@ import { realtimeMetricsWorkflow, stopRealtimeSignal } from '../../workflows/rea
 import { testEnv, type TestEnv } from '../support/env';
 import { flatStream } from '../../shop/simulator/flat-stream';
 import { clearEra, randomEra } from '../support/realtime';
+import { until } from '../support/wait';
 
 const MIN = 60_000;
 const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 240_000, everyMs = 250): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 interface AlertRow { alert_id: string; event_name: string; minute: Date; last_minute: Date; observed: number; expected: string; peak: number; sent_at: Date | null; attempts: number }
 

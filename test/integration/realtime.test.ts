@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,36 +9,12 @@ import { realtimeMetricsWorkflow, stopRealtimeSignal } from '../../workflows/rea
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
 import { actualMetrics, byOffset, clearEra, expectedMetrics, randomEra, retagLine } from '../support/realtime';
+import { startWorkerProcess, until } from '../support/wait';
 
-const ROOT = join(__dirname, '..', '..');
 const DAY = 86_400_000;
 const SOURCE_DAY = Date.UTC(2024, 2, 1); // the generator's --start below
 
-function startWorker(taskQueue: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('worker did not start within 120 s')), 120_000);
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('worker polling')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`worker exited with ${String(code)} before polling: ${err.slice(-2000)}`)));
-  });
-}
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 240_000, everyMs = 200): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 describe('realtime per-minute metrics (real Kafka, PostgreSQL, Temporal; generated stream with duplicates and late events)', () => {
   let env: TestEnv;
@@ -94,7 +69,7 @@ describe('realtime per-minute metrics (real Kafka, PostgreSQL, Temporal; generat
       'select coalesce(sum(next_offset), 0)::text as n from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic])).rows[0]?.n ?? 0);
     const dirty = async () => (await env.deps.staging.query('select 1 from etl.realtime_dirty where load_id like $1 limit 1', [`events/${topic}/%`])).rowCount ?? 0;
     const taskQueue = `test-realtime-${runTag}`;
-    let worker = await startWorker(taskQueue);
+    let worker = await startWorkerProcess(taskQueue);
     const ids = { events: `events/stream/test-${runTag}`, realtime: `realtime/metrics/test-${runTag}` };
     console.log(`workflow ids: ${ids.events}, ${ids.realtime}`);
     const events = await env.client.workflow.start(eventsStreamWorkflow, { taskQueue, workflowId: ids.events, args: [{ topic, consumerGroup: group, maxMessages: 150, maxWaitMs: 300, idleSleepMs: 200 }] });
@@ -104,7 +79,7 @@ describe('realtime per-minute metrics (real Kafka, PostgreSQL, Temporal; generat
         await until('a third of the stream', async () => ((await consumed()) * 3 >= total ? true : undefined));
         worker.kill('SIGKILL');
         expect(await consumed()).toBeLessThan(total);
-        worker = await startWorker(taskQueue);
+        worker = await startWorkerProcess(taskQueue);
       }
       await until('the whole topic consumed', async () => ((await consumed()) === total ? true : undefined));
       await until('every dirty minute of the run recomputed', async () => ((await dirty()) === 0 ? true : undefined));
