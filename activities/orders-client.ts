@@ -19,7 +19,8 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_POLICY: RetryPolicy = { maxFailures: 4, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000, maxRateLimitWaits: 30 };
 
 export function pageUrl(api: OrdersApi, r: PageRequest): string {
-  const u = new URL('/orders', api.url);
+  // Relative to the base URL, so an API mounted under a path (https://host/v1) keeps it.
+  const u = new URL('orders', api.url.endsWith('/') ? api.url : `${api.url}/`);
   u.searchParams.set('updated_since', r.since);
   u.searchParams.set('updated_before', r.before);
   u.searchParams.set('limit', String(r.limit));

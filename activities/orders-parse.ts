@@ -28,7 +28,8 @@ export const orderVersionSchema = z.object({
   status: z.enum(ORDER_STATUSES, { error: `must be one of ${ORDER_STATUSES.join(', ')}` }),
   created_at: instant,
   updated_at: instant,
-  lines: z.array(z.object({ product_id: id, quantity, unit_price: price }), { error: 'must be an array of lines' }),
+  // Non-empty, as the dataset rule (checkOrder): an order version without lines cannot be valued.
+  lines: z.array(z.object({ product_id: id, quantity, unit_price: price }), { error: 'must be an array of lines' }).min(1, { error: 'must have at least one line' }),
 });
 
 /** The API's page envelope; anything else is a broken response, not a bad record. */

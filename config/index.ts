@@ -76,7 +76,8 @@ export type Ports = z.infer<typeof portsSchema>;
 export type Config = Ports & z.infer<ReturnType<typeof schemaFor>>;
 
 /** Names of variables whose values must never be printed. */
-export const SECRET_KEYS = ['S3_SECRET_ACCESS_KEY', 'ORDERS_API_TOKEN', 'PSEUDONYM_KEY'] as const;
+// ALERT_WEBHOOK_URL counts as a secret: chat webhooks carry their token in the path.
+export const SECRET_KEYS = ['S3_SECRET_ACCESS_KEY', 'ORDERS_API_TOKEN', 'PSEUDONYM_KEY', 'ALERT_WEBHOOK_URL'] as const;
 
 export class ConfigError extends Error {
   constructor(public readonly issues: string[]) {
@@ -103,7 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 export function redactConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
-    if ((SECRET_KEYS as readonly string[]).includes(k)) out[k] = '***';
+    if ((SECRET_KEYS as readonly string[]).includes(k)) out[k] = v === undefined ? undefined : '***';
     else if (typeof v === 'string') out[k] = redactUrl(v);
     else out[k] = v;
   }
@@ -117,7 +118,7 @@ export function redactUrl(value: string): string {
 /** Removes every secret value of the config from a message, for logs and errors. */
 export function scrubSecrets(message: string, config: Config): string {
   let out = message;
-  const secrets: string[] = SECRET_KEYS.map((k) => config[k]);
+  const secrets: string[] = SECRET_KEYS.map((k) => config[k] ?? '');
   for (const url of [config.PG_ADMIN_URL, config.STAGING_DATABASE_URL, config.ANALYTICS_DATABASE_URL, config.SHOP_DATABASE_URL, config.SHOP_OWNER_DATABASE_URL]) {
     const password = /^\w+:\/\/[^:/@]+:([^@]*)@/.exec(url)?.[1];
     if (password) secrets.push(password, decodeURIComponent(password));

@@ -46,7 +46,11 @@ function initdb(ctx: ServiceContext): void {
     chownSync(pwfile, who.uid, who.gid);
   }
   try {
-    const args = ['-D', staging, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync'];
+    // The builtin C.UTF-8 provider (PostgreSQL 17) gives Unicode semantics to lower() and regex
+    // classes (\s matches NBSP, em spaces) with C's stable byte order: text normalisation and
+    // case-folded keys then work on accented and non-ASCII text, as the brief requires.
+    const args = ['-D', staging, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C',
+      '--locale-provider=builtin', '--builtin-locale=C.UTF-8', '--no-sync'];
     const res = spawnSync(path.join(binDir(), 'initdb'), args, { uid: who?.uid, gid: who?.gid, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
     if (res.status !== 0) throw new Error(`initdb failed (exit ${String(res.status)}): ${(res.stderr || res.stdout || String(res.error)).trim().split('\n').slice(-5).join(' | ')}`);
   } finally {

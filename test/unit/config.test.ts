@@ -67,4 +67,11 @@ describe('configuration', () => {
     expect(printed).toContain('postgres://u:***@h:5432/staging');
     expect(scrubSecrets('failed with pa55word and token-123456789', c)).toBe('failed with *** and ***');
   });
+
+  it('treats the alert webhook URL as a secret (chat webhooks carry their token in the path)', () => {
+    const c = loadConfig({ ALERT_WEBHOOK_URL: 'https://hooks.example.test/services/T000/B000/XYZsecret' });
+    expect(JSON.stringify(redactConfig(c))).not.toContain('XYZsecret');
+    expect(scrubSecrets('posting to https://hooks.example.test/services/T000/B000/XYZsecret failed', c)).not.toContain('XYZsecret');
+    expect(redactConfig(loadConfig({})).ALERT_WEBHOOK_URL).toBeUndefined();
+  });
 });

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fetchOrdersPage, retryAfterMs, type ClientHooks, type PageRequest } from '../../activities/orders-client';
+import { fetchOrdersPage, pageUrl, retryAfterMs, type ClientHooks, type OrdersApi, type PageRequest } from '../../activities/orders-client';
 import { HttpError, classifyError } from '../../lib/errors';
 import { OrdersIndex } from '../../shop/simulator/orders-index';
 import { startOrdersApi, type OrdersApi as SimApi } from '../../shop/simulator/orders-api';
@@ -126,5 +126,12 @@ describe('orders API client', () => {
     expect(retryAfterMs(new Date(10_000).toUTCString(), 4_000)).toBe(6_000);
     expect(retryAfterMs('soon')).toBeUndefined();
     expect(retryAfterMs(null)).toBeUndefined();
+  });
+
+  it('keeps the base path of an API mounted under a prefix', () => {
+    const req: PageRequest = { since: '2024-01-01T00:00:00.000Z', before: '2024-01-01T00:10:00.000Z', limit: 5, cursor: null };
+    const api = (url: string): OrdersApi => ({ url, token: 'x' });
+    expect(pageUrl(api('https://shop.example.test/v1'), req)).toMatch(/^https:\/\/shop\.example\.test\/v1\/orders\?/);
+    expect(pageUrl(api('http://127.0.0.1:18080'), req)).toMatch(/^http:\/\/127\.0\.0\.1:18080\/orders\?/);
   });
 });

@@ -25,6 +25,7 @@ describe('order version validation', () => {
     [{ ...good, created_at: '01/02/2024' }, /created_at: "01\/02\/2024" is not an ISO 8601/],
     [{ ...good, updated_at: '2024-02-30T00:00:00Z' }, /updated_at/],
     [{ ...good, lines: 'none' }, /lines: must be an array/],
+    [{ ...good, lines: [] }, /lines: must have at least one line/],
     [{ ...good, lines: [{ product_id: 'P1', quantity: 0, unit_price: '1' }] }, /lines\.0\.quantity: 0 is not a positive integer/],
     [{ ...good, lines: [{ product_id: 'P1', quantity: 1.5, unit_price: '1' }] }, /quantity/],
     [{ ...good, lines: [{ product_id: 'P1', quantity: 1, unit_price: '-1.00' }] }, /lines\.0\.unit_price: "-1.00" is not a non-negative decimal/],
