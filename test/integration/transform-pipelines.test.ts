@@ -4,7 +4,7 @@
  * consumer group, a drop prefix, and every id of the dataset tagged so no row is shared with
  * another run. Then the hourly transform, and the contract metrics against the files, to the cent.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { startShop, type Shop } from '../../shop/simulator/start-shop';
 import { catalogPipelineWorkflow, eventsStreamWorkflow, filesPipelineWorkflow, ordersPipelineWorkflow, stopEventsSignal, transformWorkflow } from '../../workflows';
 import { partitionAt } from '../../workflows/partitions';
 import { testEnv, type TestEnv } from '../support/env';
-import { expectContract, expectedMetrics, type Expected } from '../support/transform-expected';
+import { expectContract, expectedMetrics, freshTestDay, type Expected } from '../support/transform-expected';
 
 /** Prefixes every generated id (users, products, orders, purchase orders, events, sessions, reviews). */
 function tagIds(dir: string, tag: string): void {
@@ -41,7 +41,7 @@ describe('transform fed by the real ingestion pipelines (simulator, Temporal, Po
 
   beforeAll(async () => {
     env = await testEnv('transform-pipelines');
-    const day = new Date(Date.UTC(2031, 0, 1) + randomInt(0, 20000) * 86_400_000).toISOString().slice(0, 10);
+    const day = await freshTestDay(env.deps.analytics);
     dir = mkdtempSync(join(tmpdir(), 'etl-transform-pipelines-'));
     ({ manifest } = await generateDataset({ seed: 13, start: day, days: 1, scale: 0.02, dirt: 'default', out: dir }));
     tagIds(dir, tag);

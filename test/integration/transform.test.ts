@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { generateDataset } from '../../shop/generator';
 import { backfillWorkflow } from '../../workflows/backfill';
 import { partitionAt, partitionsBetween, partitionWorkflowId } from '../../workflows/partitions';
 import { testEnv, type TestEnv } from '../support/env';
-import { expectContract, expectedMetrics, type Expected } from '../support/transform-expected';
+import { expectContract, expectedMetrics, freshTestDay, type Expected } from '../support/transform-expected';
 import { analyticsChecksum, forgetFacts, runTransforms } from '../support/transform-run';
 import { seedStaging } from '../support/transform-seed';
 
@@ -22,8 +22,9 @@ describe('hourly transform into analytics (real Temporal, PostgreSQL, S3)', () =
   beforeAll(async () => {
     env = await testEnv('transform');
     prefix = `tx${randomUUID().slice(0, 6)}-`;
-    // A date of our own (2031..2085), so every per-date assertion sees only this run's rows.
-    day = new Date(Date.UTC(2031, 0, 1) + randomInt(0, 20000) * 86_400_000).toISOString().slice(0, 10);
+    // A date of our own (2031..2085) in a month no earlier run used, so every per-date and
+    // per-month assertion sees only this run's rows.
+    day = await freshTestDay(env.deps.analytics);
     const dir = mkdtempSync(join(tmpdir(), 'etl-transform-'));
     await generateDataset({ seed: 11, start: day, days: 1, scale: 0.02, dirt: 'default', out: dir });
     ex = expectedMetrics(dir, prefix);

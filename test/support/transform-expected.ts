@@ -3,6 +3,7 @@
  * path that shares no code with the pipeline: its own parsing, validity checks, dedup, and integer
  * cents (BigInt) for money. If the transform and this disagree by a cent, the test fails.
  */
+import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -168,3 +169,20 @@ export async function expectContract(a: Pool, ex: Expected, dates: string[], pre
   const dq = await a.query<{ n: string }>(`select coalesce(sum(records), 0)::text n from dq_findings where finding_date = any($1::date[]) and kind = 'total_mismatch'`, [dates]);
   expect(Number(dq.rows[0]?.n)).toBe(ex.totalMismatches);
 }
+
+/**
+ * A day of a test's own (2031..2085) whose month, and the previous day's month, hold no rows in
+ * analytics yet: monthly_revenue and orders_by_date compare whole months, and the shared databases
+ * keep earlier runs' rows.
+ */
+export async function freshTestDay(analytics: Pool): Promise<string> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const day = new Date(Date.UTC(2031, 0, 1) + randomInt(0, 20000) * 86_400_000);
+    const from = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() - 1, 1)).toISOString().slice(0, 10);
+    const to = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
+    const { rowCount } = await analytics.query('select 1 from orders_by_date where order_date >= $1 and order_date < $2 limit 1', [from, to]);
+    if (!rowCount) return day.toISOString().slice(0, 10);
+  }
+  throw new Error('no free test month in 2031..2085: clear old test rows from analytics (orders_by_date)');
+}
+
