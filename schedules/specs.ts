@@ -17,9 +17,11 @@ import { EtlPipeline } from '../workflows/search-attributes';
 
 /** When each schedule fires: every `cadence` minutes, `lagMinutes` after the window closes. */
 export const SCHEDULE_TIMING: Record<PipelineName, { lagMinutes: number; description: string }> = {
-  orders: { lagMinutes: 0, description: 'orders API, every 10 minutes' },
-  catalog: { lagMinutes: 0, description: 'shop database (products, users, inventory, reviews), every 30 minutes' },
-  files: { lagMinutes: 0, description: 'file drops, every 5 minutes' },
+  // A couple of minutes after each window closes: a row stamped just before T may become visible
+  // (commit, API replication, S3 listing) just after it; a run at exactly T would miss it for good.
+  orders: { lagMinutes: 2, description: 'orders API, every 10 minutes, 2 minutes after the window' },
+  catalog: { lagMinutes: 2, description: 'shop database (products, users, inventory, reviews), every 30 minutes, 2 minutes after the window' },
+  files: { lagMinutes: 1, description: 'file drops, every 5 minutes, 1 minute after the window' },
   // At minute 5, so the last ingestion runs of the hour (10, 30 and 5 minute windows ending at :00) are in.
   transform: { lagMinutes: 5, description: 'hourly transform at minute 5' },
 };

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applySchedules } from '../../schedules/apply';
 import { deleteSchedules } from '../../schedules/delete';
 import { listSchedules } from '../../schedules/list';
-import { CATCHUP_WINDOW, scheduleId } from '../../schedules/specs';
+import { CATCHUP_WINDOW, SCHEDULE_TIMING, scheduleId } from '../../schedules/specs';
 import { triggerSchedule } from '../../schedules/trigger';
 import { backfillWorkflow } from '../../workflows/backfill';
 import { planBackfill } from '../../workflows/backfill-plan';
@@ -62,7 +62,7 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
     expect(rows.map((r) => r.scheduleId)).toEqual([...ids].sort());
     expect(rows.every((r) => r.paused && r.workflowType === 'scheduledPipelineWorkflow')).toBe(true);
     const orders = await env.client.schedule.getHandle(scheduleId('orders', prefix)).describe();
-    expect(orders.action.type === 'startWorkflow' && orders.action.args).toEqual([{ pipeline: 'orders', lagMinutes: 0, slaMinutes: 3 }]);
+    expect(orders.action.type === 'startWorkflow' && orders.action.args).toEqual([{ pipeline: 'orders', lagMinutes: 2, slaMinutes: 3 }]);
     expect(orders.policies.overlap).toBe('BUFFER_ALL');
     expect(orders.policies.catchupWindow).toBe(86_400_000);
     expect(CATCHUP_WINDOW).toBe('1 day');
@@ -101,7 +101,8 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
       [backfill, iso(from), iso(to)])).map((r) => r.workflow_id).sort();
     await env.run(async () => {
       // Scheduled times T in [from + cadence + lag, to + lag], both ends included, cover windows [from, to).
-      await env.client.schedule.getHandle(id).backfill({ start: new Date(from + 5 * 60_000), end: new Date(to), overlap: 'ALLOW_ALL' });
+      const lag = SCHEDULE_TIMING.files.lagMinutes * 60_000;
+      await env.client.schedule.getHandle(id).backfill({ start: new Date(from + 5 * 60_000 + lag), end: new Date(to + lag), overlap: 'ALLOW_ALL' });
       await waitFor('the schedule backfill runs', async () => (await around(false)).length >= expected.length, 120_000);
       await (await env.client.workflow.start(backfillWorkflow, { taskQueue: env.taskQueue, workflowId: `backfill-test/same/${iso(from)}`, args: [{ pipelines: ['files'], from: iso(from), to: iso(to) }] })).result();
     });
