@@ -4,12 +4,13 @@
  * etl.quarantine and to the lake's quarantine object. Memory stays bounded by one batch.
  */
 import type { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
-import { mergeRows, type CopyValue } from '../lib/bulk';
+import { CopyText, mergeRows } from '../lib/bulk';
 import { jsonlUpload } from './jsonl-upload';
 import type { LoadCounts } from './loads';
 import { quarantine } from './loads';
-import { readPurchaseRecords, type PurchaseFormat, type SourceRecord } from './purchase-reader';
+import { readPurchaseBatches, type PurchaseFormat, type SourceRecord } from './purchase-reader';
 import { judgeCells, judgeJson, planHeader, purchaseRow, PURCHASE_STAGING_COLUMNS, type HeaderPlan, type Judged } from './purchase-schema';
 import type { Lake } from './raw';
 
@@ -39,7 +40,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   const reasons: Record<string, number> = {};
   const extraColumns = new Set<string>();
   let totalMismatch = 0;
-  let rows: CopyValue[][] = [];
+  let rows = new CopyText();
   let rejects: Array<{ ref: string; reason: string; raw: string }> = [];
   let header: { line: number; raw: string; plan: HeaderPlan } | null = null;
   let whole: { line: number; raw: string; reason: string } | null = null;
@@ -49,11 +50,11 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   let merging: Promise<void> = Promise.resolve();
   const flushRows = async () => {
     const batch = rows;
-    rows = [];
+    rows = new CopyText();
     await merging;
     merging = mergeRows(f.client, 'staging.purchases', PURCHASE_STAGING_COLUMNS, batch).then((inserted) => {
       counts.loaded += inserted;
-      counts.duplicates += batch.length - inserted;
+      counts.duplicates += batch.rows - inserted;
     });
     merging.catch(() => undefined); // awaited at the next flush; this only keeps it from being "unhandled" meanwhile
   };
@@ -71,30 +72,35 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   };
 
   try {
-    for await (const rec of readPurchaseRecords(f.body, f.format)) {
-      if (f.format === 'csv' && !header && !whole) {
-        const verdict = 'cells' in rec ? planHeader(rec.cells) : { ok: false as const, reason: `header unreadable: ${'broken' in rec ? rec.broken : 'no cells'}` };
-        if (verdict.ok) header = { line: rec.line, raw: rec.raw, plan: verdict.plan };
-        else whole = { line: rec.line, raw: rec.raw, reason: verdict.reason };
-        continue;
+    for await (const batch of readPurchaseBatches(f.body, f.format)) {
+      // A turn of the event loop per chunk: the merge's round trips (create, COPY, insert) would
+      // otherwise queue behind bursts of parsing many buffered chunks long, and PostgreSQL idles.
+      await nextTurn();
+      for (const rec of batch) {
+        if (f.format === 'csv' && !header && !whole) {
+          const verdict = 'cells' in rec ? planHeader(rec.cells) : { ok: false as const, reason: `header unreadable: ${'broken' in rec ? rec.broken : 'no cells'}` };
+          if (verdict.ok) header = { line: rec.line, raw: rec.raw, plan: verdict.plan };
+          else whole = { line: rec.line, raw: rec.raw, reason: verdict.reason };
+          continue;
+        }
+        counts.received++;
+        if (whole) {
+          await reject(rec, `file quarantined whole: ${whole.reason}`, false);
+          continue;
+        }
+        const judged: Judged = 'broken' in rec ? { ok: false, reason: rec.broken }
+          : 'cells' in rec ? judgeCells((header as { plan: HeaderPlan }).plan, rec.cells)
+          : judgeJson(rec.value);
+        if (!judged.ok) {
+          await reject(rec, judged.reason, true);
+        } else {
+          if (judged.value.totalMismatch) totalMismatch++;
+          if (judged.extra) for (const k of Object.keys(judged.extra)) if (extraColumns.size < 50) extraColumns.add(k);
+          rows.add(purchaseRow(judged.value, judged.extra, f.key, rec.line, f.loadId));
+          if (rows.rows >= batchSize) await flushRows();
+        }
+        if (counts.received % batchSize === 0) f.heartbeat?.(rec.line);
       }
-      counts.received++;
-      if (whole) {
-        await reject(rec, `file quarantined whole: ${whole.reason}`, false);
-        continue;
-      }
-      const judged: Judged = 'broken' in rec ? { ok: false, reason: rec.broken }
-        : 'cells' in rec ? judgeCells((header as { plan: HeaderPlan }).plan, rec.cells)
-        : judgeJson(rec.value);
-      if (!judged.ok) {
-        await reject(rec, judged.reason, true);
-      } else {
-        if (judged.value.totalMismatch) totalMismatch++;
-        if (judged.extra) for (const k of Object.keys(judged.extra)) if (extraColumns.size < 50) extraColumns.add(k);
-        rows.push(purchaseRow(judged.value, judged.extra, f.key, rec.line, f.loadId));
-        if (rows.length >= batchSize) await flushRows();
-      }
-      if (counts.received % batchSize === 0) f.heartbeat?.(rec.line);
     }
     await flushRows();
     await merging;

@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
+import { finished } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 
 export type PurchaseFormat = 'csv' | 'jsonl';
@@ -27,38 +28,85 @@ export function readPurchaseRecords(body: Readable, format: PurchaseFormat): Asy
   return format === 'csv' ? readCsv(body) : readJsonl(body);
 }
 
+/** The same records, in order, in batches (a CSV yields one per chunk read). */
+export async function* readPurchaseBatches(body: Readable, format: PurchaseFormat): AsyncGenerator<SourceRecord[]> {
+  if (format === 'csv') return yield* readCsvBatches(body);
+  let batch: SourceRecord[] = [];
+  for await (const rec of readJsonl(body)) {
+    batch.push(rec);
+    if (batch.length >= 1000) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
 /** csv-parse reports the line a record ends on; the reference should name the line it starts on. */
 function recordText(raw: string, endLine: number): { raw: string; line: number } {
-  const text = raw.replace(/^(?:\r?\n)+/, '').replace(/\r?\n$/, '');
-  const inner = text.match(/\n/g)?.length ?? 0;
+  const first = raw.charCodeAt(0);
+  if (first === 10 || first === 13) {
+    const text = raw.replace(/^(?:\r?\n)+/, '').replace(/\r?\n$/, '');
+    return { raw: text, line: endLine - (text.match(/\n/g)?.length ?? 0) };
+  }
+  // The common case, without regexes: no leading empty lines, at most a trailing line break to cut.
+  let end = raw.length;
+  if (raw.charCodeAt(end - 1) === 10) end -= raw.charCodeAt(end - 2) === 13 ? 2 : 1;
+  const text = end === raw.length ? raw : raw.slice(0, end);
+  let inner = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) inner++;
   return { raw: text, line: endLine - inner };
 }
 
-async function* readCsv(body: Readable): AsyncGenerator<SourceRecord> {
-  const skipped: SourceRecord[] = [];
-  const parser = body.pipe(
-    parse({
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true, // a wrong cell count is a record-level defect, judged by the caller
-      relax_quotes: true, // a stray quote inside a field is kept as text, not a parse error
-      raw: true,
-      info: true,
-      skip_records_with_error: true,
-      // Whatever the parser gives up on (e.g. a quote never closed) is still a record to quarantine.
-      on_skip: (err, raw) => {
-        const at = recordText(raw ?? '', Number((err as { lines?: unknown } | undefined)?.lines ?? 0));
-        skipped.push({ ...at, broken: `unreadable CSV (${err?.code ?? 'parse error'}): ${err?.message ?? 'skipped by the parser'}` });
-        return undefined;
-      },
-    }),
-  );
-  body.on('error', (err) => parser.destroy(err));
-  for await (const rec of parser as AsyncIterable<{ record: string[]; raw: string; info: { lines: number } }>) {
-    while (skipped.length) yield skipped.shift() as SourceRecord;
-    yield { ...recordText(rec.raw, rec.info.lines), cells: rec.record };
+/**
+ * Records come out in batches, one per chunk of the body, in file order: csv-parse runs
+ * synchronously on each chunk and hands every record (or skipped one) to a callback, so no
+ * record pays for a trip through an object stream and an async iterator of its own.
+ */
+async function* readCsvBatches(body: Readable): AsyncGenerator<SourceRecord[]> {
+  let out: SourceRecord[] = [];
+  const parser = parse({
+    bom: true,
+    skip_empty_lines: true,
+    relax_column_count: true, // a wrong cell count is a record-level defect, judged by the caller
+    relax_quotes: true, // a stray quote inside a field is kept as text, not a parse error
+    raw: true,
+    skip_records_with_error: true,
+    // With `raw`, csv-parse hands on_record { record, raw } (its typings say string[]).
+    on_record: (rec, context) => {
+      const { record, raw } = rec as unknown as { record: string[]; raw: string };
+      out.push({ ...recordText(raw, context.lines), cells: record });
+      return null; // collected here, nothing is pushed downstream
+    },
+    // Whatever the parser gives up on (e.g. a quote never closed) is still a record to quarantine.
+    on_skip: (err, raw) => {
+      const at = recordText(raw ?? '', Number((err as { lines?: unknown } | undefined)?.lines ?? 0));
+      out.push({ ...at, broken: `unreadable CSV (${err?.code ?? 'parse error'}): ${err?.message ?? 'skipped by the parser'}` });
+      return undefined;
+    },
+  });
+  let failed: unknown = null;
+  parser.on('error', (err) => (failed ??= err));
+  parser.resume(); // its readable side carries nothing; flowing lets it end
+  const take = () => {
+    if (failed) throw failed as Error;
+    const batch = out;
+    out = [];
+    return batch;
+  };
+  for await (const chunk of body as AsyncIterable<Buffer | string>) {
+    parser.write(chunk);
+    const batch = take();
+    if (batch.length) yield batch;
   }
-  while (skipped.length) yield skipped.shift() as SourceRecord;
+  parser.end();
+  await finished(parser);
+  const batch = take();
+  if (batch.length) yield batch;
+}
+
+async function* readCsv(body: Readable): AsyncGenerator<SourceRecord> {
+  for await (const batch of readCsvBatches(body)) yield* batch;
 }
 
 async function* readJsonl(body: Readable): AsyncGenerator<SourceRecord> {

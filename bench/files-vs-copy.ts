@@ -1,7 +1,7 @@
 /**
  * Files pipeline throughput against PostgreSQL's own bulk path: one purchase CSV of --rows lines
  * (generator rows, dirt none, order ids replicated to stay unique) is loaded by ingestPurchaseFile
- * (S3 stream → csv-parse → zod rules → COPY merge into staging.purchases, one transaction) and by
+ * (S3 stream → csv-parse → dataset rules → COPY merge into staging.purchases, one transaction) and by
  * `psql \copy` into a plain typed table, in the same run. Prints rows/s of each and the ratio; also
  * \copy followed by the pipeline's merge into staging.purchases (rolled back), PostgreSQL's floor.
  *   npx tsx bench/files-vs-copy.ts --rows 500000

@@ -10,11 +10,22 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 export type CopyValue = string | number | boolean | bigint | Date | null | undefined | object;
 
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
 /** Encodes one value in PostgreSQL's COPY text format. */
 export function copyText(v: CopyValue): string {
   if (v === null || v === undefined) return '\\N';
   const s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  // Most values have nothing to escape: one scan instead of four replaces.
+  if (!NEEDS_ESCAPE.test(s)) return s;
   return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+/** One row as a COPY text line, newline included. */
+export function copyLine(row: readonly CopyValue[]): string {
+  let line = '';
+  for (let i = 0; i < row.length; i++) line += (i === 0 ? '' : '\t') + copyText(row[i]);
+  return line + '\n';
 }
 
 const ident = (name: string) => {
@@ -22,14 +33,49 @@ const ident = (name: string) => {
   return name;
 };
 
+/**
+ * Rows encoded as COPY text as they arrive, sent as one piece when merged. Written chunk by chunk,
+ * a batch waited for the socket to drain once per chunk, and each wait queued behind the caller's
+ * parsing on the event loop: the COPY (and the merge after it) stayed open as long as the parsing.
+ */
+export class CopyText {
+  rows = 0;
+  private buf = Buffer.allocUnsafe(1 << 16);
+  private bytes = 0;
+
+  add(row: readonly CopyValue[]): void {
+    const line = copyLine(row);
+    // Encoded into one growing buffer: nothing per row is left for the garbage collector to move.
+    if (this.bytes + line.length * 3 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.bytes + line.length * 3));
+      this.buf.copy(bigger, 0, 0, this.bytes);
+      this.buf = bigger;
+    }
+    this.bytes += this.buf.write(line, this.bytes);
+    this.rows++;
+  }
+
+  take(): Buffer {
+    const text = this.buf.subarray(0, this.bytes);
+    this.buf = Buffer.alloc(0);
+    this.bytes = 0;
+    return text;
+  }
+}
+
 /** COPY rows into an existing table (no conflict handling). */
-export async function copyRows(client: PoolClient, table: string, columns: string[], rows: Iterable<CopyValue[]>): Promise<void> {
+export async function copyRows(client: PoolClient, table: string, columns: string[], rows: Iterable<CopyValue[]> | CopyText): Promise<void> {
   const sql = `copy ${ident(table)} (${columns.map(ident).join(', ')}) from stdin`;
+  if (rows instanceof CopyText) {
+    await pipeline(Readable.from([rows.take()]), client.query(copyFrom(sql)));
+    return;
+  }
+  const values = rows;
   // One chunk per ~64 KB, not per row: the stream's per-chunk cost dominated (200k rows: 2.8 s -> 1.1 s).
   function* chunks() {
     let chunk = '';
-    for (const r of rows) {
-      chunk += r.map(copyText).join('\t') + '\n';
+    for (const r of values) {
+      chunk += copyLine(r);
       if (chunk.length >= 65_536) {
         yield chunk;
         chunk = '';
@@ -44,10 +90,10 @@ let tempCounter = 0;
 
 /**
  * Merges rows into `table`, skipping rows whose key already exists. Must run inside a transaction.
- * Returns how many rows were inserted; rows.length - inserted are duplicates.
+ * Returns how many rows were inserted; the rows given - inserted are duplicates.
  */
-export async function mergeRows(client: PoolClient, table: string, columns: string[], rows: CopyValue[][]): Promise<number> {
-  if (rows.length === 0) return 0;
+export async function mergeRows(client: PoolClient, table: string, columns: string[], rows: CopyValue[][] | CopyText): Promise<number> {
+  if ((rows instanceof CopyText ? rows.rows : rows.length) === 0) return 0;
   const tmp = `_merge_${process.pid}_${++tempCounter}`;
   const cols = columns.map(ident).join(', ');
   await client.query(`create temp table ${tmp} (like ${ident(table)} including defaults) on commit drop`);

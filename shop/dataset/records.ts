@@ -31,7 +31,11 @@ function canonical(record: Record<string, unknown>): Record<string, unknown> {
 
 /** One purchase line as a JSON object or a header-keyed CSV row; extra fields are ignored. */
 export function checkPurchase(raw: Record<string, unknown>): Checked<PurchaseLine> {
-  const r = canonical(raw);
+  return checkCanonicalPurchase(canonical(raw));
+}
+
+/** checkPurchase of a record whose keys are canonical already (no alias left to map). */
+export function checkCanonicalPurchase(r: Record<string, unknown>): Checked<PurchaseLine> {
   for (const f of ['CustomerID', 'OrderID', 'OrderDate', 'ProductID', 'Quantity', 'Price']) {
     if (isMissing(r[f])) return fail(f, `${f} is missing`);
   }

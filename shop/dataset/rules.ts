@@ -9,6 +9,7 @@ const SLASH_DATE = /^(\d{4})\/(\d{2})\/(\d{2})$/;
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DECIMAL = /^\d+(?:\.\d+)?$/;
 const POSITIVE_INT = /^\d+$/;
+const NOT_PLAIN = /[^\x20-\x7e]|^ | $|  /;
 
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
@@ -71,6 +72,8 @@ export function parsePrice(input: unknown): string | null {
   } else {
     return null;
   }
+  // Already canonical unless it starts with a zero followed by another digit ("007", "00.5").
+  if (s.charCodeAt(0) !== 48 || s.length === 1 || s.charCodeAt(1) === 46) return s;
   const [int = '0', frac = ''] = s.split('.');
   const intPart = int.replace(/^0+(?=\d)/, '');
   return frac === '' ? intPart : `${intPart}.${frac}`;
@@ -82,24 +85,32 @@ function scaled(decimal: string, scale: number): bigint {
 }
 
 function fractionDigits(decimal: string): number {
-  return decimal.split('.')[1]?.length ?? 0;
+  const dot = decimal.indexOf('.');
+  if (dot === -1) return 0;
+  const next = decimal.indexOf('.', dot + 1); // what split('.')[1] would end at
+  return (next === -1 ? decimal.length : next) - dot - 1;
 }
 
 /** Exact quantity × price, as a decimal string with the price's precision. */
 export function multiplyDecimal(quantity: number, price: string): string {
   const scale = fractionDigits(price);
-  const digits = (scaled(price, scale) * BigInt(quantity)).toString().padStart(scale + 1, '0');
+  // Exact in a double while the product is a safe integer (a rounded product past 2^53 is not one).
+  const small = Number(scale === 0 ? price : price.replace('.', '')) * quantity;
+  const product = Number.isSafeInteger(small) ? String(small) : (scaled(price, scale) * BigInt(quantity)).toString();
+  const digits = product.padStart(scale + 1, '0');
   return scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }
 
 /** Numeric equality of two canonical decimals (`40` equals `40.00`). */
 export function decimalEquals(a: string, b: string): boolean {
+  if (a === b) return true;
   const scale = Math.max(fractionDigits(a), fractionDigits(b));
   return scaled(a, scale) === scaled(b, scale);
 }
 
 /** Trim, collapse inner whitespace, Unicode NFC. Case is kept: it is display text. */
 export function normaliseText(input: string): string {
+  if (!NOT_PLAIN.test(input)) return input; // printable ASCII, single inner spaces: nothing to change
   return input.normalize('NFC').replace(/\s+/gu, ' ').trim();
 }
 

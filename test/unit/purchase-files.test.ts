@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readPurchaseRecords, type SourceRecord } from '../../activities/purchase-reader';
+import { readPurchaseBatches, readPurchaseRecords, type SourceRecord } from '../../activities/purchase-reader';
+import { copyLine, CopyText, type CopyValue } from '../../lib/bulk';
 import { judgeCells, judgeJson, planHeader, type HeaderPlan } from '../../activities/purchase-schema';
 
 async function read(text: string, format: 'csv' | 'jsonl', chunk = 7): Promise<SourceRecord[]> {
@@ -30,6 +31,18 @@ describe('purchase file reader (streamed in small chunks)', () => {
     const broken = recs.find((r) => 'broken' in r);
     expect(broken && 'broken' in broken && broken.broken).toMatch(/CSV_QUOTE_NOT_CLOSED/);
     expect(broken?.line).toBe(3);
+  });
+
+  it('keeps file order: an unreadable record right after the header does not come out before it', async () => {
+    const recs = await read(`${HEADER}\n"open,1,2024-01-01,3,X,1,1.00,1.00\n`, 'csv', 1 << 16);
+    expect(recs.map((r) => [r.line, 'broken' in r])).toEqual([[1, false], [2, true]]);
+  });
+
+  it('gives the same records in batches as one by one', async () => {
+    const text = `${HEADER}\r\n\r\n1,2,2024-01-01,3,"a\nb",1,1,1\n4,5,2024-01-01,6,"x"y,1,1,1\n7,8\n`;
+    const batched: SourceRecord[] = [];
+    for await (const b of readPurchaseBatches(Readable.from([text.slice(0, 40), text.slice(40)]), 'csv')) batched.push(...b);
+    expect(batched).toEqual(await read(text, 'csv'));
   });
 
   it('reads JSON lines, marking lines that are not JSON', async () => {
@@ -80,5 +93,16 @@ describe('purchase schema policy', () => {
     expect(j.ok && j.extra).toEqual({ Currency: 'EUR' });
     expect(judgeJson([1, 2])).toEqual({ ok: false, reason: 'not a JSON object' });
     expect(judgeJson({ CustomerID: '1', OrderID: '2', OrderDate: '2024-01-01', ProductID: '3', Quantity: 1, Price: '1', Total: null, Note: 'a\u0000b' })).toMatchObject({ ok: false, reason: expect.stringMatching(/NUL/) });
+  });
+});
+
+describe('COPY text', () => {
+  it('encodes rows into CopyText exactly as copyLine does, escapes and multi-byte text included', () => {
+    const rows: CopyValue[][] = [['a\tb', 1, null, { Currency: 'USD' }, 'Café\\x'], ['line\nbreak\r', true, undefined, '€'.repeat(30_000), 2n]];
+    const text = new CopyText();
+    for (const r of rows) text.add(r);
+    expect(text.take().toString('utf8')).toBe(rows.map(copyLine).join(''));
+    expect(text.rows).toBe(2); // still the batch's count after take(): the merge's duplicates are reckoned from it
+    expect(copyLine(rows[0]!)).toBe('a\\tb\t1\t\\N\t{"Currency":"USD"}\tCafé\\\\x\n');
   });
 });
