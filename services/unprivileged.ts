@@ -2,7 +2,7 @@
  * PostgreSQL refuses to run as root. When the CLI runs as root we run initdb and postgres as
  * `nobody`, which must be able to reach both the binaries and the data folder.
  */
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface Account {
@@ -82,6 +82,9 @@ export function relocatedLink(link: string, key: string): string {
   // An empty folder in its place (made by ensureServiceDir) is replaced by the link.
   if (existsSync(link) && !lstatSync(link).isSymbolicLink() && readdirSync(link).length === 0) rmdirSync(link);
   if (!existsSync(link)) {
+    // A new ETL_HOME means new data: never adopt what an earlier checkout at this path left there.
+    rmSync(real, { recursive: true, force: true });
+    mkdirSync(real, { recursive: true, mode: 0o755 });
     mkdirSync(path.dirname(link), { recursive: true });
     symlinkSync(real, link);
   } else if (!lstatSync(link).isSymbolicLink()) {
