@@ -8,10 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { closeEventReaders } from '../activities/event-reader';
-import { deletePrefix } from '../lib/s3';
 import { ensureTopic, eventsProducer } from '../shop/simulator/events';
 import { testEnv } from '../test/support/env';
+import { cleanUpEventsBench } from './events-cleanup';
 import { eventsStreamWorkflow, stopEventsSignal } from '../workflows/events-stream';
 
 async function main(): Promise<void> {
@@ -71,16 +70,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ rate, seconds, sent, visible: ms.length, batches: r.batches, latencyMs: { p50: at(0.5), p95: at(0.95), max: at(1) } }));
     });
   } finally {
-    await closeEventReaders();
-    await staging.query('delete from staging.events where event_id like $1', [`${tag}-%`]);
-    await staging.query('delete from etl.loads where load_id like $1', [`events/${topic}/%`]);
-    await staging.query('delete from etl.kafka_offsets where topic = $1', [topic]);
-    await deletePrefix(env.deps.s3, env.deps.bucket, `raw/events/dt=${new Date().toISOString().slice(0, 10)}/${topic}-`);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
-    await env.close();
+    await cleanUpEventsBench(env, topic, tag);
   }
 }
 

@@ -8,11 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { closeEventReaders } from '../activities/event-reader';
 import { createEventsActivities, type ConsumeEventsBatchOutput } from '../activities/events-batch';
-import { deletePrefix } from '../lib/s3';
 import { ensureTopic, eventsProducer } from '../shop/simulator/events';
 import { testEnv } from '../test/support/env';
+import { cleanUpEventsBench } from './events-cleanup';
 import { eventsStreamWorkflow, stopEventsSignal } from '../workflows/events-stream';
 
 async function main(): Promise<void> {
@@ -68,16 +67,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ mode: 'workflow', events: total, loaded: r.loaded, batches: r.batches, seconds: +s.toFixed(2), eventsPerSecond: Math.round(total / s) }));
     });
   } finally {
-    await closeEventReaders();
-    await staging.query('delete from staging.events where event_id like $1', [`${tag}-%`]);
-    await staging.query('delete from etl.loads where load_id like $1', [`events/${topic}/%`]);
-    await staging.query('delete from etl.kafka_offsets where topic = $1', [topic]);
-    await deletePrefix(env.deps.s3, env.deps.bucket, `raw/events/dt=${new Date().toISOString().slice(0, 10)}/${topic}-`);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
-    await env.close();
+    await cleanUpEventsBench(env, topic, tag);
   }
 }
 
