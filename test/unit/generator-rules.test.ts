@@ -79,9 +79,11 @@ describe('record checks', () => {
     expect(checkPurchase({ ...rest, Qty: Quantity, Currency: 'USD' }).ok).toBe(true);
   });
 
-  it('requires an order id on order events', () => {
+  it('takes order and return events without an order id or price (the layout allows null for any event name)', () => {
     const ev = { event_id: 'E1', event_name: 'order', user_id: 'U1', session_id: 'S1', product_id: 'P1', order_id: null, price: '5.00', ts: '2024-01-01T00:00:00Z' };
-    expect(checkEvent(ev)).toMatchObject({ ok: false, field: 'order_id' });
+    expect(checkEvent(ev)).toMatchObject({ ok: true, value: { orderId: null } });
+    expect(checkEvent({ ...ev, event_name: 'return', price: null })).toMatchObject({ ok: true, value: { orderId: null, price: null } });
+    expect(checkEvent({ ...ev, order_id: undefined, extra: { nested: [1] } }).ok).toBe(true);
     expect(checkEvent({ ...ev, order_id: 'O1' }).ok).toBe(true);
     expect(checkEvent({ ...ev, event_name: 'click' })).toMatchObject({ ok: false, field: 'event_name' });
   });
