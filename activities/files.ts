@@ -11,10 +11,11 @@ import type { Pool } from 'pg';
 import { BadDataError, rethrowClassified } from '../lib/errors';
 import { DROP_PREFIX, lakeKey, safeName, utcDate } from '../lib/lake';
 import { listObjects } from '../lib/s3';
-import { PURCHASE_FILE } from '../shop/dataset/layout';
+import { PURCHASE_EXTENSIONS } from '../shop/dataset/layout';
 import type { LoadSummary } from '../workflows/partitions';
 import { runLoad } from './loads';
 import { loadPurchaseFile } from './purchase-file-load';
+import { recordIgnoredFiles } from './files-ignored';
 import { formatOf } from './purchase-reader';
 import { quarantineKey } from './quarantine-lake';
 
@@ -37,17 +38,20 @@ export function purchaseLoadId(file: Pick<PurchaseFileRef, 'key' | 'etag'>): str
   return `files/${file.key}@${file.etag}`;
 }
 
-/** The lake partition of a file: the date in its name (purchases_YYYY-MM-DD.csv), else the day it landed. */
-export function purchaseFileDate(file: PurchaseFileRef): string {
-  const base = file.key.slice(file.key.lastIndexOf('/') + 1);
-  return PURCHASE_FILE.exec(base)?.[1] ?? utcDate(file.lastModified);
+/**
+ * The lake partition of a file: the UTC day it landed (was received). Any file name is valid, so
+ * the name says nothing about dates; the lines' own OrderDates go to staging.
+ */
+export function purchaseFileDate(file: Pick<PurchaseFileRef, 'lastModified'>): string {
+  return utcDate(file.lastModified);
 }
 
 /** Immutable raw copy: the ETag in the name keeps a re-dropped, changed file from overwriting it. */
 export function purchaseRawKey(file: PurchaseFileRef): string {
   const base = file.key.slice(file.key.lastIndexOf('/') + 1);
-  const dot = base.lastIndexOf('.');
-  return lakeKey('raw', 'purchases', purchaseFileDate(file), safeName(`${base.slice(0, dot)}.${file.etag}${base.slice(dot)}`));
+  const ext = PURCHASE_EXTENSIONS.filter((e) => base.toLowerCase().endsWith(e)).sort((a, b) => b.length - a.length)[0] ?? '';
+  const stem = base.slice(0, base.length - ext.length);
+  return lakeKey('raw', 'purchases', purchaseFileDate(file), safeName(`${stem}.${file.etag}${base.slice(base.length - ext.length)}`));
 }
 
 function heartbeat(details: unknown): void {
@@ -67,7 +71,8 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
       const before = input.before ? Date.parse(input.before) : Infinity;
       try {
         const listed = await listObjects(s3, bucket, prefix);
-        const ignored = listed.filter((o) => !formatOf(o.key) && !o.key.endsWith('/')).map((o) => o.key);
+        const ignored = listed.filter((o) => !formatOf(o.key) && !o.key.endsWith('/'));
+        await recordIgnoredFiles(staging, ignored);
         const candidates = listed.filter((o) => formatOf(o.key) && (o.lastModified?.getTime() ?? 0) < before);
         const { rows } = await staging.query<{ object_key: string; etag: string }>(
           `select f.object_key, f.etag from etl.files f join unnest($1::text[], $2::text[]) as c(k, e) on f.object_key = c.k and f.etag = c.e`,
@@ -79,7 +84,7 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
           .map((c) => ({ key: c.key, etag: c.etag, size: c.size, lastModified: (c.lastModified ?? new Date(0)).toISOString() }))
           .sort((a, b) => a.key.localeCompare(b.key));
         const max = input.maxFiles ?? 200;
-        return { files: fresh.slice(0, max), ignored: ignored.slice(0, 20), more: fresh.length > max };
+        return { files: fresh.slice(0, max), ignored: ignored.slice(0, 20).map((o) => o.key), more: fresh.length > max };
       } catch (err) {
         rethrowClassified(err, `files: listing s3://${bucket}/${prefix}`);
       }
@@ -87,7 +92,7 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
 
     async ingestPurchaseFile(input: IngestPurchaseFileInput): Promise<IngestPurchaseFileOutput> {
       const { file } = input;
-      const format = formatOf(file.key);
+      const kind = formatOf(file.key);
       const where = `files: loading s3://${bucket}/${file.key} (ETag ${file.etag})`;
       const loadId = purchaseLoadId(file);
       const dt = purchaseFileDate(file);
@@ -95,7 +100,7 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
       let line = 0;
       const beat = setInterval(() => heartbeat({ key: file.key, line }), 10_000);
       try {
-        if (!format) throw new BadDataError(`${file.key} is neither .csv nor .jsonl: rename it or drop it elsewhere`, file.key);
+        if (!kind) throw new BadDataError(`${file.key} does not end in ${PURCHASE_EXTENSIONS.join(', ')}: rename it or drop it elsewhere`, file.key);
         const meta = { loadId, pipeline: 'files', source: 'purchases', partitionStart: input.partitionStart, partitionEnd: input.partitionEnd };
         const load = await runLoad(staging, meta, async (client) => {
           // IfMatch: the bytes parsed are exactly the listed version, or the attempt stops here.
@@ -108,7 +113,7 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
           await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: rawKey, CopySource: source, CopySourceIfMatch: file.etag }));
           const body = obj.Body as Readable;
           const counts = await loadPurchaseFile({
-            client, lake: { s3, bucket }, loadId, key: file.key, format, body, batchSize: input.batchSize,
+            client, lake: { s3, bucket }, loadId, key: file.key, kind, body, batchSize: input.batchSize, fileModifiedAt: file.lastModified,
             quarantineKey: quarantineKey({ source: 'purchases', dt, loadId }),
             heartbeat: (at) => {
               line = at;

@@ -6,12 +6,14 @@
 import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
-import { CopyText, mergeRows } from '../lib/bulk';
+import { CopyText } from '../lib/bulk';
 import { jsonlUpload } from './jsonl-upload';
 import type { LoadCounts } from './loads';
 import { quarantine } from './loads';
-import { readPurchaseBatches, type PurchaseFormat, type SourceRecord } from './purchase-reader';
-import { judgeCells, judgeJson, planHeader, purchaseRow, PURCHASE_STAGING_COLUMNS, type HeaderPlan, type Judged } from './purchase-schema';
+import type { PurchaseFileKind } from '../shop/dataset/layout';
+import { readPurchaseBatches, type SourceRecord } from './purchase-reader';
+import { mergePurchases } from './purchase-merge';
+import { judgeCells, judgeJson, planHeader, purchaseRow, type HeaderPlan, type Judged } from './purchase-schema';
 import type { Lake } from './raw';
 
 export interface PurchaseFileLoad {
@@ -19,12 +21,14 @@ export interface PurchaseFileLoad {
   lake: Lake;
   loadId: string;
   key: string;
-  format: PurchaseFormat;
+  kind: PurchaseFileKind;
   body: Readable;
   /** Lake key of the quarantine object (written only if something is rejected). */
   quarantineKey: string;
   batchSize?: number;
   heartbeat?: (line: number) => void;
+  /** The file's S3 LastModified: a newer file's line replaces an older one's (purchase-merge.ts). */
+  fileModifiedAt: string;
 }
 
 const QUARANTINE_BATCH = 1000;
@@ -37,6 +41,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   const batchSize = f.batchSize ?? 10_000;
   const lakeOut = jsonlUpload(f.lake, f.quarantineKey);
   const counts = { received: 0, loaded: 0, quarantined: 0, duplicates: 0 };
+  let updated = 0;
   const reasons: Record<string, number> = {};
   const extraColumns = new Set<string>();
   let totalMismatch = 0;
@@ -52,9 +57,10 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
     const batch = rows;
     rows = new CopyText();
     await merging;
-    merging = mergeRows(f.client, 'staging.purchases', PURCHASE_STAGING_COLUMNS, batch).then((inserted) => {
-      counts.loaded += inserted;
-      counts.duplicates += batch.rows - inserted;
+    merging = mergePurchases(f.client, batch).then((m) => {
+      counts.loaded += m.inserted + m.updated;
+      updated += m.updated;
+      counts.duplicates += batch.rows - m.inserted - m.updated;
     });
     merging.catch(() => undefined); // awaited at the next flush; this only keeps it from being "unhandled" meanwhile
   };
@@ -72,12 +78,12 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   };
 
   try {
-    for await (const batch of readPurchaseBatches(f.body, f.format)) {
+    for await (const batch of readPurchaseBatches(f.body, f.kind)) {
       // A turn of the event loop per chunk: the merge's round trips (create, COPY, insert) would
       // otherwise queue behind bursts of parsing many buffered chunks long, and PostgreSQL idles.
       await nextTurn();
       for (const rec of batch) {
-        if (f.format === 'csv' && !header && !whole) {
+        if (f.kind.format === 'csv' && !header && !whole) {
           const verdict = 'cells' in rec ? planHeader(rec.cells) : { ok: false as const, reason: `header unreadable: ${'broken' in rec ? rec.broken : 'no cells'}` };
           if (verdict.ok) header = { line: rec.line, raw: rec.raw, plan: verdict.plan };
           else whole = { line: rec.line, raw: rec.raw, reason: verdict.reason };
@@ -96,7 +102,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
         } else {
           if (judged.value.totalMismatch) totalMismatch++;
           if (judged.extra) for (const k of Object.keys(judged.extra)) if (extraColumns.size < 50) extraColumns.add(k);
-          rows.add(purchaseRow(judged.value, judged.extra, f.key, rec.line, f.loadId));
+          rows.add(purchaseRow(judged.value, judged.extra, f.key, rec.line, f.loadId, f.fileModifiedAt));
           if (rows.rows >= batchSize) await flushRows();
         }
         if (counts.received % batchSize === 0) f.heartbeat?.(rec.line);
@@ -113,9 +119,9 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
     return {
       ...counts,
       detail: {
-        file: f.key, format: f.format, header: header?.plan.names ?? null, renamed: header?.plan.renamed ?? {},
+        file: f.key, format: f.kind.format, gzip: f.kind.gzip, header: header?.plan.names ?? null, renamed: header?.plan.renamed ?? {},
         extraColumns: header ? header.plan.extra : [...extraColumns], totalMismatch, quarantinedWhole: whole?.reason ?? null,
-        quarantineKey: written?.key ?? null, reasons,
+        quarantineKey: written?.key ?? null, reasons, updated,
       },
     };
   } catch (err) {

@@ -4,12 +4,13 @@
  * Every non-empty source record comes out exactly once, with its 1-based first line and its text,
  * including records the parser cannot make sense of, so nothing can be dropped silently.
  */
-import type { Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
-import { finished } from 'node:stream/promises';
-import { parse } from 'csv-parse';
+import { isUtf8 } from 'node:buffer';
+import { Readable } from 'node:stream';
+import { constants, createGunzip } from 'node:zlib';
+import { purchaseFileKind, type PurchaseFileKind, type PurchaseFormat } from '../shop/dataset/layout';
+import { MAX_RECORD_BYTES, readCsvBatches } from './purchase-csv';
 
-export type PurchaseFormat = 'csv' | 'jsonl';
+export type { PurchaseFormat };
 
 /** One source record: its cells (CSV) or parsed value (JSONL), or why it could not be read. */
 export type SourceRecord =
@@ -17,20 +18,52 @@ export type SourceRecord =
   | { line: number; raw: string; value: unknown }
   | { line: number; raw: string; broken: string };
 
-export function formatOf(key: string): PurchaseFormat | null {
-  const lower = key.toLowerCase();
-  if (lower.endsWith('.csv')) return 'csv';
-  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
-  return null;
+/** Any name with a known extension (`.csv`, `.jsonl`, `.ndjson`, each optionally `.gz`). */
+export function formatOf(key: string): PurchaseFileKind | null {
+  return purchaseFileKind(key.slice(key.lastIndexOf('/') + 1));
 }
 
-export function readPurchaseRecords(body: Readable, format: PurchaseFormat): AsyncGenerator<SourceRecord> {
-  return format === 'csv' ? readCsv(body) : readJsonl(body);
+/**
+ * The bytes of a `.gz` file, gunzipped. A truncated archive gives what it holds (Z_SYNC_FLUSH: no
+ * error at its cut end); a corrupt one ends the input at the corruption, and `damage` says so, so
+ * the reader can quarantine the unreadable rest as one record instead of failing the file forever.
+ */
+function gunzipped(body: Readable): { stream: Readable; damage: () => string | null } {
+  let damage: string | null = null;
+  const gunzip = createGunzip({ finishFlush: constants.Z_SYNC_FLUSH });
+  body.on('error', (err) => gunzip.destroy(err));
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of body.pipe(gunzip)) yield chunk as Buffer;
+    } catch (err) {
+      if (!String((err as { code?: unknown }).code).startsWith('Z_')) throw err;
+      damage = `unreadable gzip data (${(err as Error).message}) after byte ${gunzip.bytesWritten} of the compressed file`;
+    }
+  }
+  return { stream: Readable.from(chunks(), { objectMode: false }), damage: () => damage };
+}
+
+export function readPurchaseRecords(body: Readable, kind: PurchaseFileKind): AsyncGenerator<SourceRecord> {
+  return flatten(readPurchaseBatches(body, kind));
+}
+
+async function* flatten(batches: AsyncGenerator<SourceRecord[]>): AsyncGenerator<SourceRecord> {
+  for await (const batch of batches) yield* batch;
 }
 
 /** The same records, in order, in batches (a CSV yields one per chunk read). */
-export async function* readPurchaseBatches(body: Readable, format: PurchaseFormat): AsyncGenerator<SourceRecord[]> {
-  if (format === 'csv') return yield* readCsvBatches(body);
+export async function* readPurchaseBatches(body: Readable, kind: PurchaseFileKind): AsyncGenerator<SourceRecord[]> {
+  const input = kind.gzip ? gunzipped(body) : { stream: body, damage: () => null };
+  let last = 0;
+  for await (const batch of kind.format === 'csv' ? readCsvBatches(input.stream) : readJsonlBatches(input.stream)) {
+    last = batch[batch.length - 1]?.line ?? last;
+    yield batch;
+  }
+  const damage = input.damage();
+  if (damage) yield [{ line: last + 1, raw: '', broken: `${damage}; the rest of the file is quarantined as this one record (the raw zone keeps the file's bytes)` }];
+}
+
+async function* readJsonlBatches(body: Readable): AsyncGenerator<SourceRecord[]> {
   let batch: SourceRecord[] = [];
   for await (const rec of readJsonl(body)) {
     batch.push(rec);
@@ -42,84 +75,58 @@ export async function* readPurchaseBatches(body: Readable, format: PurchaseForma
   if (batch.length) yield batch;
 }
 
-/** csv-parse reports the line a record ends on; the reference should name the line it starts on. */
-function recordText(raw: string, endLine: number): { raw: string; line: number } {
-  const first = raw.charCodeAt(0);
-  if (first === 10 || first === 13) {
-    const text = raw.replace(/^(?:\r?\n)+/, '').replace(/\r?\n$/, '');
-    return { raw: text, line: endLine - (text.match(/\n/g)?.length ?? 0) };
-  }
-  // The common case, without regexes: no leading empty lines, at most a trailing line break to cut.
-  let end = raw.length;
-  if (raw.charCodeAt(end - 1) === 10) end -= raw.charCodeAt(end - 2) === 13 ? 2 : 1;
-  const text = end === raw.length ? raw : raw.slice(0, end);
-  let inner = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) inner++;
-  return { raw: text, line: endLine - inner };
-}
-
 /**
- * Records come out in batches, one per chunk of the body, in file order: csv-parse runs
- * synchronously on each chunk and hands every record (or skipped one) to a callback, so no
- * record pays for a trip through an object stream and an async iterator of its own.
+ * JSON lines split at the byte level, so a line is decoded whole (a character split across two
+ * chunks stays intact) and checked to be UTF-8. A line longer than MAX_RECORD_BYTES is quarantined
+ * (its first MAX_RECORD_BYTES kept) and reading goes on at the next line, in bounded memory.
  */
-async function* readCsvBatches(body: Readable): AsyncGenerator<SourceRecord[]> {
-  let out: SourceRecord[] = [];
-  const parser = parse({
-    bom: true,
-    skip_empty_lines: true,
-    relax_column_count: true, // a wrong cell count is a record-level defect, judged by the caller
-    relax_quotes: true, // a stray quote inside a field is kept as text, not a parse error
-    raw: true,
-    skip_records_with_error: true,
-    // With `raw`, csv-parse hands on_record { record, raw } (its typings say string[]).
-    on_record: (rec, context) => {
-      const { record, raw } = rec as unknown as { record: string[]; raw: string };
-      out.push({ ...recordText(raw, context.lines), cells: record });
-      return null; // collected here, nothing is pushed downstream
-    },
-    // Whatever the parser gives up on (e.g. a quote never closed) is still a record to quarantine.
-    on_skip: (err, raw) => {
-      const at = recordText(raw ?? '', Number((err as { lines?: unknown } | undefined)?.lines ?? 0));
-      out.push({ ...at, broken: `unreadable CSV (${err?.code ?? 'parse error'}): ${err?.message ?? 'skipped by the parser'}` });
-      return undefined;
-    },
-  });
-  let failed: unknown = null;
-  parser.on('error', (err) => (failed ??= err));
-  parser.resume(); // its readable side carries nothing; flowing lets it end
-  const take = () => {
-    if (failed) throw failed as Error;
-    const batch = out;
-    out = [];
-    return batch;
-  };
-  for await (const chunk of body as AsyncIterable<Buffer | string>) {
-    parser.write(chunk);
-    const batch = take();
-    if (batch.length) yield batch;
-  }
-  parser.end();
-  await finished(parser);
-  const batch = take();
-  if (batch.length) yield batch;
-}
-
-async function* readCsv(body: Readable): AsyncGenerator<SourceRecord> {
-  for await (const batch of readCsvBatches(body)) yield* batch;
-}
-
-async function* readJsonl(body: Readable): AsyncGenerator<SourceRecord> {
-  const lines = createInterface({ input: body, crlfDelay: Infinity });
+async function* readJsonl(body: Readable, maxLineBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceRecord> {
+  let parts: Buffer[] = [];
+  let size = 0;
   let line = 0;
-  for await (const text of lines) {
+  let overlong = false;
+  const finish = (): SourceRecord | null => {
     line++;
-    const raw = line === 1 ? text.replace(/^\uFEFF/, '') : text;
-    if (raw.trim() === '') continue;
+    const bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    const wasOverlong = overlong;
+    parts = [];
+    size = 0;
+    overlong = false;
+    const end = bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length;
+    const raw = bytes.toString('utf8', line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0, end);
+    if (wasOverlong) return { line, raw, broken: `line ${line} is longer than ${maxLineBytes} bytes; its first ${maxLineBytes} bytes are kept here` };
+    if (raw.trim() === '') return null;
+    if (!isUtf8(bytes)) return { line, raw, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)' };
     try {
-      yield { line, raw, value: JSON.parse(raw) as unknown };
+      return { line, raw, value: JSON.parse(raw) as unknown };
     } catch {
-      yield { line, raw, broken: 'not valid JSON' };
+      return { line, raw, broken: 'not valid JSON' };
     }
+  };
+  const add = (piece: Buffer) => {
+    if (overlong) return;
+    if (size + piece.length > maxLineBytes) {
+      parts.push(piece.subarray(0, maxLineBytes - size));
+      size = maxLineBytes;
+      overlong = true;
+      return;
+    }
+    parts.push(piece);
+    size += piece.length;
+  };
+  for await (const piece of body as AsyncIterable<Buffer | string>) {
+    const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    let from = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
+      add(chunk.subarray(from, nl));
+      from = nl + 1;
+      const rec = finish();
+      if (rec) yield rec;
+    }
+    if (from < chunk.length) add(chunk.subarray(from));
+  }
+  if (size > 0 || overlong) {
+    const rec = finish();
+    if (rec) yield rec;
   }
 }

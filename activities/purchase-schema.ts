@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { CopyValue } from '../lib/bulk';
+import { jsonDepthExceeds } from '../lib/json-depth';
 import { PURCHASE_ALIASES, PURCHASE_COLUMNS } from '../shop/dataset/layout';
 import { checkCanonicalPurchase, checkPurchaseCells, checkPurchaseHeader, type PurchaseLine } from '../shop/dataset/records';
 import { isMissing, parsePrice } from '../shop/dataset/rules';
@@ -126,16 +127,16 @@ export function judgeCells(plan: HeaderPlan, cells: readonly string[]): Judged {
   return { ok: true, value: parsed.value, extra };
 }
 
+/** A purchase line is flat; an extra field may hold a little structure, never this much. */
+export const MAX_JSON_DEPTH = 32;
+
 /** A JSON-lines value: must be an object; its unknown keys become `extra`. */
 export function judgeJson(value: unknown): Judged {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
+  if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) return { ok: false, reason: `nested more than ${MAX_JSON_DEPTH} levels deep` };
   return judgeRecord(value as Record<string, unknown>);
 }
 
-export const PURCHASE_STAGING_COLUMNS = [
-  'order_id', 'product_id', 'customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total',
-  'total_mismatch', 'extra', 'source_file', 'source_line', 'load_id',
-];
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
 
@@ -146,9 +147,9 @@ function isoDay(d: Date): string {
   return `${year}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
 }
 
-export function purchaseRow(p: ValidPurchase, extra: Record<string, unknown> | null, file: string, line: number, loadId: string): CopyValue[] {
+export function purchaseRow(p: ValidPurchase, extra: Record<string, unknown> | null, file: string, line: number, loadId: string, fileModifiedAt: string | null): CopyValue[] {
   return [
     p.orderId, p.productId, p.customerId, isoDay(p.orderDate), p.productName, p.quantity, p.price, p.total,
-    p.totalMismatch, extra, file, line, loadId,
+    p.totalMismatch, extra, file, line, loadId, fileModifiedAt,
   ];
 }

@@ -98,8 +98,21 @@ async function findRejected(client: PoolClient, spec: SourceSpec): Promise<Rejec
 
 async function merge(client: PoolClient, spec: SourceSpec): Promise<number> {
   const exprs = spec.columns.map((c) => (spec.clean as Record<string, string>)[c] ?? c);
+  const cols = spec.columns.join(', ');
+  if (!spec.upsert) {
+    const res = await client.query(`insert into ${spec.table} (${cols}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) on conflict do nothing`);
+    return res.rowCount ?? 0;
+  }
+  // A corrected row replaces the stored one; the same row again changes nothing (and counts as a duplicate).
+  const { key, order } = spec.upsert;
+  const rest = spec.columns.filter((c) => !key.includes(c));
   const res = await client.query(
-    `insert into ${spec.table} (${spec.columns.join(', ')}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) on conflict do nothing`,
+    `insert into ${spec.table} as t (${cols})
+     select distinct on (${key.join(', ')}) ${cols}
+     from (select ${exprs.map((e, i) => `${e} as ${spec.columns[i] as string}`).join(', ')} from _in where not (${failsAny(spec)})) x
+     order by ${key.join(', ')}, ${order}
+     on conflict (${key.join(', ')}) do update set ${rest.map((c) => `${c} = excluded.${c}`).join(', ')}
+     where (${rest.map((c) => `t.${c}`).join(', ')}) is distinct from (${rest.map((c) => `excluded.${c}`).join(', ')})`,
   );
   return res.rowCount ?? 0;
 }

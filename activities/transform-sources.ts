@@ -18,6 +18,12 @@ export interface SourceSpec {
   ref: string;
   /** SQL over `_in` (after the merge) listing the order dates the rows affect. */
   dates?: string;
+  /**
+   * Merge by replacing: a row whose key is stored with other content replaces it (purchase lines
+   * corrected by a newer file). Without it, a stored key wins and the newcomer is a duplicate.
+   * `order` picks one row per key within the window.
+   */
+  upsert?: { key: string[]; order: string };
 }
 
 const window = (col: string, from: string, to: string) => `(${col} >= '${from}' and ${col} < '${to}')`;
@@ -77,6 +83,8 @@ export const SOURCES = {
       { when: `${norm('order_id')} is null or ${norm('product_id')} is null`, reason: 'OrderID or ProductID is blank after normalisation' },
     ],
     ref: `source_file || ':' || source_line`,
+    // Staging keeps the newest file's version of a line (activities/purchase-merge.ts); so does work.
+    upsert: { key: ['order_id', 'product_id'], order: 'source_file, source_line' },
     dates: `select min(p.order_date) from work.purchases p where p.order_id in (select ${norm('order_id')} from _in) group by p.order_id
             union select f.order_date from fact_order_line f where f.source = 'file' and f.order_id in (select ${norm('order_id')} from _in)`,
   },

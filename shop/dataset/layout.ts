@@ -31,10 +31,29 @@ export const FILES = {
 
 export const REQUIRED_FILES = [FILES.products, FILES.users, FILES.orders, FILES.events] as const;
 
-/** A purchase file's simulated date is in its name, so a simulator can drop it "on its date". */
-export const PURCHASE_FILE = /^purchases_(\d{4}-\d{2}-\d{2})(?:_[A-Za-z0-9-]+)?\.(csv|jsonl)$/;
+/**
+ * A purchase file may have any name (`customer_purchases.csv` is the shop's own); only the
+ * extension says its format, optionally gzip-compressed. Its date comes from its content, never
+ * from its name.
+ */
+export type PurchaseFormat = 'csv' | 'jsonl';
+export interface PurchaseFileKind { format: PurchaseFormat; gzip: boolean }
+export const PURCHASE_EXTENSIONS = ['.csv', '.jsonl', '.ndjson', '.csv.gz', '.jsonl.gz', '.ndjson.gz'] as const;
 
-export function purchaseFileName(date: string, ext: 'csv' | 'jsonl'): string {
+/** The format of a purchase file by its name (case-insensitive), or null when it is not one. */
+export function purchaseFileKind(name: string): PurchaseFileKind | null {
+  const lower = name.toLowerCase();
+  const gzip = lower.endsWith('.gz');
+  const base = gzip ? lower.slice(0, -3) : lower;
+  // Hidden files (".DS_Store", macOS "._x.csv" resource forks) are not exports, whatever they end in.
+  if (base.startsWith('.', base.lastIndexOf('/') + 1)) return null;
+  if (base.endsWith('.csv')) return { format: 'csv', gzip };
+  if (base.endsWith('.jsonl') || base.endsWith('.ndjson')) return { format: 'jsonl', gzip };
+  return null;
+}
+
+/** The name the generator gives a day's file; any other name is as valid. */
+export function purchaseFileName(date: string, ext: PurchaseFormat): string {
   return `purchases_${date}.${ext}`;
 }
 
@@ -50,7 +69,7 @@ export interface OrderVersion {
   lines: OrderLine[];
 }
 
-/** One line of events.jsonl. `order_id` is set on order and return events; `price` where one applies. */
+/** One line of events.jsonl. `order_id` and `price` may be null for any event name (the generator sets them where one applies). */
 export interface ShopEvent {
   event_id: string;
   event_name: EventName;

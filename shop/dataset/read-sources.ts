@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsvLine } from './csv';
-import { FILES, PURCHASE_FILE, REQUIRED_FILES } from './layout';
+import { FILES, PURCHASE_EXTENSIONS, purchaseFileKind, REQUIRED_FILES, type PurchaseFormat } from './layout';
 import { manifestSchema, type Manifest } from './manifest';
 import { DatasetError } from './dataset-error';
 import { readLines } from './lines';
@@ -24,15 +24,21 @@ export function parseJsonObject(text: string): Record<string, unknown> | string 
 }
 
 /** Non-empty lines of a dataset file; a missing file is a DatasetError naming it. */
-async function* lines(dir: string, file: string): AsyncGenerator<{ text: string; line: number }> {
+async function* lines(dir: string, file: string, gzip = false): AsyncGenerator<{ text: string; line: number }> {
   if (!existsSync(join(dir, file))) throw new DatasetError(file, null, null, `file is missing in ${dir}`);
-  for await (const { line, n } of readLines(join(dir, file))) if (line.trim() !== '') yield { text: line, line: n };
+  try {
+    for await (const { line, n } of readLines(join(dir, file), gzip)) if (line.trim() !== '') yield { text: line, line: n };
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith('Z_')) throw new DatasetError(file, null, null, `not a readable gzip file (${(err as Error).message})`);
+    throw err;
+  }
 }
 
-export interface PurchaseFile { path: string; date: string; format: 'csv' | 'jsonl' }
+/** A purchase file: any name with a known extension; its dates are in its lines, not its name. */
+export interface PurchaseFile { path: string; format: PurchaseFormat; gzip: boolean }
 export interface DatasetFolder { dir: string; purchases: PurchaseFile[]; hasInventory: boolean; hasReviews: boolean; hasManifest: boolean }
 
-/** Checks that the required files exist (naming the missing ones) and lists purchase files by date. */
+/** Checks that the required files exist (naming the missing ones) and lists purchase files by name. */
 export function openDataset(dir: string): DatasetFolder {
   if (!existsSync(dir)) throw new DatasetError(dir, null, null, 'dataset folder does not exist');
   const missing = REQUIRED_FILES.filter((f) => !existsSync(join(dir, f)));
@@ -40,11 +46,11 @@ export function openDataset(dir: string): DatasetFolder {
   const pdir = join(dir, FILES.purchases);
   const purchases: PurchaseFile[] = [];
   for (const name of existsSync(pdir) ? readdirSync(pdir).sort() : []) {
-    const m = PURCHASE_FILE.exec(name);
-    if (!m) throw new DatasetError(`${FILES.purchases}/${name}`, null, null, 'purchase files must be named purchases_YYYY-MM-DD[_part].csv or .jsonl');
-    purchases.push({ path: `${FILES.purchases}/${name}`, date: m[1] as string, format: m[2] as 'csv' | 'jsonl' });
+    if (name.startsWith('.')) continue; // hidden files (.DS_Store) are no export
+    const kind = purchaseFileKind(name);
+    if (!kind) throw new DatasetError(`${FILES.purchases}/${name}`, null, null, `not a purchase file: the name must end in ${PURCHASE_EXTENSIONS.join(', ')}`);
+    purchases.push({ path: `${FILES.purchases}/${name}`, ...kind });
   }
-  purchases.sort((a, b) => a.date.localeCompare(b.date) || a.path.localeCompare(b.path));
   const has = (f: string) => existsSync(join(dir, f));
   return { dir, purchases, hasInventory: has(FILES.inventory), hasReviews: has(FILES.reviews), hasManifest: has(FILES.manifest) };
 }
@@ -72,7 +78,7 @@ export interface PurchaseRecord { line: number; text: string; check: Checked<Pur
 
 export async function* readPurchaseFile(dir: string, file: PurchaseFile): AsyncGenerator<PurchaseRecord> {
   let header: string[] | null = null;
-  for await (const { text, line } of lines(dir, file.path)) {
+  for await (const { text, line } of lines(dir, file.path, file.gzip)) {
     if (file.format === 'jsonl') {
       const obj = parseJsonObject(text);
       yield { line, text, check: typeof obj === 'string' ? { ok: false, field: '*', reason: obj } : checkPurchase(obj) };
@@ -80,9 +86,9 @@ export async function* readPurchaseFile(dir: string, file: PurchaseFile): AsyncG
     }
     const cells = parseCsvLine(text);
     if (header === null) {
-      const problem = cells ? checkPurchaseHeader(cells) : 'unterminated quoted field';
+      const problem = cells ? checkPurchaseHeader(cells.map((c) => c.trim().replace(/^\uFEFF/, ''))) : 'unterminated quoted field';
       if (problem || !cells) throw new DatasetError(file.path, line, null, `bad purchase header: ${String(problem)}`);
-      header = cells.map((c) => c.trim());
+      header = cells.map((c) => c.trim().replace(/^\uFEFF/, ''));
       continue;
     }
     yield { line, text, check: cells ? checkPurchaseCells(header, cells) : { ok: false, field: '*', reason: 'unterminated quoted field' } };

@@ -1,25 +1,43 @@
 /**
  * File drops: each purchases/* file is put under the lake's drop prefix on its simulated date.
- * A file named for day D holds D's purchases, so it appears once the clock passes the end of D
- * (midnight UTC of D+1), as a nightly export would. A file already in the bucket with the same size is not uploaded again.
+ * A file's date is the latest OrderDate among its valid lines (any file name is valid, so the name
+ * says nothing), and it appears once the clock passes the end of that day (midnight UTC of the
+ * next), as a nightly export would. A file without a valid line is due at once. A file already in
+ * the bucket with the same size is not uploaded again.
  */
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DROP_PREFIX } from '../../lib/lake';
 import { putObject } from '../../lib/s3';
-import { openDataset } from '../dataset/read-sources';
+import { DatasetError } from '../dataset/dataset-error';
+import { openDataset, readPurchaseFile, type PurchaseFile } from '../dataset/read-sources';
 import { sleep, type SimClock } from './clock';
 
 const DAY = 86_400_000;
 
 export interface DueFile { name: string; path: string; dueAt: number }
 
-/** The purchase files of a dataset (named by the layout's rule), in due order. */
-export function listPurchaseFiles(dataDir: string): DueFile[] {
-  return openDataset(dataDir).purchases.map((f) => ({
-    name: basename(f.path), path: join(dataDir, f.path), dueAt: Date.parse(`${f.date}T00:00:00Z`) + DAY,
-  }));
+/**
+ * When a file is due: the end of the UTC day of its latest valid OrderDate. A file with no valid
+ * line, or one the layout cannot read (a broken header: the pipeline quarantines it whole), is
+ * due at once: it is still dropped, for the pipeline to judge.
+ */
+async function dueAt(dataDir: string, file: PurchaseFile): Promise<number> {
+  let latest = -Infinity;
+  try {
+    for await (const r of readPurchaseFile(dataDir, file)) if (r.check.ok) latest = Math.max(latest, r.check.value.orderDate.getTime());
+  } catch (err) {
+    if (!(err instanceof DatasetError)) throw err;
+  }
+  return latest === -Infinity ? latest : Math.floor(latest / DAY) * DAY + DAY;
+}
+
+/** The purchase files of a dataset, whatever their names, in due order (then by name). */
+export async function listPurchaseFiles(dataDir: string): Promise<DueFile[]> {
+  const files: DueFile[] = [];
+  for (const f of openDataset(dataDir).purchases) files.push({ name: basename(f.path), path: join(dataDir, f.path), dueAt: await dueAt(dataDir, f) });
+  return files.sort((a, b) => a.dueAt - b.dueAt || a.name.localeCompare(b.name));
 }
 
 export interface DropPurchaseFilesInput {
@@ -46,10 +64,15 @@ async function sameObject(s3: S3Client, bucket: string, key: string, size: numbe
   }
 }
 
+function contentType(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.gz') ? 'application/gzip' : lower.endsWith('.csv') ? 'text/csv' : 'application/x-ndjson';
+}
+
 export async function dropPurchaseFiles(i: DropPurchaseFilesInput): Promise<DropPurchaseFilesOutput> {
   const prefix = i.prefix ?? DROP_PREFIX;
   const out: DropPurchaseFilesOutput = { dropped: [], skipped: [], stopped: false };
-  for (const f of listPurchaseFiles(i.dataDir)) {
+  for (const f of await listPurchaseFiles(i.dataDir)) {
     if (i.clock) await sleep(i.clock.msUntil(f.dueAt), i.signal);
     if (i.signal?.aborted) return { ...out, stopped: true };
     const key = prefix + f.name;
@@ -58,7 +81,7 @@ export async function dropPurchaseFiles(i: DropPurchaseFilesInput): Promise<Drop
       out.skipped.push(key);
       continue;
     }
-    await putObject(i.s3, i.bucket, key, body, f.name.endsWith('.csv') ? 'text/csv' : 'application/x-ndjson');
+    await putObject(i.s3, i.bucket, key, body, contentType(f.name));
     out.dropped.push(key);
     i.onDrop?.(key);
   }

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 /**
  * The committed fixture (test/fixtures/dataset-small) holds one of each planted defect; reading it
  * back through the dataset readers must reproduce its manifest exactly, and a broken layout must
@@ -32,7 +33,7 @@ describe('dataset-small fixture', () => {
   const manifest = readManifest(FIXTURE) ?? expect.fail('fixture has a manifest');
   const stats = (f: string) => manifest.files[f] ?? expect.fail(f);
 
-  it('lists purchase files by date, and reads the catalogue tables', async () => {
+  it('lists purchase files by name, and reads the catalogue tables', async () => {
     const folder = openDataset(FIXTURE);
     expect(folder.purchases.map((p) => p.path)).toEqual(Object.keys(manifest.files).filter((f) => f.startsWith('purchases/')));
     expect((await collect(readProducts(FIXTURE))).length).toBe(stats('products.csv').rows);
@@ -101,12 +102,21 @@ describe('layout errors name file, line and field', () => {
     expect(err).toMatchObject({ file: 'orders.jsonl', line: 2, field: 'updated_at' });
   });
 
-  it('rejects a purchase file without the required columns, and badly named purchase files', async () => {
+  it('rejects a purchase file without the required columns; takes any file name and gzip; rejects unknown extensions', async () => {
     const dir = copy();
     writeFileSync(join(dir, 'purchases/purchases_2023-12-30.csv'), 'CustomerID,OrderID\nU1,H1\n');
     const file = openDataset(dir).purchases[0] ?? expect.fail('one purchase file');
     await expect(collect(readPurchaseFile(dir, file))).rejects.toThrow(/purchases_2023-12-30\.csv:1: bad purchase header: header lacks OrderDate/);
-    writeFileSync(join(dir, 'purchases/export.csv'), '');
-    expect(() => openDataset(dir)).toThrow(/purchases\/export\.csv/);
+    const line = 'CustomerID,OrderID,OrderDate,ProductID,ProductName,Quantity,Price,Total\nU1,H9,2023-12-01,P1,X,1,2.00,2.00\n';
+    writeFileSync(join(dir, 'purchases/customer_purchases.csv'), line);
+    writeFileSync(join(dir, 'purchases/older export.csv.gz'), gzipSync(line));
+    writeFileSync(join(dir, 'purchases/.DS_Store'), 'binary');
+    const named = openDataset(dir).purchases;
+    expect(named.map((p) => p.path)).toContain('purchases/customer_purchases.csv');
+    const gz = named.find((p) => p.path === 'purchases/older export.csv.gz') ?? expect.fail('gzip file listed');
+    expect(gz).toMatchObject({ format: 'csv', gzip: true });
+    expect((await collect(readPurchaseFile(dir, gz))).map((r) => r.check.ok)).toEqual([true]);
+    writeFileSync(join(dir, 'purchases/notes.txt'), '');
+    expect(() => openDataset(dir)).toThrow(/purchases\/notes\.txt.*\.csv, \.jsonl/);
   });
 });
