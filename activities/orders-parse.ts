@@ -35,6 +35,26 @@ export const orderVersionSchema = z.object({
 /** The API's page envelope; anything else is a broken response, not a bad record. */
 export const ordersPageSchema = z.object({ data: z.array(z.unknown()), next_cursor: z.string().min(1).nullable() });
 export type OrdersPage = z.infer<typeof ordersPageSchema>;
+export const PAGE_SHAPE = 'JSON {"data": [...], "next_cursor": string | null}';
+
+export type PageRead = { ok: true; page: OrdersPage } | { ok: false; problem: string };
+
+/**
+ * Reads a 200 body as a page, or says what it is instead: why it is not a page, its content type
+ * and its first 200 characters (a proxy's error page, a login page, JSON cut short).
+ */
+export function readOrdersPage(body: string, contentType: string | null): PageRead {
+  const received = `received content-type ${contentType ?? '(none)'}, ${body.length} characters: ${JSON.stringify(body.slice(0, 200))}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (err) {
+    return { ok: false, problem: `a body that is not JSON (${err instanceof Error ? err.message : String(err)}); ${received}` };
+  }
+  const page = ordersPageSchema.safeParse(json);
+  if (!page.success) return { ok: false, problem: `JSON that is not a page (${describeIssues(page.error)}); ${received}` };
+  return { ok: true, page: page.data };
+}
 
 export interface OrderRow { order_id: string; updated_at: string; user_id: string; status: string; created_at: string }
 export interface OrderLineRow { order_id: string; updated_at: string; line_no: number; product_id: string; quantity: number; unit_price: string }

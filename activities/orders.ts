@@ -9,14 +9,16 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { rethrowClassified } from '../lib/errors';
+import { BadDataError, rethrowClassified } from '../lib/errors';
 import { utcDate } from '../lib/lake';
 import type { LoadSummary, PartitionInput } from '../workflows/partitions';
-import { fetchOrdersPage, type ClientHooks, type OrdersApi } from './orders-client';
+import { fetchOrdersPage, type ClientHooks, type FetchedPage, type OrdersApi, type RetryPolicy } from './orders-client';
 import { liveCursor, loadOrdersPage, pageLoadId } from './orders-load';
 import { writeRawText } from './raw';
 
 export const DEFAULT_PAGE_SIZE = 500;
+// A 10-minute partition at the default 500 per page: 5 million versions, far above the shop's rate.
+export const DEFAULT_MAX_PAGES = 10_000;
 
 export interface OrdersDeps { staging: Pool; s3: S3Client; bucket: string; ordersApi: OrdersApi }
 
@@ -41,6 +43,40 @@ function activityHooks(ctx: Context, progress: () => OrdersProgress): ClientHook
   };
 }
 
+/** Where a run starts: the page number and its cursor (null: the window's first page). */
+export interface PageStart { page: number; cursor: string | null }
+export interface PageWindow { since: string; before: string; limit: number }
+
+/**
+ * The pages of a window from `from` on, each fetched when the caller asks for it. A cursor that
+ * comes round again (the cursor just sent, or an earlier one) would serve the same pages forever,
+ * so it ends the run, as does a chain longer than maxPages. Cursors are remembered per attempt; a
+ * resumed attempt counts pages on from its heartbeat, so the page bound holds across attempts.
+ */
+export async function* windowPages(api: OrdersApi, w: PageWindow, from: PageStart, hooks: ClientHooks, policy?: RetryPolicy): AsyncGenerator<FetchedPage & { number: number }> {
+  const maxPages = api.maxPages ?? DEFAULT_MAX_PAGES;
+  const seen = new Set<string>();
+  let { page, cursor } = from;
+  for (;;) {
+    if (cursor !== null) seen.add(cursor);
+    const fetched = await fetchOrdersPage(api, { ...w, cursor }, hooks, policy);
+    const next = fetched.page.next_cursor;
+    const named = (c: string) => JSON.stringify(c.length > 120 ? `${c.slice(0, 120)}…` : c);
+    if (next !== null && seen.has(next)) {
+      throw new BadDataError(`orders API handed out cursor ${named(next)} again, after page ${page}: following it would serve the same pages again, `
+        + `so the run stops; the API's paging is broken for window ${w.since}..${w.before}`);
+    }
+    if (next !== null && page >= maxPages) {
+      throw new BadDataError(`orders API still has a next_cursor after page ${page}, the most one run reads (maxPages ${maxPages}; next ${named(next)}): `
+        + `the cursor never ends, or the window holds more than ${maxPages * w.limit} versions; raise ORDERS_API_PAGE_SIZE, or the client's maxPages`);
+    }
+    yield { ...fetched, number: page };
+    if (next === null) return;
+    cursor = next;
+    page++;
+  }
+}
+
 export function createOrdersActivities(deps: OrdersDeps) {
   const lake = { s3: deps.s3, bucket: deps.bucket };
   return {
@@ -54,8 +90,7 @@ export function createOrdersActivities(deps: OrdersDeps) {
       const hooks = activityHooks(ctx, () => p);
       const limit = deps.ordersApi.pageSize ?? DEFAULT_PAGE_SIZE;
       try {
-        for (;;) {
-          const fetched = await fetchOrdersPage(deps.ordersApi, { since, before, cursor: p.cursor, limit }, hooks);
+        for await (const fetched of windowPages(deps.ordersApi, { since, before, limit }, p, hooks)) {
           const sha256 = createHash('sha256').update(fetched.body).digest('hex');
           const loadId = await pageLoadId(deps.staging, `${input.workflowId}/orders/page-${p.page}`, sha256);
           await writeRawText(lake, { source: 'orders', dt, loadId }, fetched.body, 'json');
@@ -69,7 +104,6 @@ export function createOrdersActivities(deps: OrdersDeps) {
             requests: p.requests + fetched.requests, rateLimited: p.rateLimited + fetched.rateLimited, failures: p.failures + fetched.failures,
           };
           ctx.heartbeat(p);
-          if (last) break;
         }
       } catch (err) {
         rethrowClassified(err, `orders partition ${since}..${before}, page ${p.page} (workflow ${input.workflowId})`);

@@ -3,7 +3,10 @@
  * generated dataset of this test's own dates, the real Temporal, staging PostgreSQL and S3. The
  * partition is the dataset's whole day, so the manifest's counts apply to it.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ordersPipelineWorkflow } from '../../workflows';
 import { partitionsBetween, type PartitionInput, type PartitionOutput } from '../../workflows/partitions';
@@ -195,6 +198,27 @@ describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () =>
     expect((shop.stats().api?.requests ?? 0) - before).toBe(out.loads.length);
     expect(out.loads.length).toBe((await readPages(window.partitionStart, window.partitionEnd)).length - 2);
   });
+
+  it('ends a run whose API hands out the same cursor again, non-retryably, naming it', async () => {
+    let served = 0;
+    const looping = createServer((_req, res) => {
+      served++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[],"next_cursor":"loop-1"}');
+    });
+    await new Promise<void>((r) => looping.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(looping.address() as AddressInfo).port}`;
+      const activities = createOrdersActivities({ ...env.deps, ordersApi: { url, token: TOKEN, timeoutMs: 5_000 } });
+      const err = await new MockActivityEnvironment().run(activities.extractOrders, { ...window, workflowId: wf('orders-cursor-loop') }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err).toMatchObject({ nonRetryable: true, type: 'BadData' });
+      expect((err as Error).message).toMatch(/^orders partition .*, page 2 .*cursor "loop-1" again, after page 2/);
+      expect(served).toBe(2);
+    } finally {
+      looping.closeAllConnections();
+      await new Promise<void>((r) => looping.close(() => r()));
+    }
+  }, 60_000);
 
   /** Reads the clean API directly: every page of [since, before), or the first maxPages. */
   async function readPages(since: string, before: string, maxPages = Infinity): Promise<Array<{ data: unknown[]; next_cursor: string | null }>> {

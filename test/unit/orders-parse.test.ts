@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseOrderVersions } from '../../activities/orders-parse';
+import { parseOrderVersions, readOrdersPage } from '../../activities/orders-parse';
 
 const good = {
   order_id: 'O1', user_id: 'U1', status: 'paid', created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T01:00:00.5+01:00',
@@ -52,5 +52,31 @@ describe('order version validation', () => {
     expect(r.orders).toHaveLength(2);
     expect(r.lines).toHaveLength(2);
     expect(r.rejected).toEqual([]);
+  });
+});
+
+describe('page envelope', () => {
+  it('reads a page whatever its content type says', () => {
+    expect(readOrdersPage('{"data":[{"order_id":"O1"}],"next_cursor":"c1"}', 'text/plain')).toEqual({ ok: true, page: { data: [{ order_id: 'O1' }], next_cursor: 'c1' } });
+    expect(readOrdersPage('{"data":[],"next_cursor":null}', null)).toEqual({ ok: true, page: { data: [], next_cursor: null } });
+  });
+
+  it.each([
+    ['<html><body>Bad Gateway</body></html>', 'text/html', /^a body that is not JSON \(.+\); received content-type text\/html, 37 characters: "<html><body>Bad Gateway<\/body><\/html>"$/],
+    ['{"data":[1,2', 'application/json', /^a body that is not JSON \(.+\); received content-type application\/json, 12 characters: "\{\\"data\\":\[1,2"$/],
+    ['', null, /^a body that is not JSON \(.+\); received content-type \(none\), 0 characters: ""$/],
+    ['{"data":{},"next_cursor":""}', 'application/json', /^JSON that is not a page \(data: .+; next_cursor: .+\); received content-type application\/json/],
+    ['[]', 'application/json', /^JSON that is not a page \(record: .+\)/],
+  ])('says what %j (%s) is instead of a page', (body, contentType, problem) => {
+    const r = readOrdersPage(body, contentType);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? '' : r.problem).toMatch(problem);
+  });
+
+  it('shows only the first 200 characters of what came', () => {
+    const body = `<html>${'x'.repeat(10_000)}</html>`;
+    const r = readOrdersPage(body, 'text/html');
+    expect(r.ok ? '' : r.problem).toContain(`${body.length} characters: ${JSON.stringify(body.slice(0, 200))}`);
+    expect((r.ok ? '' : r.problem).length).toBeLessThan(400);
   });
 });
