@@ -24,6 +24,9 @@ const portsSchema = z.object({
   ETL_ORDERS_API_PORT: port(18080),
 });
 
+/** The default PSEUDONYM_KEY: public, so pseudonyms made with it can be reversed by anyone. */
+export const DEV_PSEUDONYM_KEY = 'dev-pseudonym-key-change-me';
+
 function schemaFor(p: z.infer<typeof portsSchema>) {
   const pg = (user: string, db: string) => `postgres://${user}:${user}_dev@127.0.0.1:${p.ETL_PG_PORT}/${db}`;
   return z.object({
@@ -54,7 +57,10 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     ORDERS_API_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
     /** Page size (limit) of the orders pipeline; keep it stable, page boundaries name the loads. */
     ORDERS_API_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
-    PSEUDONYM_KEY: z.string().min(16, 'must be at least 16 characters').default('dev-pseudonym-key-change-me'),
+    PSEUDONYM_KEY: z.string().min(16, 'must be at least 16 characters').default(DEV_PSEUDONYM_KEY),
+    /** Passwords the analyst roles are created with; only at creation: rotate with ALTER ROLE afterwards. */
+    ANALYST_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('etl_analyst_dev'),
+    ANALYST_PII_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('etl_analyst_pii_dev'),
     ALERT_WEBHOOK_URL: httpUrl.optional(),
     /** Per-pipeline SLA of scheduled runs in minutes, e.g. `orders=8,transform=45`; unnamed pipelines get their cadence. */
     ETL_SLA_MINUTES: z.string().regex(/^(\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)?(,\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)*$/, 'must look like orders=8,transform=45').default(''),
@@ -77,7 +83,7 @@ export type Config = Ports & z.infer<ReturnType<typeof schemaFor>>;
 
 /** Names of variables whose values must never be printed. */
 // ALERT_WEBHOOK_URL counts as a secret: chat webhooks carry their token in the path.
-export const SECRET_KEYS = ['S3_SECRET_ACCESS_KEY', 'ORDERS_API_TOKEN', 'PSEUDONYM_KEY', 'ALERT_WEBHOOK_URL'] as const;
+export const SECRET_KEYS = ['S3_SECRET_ACCESS_KEY', 'ORDERS_API_TOKEN', 'PSEUDONYM_KEY', 'ALERT_WEBHOOK_URL', 'ANALYST_PASSWORD', 'ANALYST_PII_PASSWORD'] as const;
 
 export class ConfigError extends Error {
   constructor(public readonly issues: string[]) {
@@ -125,4 +131,39 @@ export function scrubSecrets(message: string, config: Config): string {
   }
   for (const s of secrets.filter((x) => x.length >= 4)) out = out.split(s).join('***');
   return out;
+}
+
+/** Pure: is this host name the local machine (localhost, 127.0.0.0/8, ::1)? */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(h) || h === '::1';
+}
+
+/** The host names of every endpoint the worker talks to, by the variable that names it. */
+function endpointHosts(config: Config): Array<[string, string]> {
+  const hostOf = (hostPort: string) => hostPort.replace(/:\d+$/, '');
+  const urls = ['PG_ADMIN_URL', 'STAGING_DATABASE_URL', 'ANALYTICS_DATABASE_URL', 'SHOP_DATABASE_URL', 'SHOP_OWNER_DATABASE_URL', 'S3_ENDPOINT', 'ORDERS_API_URL'] as const;
+  return [
+    ...urls.map((k): [string, string] => [k, new URL(config[k]).hostname]),
+    ...config.KAFKA_BROKERS.map((b): [string, string] => ['KAFKA_BROKERS', hostOf(b)]),
+    ['TEMPORAL_ADDRESS', hostOf(config.TEMPORAL_ADDRESS)],
+  ];
+}
+
+/**
+ * Pure: a warning when the public development PSEUDONYM_KEY is used against endpoints that are not
+ * on this machine, where real data may be pseudonymised with a key everyone knows; else null.
+ */
+export function devPseudonymKeyWarning(config: Config): string | null {
+  if (config.PSEUDONYM_KEY !== DEV_PSEUDONYM_KEY) return null;
+  const remote = endpointHosts(config).filter(([, host]) => !isLoopbackHost(host));
+  if (remote.length === 0) return null;
+  const where = [...new Set(remote.map(([k, host]) => `${k} (${host})`))].join(', ');
+  return [
+    'PSEUDONYM_KEY is the public development key, but endpoints are not local:',
+    `  ${where}.`,
+    'Anyone who has the code knows this key and can re-identify the pseudonymised user ids.',
+    'Set PSEUDONYM_KEY to a secret of at least 16 characters (e.g. `openssl rand -hex 32`).',
+    'Changing it later changes every pseudonym, so set it before the first load.',
+  ].join('\n');
 }

@@ -1,16 +1,12 @@
 /**
  * Databases and least-privilege roles, created idempotently as the superuser. No tables: those
  * belong to the migrations in sql/. Each role reaches only its own database (CONNECT is revoked
- * from PUBLIC), and passwords follow the configured URLs so the two never drift apart.
+ * from PUBLIC). A role is created with the password of its configured URL (or ANALYST_PASSWORD,
+ * ANALYST_PII_PASSWORD); an existing role keeps its password (see postgres-roles.ts on rotation).
  */
 import { Client } from 'pg';
 import type { Config } from '../config';
-
-interface RolePlan {
-  role: string;
-  /** The configured URL that logs in as this role, if any (its password wins). */
-  url?: string;
-}
+import { describeRoles, ensureRoles, type RolePlan } from './postgres-roles';
 
 const isLocalHost = (h: string) => ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(h);
 
@@ -27,7 +23,7 @@ export function localAdminUrl(config: Config): string {
 }
 
 /** Pure: the password for a role: from its configured URL when the URL logs in as it, else `<role>_dev`. */
-export function rolePassword(plan: RolePlan): string {
+export function rolePassword(plan: { role: string; url?: string }): string {
   if (plan.url) {
     const u = new URL(plan.url);
     if (decodeURIComponent(u.username) === plan.role && u.password) return decodeURIComponent(u.password);
@@ -35,28 +31,30 @@ export function rolePassword(plan: RolePlan): string {
   return `${plan.role}_dev`;
 }
 
+/** Pure: every login role of the local server, with the password it is created with. */
+export function rolePlans(config: Config): RolePlan[] {
+  const fromUrl = (role: string, source: 'STAGING_DATABASE_URL' | 'ANALYTICS_DATABASE_URL' | 'SHOP_OWNER_DATABASE_URL' | 'SHOP_DATABASE_URL'): RolePlan =>
+    ({ role, password: rolePassword({ role, url: config[source] }), source });
+  return [
+    fromUrl('etl_staging', 'STAGING_DATABASE_URL'),
+    fromUrl('etl_analytics', 'ANALYTICS_DATABASE_URL'),
+    fromUrl('shop_owner', 'SHOP_OWNER_DATABASE_URL'),
+    fromUrl('etl_shop_reader', 'SHOP_DATABASE_URL'),
+    { role: 'etl_analyst', password: config.ANALYST_PASSWORD, source: 'ANALYST_PASSWORD' },
+    { role: 'etl_analyst_pii', password: config.ANALYST_PII_PASSWORD, source: 'ANALYST_PII_PASSWORD' },
+  ];
+}
+
 export async function bootstrapDatabases(config: Config): Promise<string> {
   const urls = [config.PG_ADMIN_URL, config.STAGING_DATABASE_URL, config.ANALYTICS_DATABASE_URL, config.SHOP_DATABASE_URL, config.SHOP_OWNER_DATABASE_URL];
   if (!urls.every((u) => pointsAtLocalServer(u, config.ETL_PG_PORT))) {
     return 'configured database URLs point elsewhere: skipped creating databases and roles';
   }
-  const roles: RolePlan[] = [
-    { role: 'etl_staging', url: config.STAGING_DATABASE_URL },
-    { role: 'etl_analytics', url: config.ANALYTICS_DATABASE_URL },
-    { role: 'shop_owner', url: config.SHOP_OWNER_DATABASE_URL },
-    { role: 'etl_shop_reader', url: config.SHOP_DATABASE_URL },
-    { role: 'etl_analyst' },
-    { role: 'etl_analyst_pii' },
-  ];
   const admin = new Client({ connectionString: config.PG_ADMIN_URL, application_name: 'shop-etl:services' });
   await admin.connect();
+  let roles = '';
   try {
-    const lit = (v: string) => admin.escapeLiteral(v);
-    for (const plan of roles) {
-      const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [plan.role]);
-      const verb = exists.rowCount ? 'ALTER' : 'CREATE';
-      await admin.query(`${verb} ROLE ${plan.role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${lit(rolePassword(plan))}`);
-    }
+    roles = describeRoles(await ensureRoles(admin, rolePlans(config)));
     for (const role of ['etl_shop_reader', 'etl_analyst', 'etl_analyst_pii']) await admin.query(`ALTER ROLE ${role} SET default_transaction_read_only = on`);
     const owners = { staging: 'etl_staging', analytics: 'etl_analytics', shop: 'shop_owner' } as const;
     for (const [db, owner] of Object.entries(owners)) {
@@ -79,7 +77,7 @@ export async function bootstrapDatabases(config: Config): Promise<string> {
   } finally {
     await admin.end();
   }
-  return 'databases staging, analytics, shop and their roles are in place';
+  return `databases staging, analytics, shop and their roles are in place${roles ? ` (${roles})` : ''}`;
 }
 
 async function inDatabase(config: Config, db: string, statements: string[]): Promise<void> {

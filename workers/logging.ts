@@ -25,3 +25,11 @@ export function installConciseLogging(level: LogLevel = 'WARN'): void {
   installed = true;
   Runtime.install({ logger: new DefaultLogger(level, (entry) => console.error(conciseLine(entry))) });
 }
+
+/** A message framed in a box of `!`, so a warning stands out among the worker's one-line logs. */
+export function boxed(message: string): string {
+  const lines = message.split('\n');
+  const width = Math.max(...lines.map((l) => l.length));
+  const rule = '!'.repeat(width + 4);
+  return [rule, ...lines.map((l) => `! ${l.padEnd(width)} !`), rule].join('\n');
+}

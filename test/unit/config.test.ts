@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactConfig, scrubSecrets } from '../../config';
+import { ConfigError, devPseudonymKeyWarning, isLoopbackHost, loadConfig, redactConfig, scrubSecrets } from '../../config';
 
 describe('configuration', () => {
   it('defaults point at the local services, so the demo needs no configuration', () => {
@@ -73,5 +73,43 @@ describe('configuration', () => {
     expect(JSON.stringify(redactConfig(c))).not.toContain('XYZsecret');
     expect(scrubSecrets('posting to https://hooks.example.test/services/T000/B000/XYZsecret failed', c)).not.toContain('XYZsecret');
     expect(redactConfig(loadConfig({})).ALERT_WEBHOOK_URL).toBeUndefined();
+  });
+
+  it('hides the analyst passwords in `etl config`, and keeps the dev defaults the tests log in with', () => {
+    const c = loadConfig({ ANALYST_PASSWORD: 'analyst-s3cret', ANALYST_PII_PASSWORD: 'pii-s3cret-99' });
+    const printed = JSON.stringify(redactConfig(c));
+    expect(printed).not.toContain('analyst-s3cret');
+    expect(printed).not.toContain('pii-s3cret-99');
+    expect(scrubSecrets('login as analyst-s3cret failed', c)).toBe('login as *** failed');
+    expect(loadConfig({}).ANALYST_PASSWORD).toBe('etl_analyst_dev');
+    expect(loadConfig({}).ANALYST_PII_PASSWORD).toBe('etl_analyst_pii_dev');
+    expect(() => loadConfig({ ANALYST_PASSWORD: 'short' })).toThrow(/ANALYST_PASSWORD/);
+  });
+
+  it('tells loopback hosts from the rest', () => {
+    for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::1', 'LOCALHOST']) expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '10.0.0.5', 'db.example.com', 'postgres', '128.0.0.1', '127.0.0.1.nip.io']) expect(isLoopbackHost(h), h).toBe(false);
+  });
+
+  describe('the development PSEUDONYM_KEY against endpoints that are not local', () => {
+    it('says nothing for the local defaults, or when a key of your own is set', () => {
+      expect(devPseudonymKeyWarning(loadConfig({}))).toBeNull();
+      expect(devPseudonymKeyWarning(loadConfig({ ETL_PG_PORT: '6000', KAFKA_BROKERS: 'localhost:9092' }))).toBeNull();
+      expect(devPseudonymKeyWarning(loadConfig({ PSEUDONYM_KEY: 'a-real-secret-key-of-mine', S3_ENDPOINT: 'https://s3.example.com' }))).toBeNull();
+    });
+
+    it.each([
+      ['ANALYTICS_DATABASE_URL', 'postgres://etl_analytics:s3cr3t@db.internal:5432/analytics', 'db.internal'],
+      ['PG_ADMIN_URL', 'postgres://postgres:s3cr3t@10.0.0.7:5432/postgres', '10.0.0.7'],
+      ['S3_ENDPOINT', 'https://s3.eu-west-1.amazonaws.com', 's3.eu-west-1.amazonaws.com'],
+      ['KAFKA_BROKERS', '127.0.0.1:19092,kafka-2.prod:9092', 'kafka-2.prod'],
+      ['TEMPORAL_ADDRESS', 'temporal.prod:7233', 'temporal.prod'],
+    ])('warns when %s points at another host, naming it', (name, value, host) => {
+      const warning = devPseudonymKeyWarning(loadConfig({ [name]: value }));
+      expect(warning).toContain('PSEUDONYM_KEY');
+      expect(warning).toContain(`${name} (${host})`);
+      // The warning names hosts, never credentials.
+      expect(warning).not.toContain('s3cr3t');
+    });
   });
 });

@@ -8,7 +8,8 @@ import { loadConfig } from '../../config';
 import { jarUrl, KAFKA_JARS, parseJar } from '../../services/kafka-jars';
 import { serverProperties } from '../../services/kafka';
 import { duplicatePorts, isPortFree, portConflictMessage, portConflicts } from '../../services/ports';
-import { pointsAtLocalServer, rolePassword } from '../../services/postgres-bootstrap';
+import { pointsAtLocalServer, rolePassword, rolePlans } from '../../services/postgres-bootstrap';
+import { describeRoles, scramMatches } from '../../services/postgres-roles';
 import { scrub } from '../../services/lifecycle';
 import { cmdlineMatches, isOurs, runningPid, tailFile } from '../../services/process';
 import { s3Identities, s3Ports } from '../../services/s3';
@@ -123,6 +124,33 @@ describe('postgres bootstrap and s3 identities', () => {
     expect(rolePassword({ role: 'etl_staging', url: 'postgres://etl_staging:s%40cret@127.0.0.1:1/staging' })).toBe('s@cret');
     expect(rolePassword({ role: 'etl_analyst' })).toBe('etl_analyst_dev');
     expect(rolePassword({ role: 'etl_analyst', url: 'postgres://someone:x@h:1/d' })).toBe('etl_analyst_dev');
+  });
+
+  it('creates the analyst roles with ANALYST_PASSWORD and ANALYST_PII_PASSWORD, the dev passwords by default', () => {
+    const password = (c: ReturnType<typeof loadConfig>, role: string) => rolePlans(c).find((p) => p.role === role)?.password;
+    expect(password(loadConfig({}), 'etl_analyst')).toBe('etl_analyst_dev');
+    expect(password(loadConfig({}), 'etl_analyst_pii')).toBe('etl_analyst_pii_dev');
+    const c = loadConfig({ ANALYST_PASSWORD: 'analyst-secret', ANALYST_PII_PASSWORD: 'pii-secret-1', STAGING_DATABASE_URL: 'postgres://etl_staging:st4ging@127.0.0.1:54329/staging' });
+    expect(password(c, 'etl_analyst')).toBe('analyst-secret');
+    expect(password(c, 'etl_analyst_pii')).toBe('pii-secret-1');
+    expect(rolePlans(c).find((p) => p.role === 'etl_staging')).toEqual({ role: 'etl_staging', password: 'st4ging', source: 'STAGING_DATABASE_URL' });
+    expect(rolePlans(c).map((p) => p.role)).toEqual(['etl_staging', 'etl_analytics', 'shop_owner', 'etl_shop_reader', 'etl_analyst', 'etl_analyst_pii']);
+  });
+
+  it('checks a password against a SCRAM-SHA-256 verifier made by PostgreSQL 17', () => {
+    // pg_authid.rolpassword of etl_analyst after `CREATE ROLE ... PASSWORD 'etl_analyst_dev'`.
+    const verifier = 'SCRAM-SHA-256$4096:4Fwd2er7sA4PExJH6FrjUA==$VDBHg/dgNQsMsNtCwsqLEo18KHjKwkGGrIyn0t5Fs3Y=:N0wTAqmIXeQeo1s8/Sk5Yjy8uoFA4BONhISjn3uJ1b8=';
+    expect(scramMatches(verifier, 'etl_analyst_dev')).toBe(true);
+    expect(scramMatches(verifier, 'etl_analyst_pii_dev')).toBe(false);
+    expect(scramMatches(null, 'x')).toBeNull();
+    expect(scramMatches('md5c0ffee', 'x')).toBeNull();
+  });
+
+  it('names the variable to update when a role kept a rotated password', () => {
+    expect(describeRoles({ created: [], differing: [] })).toBe('');
+    const note = describeRoles({ created: ['etl_analyst'], differing: [{ role: 'etl_staging', source: 'STAGING_DATABASE_URL' }] });
+    expect(note).toContain('created roles etl_analyst');
+    expect(note).toMatch(/etl_staging's password differs .*left as it is.*ALTER ROLE etl_staging.*in STAGING_DATABASE_URL/);
   });
 
   it('writes only the configured S3 credentials', () => {
