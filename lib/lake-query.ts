@@ -2,15 +2,16 @@
  * SQL over the curated lake, the way Athena does it: every curated/<table>/ is a table, dt its
  * Hive partition column. Only the objects of the partitions the query can need are downloaded
  * (see lake-dt-filter.ts), into a temp folder that DuckDB reads with hive_partitioning. DuckDB
- * cannot reach S3 itself here (no httpfs without internet), hence the download.
+ * cannot reach S3 itself here (no httpfs without internet), hence the download. The SQL is the
+ * user's, so DuckDB is then locked to reading exactly those files (see lockDown).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { getObjectBytes, listObjects } from './s3';
-import { dtFilter, referencedTables } from './lake-dt-filter';
+import { dtFilterFromTree, parseSql, referencedTables } from './lake-dt-filter';
 
 export interface LakeQueryResult {
   columns: string[];
@@ -21,6 +22,20 @@ export interface LakeQueryResult {
 }
 
 const KEY = /^curated\/([a-z0-9_]+)\/dt=(\d{4}-\d{2}-\d{2})\/[^/]+\.parquet$/;
+const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * From here on SQL can read the given files and nothing else: no other file (/proc/self/environ),
+ * no write (COPY TO, ATTACH of a file), no extension, and no SET that would undo this.
+ */
+async function lockDown(con: DuckDBConnection, files: string[]): Promise<void> {
+  // allowed_paths, not allowed_directories: a directory would also be writable.
+  await con.run(`set allowed_paths = [${files.map(q).join(', ')}]`);
+  await con.run('set autoinstall_known_extensions = false');
+  await con.run('set autoload_known_extensions = false');
+  await con.run('set enable_external_access = false');
+  await con.run('set lock_configuration = true');
+}
 
 export async function lakeQuery(s3: S3Client, bucket: string, sql: string): Promise<LakeQueryResult> {
   const objects = (await listObjects(s3, bucket, 'curated/')).flatMap((o) => {
@@ -28,9 +43,10 @@ export async function lakeQuery(s3: S3Client, bucket: string, sql: string): Prom
     return m ? [{ key: o.key, table: m[1]!, dt: m[2]! }] : [];
   });
   const all = [...new Set(objects.map((o) => o.table))].sort();
-  const tables = referencedTables(sql, all);
+  const tree = await parseSql(sql);
+  const tables = referencedTables(sql, all, tree);
   if (tables.length === 0) throw new Error(`the query names no curated table; the lake has: ${all.join(', ') || '(none)'}`);
-  const keep = tables.length === 1 ? dtFilter(sql) : null;
+  const keep = tables.length === 1 ? dtFilterFromTree(tree) : null;
   const candidates = objects.filter((o) => tables.includes(o.table));
   const chosen = candidates.filter((o) => !keep || keep(o.dt));
   const dir = await mkdtemp(join(tmpdir(), 'etl-lake-'));
@@ -54,11 +70,16 @@ export async function lakeQuery(s3: S3Client, bucket: string, sql: string): Prom
     const con = await db.connect();
     try {
       await con.run(`set TimeZone = 'UTC'`);
+      const files: string[] = [];
       for (const t of tables) {
-        const files = schemaOnly.get(t) ?? join(dir, 'curated', t, '*', '*.parquet');
-        const where = schemaOnly.has(t) ? ' where false' : '';
-        await con.run(`create view ${t} as select * from read_parquet('${files}', hive_partitioning = true)${where}`);
+        const schema = schemaOnly.get(t);
+        const paths = schema ? [schema] : chosen.filter((o) => o.table === t).map((o) => join(dir, o.key));
+        files.push(...paths);
+        // The files by name, not a glob: allowed_paths then needs no directory listing.
+        const where = schema ? ' where false' : '';
+        await con.run(`create view "${t}" as select * from read_parquet([${paths.map(q).join(', ')}], hive_partitioning = true)${where}`);
       }
+      await lockDown(con, files);
       const reader = await con.runAndReadAll(sql);
       return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Array<Record<string, unknown>>, tables, objectsRead: chosen.length + schemaOnly.size, objectsTotal: candidates.length };
     } finally {
