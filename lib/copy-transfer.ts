@@ -16,20 +16,30 @@ export function decodeCopyCell(cell: string): string | null {
   return cell.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c));
 }
 
-/** Rewrites cells of each COPY text line; `map` gets and returns the raw (still encoded) cells. */
+/**
+ * Rewrites cells of each COPY text line; `map` gets and returns the raw (still encoded) cells.
+ * Lines are cut at the byte level (0x0A never occurs inside a multi-byte UTF-8 character) and only
+ * complete lines are decoded: a chunk may end mid-character, and decoding it alone made U+FFFD.
+ */
 export function mapCopyLines(map: (cells: string[]) => string[]): Transform {
-  let rest = '';
+  let pending: Buffer[] = []; // bytes after the last newline seen, not yet a whole line
+  const mapLines = (bytes: Buffer) => bytes.toString('utf8').split('\n').map((l) => map(l.split('\t')).join('\t')).join('\n') + '\n';
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
-      const text = rest + chunk.toString('utf8');
-      const lines = text.split('\n');
-      rest = lines.pop() ?? '';
-      done(null, lines.length ? lines.map((l) => map(l.split('\t')).join('\t')).join('\n') + '\n' : undefined);
+      const end = chunk.lastIndexOf(10);
+      if (end < 0) {
+        pending.push(chunk);
+        return done();
+      }
+      const head = pending.length ? Buffer.concat([...pending, chunk.subarray(0, end)]) : chunk.subarray(0, end);
+      pending = end + 1 < chunk.length ? [chunk.subarray(end + 1)] : [];
+      done(null, mapLines(head));
     },
     flush(done: TransformCallback) {
-      if (rest !== '') {
-        done(null, map(rest.split('\t')).join('\t') + '\n');
-      } else done();
+      const rest = Buffer.concat(pending);
+      pending = [];
+      if (rest.length) done(null, mapLines(rest));
+      else done();
     },
   });
 }
