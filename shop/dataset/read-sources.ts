@@ -65,11 +65,12 @@ export async function* readOrders(dir: string): AsyncGenerator<{ line: number; t
   }
 }
 
+/** Every line of events.jsonl; one that is not a JSON object is an invalid event (`event` is empty), sent on as it is. */
 export async function* readEvents(dir: string): AsyncGenerator<{ line: number; text: string; event: Record<string, unknown>; check: Checked<CheckedEvent> }> {
   for await (const { text, line } of lines(dir, FILES.events)) {
     const event = parseJsonObject(text);
-    if (typeof event === 'string') throw new DatasetError(FILES.events, line, null, `${event}; each line must be one event object`);
-    yield { line, text, event, check: checkEvent(event) };
+    if (typeof event === 'string') yield { line, text, event: {}, check: { ok: false, field: '*', reason: event } };
+    else yield { line, text, event, check: checkEvent(event) };
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Pool } from 'pg';
@@ -55,10 +56,12 @@ function parseLine(l: string): Row {
     return { __bad: 1 }; // malformed JSON: invalid, as the rules say
   }
 }
-const jsonl = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map(parseLine);
+// A file of any name; `.gz` is gunzipped (the layout allows compressed purchase exports).
+const text = (path: string) => (path.endsWith('.gz') ? gunzipSync(readFileSync(path)) : readFileSync(path)).toString('utf8');
+const jsonl = (path: string) => text(path).split('\n').filter((l) => l.trim()).map(parseLine);
 const csvRows = (path: string): Row[] => {
-  const [header, ...rest] = parse(readFileSync(path, 'utf8'), { relax_column_count: true, skip_empty_lines: true }) as string[][];
-  return rest.map((cells) => (cells.length === header!.length ? Object.fromEntries(header!.map((h, i) => [h.trim() === 'Qty' ? 'Quantity' : h.trim(), cells[i]])) : { __bad: 1 }));
+  const [header = [], ...rest] = parse(text(path), { bom: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
+  return rest.map((cells) => (cells.length === header.length ? Object.fromEntries(header.map((h, i) => [h.trim() === 'Qty' ? 'Quantity' : h.trim(), cells[i]])) : { __bad: 1 }));
 };
 
 function add(map: Map<string, DayOrders>, key: string, cents: bigint) {
@@ -74,10 +77,14 @@ export function expectedMetrics(dir: string, prefix: string): Expected {
     list.push({ at: instant(p.updated_at) ?? 0, name: missing(p.product_name) ? null : norm(String(p.product_name)) });
     names.set(String(p.product_id), list);
   }
-  const sell = (productId: string, units: number, c: bigint) => {
+  // A product the catalogue lacks is named by its purchase lines (the greatest name), as docs/transform.md says.
+  const lineNames = new Map<string, string>();
+  const sell = (productId: string, units: number, c: bigint, lineName: string | null = null) => {
     const versions = (names.get(productId) ?? []).sort((a, b) => b.at - a.at);
-    const e = ex.productSales.get(prefix + productId) ?? { name: versions.find((v) => v.name !== null)?.name ?? null, units: 0, cents: 0n };
-    ex.productSales.set(prefix + productId, { ...e, units: e.units + units, cents: e.cents + c });
+    if (lineName !== null && !names.has(productId) && lineName > (lineNames.get(productId) ?? '')) lineNames.set(productId, lineName);
+    const e = ex.productSales.get(prefix + productId) ?? { name: null, units: 0, cents: 0n };
+    const name = versions.find((v) => v.name !== null)?.name ?? lineNames.get(productId) ?? null;
+    ex.productSales.set(prefix + productId, { name, units: e.units + units, cents: e.cents + c });
   };
   const order = (date: string, c: bigint) => {
     add(ex.ordersByDate, date, c);
@@ -92,21 +99,23 @@ export function expectedMetrics(dir: string, prefix: string): Expected {
     if (!prev || at > prev.at) latest.set(String(o.order_id), { ...o, at });
   }
   for (const o of latest.values()) {
-    const lines = (o as unknown as { lines: Array<{ product_id: string; quantity: number; unit_price: string }> }).lines;
+    const lines = (o as unknown as { lines: Array<{ product_id: string; quantity: number | string; unit_price: string | number }> }).lines;
     const live = o.status !== 'cancelled';
     let total = 0n;
     for (const l of lines) {
-      const c = cents(l.unit_price)! * BigInt(l.quantity);
+      const units = qty(l.quantity)!; // "1" and 1 alike
+      const c = cents(l.unit_price)! * BigInt(units);
       total += c;
-      if (live) sell(l.product_id, l.quantity, c);
+      if (live) sell(l.product_id, units, c);
     }
     order(day(instant(o.created_at)!), live ? total : 0n);
   }
 
-  const files = readdirSync(join(dir, 'purchases')).sort((a, b) => a.slice(10, 20).localeCompare(b.slice(10, 20)) || a.localeCompare(b));
-  const lines = new Map<string, { order: string; date: string; product: string; units: number; cents: bigint }>();
+  // Any name: the extension says the format. Only same-content duplicates span files in the fixtures, so order does not matter.
+  const files = readdirSync(join(dir, 'purchases')).filter((f) => !f.startsWith('.')).sort();
+  const lines = new Map<string, { order: string; date: string; product: string; units: number; cents: bigint; name: string | null }>();
   for (const f of files) {
-    const rows = f.endsWith('.csv') ? csvRows(join(dir, 'purchases', f)) : jsonl(join(dir, 'purchases', f)).map((r) => ('Qty' in r ? { ...r, Quantity: r.Qty } : r));
+    const rows = /\.csv(\.gz)?$/i.test(f) ? csvRows(join(dir, 'purchases', f)) : jsonl(join(dir, 'purchases', f)).map((r) => ('Qty' in r ? { ...r, Quantity: r.Qty } : r));
     for (const r of rows) {
       if (r.__bad || ['CustomerID', 'OrderID', 'OrderDate', 'ProductID', 'Quantity', 'Price'].some((k) => missing(r[k]))) continue;
       const at = instant(r.OrderDate);
@@ -117,12 +126,12 @@ export function expectedMetrics(dir: string, prefix: string): Expected {
       const key = `${String(r.OrderID).trim()}|${String(r.ProductID).trim()}`;
       if (lines.has(key)) continue;
       if (total !== undefined && total !== price * BigInt(q)) ex.totalMismatches += 1;
-      lines.set(key, { order: String(r.OrderID).trim(), date: day(at), product: String(r.ProductID).trim(), units: q, cents: price * BigInt(q) });
+      lines.set(key, { order: String(r.OrderID).trim(), date: day(at), product: String(r.ProductID).trim(), units: q, cents: price * BigInt(q), name: missing(r.ProductName) ? null : norm(String(r.ProductName)) });
     }
   }
   const fileOrders = new Map<string, { date: string; cents: bigint }>();
   for (const l of lines.values()) {
-    sell(l.product, l.units, l.cents);
+    sell(l.product, l.units, l.cents, l.name);
     const o = fileOrders.get(l.order);
     fileOrders.set(l.order, { date: !o || l.date < o.date ? l.date : o.date, cents: (o?.cents ?? 0n) + l.cents });
   }

@@ -1,4 +1,3 @@
-import { gzipSync } from 'node:zlib';
 /**
  * The committed fixture (test/fixtures/dataset-small) holds one of each planted defect; reading it
  * back through the dataset readers must reproduce its manifest exactly, and a broken layout must
@@ -7,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readInventory, readProducts, readReviews, readUsers } from '../../shop/dataset/catalog-readers';
 import { DatasetError } from '../../shop/dataset/dataset-error';
@@ -118,5 +118,16 @@ describe('layout errors name file, line and field', () => {
     expect((await collect(readPurchaseFile(dir, gz))).map((r) => r.check.ok)).toEqual([true]);
     writeFileSync(join(dir, 'purchases/notes.txt'), '');
     expect(() => openDataset(dir)).toThrow(/purchases\/notes\.txt.*\.csv, \.jsonl/);
+  });
+});
+
+describe('events.jsonl with a line that is not JSON', () => {
+  it('yields it as an invalid event, so the simulator sends it on for the pipeline to quarantine', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'events-bad-'));
+    copies.push(dir);
+    writeFileSync(join(dir, 'events.jsonl'), '{"event_id":"E1","event_name":"view","user_id":"U1","session_id":"S1","product_id":"P1","ts":"2024-01-01T00:00:00Z"}\n{"event_id": "E2", \n');
+    const events = await collect(readEvents(dir));
+    expect(events.map((e) => [e.line, e.check.ok])).toEqual([[1, true], [2, false]]);
+    expect(events[1]).toMatchObject({ text: '{"event_id": "E2", ', check: { reason: 'not valid JSON' } });
   });
 });
