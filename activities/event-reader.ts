@@ -9,12 +9,46 @@ import { hostname } from 'node:os';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 
 export interface ReadMessage { partition: number; offset: string; value: Buffer | null; timestamp: string }
-export interface ReadOptions { maxMessages: number; maxWaitMs: number; onWait?: () => void }
+/** A batch ends at maxMessages or at maxBytes of values (default unbounded), or after maxWaitMs. */
+export interface ReadOptions { maxMessages: number; maxBytes?: number; maxWaitMs: number; onWait?: () => void }
 
-interface PartitionState { floor: bigint; fetchPos: bigint; buf: KafkaMessage[]; paused: boolean }
+interface PartitionState { floor: bigint; fetchPos: bigint; buf: KafkaMessage[]; bytes: number; paused: boolean }
 
 const HIGH_WATER = 100_000; // buffered messages per partition before fetching pauses
+const HIGH_WATER_BYTES = 64 << 20; // or buffered bytes: a stream of 1 MB messages must not fill the heap
 const IDLE_CLOSE_MS = 10 * 60_000;
+const size = (m: Pick<KafkaMessage, 'value'>) => m.value?.length ?? 0;
+
+/**
+ * A batch from per-partition buffers: a fair share per partition first (of the count and of the
+ * bytes), then whatever is left to partitions with more. Each partition gives a prefix of its buffer,
+ * and its first message is taken whatever its size, so no message is too large to ever be read and
+ * no partition waits behind another's large ones: a batch exceeds maxBytes by at most one message
+ * per partition.
+ */
+export function takeFair(bufs: ReadonlyMap<number, readonly KafkaMessage[]>, max: number, maxBytes = Infinity): ReadMessage[] {
+  const out: ReadMessage[] = [];
+  const counts = new Map<number, number>();
+  const taken = new Map<number, number>();
+  let bytes = 0;
+  const n = Math.max(1, bufs.size);
+  for (const [shareCount, shareBytes] of [[Math.ceil(max / n), maxBytes / n], [max, maxBytes]] as const) {
+    for (const [p, buf] of bufs) {
+      let have = counts.get(p) ?? 0;
+      let mine = taken.get(p) ?? 0;
+      for (let m = buf[have]; m && have < shareCount && out.length < max; m = buf[have]) {
+        if (have > 0 && (bytes + size(m) > maxBytes || mine + size(m) > shareBytes)) break;
+        out.push({ partition: p, offset: m.offset, value: m.value, timestamp: m.timestamp });
+        have++;
+        mine += size(m);
+        bytes += size(m);
+      }
+      counts.set(p, have);
+      taken.set(p, mine);
+    }
+  }
+  return out;
+}
 
 export class EventReader {
   private consumer: Consumer | null = null;
@@ -53,48 +87,33 @@ export class EventReader {
       const want = stored.get(p) ?? this.low.get(p) ?? 0n;
       if (want >= st.floor && want <= st.fetchPos) {
         const drop = st.buf.findIndex((m) => BigInt(m.offset) >= want);
-        st.buf.splice(0, drop < 0 ? st.buf.length : drop);
+        for (const m of st.buf.splice(0, drop < 0 ? st.buf.length : drop)) st.bytes -= size(m);
       } else {
         consumer.seek({ topic: this.topic, partition: p, offset: want.toString() });
-        Object.assign(st, { fetchPos: want, buf: [] });
+        Object.assign(st, { fetchPos: want, buf: [], bytes: 0 });
       }
       st.floor = want;
-      if (st.paused && st.buf.length < HIGH_WATER / 2) {
+      if (st.paused && st.buf.length < HIGH_WATER / 2 && st.bytes < HIGH_WATER_BYTES / 2) {
         consumer.resume([{ topic: this.topic, partitions: [p] }]);
         st.paused = false;
       }
     }
     const deadline = Date.now() + o.maxWaitMs;
-    while (this.buffered() < o.maxMessages && Date.now() < deadline && !this.crashed) {
+    const maxBytes = o.maxBytes ?? Infinity;
+    while (this.buffered('count') < o.maxMessages && this.buffered('bytes') < maxBytes && Date.now() < deadline && !this.crashed) {
       o.onWait?.();
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(1000, deadline - Date.now()));
         this.wake = () => (clearTimeout(t), resolve());
       });
     }
-    return this.take(o.maxMessages);
+    return takeFair(new Map([...this.parts].map(([p, st]) => [p, st.buf])), o.maxMessages, maxBytes);
   }
 
-  private buffered(): number {
+  private buffered(what: 'count' | 'bytes'): number {
     let n = 0;
-    for (const st of this.parts.values()) n += st.buf.length;
+    for (const st of this.parts.values()) n += what === 'count' ? st.buf.length : st.bytes;
     return n;
-  }
-
-  /** A fair share per partition first, then whatever is left to partitions with more. */
-  private take(max: number): ReadMessage[] {
-    const out: ReadMessage[] = [];
-    const counts = new Map<number, number>();
-    const share = Math.ceil(max / Math.max(1, this.parts.size));
-    for (const pass of [share, max]) {
-      for (const [p, st] of this.parts) {
-        const have = counts.get(p) ?? 0;
-        const n = Math.min(st.buf.length - have, pass - have, max - out.length);
-        for (const m of st.buf.slice(have, have + Math.max(0, n))) out.push({ partition: p, offset: m.offset, value: m.value, timestamp: m.timestamp });
-        counts.set(p, have + Math.max(0, n));
-      }
-    }
-    return out;
   }
 
   private async start(stored: ReadonlyMap<number, bigint>): Promise<void> {
@@ -108,7 +127,7 @@ export class EventReader {
     }
     for (const [p, low] of this.low) {
       const at = stored.get(p) ?? low;
-      this.parts.set(p, { floor: at, fetchPos: at, buf: [], paused: false });
+      this.parts.set(p, { floor: at, fetchPos: at, buf: [], bytes: 0, paused: false });
     }
     // The group only carries the connection; positions live in PostgreSQL, so a unique id is harmless.
     const consumer = this.kafka.consumer({
@@ -135,10 +154,14 @@ export class EventReader {
       return;
     }
     // fetched > fetchPos only when Kafka skipped records (compaction, transaction markers): nothing is lost.
-    for (const m of batch.messages) if (BigInt(m.offset) >= st.fetchPos) st.buf.push(m);
+    for (const m of batch.messages) {
+      if (BigInt(m.offset) < st.fetchPos) continue;
+      st.buf.push(m);
+      st.bytes += size(m);
+    }
     st.fetchPos = BigInt(batch.lastOffset()) + 1n;
     resolveOffset(batch.lastOffset());
-    if (st.buf.length >= HIGH_WATER) {
+    if (st.buf.length >= HIGH_WATER || st.bytes >= HIGH_WATER_BYTES) {
       pause();
       st.paused = true;
     }

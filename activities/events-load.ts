@@ -8,7 +8,7 @@ import type { PoolClient } from 'pg';
 import { copyRows, type CopyValue } from '../lib/bulk';
 import type { CheckedEvent } from '../shop/dataset/records';
 import type { ReadMessage } from './event-reader';
-import { EVENT_STAGING_COLUMNS, eventRow, judgeEvent } from './event-schema';
+import { EVENT_STAGING_COLUMNS, eventRow, judgeEvent, quarantinedValue } from './event-schema';
 import type { LoadCounts } from './loads';
 import { quarantineRecords, type Rejected } from './quarantine-lake';
 import type { Lake } from './raw';
@@ -49,7 +49,8 @@ export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRan
   for (const m of r.messages) {
     const j = judgeEvent(m.value);
     if (j.ok) valid.push({ ...j.event, partition: m.partition, offset: m.offset });
-    else rejected.push({ ref: `${r.topic}/p${m.partition}@${m.offset}`, reason: j.reason, record: (m.value?.toString('utf8') ?? '').replace(/\u0000/g, '\\u0000') });
+    // The exact bytes: as text when they are UTF-8 without NUL, else base64 (marked with `encoding`).
+    else rejected.push({ ref: `${r.topic}/p${m.partition}@${m.offset}`, reason: j.reason, ...quarantinedValue(m.value) });
   }
   const merged = await mergeEvents(client, valid, r.loadId);
   const quarantineKey = await quarantineRecords(client, lake, { source: 'events', dt: r.dt, loadId: r.loadId }, rejected);

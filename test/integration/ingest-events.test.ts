@@ -1,18 +1,18 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeEventReaders } from '../../activities/event-reader';
-import { createEventsActivities } from '../../activities/events-batch';
+import { createEventsActivities, type ConsumeEventsBatchInput } from '../../activities/events-batch';
 import { loadEventRange, StaleOffsetsError } from '../../activities/events-load';
-import { deletePrefix, getObjectText } from '../../lib/s3';
+import { rawMessageValue } from '../../activities/raw';
+import { deletePrefix, getObjectBytes, getObjectText } from '../../lib/s3';
 import { readEvents } from '../../shop/dataset/read-sources';
 import { ensureTopic, eventsProducer, produceEvents } from '../../shop/simulator/events';
 import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
 import { startWorkerProcess, until } from '../support/wait';
-
-
-
 
 describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator events sent by the simulator)', () => {
   let env: TestEnv;
@@ -33,11 +33,44 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     const { rows } = await env.deps.staging.query<{ partition: number; next_offset: string }>('select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic]);
     return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
   };
-  const newTopic = async (name: string) => {
+  const newTopic = async (name: string, maxMessageBytes?: number) => {
     const topic = `test.events.${tag}.${name}`;
     topics.push(topic);
-    await ensureTopic(env.deps.kafka, topic, 3);
+    if (maxMessageBytes === undefined) {
+      await ensureTopic(env.deps.kafka, topic, 3);
+      return topic;
+    }
+    const admin = env.deps.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: String(maxMessageBytes) }] }], waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
     return topic;
+  };
+  /** Sends one at a time, so each message's offset is known. */
+  const produce = async (topic: string, messages: Array<Message & { partition: number }>) => {
+    const producer = eventsProducer(env.deps.kafka);
+    await producer.connect();
+    try {
+      const offsets: string[] = [];
+      for (const m of messages) offsets.push((await producer.send({ topic, acks: -1, messages: [m] }))[0]?.baseOffset ?? '?');
+      return offsets;
+    } finally {
+      await producer.disconnect();
+    }
+  };
+  /** Calls the activity as the workflow would, until the stored offsets reach the end; an error is kept, not retried forever. */
+  const consumeToEnd = async (run: (i: ConsumeEventsBatchInput) => Promise<unknown>, input: ConsumeEventsBatchInput, topic: string) => {
+    const end = await endOffsets(topic);
+    const errors: string[] = [];
+    for (let call = 0; call < 60; call++) {
+      const stored = await storedOffsets(String(input.consumerGroup), topic);
+      if ([...end].every(([p, o]) => o === 0n || stored.get(p) === o)) break;
+      await run(input).catch((e: unknown) => errors.push(e instanceof Error ? e.message.slice(0, 300) : String(e)));
+    }
+    return { end, errors };
   };
 
   beforeAll(async () => {
@@ -52,6 +85,7 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
         await env.deps.staging.query(`delete from etl.quarantine where load_id like $1`, [`events/${t}/%`]);
         await env.deps.staging.query(`delete from etl.loads where load_id like $1`, [`events/${t}/%`]);
         await env.deps.staging.query('delete from etl.kafka_offsets where topic = $1', [t]);
+        await env.deps.staging.query('delete from etl.alerts where alert_id like $1', [`events/stuck/%/${t}/%`]);
       }
       await env.deps.staging.query('delete from staging.events where event_id like $1', [`${tag}-%`]);
       const admin = env.deps.kafka.admin();
@@ -183,5 +217,140 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     const sumOf = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => loads.reduce((a, l) => a + l[k], 0);
     expect({ received: sumOf('received'), loaded: sumOf('loaded'), quarantined: sumOf('quarantined'), duplicates: sumOf('duplicates') })
       .toEqual({ received: m?.rows, loaded: ids.size, quarantined: m?.invalid, duplicates: m?.duplicates });
+  });
+
+  it('quarantines every hostile message with its reason and exact bytes, loads the valid ones between them, and moves past all', async () => {
+    const topic = await newTopic('hostile', 4 << 20);
+    const group = `test-${tag}-hostile`;
+    const base = { event_name: 'view', user_id: 'U1', session_id: 'S1', product_id: 'P1', order_id: null, price: '1.00', ts: '2024-03-01T00:00:00Z' };
+    const ev = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ event_id: `${tag}-v${id}`, ...base, ...extra });
+    const bad = (id: string) => JSON.stringify({ event_id: `${tag}-q${id}`, ...base });
+    const nest = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+    const hostile: Array<[string, Buffer | null, RegExp]> = [
+      ['not JSON', Buffer.from('this is not JSON {'), /not valid JSON/],
+      ['binary', Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x0a, 0x0d]), randomBytes(200)]), /not valid UTF-8/],
+      ['invalid UTF-8 in a valid event', Buffer.concat([Buffer.from(bad('u').slice(0, 20)), Buffer.from([0xc3, 0x28]), Buffer.from(bad('u').slice(20))]), /not valid UTF-8/],
+      ['1.2 MB', Buffer.from(bad('big').replace('}', `,"pad":"${'x'.repeat(1_200_000)}"}`)), /message of \d+ bytes exceeds the 1 MiB limit/],
+      ['10,000-deep event_name', Buffer.from(bad('deep').replace('"view"', nest(10_000))), /event_name is nested more than/],
+      ['5,000-deep unknown field', Buffer.from(bad('deep2').replace('}', `,"context":${nest(5_000)}}`)), /context is nested more than/],
+      ['price 1e400', Buffer.from(bad('inf').replace('"1.00"', '1e400')), /^price /],
+      ['price a huge integer', Buffer.from(bad('bigp').replace('"1.00"', '123456789012345678901234567890')), /^price /],
+      ['user_id a huge integer', Buffer.from(bad('bigu').replace('"U1"', '12345678901234567890')), /^user_id /],
+      ['price rounding past numeric(14,2)', Buffer.from(bad('round').replace('"1.00"', '"999999999999.995"')), /^price /],
+      ['ts in year 10000', Buffer.from(bad('y10k').replace('2024-03-01T00:00:00Z', '10000-01-01T00:00:00Z')), /^ts /],
+      ['ts in year 0', Buffer.from(bad('y0').replace('2024-03-01T00:00:00Z', '0000-01-01T00:00:00Z')), /^ts /],
+      ['ts in a negative year', Buffer.from(bad('yneg').replace('2024-03-01T00:00:00Z', '-0001-01-01T00:00:00Z')), /^ts /],
+      ['NUL bytes', Buffer.from(bad('nul').replace('"S1"', '"S\u0000\u00001"')), /NUL/],
+      ['an escaped NUL in an id', Buffer.from(bad('nul2').replace('"S1"', '"S\\u00001"')), /^session_id contains a NUL/],
+      ['a 20,000-byte event_id', Buffer.from(JSON.stringify({ ...base, event_id: `${tag}-q${randomBytes(10_000).toString('hex')}` })), /^event_id is 2\d{4} bytes long/],
+      ['an unpaired surrogate', Buffer.from(bad('sur').replace('"U1"', '"U\\ud800"')), /surrogate/],
+      ['an object as event_id', Buffer.from(JSON.stringify({ ...base, event_id: { id: 1 } })), /^event_id must be a string/],
+      ['no value (tombstone)', null, /empty message/],
+      ['several lines, not JSON', Buffer.from('line one\nline two\r\n#three'), /not valid JSON/],
+    ];
+    const valid: Array<[string, Buffer]> = [
+      ['plain', Buffer.from(ev('0'))],
+      ['unknown fields', Buffer.from(ev('1', { campaign: 'spring', nested: { a: [1, { b: [2] }] }, huge: 1, tiny: 2 }).replace('"huge":1', '"huge":1e400').replace('"tiny":2', '"tiny":123456789012345678901234567890'))],
+      ['pretty-printed over lines', Buffer.from(JSON.stringify(JSON.parse(ev('2')), null, 2))],
+      ['plain', Buffer.from(ev('3', { event_name: 'order', order_id: 'O1', price: '999999999999.99' }))],
+    ];
+    // Hostile and valid interleaved over the three partitions; partition 2 starts with a valid event
+    // whose Kafka timestamp is in year 10000 (the raw object's dt), and a valid event is sent twice.
+    const sent: Array<{ partition: number; value: Buffer | null; kind: string; reason?: RegExp; eventId?: string; timestamp?: string }> = [
+      { partition: 2, value: Buffer.from(ev('ts10k')), kind: 'Kafka timestamp in year 10000', eventId: `${tag}-vts10k`, timestamp: '253402300800000' },
+    ];
+    hostile.forEach(([kind, value, reason], i) => {
+      sent.push({ partition: i % 3, value, kind, reason });
+      const [vkind, vvalue] = valid[i] ?? ['plain', Buffer.from(ev(`n${i}`))];
+      sent.push({ partition: (i + 1) % 3, value: vvalue, kind: vkind, eventId: `${tag}-v${valid[i] ? i : `n${i}`}` });
+    });
+    sent.push({ partition: 1, value: Buffer.from(ev('0')), kind: 'duplicate', eventId: `${tag}-v0` });
+    const offsets = await produce(topic, sent.map((m) => ({ partition: m.partition, key: 'k', value: m.value, timestamp: m.timestamp })));
+    const at = (p: number, o: string) => sent.find((m, i) => m.partition === p && offsets[i] === o);
+
+    const acts = createEventsActivities(env.deps);
+    // Small batches, bounded by bytes as well: the 1.2 MB message is a batch's first message on its own.
+    const input = { topic, consumerGroup: group, maxMessages: 6, maxBytes: 256 << 10, maxWaitMs: 3000 };
+    const { end, errors } = await consumeToEnd((i) => acts.consumeEventsBatch(i), input, topic);
+    expect(errors).toEqual([]);
+    expect(await storedOffsets(group, topic)).toEqual(end);
+
+    // Every valid event is staged once; every hostile message is in etl.quarantine with its reason.
+    const like = `events/${topic}/%`;
+    const validIds = [...new Set(sent.flatMap((m) => (m.eventId ? [m.eventId] : [])))];
+    const { rows: staged } = await env.deps.staging.query<{ event_id: string }>('select event_id from staging.events where load_id like $1', [like]);
+    expect(staged.map((r) => r.event_id).sort()).toEqual([...validIds].sort());
+    const { rows: quarantined } = await env.deps.staging.query<{ record_ref: string; reason: string; raw: string }>('select record_ref, reason, raw from etl.quarantine where load_id like $1', [like]);
+    const byRef = new Map(quarantined.map((q) => [q.record_ref, q]));
+    sent.forEach((m, i) => {
+      if (!m.reason) return;
+      const q = byRef.get(`${topic}/p${m.partition}@${offsets[i]}`);
+      expect(q, m.kind).toBeDefined();
+      expect(q?.reason, m.kind).toMatch(m.reason);
+      const bytes = q?.reason.includes('(raw is base64') ? Buffer.from(q.raw, 'base64') : Buffer.from(q?.raw ?? '', 'utf8');
+      expect(bytes.equals(m.value ?? Buffer.alloc(0)), `${m.kind}: etl.quarantine raw`).toBe(true);
+    });
+    expect(quarantined).toHaveLength(hostile.length);
+
+    // The lake: each load's quarantine object gives back the hostile bytes exactly, its raw object every message.
+    const { rows: loads } = await env.deps.staging.query<{ load_id: string; received: number; loaded: number; quarantined: number; duplicates: number; detail: { partition: number; firstOffset: string; rawKey: string; quarantineKey: string | null } }>(
+      `select load_id, received, loaded, quarantined, duplicates, detail from etl.loads where load_id like $1 and status = 'succeeded'`, [like]);
+    const lakeRefs = new Set<string>();
+    for (const l of loads) {
+      const raw = Buffer.from(await getObjectBytes(env.deps.s3, env.deps.bucket, l.detail.rawKey));
+      const rawLines = raw.subarray(0, -1).toString('latin1').split('\n').map((t) => Buffer.from(t, 'latin1'));
+      expect(rawLines).toHaveLength(l.received);
+      rawLines.forEach((line, i) => {
+        const m = at(l.detail.partition, (BigInt(l.detail.firstOffset) + BigInt(i)).toString());
+        expect(rawMessageValue(line), `${l.load_id} line ${i} (${m?.kind})`).toEqual(m?.value);
+      });
+      if (!l.detail.quarantineKey) continue;
+      const text = Buffer.from(await getObjectBytes(env.deps.s3, env.deps.bucket, l.detail.quarantineKey)).toString('utf8');
+      for (const line of text.trim().split('\n')) {
+        const q = JSON.parse(line) as { ref: string; reason: string; record: string; encoding?: 'base64' };
+        const [p, o] = q.ref.slice(topic.length + 2).split('@') as [string, string];
+        const m = at(Number(p), o);
+        expect(q.reason, m?.kind).toMatch(m?.reason ?? /never/);
+        expect(Buffer.from(q.record, q.encoding === 'base64' ? 'base64' : 'utf8').equals(m?.value ?? Buffer.alloc(0)), `${m?.kind}: lake record`).toBe(true);
+        lakeRefs.add(q.ref);
+      }
+    }
+    expect(lakeRefs.size).toBe(hostile.length);
+    expect(loads.some((l) => l.detail.rawKey.includes('/dt=9999-12-31/'))).toBe(true);
+
+    // received = loaded + quarantined + duplicates, each side counted on its own.
+    const sum = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => loads.reduce((a, l) => a + l[k], 0);
+    expect(sum('received')).toBe(sent.length);
+    expect(sum('loaded')).toBe(staged.length);
+    expect(sum('quarantined')).toBe(quarantined.length);
+    expect(sum('duplicates')).toBe(1);
+    expect(sum('received')).toBe(staged.length + quarantined.length + 1);
+  });
+
+  it('raises one alert naming the partition, offsets and error when a range fails attempt after attempt, and keeps retrying', async () => {
+    const topic = await newTopic('stuck');
+    const group = `test-${tag}-stuck`;
+    const ev = (i: number) => JSON.stringify({ event_id: `${tag}-s${i}`, event_name: 'view', user_id: 'U1', session_id: 'S1', product_id: 'P1', order_id: null, price: '1.00', ts: '2024-03-01T00:00:00Z' });
+    await produce(topic, Array.from({ length: 5 }, (_, i) => ({ partition: 0, key: 'k', value: ev(i) })));
+    let failing = true;
+    const acts = createEventsActivities(env.deps, [async () => {
+      if (failing) throw new Error('simulated: this range cannot load');
+    }]);
+    const input = { topic, consumerGroup: group, maxMessages: 5, maxWaitMs: 30_000 };
+    const alertId = `events/stuck/${group}/${topic}/0@0`;
+    const alerts = async () => (await env.deps.staging.query<{ alert_id: string; kind: string; pipeline: string; message: string; workflow_id: string }>('select * from etl.alerts where alert_id like $1', [`events/stuck/${group}/%`])).rows;
+    const attempt = (n: number) => new MockActivityEnvironment({ attempt: n, workflowExecution: { workflowId: `events/stream/${tag}`, runId: 'r1' } }).run(acts.consumeEventsBatch, input);
+
+    for (const n of [1, 2]) await expect(attempt(n)).rejects.toThrow(/simulated/);
+    expect(await alerts()).toEqual([]); // ordinary retries say nothing
+    for (const n of [3, 4, 5]) await expect(attempt(n)).rejects.toThrow(/simulated/); // still retryable
+    const raised = await alerts();
+    expect(raised).toHaveLength(1);
+    expect(raised[0]).toMatchObject({ alert_id: alertId, kind: 'failed', pipeline: 'events', workflow_id: `events/stream/${tag}` });
+    expect(raised[0]?.message).toMatch(new RegExp(`group ${group} is stuck on topic ${topic.replace(/\./g, '\\.')} partition 0, offsets 0-4: attempt 3 failed with Error: simulated: this range cannot load`));
+
+    failing = false;
+    expect(await attempt(6)).toMatchObject({ received: 5, loaded: 5 });
+    expect(await storedOffsets(group, topic)).toEqual(new Map([[0, 5n]]));
   });
 });
