@@ -12,7 +12,7 @@ import { ensureTopic, eventsProducer, produceEvents } from '../../shop/simulator
 import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
-import { startWorkerProcess, until } from '../support/wait';
+import { anyActivityRetried, blockRangeCommit, rangeTransactionInFlight, startWorkerProcess, storedPartition, until } from '../support/wait';
 
 describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator events sent by the simulator)', () => {
   let env: TestEnv;
@@ -169,15 +169,16 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     try {
       const sum = async () => [...(await storedOffsets(group, topic)).values()].reduce((a, b) => a + b, 0n);
       await until('a third of the stream', async () => ((await sum()) * 3n >= total ? true : undefined));
-      // Kill while a range's transaction is open: a backend holds the partition's advisory lock.
-      const keys = [0, 1, 2].map((p) => `etl.kafka_offsets/${group}/${topic}/${p}`);
-      await until('a transaction in flight', async () => {
-        const { rowCount } = await env.deps.staging.query(
-          `select 1 from pg_locks l where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-             and ((l.classid::bigint << 32) | l.objid::bigint) = any(select hashtextextended(k, 0) from unnest($1::text[]) k)`, [keys]);
-        return rowCount ? true : undefined;
-      }, 60_000, 2);
-      worker.kill('SIGKILL');
+      // Kill while a range's transaction is open: partition 0's next range blocks at its
+      // offset update (the test holds that row) with its advisory lock held, so the kill lands on work in flight.
+      const partition = await until('a partition with a stored offset', async () => (await storedPartition(env.deps.staging, group, topic)) ?? undefined);
+      const block = await blockRangeCommit(env.deps.staging, group, topic, partition);
+      try {
+        await until('a range transaction blocked in flight', async () => ((await rangeTransactionInFlight(env.deps.staging, group, topic, [partition])) ? true : undefined), 60_000, 20);
+        worker.kill('SIGKILL');
+      } finally {
+        await block.release();
+      }
       expect(await sum()).toBeLessThan(total);
       worker = await startWorkerProcess(taskQueue);
       await until('the stored offsets to reach the end of the topic', async () => ((await sum()) === total ? true : undefined));
@@ -187,11 +188,7 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
       expect(result.stoppedBy).toBe('signal');
       expect(result.runs).toBeGreaterThan(1); // continued as new along the way
       // The kill hit a batch in flight: some run of the workflow retried an activity on the new worker.
-      let retried = false;
-      for await (const w of env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
-        const h = await env.client.workflow.getHandle(workflowId, w.runId).fetchHistory();
-        retried ||= (h.events ?? []).some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
-      }
+      const retried = await anyActivityRetried(env.client, workflowId);
       expect(retried).toBe(true);
     } finally {
       worker.kill('SIGTERM');

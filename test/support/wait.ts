@@ -1,6 +1,8 @@
 /** Waiting helpers shared by the integration tests: polling for a condition, a worker in a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -30,4 +32,50 @@ export function startWorkerProcess(taskQueue: string): Promise<ChildProcess> {
     });
     child.on('exit', (code) => reject(new Error(`worker exited with ${String(code)} before polling: ${err.slice(-2000)}`)));
   });
+}
+
+/** True while a backend holds the advisory lock of one of the topic's partition ranges (a range's transaction is open). */
+export async function rangeTransactionInFlight(staging: Pool, group: string, topic: string, partitions: readonly number[]): Promise<boolean> {
+  const keys = partitions.map((p) => `etl.kafka_offsets/${group}/${topic}/${p}`);
+  const { rowCount } = await staging.query(
+    `select 1 from pg_locks l where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+       and ((l.classid::bigint << 32) | l.objid::bigint) = any(select hashtextextended(k, 0) from unnest($1::text[]) k)`, [keys]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Whether any run of the workflow (continued-as-new runs included) started an activity attempt after the first. */
+export async function anyActivityRetried(client: Client, workflowId: string): Promise<boolean> {
+  for await (const w of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    const h = await client.workflow.getHandle(workflowId, w.runId).fetchHistory();
+    if ((h.events ?? []).some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * Holds the stored-offset row of one partition FOR UPDATE, so a range transaction of that
+ * partition blocks at its offset update with its advisory lock held: a kill then certainly lands
+ * on work in flight. The row must exist (a first range has committed). `release` rolls back.
+ */
+export async function blockRangeCommit(staging: Pool, group: string, topic: string, partition: number): Promise<{ release(): Promise<void> }> {
+  const client = await staging.connect();
+  await client.query('begin');
+  const { rowCount } = await client.query('select 1 from etl.kafka_offsets where consumer_group = $1 and topic = $2 and partition = $3 for update', [group, topic, partition]);
+  if (!rowCount) {
+    await client.query('rollback');
+    client.release();
+    throw new Error(`no stored offset yet for ${group}/${topic}/${partition}`);
+  }
+  return {
+    async release() {
+      await client.query('rollback').catch(() => undefined);
+      client.release();
+    },
+  };
+}
+
+/** A partition of the topic that has a stored offset for the group, or null. */
+export async function storedPartition(staging: Pool, group: string, topic: string): Promise<number | null> {
+  const { rows } = await staging.query<{ partition: number }>('select partition from etl.kafka_offsets where consumer_group = $1 and topic = $2 order by partition limit 1', [group, topic]);
+  return rows[0]?.partition ?? null;
 }
