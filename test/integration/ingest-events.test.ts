@@ -12,7 +12,7 @@ import { ensureTopic, eventsProducer, produceEvents } from '../../shop/simulator
 import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
-import { anyActivityRetried, blockRangeCommit, rangeTransactionInFlight, startWorkerProcess, storedPartition, until } from '../support/wait';
+import { anyActivityRetried, killDuringRange, startWorkerProcess, until } from '../support/wait';
 
 describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator events sent by the simulator)', () => {
   let env: TestEnv;
@@ -169,16 +169,8 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     try {
       const sum = async () => [...(await storedOffsets(group, topic)).values()].reduce((a, b) => a + b, 0n);
       await until('a third of the stream', async () => ((await sum()) * 3n >= total ? true : undefined));
-      // Kill while a range's transaction is open: partition 0's next range blocks at its
-      // offset update (the test holds that row) with its advisory lock held, so the kill lands on work in flight.
-      const partition = await until('a partition with a stored offset', async () => (await storedPartition(env.deps.staging, group, topic)) ?? undefined);
-      const block = await blockRangeCommit(env.deps.staging, group, topic, partition);
-      try {
-        await until('a range transaction blocked in flight', async () => ((await rangeTransactionInFlight(env.deps.staging, group, topic, [partition])) ? true : undefined), 60_000, 20);
-        worker.kill('SIGKILL');
-      } finally {
-        await block.release();
-      }
+      // Kill while a range's transaction is certainly open (its advisory lock held).
+      await killDuringRange(worker, env.deps.staging, group, topic);
       expect(await sum()).toBeLessThan(total);
       worker = await startWorkerProcess(taskQueue);
       await until('the stored offsets to reach the end of the topic', async () => ((await sum()) === total ? true : undefined));

@@ -9,7 +9,7 @@ import { realtimeMetricsWorkflow, stopRealtimeSignal } from '../../workflows/rea
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
 import { actualMetrics, byOffset, clearEra, expectedMetrics, randomEra, retagLine } from '../support/realtime';
-import { anyActivityRetried, blockRangeCommit, rangeTransactionInFlight, startWorkerProcess, storedPartition, until } from '../support/wait';
+import { anyActivityRetried, killDuringRange, startWorkerProcess, until } from '../support/wait';
 
 const DAY = 86_400_000;
 const SOURCE_DAY = Date.UTC(2024, 2, 1); // the generator's --start below
@@ -77,16 +77,8 @@ describe('realtime per-minute metrics (real Kafka, PostgreSQL, Temporal; generat
     try {
       if (kill) {
         await until('a third of the stream', async () => ((await consumed()) * 3 >= total ? true : undefined));
-        // Kill while a range's transaction, with the realtime hook in it, is open: partition 0's next range blocks at its
-        // offset update (the test holds that row) with its advisory lock held, so the kill lands on work in flight.
-        const partition = await until('a partition with a stored offset', async () => (await storedPartition(env.deps.staging, group, topic)) ?? undefined);
-        const block = await blockRangeCommit(env.deps.staging, group, topic, partition);
-        try {
-          await until('a range transaction blocked in flight', async () => ((await rangeTransactionInFlight(env.deps.staging, group, topic, [partition])) ? true : undefined), 60_000, 20);
-          worker.kill('SIGKILL');
-        } finally {
-          await block.release();
-        }
+        // Kill while a range's transaction is certainly open (its advisory lock held).
+        await killDuringRange(worker, env.deps.staging, group, topic);
         expect(await consumed()).toBeLessThan(total);
         worker = await startWorkerProcess(taskQueue);
       }

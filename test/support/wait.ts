@@ -34,6 +34,22 @@ export function startWorkerProcess(taskQueue: string): Promise<ChildProcess> {
   });
 }
 
+/**
+ * Kills the worker (SIGKILL) while one of the group's range transactions is certainly open: the
+ * stored-offset row of a partition is held FOR UPDATE, so that partition's next range blocks at its
+ * offset update with its advisory lock held; the kill lands then, and the row is let go.
+ */
+export async function killDuringRange(worker: ChildProcess, staging: Pool, group: string, topic: string): Promise<void> {
+  const partition = await until('a partition with a stored offset', async () => (await storedPartition(staging, group, topic)) ?? undefined);
+  const block = await blockRangeCommit(staging, group, topic, partition);
+  try {
+    await until('a range transaction blocked in flight', async () => ((await rangeTransactionInFlight(staging, group, topic, [partition])) ? true : undefined), 60_000, 20);
+    worker.kill('SIGKILL');
+  } finally {
+    await block.release();
+  }
+}
+
 /** True while a backend holds the advisory lock of one of the topic's partition ranges (a range's transaction is open). */
 export async function rangeTransactionInFlight(staging: Pool, group: string, topic: string, partitions: readonly number[]): Promise<boolean> {
   const keys = partitions.map((p) => `etl.kafka_offsets/${group}/${topic}/${p}`);
