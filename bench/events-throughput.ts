@@ -1,71 +1,129 @@
 /**
- * Events pipeline throughput: --events messages are produced first to a topic of their own
- * (3 partitions, keyed by user), then consumed to the end (a) by calling consumeEventsBatch in a
- * loop, and (b) by eventsStreamWorkflow on an in-process worker, each from offset 0 with its own
- * group. Prints events/s of each. Everything it writes is deleted at the end.
- *   npx tsx bench/events-throughput.ts --events 200000 --batch 20000
+ * Events pipeline throughput, as production runs it: the activities are the worker's own
+ * (createActivities, so every range's transaction also runs the realtime hook that marks its minutes
+ * dirty), and event times are spread like live traffic's: in production order over the last
+ * --minutes, with 0.5 % held back 1-20 min (out of order) and 0.2 % 1.5-6 h (late), the generator's
+ * default rates. --events messages (3 partitions, keyed by user) are produced first to a topic of
+ * their own, then consumed to the end (a) by consumeEventsBatch in a loop and (b) by
+ * eventsStreamWorkflow on an in-process worker, each from offset 0 with its own group and from the
+ * same empty state. --baseline adds (c) the loop without the hook, so its cost is a ratio of one run;
+ * --rounds repeats the loops in alternation and reports medians.
+ *   npx tsx bench/events-throughput.ts --events 200000 --batch 20000 [--minutes 10] [--baseline --rounds 3]
+ * Event times are in a private era (bench/realtime-era.ts); everything it writes is deleted at the end.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../activities';
 import { createEventsActivities, type ConsumeEventsBatchOutput } from '../activities/events-batch';
 import { ensureTopic, eventsProducer } from '../shop/simulator/events';
 import { testEnv } from '../test/support/env';
 import { cleanUpEventsBench } from './events-cleanup';
+import { ERA_MS } from './realtime-era';
 import { eventsStreamWorkflow, stopEventsSignal } from '../workflows/events-stream';
 
+const MIN = 60_000;
+const NAMES = ['view', 'view', 'view', 'view', 'view', 'view', 'add_to_cart', 'add_to_cart', 'wishlist', 'order'];
+
+/** The n-th of `total` events stamped in [end - span, end]; `u` in [0, 1) decides if it is held back. */
+function eventTime(n: number, total: number, end: number, span: number, u: number, v: number): { ts: number; held: 'late' | 'outOfOrder' | null } {
+  const ts = end - span + Math.floor((n / total) * span);
+  if (u < 0.002) return { ts: ts - Math.floor(90 * MIN + v * 270 * MIN), held: 'late' };
+  if (u < 0.007) return { ts: ts - Math.floor(MIN + v * 19 * MIN), held: 'outOfOrder' };
+  return { ts, held: null };
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { events: { type: 'string', default: '200000' }, batch: { type: 'string', default: '20000' } } });
+  const { values } = parseArgs({ options: {
+    events: { type: 'string', default: '200000' }, batch: { type: 'string', default: '20000' }, minutes: { type: 'string', default: '10' },
+    baseline: { type: 'boolean', default: false }, rounds: { type: 'string', default: '1' },
+  } });
   const total = Number(values.events);
   const maxMessages = Number(values.batch);
   const env = await testEnv('bench-events');
   const tag = `bench${randomUUID().slice(0, 6)}`;
   const topic = `bench.events.${tag}`;
-  const groups = [`${tag}-activity`, `${tag}-workflow`];
   const { staging, kafka } = env.deps;
   const stored = async (group: string) => Number((await staging.query<{ n: string }>('select coalesce(sum(next_offset), 0) n from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic])).rows[0]?.n);
+  // Each pass starts from the same state: no events, loads or dirty marks (a load id names the range, not the group).
+  const reset = async () => {
+    await staging.query('delete from staging.events where event_id like $1', [`${tag}-%`]);
+    for (const t of ['etl.loads', 'etl.realtime_dirty']) await staging.query(`delete from ${t} where load_id like $1`, [`events/${topic}/%`]);
+  };
   try {
     await ensureTopic(kafka, topic, 3);
     const producer = eventsProducer(kafka);
     await producer.connect();
-    const ts = new Date().toISOString();
+    let seed = 7; // mulberry32: seeded, so every run plants the same held-back events
+    const rnd = () => {
+      let x = (seed = (seed + 0x6d2b79f5) | 0);
+      x = Math.imul(x ^ (x >>> 15), x | 1);
+      x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+      return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
+    };
+    const end = Date.now() + ERA_MS;
+    const held = { late: 0, outOfOrder: 0 };
+    const minutes = new Set<number>();
     let t = performance.now();
     for (let i = 0; i < total; i += 5000) {
       const messages = Array.from({ length: Math.min(5000, total - i) }, (_, k) => {
         const n = i + k;
-        const user = `U${n % 5000}`;
-        return { key: user, value: JSON.stringify({ event_id: `${tag}-${n}`, event_name: 'view', user_id: user, session_id: `S${n % 20000}`, product_id: `P${n % 300}`, order_id: null, price: '12.50', ts }) };
+        const user = `U${(n * 7919) % 5000}`;
+        const name = NAMES[n % NAMES.length] as string;
+        const at = eventTime(n, total, end, Number(values.minutes) * MIN, rnd(), rnd());
+        if (at.held) held[at.held]++;
+        minutes.add(Math.floor(at.ts / MIN));
+        const value = { event_id: `${tag}-${n}`, event_name: name, user_id: user, session_id: `S${n % 20000}`, product_id: `P${n % 300}`,
+          order_id: name === 'order' ? `${tag}-O${n}` : null, price: name === 'view' ? null : ((n % 9000) / 100 + 1).toFixed(2), ts: new Date(at.ts).toISOString() };
+        return { key: user, value: JSON.stringify(value) };
       });
       await producer.send({ topic, acks: -1, messages });
     }
     await producer.disconnect();
-    console.log(JSON.stringify({ produced: total, seconds: +((performance.now() - t) / 1000).toFixed(2) }));
+    console.log(JSON.stringify({ produced: total, seconds: +((performance.now() - t) / 1000).toFixed(2), spanMinutes: Number(values.minutes), ...held, distinctMinutes: minutes.size }));
 
-    const acts = createEventsActivities(env.deps);
-    const mock = new MockActivityEnvironment();
-    t = performance.now();
-    let batches = 0;
-    let loaded = 0;
-    while ((await stored(groups[0] as string)) < total) {
-      const out = (await mock.run(acts.consumeEventsBatch, { topic, consumerGroup: groups[0], maxMessages, maxWaitMs: 1000 })) as ConsumeEventsBatchOutput;
-      batches++;
-      loaded += out.loaded;
+    const production = createActivities(env.deps); // what `etl worker` registers: the realtime hook is on
+    const results: Record<string, number[]> = {};
+    const loop = async (mode: string, round: number, consume: typeof production.consumeEventsBatch) => {
+      const group = `${tag}-${mode.replace(/\W+/g, '-')}-${round}`;
+      const mock = new MockActivityEnvironment();
+      t = performance.now();
+      let batches = 0;
+      let loaded = 0;
+      while ((await stored(group)) < total) {
+        const out = (await mock.run(consume, { topic, consumerGroup: group, maxMessages, maxWaitMs: 1000 })) as ConsumeEventsBatchOutput;
+        batches++;
+        loaded += out.loaded;
+      }
+      const s = (performance.now() - t) / 1000;
+      if (loaded !== total) throw new Error(`${mode}: loaded ${loaded} of ${total} events`);
+      (results[mode] ??= []).push(Math.round(total / s));
+      // The hook's work, shown: minutes it marked dirty (0 without it).
+      const marks = Number((await staging.query<{ n: string }>('select count(*) n from etl.realtime_dirty where load_id like $1', [`events/${topic}/%`])).rows[0]?.n);
+      console.log(JSON.stringify({ mode, round, events: total, loaded, batches, dirtyMarks: marks, seconds: +s.toFixed(2), eventsPerSecond: Math.round(total / s) }));
+      await reset();
+    };
+    // Rounds alternate the loops, first one then the other first, so neither always pays for warming up.
+    const loops: Array<[string, typeof production.consumeEventsBatch]> = [['activity loop', production.consumeEventsBatch]];
+    if (values.baseline) loops.unshift(['activity loop, no hook', createEventsActivities(env.deps).consumeEventsBatch]);
+    for (let round = 1; round <= Number(values.rounds); round++) {
+      for (const [mode, consume] of round % 2 ? loops : [...loops].reverse()) await loop(mode, round, consume);
     }
-    let s = (performance.now() - t) / 1000;
-    console.log(JSON.stringify({ mode: 'activity loop', events: total, loaded, batches, seconds: +s.toFixed(2), eventsPerSecond: Math.round(total / s) }));
-    // The second pass starts from the same state: no events, no loads (a load id names the range, not the group).
-    await staging.query('delete from staging.events where event_id like $1', [`${tag}-%`]);
-    await staging.query('delete from etl.loads where load_id like $1', [`events/${topic}/%`]);
 
     await env.withWorker(async () => {
       t = performance.now(); // the worker's start (bundling the workflows) is not part of the figure
-      const h = await env.client.workflow.start(eventsStreamWorkflow, { taskQueue: env.taskQueue, workflowId: `events/stream/${tag}`, args: [{ topic, consumerGroup: groups[1], maxMessages, maxWaitMs: 1000 }] });
-      while ((await stored(groups[1] as string)) < total) await new Promise((r) => setTimeout(r, 50));
-      s = (performance.now() - t) / 1000;
+      const h = await env.client.workflow.start(eventsStreamWorkflow, { taskQueue: env.taskQueue, workflowId: `events/stream/${tag}`, args: [{ topic, consumerGroup: `${tag}-workflow`, maxMessages, maxWaitMs: 1000 }] });
+      while ((await stored(`${tag}-workflow`)) < total) await new Promise((r) => setTimeout(r, 50));
+      const s = (performance.now() - t) / 1000;
       await h.signal(stopEventsSignal);
       const r = await h.result();
+      results.workflow = [Math.round(total / s)];
       console.log(JSON.stringify({ mode: 'workflow', events: total, loaded: r.loaded, batches: r.batches, seconds: +s.toFixed(2), eventsPerSecond: Math.round(total / s) }));
     });
+    const median = (xs: number[] = []) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const [loopRate, bare, flow] = [median(results['activity loop']), median(results['activity loop, no hook']), median(results.workflow)];
+    const ratio = (a?: number, b?: number) => (a && b ? +(a / b).toFixed(2) : undefined);
+    console.log(JSON.stringify({ medianEventsPerSecond: { loop: loopRate, loopNoHook: bare, workflow: flow }, workflowVsLoop: ratio(flow, loopRate), hookVsNoHook: ratio(loopRate, bare) }));
   } finally {
     await cleanUpEventsBench(env, topic, tag);
   }

@@ -1,10 +1,15 @@
 /**
  * Files pipeline throughput against PostgreSQL's own bulk path: one purchase CSV of --rows lines
- * (generator rows, dirt none, order ids replicated to stay unique) is loaded by ingestPurchaseFile
- * (S3 stream → csv-parse → dataset rules → COPY merge into staging.purchases, one transaction) and by
- * `psql \copy` into a plain typed table, in the same run. Prints rows/s of each and the ratio; also
- * \copy followed by the pipeline's merge into staging.purchases (rolled back), PostgreSQL's floor.
- *   npx tsx bench/files-vs-copy.ts --rows 500000
+ * (generator rows, dirt none, order ids replicated to stay unique) is loaded, in --rounds rounds of
+ * alternation (the order rotates each round), by
+ * - the pipeline: ingestPurchaseFile (S3 stream -> csv-parse -> dataset rules -> COPY merge into
+ *   staging.purchases, one transaction); every round must load all the rows (loaded === rows) and is
+ *   then deleted, so each round and each baseline meets the same empty keys;
+ * - `psql \copy` into a plain typed temp table: the bulk floor, no validation and no merge;
+ * - `\copy` followed by the pipeline's merge statement (distinct on the key, upsert into
+ *   staging.purchases with its corrections policy), rolled back: the floor of any loader that merges.
+ * Prints each run, then medians and the ratios of the medians.
+ *   npx tsx bench/files-vs-copy.ts --rows 500000 --rounds 3
  * Everything it writes (staging rows, etl rows, S3 objects) is deleted at the end.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,7 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createFilesActivities, purchaseRawKey, type IngestPurchaseFileOutput } from '../activities/files';
+import { createFilesActivities, purchaseLoadId, purchaseRawKey, type IngestPurchaseFileOutput } from '../activities/files';
 import { loadConfig } from '../config';
 import { deletePrefix, listObjects, putObject } from '../lib/s3';
 import { generateDataset } from '../shop/generator';
@@ -39,8 +44,10 @@ async function writeFile(path: string, rows: number, tag: string): Promise<void>
   await once(out, 'finish');
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '500000' } } });
+  const { values } = parseArgs({ options: { rows: { type: 'string', default: '500000' }, rounds: { type: 'string', default: '3' } } });
   const rows = Number(values.rows);
   const config = loadConfig();
   const deps = buildDeps(config);
@@ -48,50 +55,71 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-files-'));
   const path = join(dir, 'purchases_2024-02-29.csv');
   const prefix = `bench/files-vs-copy/${tag}/`;
-  let result: IngestPurchaseFileOutput | null = null;
+  let file: { key: string; etag: string; size: number; lastModified: string } | null = null;
+  const forget = async (loadId: string) => {
+    for (const t of ['staging.purchases', 'etl.quarantine', 'etl.files', 'etl.loads']) await deps.staging.query(`delete from ${t} where load_id = $1`, [loadId]);
+  };
   try {
     await writeFile(path, rows, tag);
     const bytes = statSync(path).size;
     await putObject(deps.s3, deps.bucket, prefix + 'purchases_2024-02-29.csv', readFileSync(path), 'text/csv');
     const [obj] = await listObjects(deps.s3, deps.bucket, prefix);
     if (!obj) throw new Error('upload not listed');
-    const file = { key: obj.key, etag: obj.etag, size: obj.size, lastModified: new Date().toISOString() };
+    const ref = { key: obj.key, etag: obj.etag, size: obj.size, lastModified: new Date().toISOString() };
+    file = ref;
 
     const copySql = `\\copy bench_copy from '${path}' with (format csv, header true)`;
     const create = 'create temp table bench_copy (customer_id text, order_id text, order_date date, product_id text, product_name text, quantity integer, price numeric(14,2), total numeric(14,2))';
-    // The same merge as the pipeline's, done by PostgreSQL alone and rolled back: the floor of any loader that dedups by key.
-    const merge = `insert into staging.purchases (order_id, product_id, customer_id, order_date, product_name, quantity, price, total, total_mismatch, source_file, source_line, load_id)
-      select order_id, product_id, customer_id, order_date, product_name, quantity, price, total, total <> quantity * price, 'bench', 0, 'bench' from bench_copy on conflict do nothing`;
+    // mergePurchases' statement (activities/purchase-merge.ts) over the \copy'd rows, in one piece instead of 10k-row batches.
+    const content = ['customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total', 'total_mismatch', 'extra'];
+    const updated = [...content, 'source_file', 'source_line', 'load_id', 'file_modified_at'];
+    const merge = `insert into staging.purchases as p (order_id, product_id, customer_id, order_date, product_name, quantity, price, total, total_mismatch, extra, source_file, source_line, load_id, file_modified_at)
+      select distinct on (order_id, product_id) order_id, product_id, customer_id, order_date, product_name, quantity, price, total, total <> quantity * price, null, 'bench', n, 'bench', now()
+      from (select *, row_number() over () as n from bench_copy) b order by order_id, product_id, n
+      on conflict (order_id, product_id) do update set ${updated.map((c) => `${c} = excluded.${c}`).join(', ')}, ingested_at = now()
+      where p.load_id <> excluded.load_id and (excluded.file_modified_at, excluded.load_id) > (coalesce(p.file_modified_at, '-infinity'), p.load_id)
+        and (${content.map((c) => `p.${c}`).join(', ')}) is distinct from (${content.map((c) => `excluded.${c}`).join(', ')})`;
     const psql = (...commands: string[]) => {
       const t0 = performance.now();
       const r = spawnSync('psql', [config.STAGING_DATABASE_URL, '-v', 'ON_ERROR_STOP=1', '-q', ...commands.flatMap((c) => ['-c', c])], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
       return (performance.now() - t0) / 1000;
     };
-    const copySeconds = psql(create, copySql);
-    const copyMergeSeconds = psql('begin', create, copySql, merge, 'rollback');
-
     const acts = createFilesActivities(deps);
-    const t = performance.now();
-    result = (await new MockActivityEnvironment().run(acts.ingestPurchaseFile, { file })) as IngestPurchaseFileOutput;
-    const pipelineSeconds = (performance.now() - t) / 1000;
-
-    const load = result.load;
-    console.log(JSON.stringify({
-      rows, bytes, received: load?.received, loaded: load?.loaded, duplicates: load?.duplicates, quarantined: load?.quarantined,
-      pipeline: { seconds: +pipelineSeconds.toFixed(2), rowsPerSecond: Math.round(rows / pipelineSeconds) },
-      psqlCopy: { seconds: +copySeconds.toFixed(2), rowsPerSecond: Math.round(rows / copySeconds) },
-      psqlCopyThenMerge: { seconds: +copyMergeSeconds.toFixed(2), rowsPerSecond: Math.round(rows / copyMergeSeconds) },
-      copyIsFasterBy: +(pipelineSeconds / copySeconds).toFixed(2),
-      copyThenMergeIsFasterBy: +(pipelineSeconds / copyMergeSeconds).toFixed(2),
-    }));
-    await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: purchaseRawKey(file) }));
-  } finally {
-    const loadId = result?.load?.loadId;
-    if (loadId) {
-      for (const sql of ['delete from staging.purchases where load_id = $1', 'delete from etl.quarantine where load_id = $1', 'delete from etl.files where load_id = $1', 'delete from etl.loads where load_id = $1']) {
-        await deps.staging.query(sql, [loadId]);
+    const pipeline = async () => {
+      const t = performance.now();
+      const out = (await new MockActivityEnvironment().run(acts.ingestPurchaseFile, { file: ref })) as IngestPurchaseFileOutput;
+      const seconds = (performance.now() - t) / 1000;
+      const load = out.load;
+      if (!load?.loadId) throw new Error(`the pipeline made no load: ${JSON.stringify(out)}`);
+      await forget(load.loadId); // not timed: the next run (and the copy + merge) must meet empty keys
+      if (load.loaded !== rows) throw new Error(`the pipeline loaded ${load.loaded} of ${rows} rows (received ${load.received}, quarantined ${load.quarantined}, duplicates ${load.duplicates})`);
+      return seconds;
+    };
+    const modes: Array<[string, () => Promise<number> | number]> = [
+      ['pipeline', pipeline], ['copy', () => psql(create, copySql)], ['copyThenMerge', () => psql('begin', create, copySql, merge, 'rollback')],
+    ];
+    const times: Record<string, number[]> = { pipeline: [], copy: [], copyThenMerge: [] };
+    for (let round = 0; round < Number(values.rounds); round++) {
+      for (let i = 0; i < modes.length; i++) {
+        const [mode, run] = modes[(round + i) % modes.length] as (typeof modes)[number];
+        const seconds = await run();
+        times[mode]?.push(seconds);
+        console.log(JSON.stringify({ round: round + 1, mode, seconds: +seconds.toFixed(2), rowsPerSecond: Math.round(rows / seconds) }));
       }
+    }
+    const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) as Record<'pipeline' | 'copy' | 'copyThenMerge', number>;
+    const rate = (s: number) => ({ seconds: +s.toFixed(2), rowsPerSecond: Math.round(rows / s) });
+    console.log(JSON.stringify({
+      rows, bytes, rounds: Number(values.rounds), loadedEveryRound: rows,
+      median: { pipeline: rate(m.pipeline), psqlCopy: rate(m.copy), psqlCopyThenMerge: rate(m.copyThenMerge) },
+      copyIsFasterBy: +(m.pipeline / m.copy).toFixed(2),
+      copyThenMergeIsFasterBy: +(m.pipeline / m.copyThenMerge).toFixed(2),
+    }));
+  } finally {
+    if (file) {
+      await forget(purchaseLoadId(file));
+      await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: purchaseRawKey(file) }));
     }
     await deletePrefix(deps.s3, deps.bucket, prefix);
     rmSync(dir, { recursive: true, force: true });

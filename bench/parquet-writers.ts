@@ -3,6 +3,9 @@
  * parquetjs-lite, hyparquet-writer and DuckDB (COPY ... TO 'x.parquet' from a CSV, the way the
  * transform feeds it) in one run, checks each file's row count with DuckDB, and prints rows/s and
  * bytes as ratios against parquetjs-lite.  Run: npx tsx bench/parquet-writers.ts [rows=200000]
+ * Every writer writes the same physical column types, snappy-compressed (checked with DuckDB's
+ * parquet_schema): date INT32 DATE, text BYTE_ARRAY UTF8, price INT64 in cents. parquetjs-lite
+ * cannot annotate that INT64 as DECIMAL(14,2) as the other two do: same bytes, one logical label less.
  */
 import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,11 +37,11 @@ async function parquetjsLite(data: Row[], path: string) {
   const parquet = require('parquetjs-lite');
   const c = { compression: 'SNAPPY' };
   const schema = new parquet.ParquetSchema({
-    date: { type: 'DATE', ...c }, event_id: { type: 'UTF8', ...c }, event_name: { type: 'UTF8', ...c }, price: { type: 'UTF8', optional: true, ...c }, // no DECIMAL in parquetjs-lite
+    date: { type: 'DATE', ...c }, event_id: { type: 'UTF8', ...c }, event_name: { type: 'UTF8', ...c }, price: { type: 'INT64', optional: true, ...c }, // cents: no DECIMAL in parquetjs-lite
     product_id: { type: 'UTF8', ...c }, product_name: { type: 'UTF8', ...c }, user_id: { type: 'UTF8', ...c }, user_name: { type: 'UTF8', ...c }, order_id: { type: 'UTF8', optional: true, ...c },
   });
   const w = await parquet.ParquetWriter.openFile(schema, path, { useDataPageV2: false });
-  for (const r of data) await w.appendRow({ ...r, price: decimal(r.cents) ?? undefined, order_id: r.order_id ?? undefined, cents: undefined });
+  for (const r of data) await w.appendRow({ ...r, price: r.cents ?? undefined, order_id: r.order_id ?? undefined, cents: undefined });
   await w.close();
 }
 
@@ -55,6 +58,7 @@ async function hyparquetWriter(data: Row[], path: string) {
   const col = <K extends keyof Row>(k: K) => data.map((r) => r[k]);
   const buffer = parquetWriteBuffer({
     schema,
+    codec: 'SNAPPY',
     columnData: [
       { name: 'date', data: col('date') }, { name: 'event_id', data: col('event_id') }, { name: 'event_name', data: col('event_name') },
       { name: 'price', data: col('cents') }, { name: 'product_id', data: col('product_id') }, { name: 'product_name', data: col('product_name') },
@@ -92,15 +96,29 @@ async function countRows(path: string): Promise<number> {
   return Number(r.getRows()[0]?.[0]);
 }
 
+/** Each column's physical type and annotation, as DuckDB reads them from the file's footer. */
+async function columnTypes(path: string): Promise<{ physical: string; annotated: string }> {
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  const r = await con.runAndReadAll(`select name, type, coalesce(converted_type, '') from parquet_schema('${path}') where type is not null order by name`);
+  const codecs = await con.runAndReadAll(`select string_agg(distinct compression, '/') from parquet_metadata('${path}')`);
+  con.closeSync();
+  db.closeSync();
+  const codec = String(codecs.getRows()[0]?.[0]);
+  const cols = r.getRows().map(([name, type, converted]) => ({ name: String(name), type: String(type), converted: String(converted) }));
+  return { physical: `${codec}: ${cols.map((c) => `${c.name} ${c.type}`).join(', ')}`, annotated: `${codec}: ${cols.map((c) => `${c.name} ${c.type}${c.converted ? ` ${c.converted}` : ''}`).join(', ')}` };
+}
+
 async function main() {
   const n = Number(process.argv[2] ?? 200_000);
   const data = rows(n);
   const dir = mkdtempSync(join(tmpdir(), 'bench-parquet-'));
   const writers: Array<[string, (d: Row[], p: string) => Promise<void>]> = [['parquetjs-lite', parquetjsLite], ['hyparquet-writer', hyparquetWriter], ['duckdb', duckdb]];
-  const results: Array<{ writer: string; seconds: number; bytes: number }> = [];
+  const results: Array<{ writer: string; seconds: number; bytes: number; types: { physical: string; annotated: string } }> = [];
   for (const [name, write] of writers) {
     let best = Infinity;
     let bytes = 0;
+    let types = { physical: '', annotated: '' };
     for (let run = 0; run < 2; run++) {
       const path = join(dir, `${name}-${run}.parquet`);
       const t = performance.now();
@@ -108,10 +126,14 @@ async function main() {
       best = Math.min(best, (performance.now() - t) / 1000);
       bytes = statSync(path).size;
       if ((await countRows(path)) !== n) throw new Error(`${name} wrote the wrong number of rows`);
+      types = await columnTypes(path);
     }
-    results.push({ writer: name, seconds: best, bytes });
+    results.push({ writer: name, seconds: best, bytes, types });
   }
   const base = results[0]!;
+  const odd = results.find((r) => r.types.physical !== base.types.physical);
+  if (odd) throw new Error(`not comparable: ${odd.writer} wrote ${odd.types.physical}, ${base.writer} ${base.types.physical}`);
+  for (const r of results) console.log(`${r.writer}: ${r.types.annotated}`);
   console.log(`${n} rows, best of 2 runs each, snappy\n`);
   console.log('| writer | rows/s | bytes | speed vs parquetjs-lite | size vs parquetjs-lite |\n| --- | ---: | ---: | ---: | ---: |');
   for (const r of results) {

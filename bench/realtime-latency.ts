@@ -3,10 +3,11 @@
  * time recorded against the Kafka offsets it got, and analytics.realtime_visible polled every 50 ms
  * for the offset below which every event's minute is recomputed in analytics. Latency = first poll
  * that shows an event visible - its production time. Runs a real worker (`etl worker`, child process)
- * with eventsStreamWorkflow + realtimeMetricsWorkflow on a private topic and task queue.
+ * with eventsStreamWorkflow + realtimeMetricsWorkflow on a private topic and task queue, started with
+ * the inputs `etl events start` and `etl live start` use ({}: the workflows' own defaults); the
+ * --max-wait-ms, --max-messages, --idle-sleep-ms and --poll-ms flags override them to try a tuning.
  *   npx tsx bench/realtime-latency.ts --rates 1000,2000,5000,10000 --seconds 30
- * Event ts = production time moved by whole days to a private era, so the bench's minutes line up
- * with the wall clock but never mix with live metrics; its rows are deleted afterwards.
+ * Event ts = production time moved to a private era (bench/realtime-era.ts); its rows are deleted afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -14,12 +15,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config';
-import { makeKafka, makePool } from '../lib/clients';
+import { makeKafka, makePool, makeS3 } from '../lib/clients';
+import { deletePrefix } from '../lib/s3';
 import { ensureTopic, eventsProducer } from '../shop/simulator/events';
+import { cleanUpRealtimeEra, ERA_MS } from './realtime-era';
 
 const ROOT = join(__dirname, '..');
 const NAMES = ['view', 'view', 'view', 'view', 'view', 'view', 'add_to_cart', 'add_to_cart', 'wishlist', 'order'];
-const ERA_MS = 200 * 365 * 86_400_000;
 const PARTITIONS = 3;
 
 interface Pending { partition: number; end: bigint; at: number; count: number; staged?: number }
@@ -39,12 +41,18 @@ function startWorker(taskQueue: string): Promise<ChildProcess> {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     rates: { type: 'string', default: '1000,2000,5000,10000' }, seconds: { type: 'string', default: '30' },
-    'max-wait-ms': { type: 'string', default: '200' }, 'max-messages': { type: 'string', default: '20000' }, 'poll-ms': { type: 'string', default: '100' },
+    'max-wait-ms': { type: 'string' }, 'max-messages': { type: 'string' }, 'idle-sleep-ms': { type: 'string' }, 'poll-ms': { type: 'string' },
   } });
+  // Unset flags stay unset, so each workflow applies the default it ships with.
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const streamTuning = { maxWaitMs: num(values['max-wait-ms']), maxMessages: num(values['max-messages']), idleSleepMs: num(values['idle-sleep-ms']) };
+  const loopTuning = { pollMs: num(values['poll-ms']) };
+  console.log(JSON.stringify({ eventsStream: streamTuning, realtimeLoop: loopTuning, note: 'undefined = the shipped default (events-stream.ts, realtime.ts)' }));
   const config = loadConfig();
   const kafka = makeKafka(config, 'bench-realtime');
   const staging = makePool(config, 'staging', 2);
   const analytics = makePool(config, 'analytics', 2);
+  const s3 = makeS3(config);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const tag = `bench-rt-${randomUUID().slice(0, 8)}`;
@@ -58,8 +66,8 @@ async function main(): Promise<void> {
       const topic = `bench.realtime.${tag}.${rate}`;
       await ensureTopic(kafka, topic, PARTITIONS);
       const ids = [`events/stream/${topic}`, `realtime/metrics/${topic}`];
-      await client.workflow.start('eventsStreamWorkflow', { taskQueue, workflowId: ids[0] as string, args: [{ topic, consumerGroup: tag, maxWaitMs: Number(values['max-wait-ms']), maxMessages: Number(values['max-messages']), idleSleepMs: 100 }] });
-      await client.workflow.start('realtimeMetricsWorkflow', { taskQueue, workflowId: ids[1] as string, args: [{ pollMs: Number(values['poll-ms']) }] });
+      await client.workflow.start('eventsStreamWorkflow', { taskQueue, workflowId: ids[0] as string, args: [{ topic, consumerGroup: tag, ...streamTuning }] });
+      await client.workflow.start('realtimeMetricsWorkflow', { taskQueue, workflowId: ids[1] as string, args: [loopTuning] });
       // Warm-up, not measured: the worker's Kafka reader joins and the first batches run.
       const warm = await producer.send({ topic, acks: -1, messages: Array.from({ length: 30 }, (_, k) => ({ partition: k % PARTITIONS, value: JSON.stringify({
         event_id: `${tag}-${rate}-warm-${k}`, event_name: 'view', user_id: 'U0', session_id: 'S0', product_id: 'P0', order_id: null, price: null, ts: new Date(Date.now() + ERA_MS).toISOString() }) })) });
@@ -141,17 +149,17 @@ async function main(): Promise<void> {
     await producer.disconnect();
     worker.kill('SIGTERM');
     await connection.close();
+    s3.destroy();
     await Promise.allSettled([staging.end(), analytics.end()]);
   }
   console.table(results);
 
   async function cleanup(topic: string, prefix: string): Promise<void> {
-    for (const t of ['etl.realtime_dirty', 'etl.quarantine', 'etl.loads']) await staging.query(`delete from ${t} where load_id like $1`, [`events/${topic}/%`]);
+    for (const t of ['etl.quarantine', 'etl.loads']) await staging.query(`delete from ${t} where load_id like $1`, [`events/${topic}/%`]);
     await staging.query('delete from etl.kafka_offsets where topic = $1', [topic]);
     await staging.query('delete from staging.events where event_id like $1', [`${prefix}%`]);
-    const era = [new Date(Date.now() + ERA_MS - 86_400_000), new Date(Date.now() + ERA_MS + 86_400_000)];
-    for (const t of ['realtime_minute', 'realtime_minute_events', 'realtime_minute_sessions', 'realtime_alerts']) await analytics.query(`delete from ${t} where minute between $1 and $2`, era);
-    await analytics.query('delete from realtime_visible where topic = $1', [topic]);
+    await cleanUpRealtimeEra(staging, analytics, topic);
+    await deletePrefix(s3, config.S3_BUCKET, `raw/events/dt=${new Date().toISOString().slice(0, 10)}/${topic}-`);
     const admin = kafka.admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);

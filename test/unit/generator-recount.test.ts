@@ -1,62 +1,68 @@
 /**
- * Re-counts every planted defect by reading the generated files with simple, independent logic and
- * checks the manifest agrees exactly: the manifest is what reconciliation tests will trust.
+ * Re-counts every planted defect by reading the generated files with rules of its own
+ * (test/support/recount-rules.ts, written from MISSION.md, sharing no code with shop/dataset) and
+ * checks the manifest agrees exactly, kind by kind: the manifest is what reconciliation tests trust.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../shop/dataset/manifest';
-import { checkEvent, checkPurchase, checkPurchaseCells } from '../../shop/dataset/records';
-import { normaliseText } from '../../shop/dataset/rules';
 import { generateDataset } from '../../shop/generator';
+import { csvCells, eventVerdict, INVALID, jsonObject, purchaseVerdict, tidy, type Invalid, type Verdict } from '../support/recount-rules';
 
 let dir: string;
 let manifest: Manifest;
 const lines = (file: string) => readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l !== '');
 const stats = (file: string) => manifest.files[file] ?? expect.fail(`${file} missing from manifest`);
+const noKinds = () => Object.fromEntries(INVALID.map((k) => [k, 0])) as Record<Invalid, number>;
+/** The manifest's count of each invalid kind of a file, 0 for the kinds it has no name for. */
+const plantedKinds = (file: string) => {
+  const d: Partial<Record<string, number>> = stats(file).defects;
+  return Object.fromEntries(INVALID.map((k) => [k, d[k] ?? 0])) as Record<Invalid, number>;
+};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gen-recount-'));
-  ({ manifest } = await generateDataset({ seed: 42, start: '2024-03-01', days: 3, scale: 0.05, dirt: 'heavy', out: dir }));
+  ({ manifest } = await generateDataset({ seed: 42, start: '2024-03-01', days: 3, scale: 0.1, dirt: 'heavy', out: dir }));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('manifest counts match the files', () => {
-  it('purchase files: invalid, duplicates, mismatched totals, accepted date formats', () => {
+  it('purchase files: invalid by kind, duplicates, mismatched totals, accepted date formats', () => {
     const files = readdirSync(join(dir, 'purchases')).map((f) => `purchases/${f}`);
     expect(files.length).toBe(6);
+    // The declared rename, read backwards: alias -> canonical column.
+    const seenKinds = noKinds();
+    const canonical = Object.fromEntries(Object.entries(manifest.schemaChange?.renamed ?? {}).map(([from, to]) => [to, from]));
     for (const file of files) {
       const body = lines(file);
       const csv = file.endsWith('.csv');
-      const header = csv ? (body.shift() ?? '').split(',') : [];
+      const header = csv ? (csvCells(body.shift() ?? '') ?? []).map((h) => canonical[h.trim()] ?? h.trim()) : [];
       const seen = new Set<string>();
-      let invalid = 0, duplicates = 0, mismatched = 0, altDates = 0;
+      const kinds = noKinds();
+      let duplicates = 0, mismatched = 0, altDates = 0;
       for (const text of body) {
-        let check;
-        if (csv) check = checkPurchaseCells(header, text.split(','));
-        else {
-          try {
-            check = checkPurchase(JSON.parse(text) as Record<string, unknown>);
-          } catch {
-            invalid++;
-            continue;
-          }
-        }
-        if (!check.ok) { invalid++; continue; }
-        const key = `${check.value.orderId}|${check.value.productId}`;
+        const cells = csv ? csvCells(text) : null;
+        const record = csv ? (cells && cells.length === header.length ? Object.fromEntries(header.map((h, i) => [h, cells[i]])) : null) : jsonObject(text);
+        const r = record && !csv ? Object.fromEntries(Object.entries(record).map(([k, v]) => [canonical[k] ?? k, v])) : record;
+        const verdict: Verdict & { totalMismatch?: boolean } = r ? purchaseVerdict(r) : { ok: false, kind: csv ? 'wrong_column_count' : 'malformed_json' };
+        if (!verdict.ok || !r) { kinds[verdict.ok ? 'malformed_json' : verdict.kind]++; continue; }
+        const key = `${String(r.OrderID).trim()}|${String(r.ProductID).trim()}`;
         if (seen.has(key)) { duplicates++; continue; }
         seen.add(key);
-        if (check.value.totalMismatch) mismatched++;
-        const raw = csv ? text.split(',')[2] : (JSON.parse(text) as { OrderDate: string }).OrderDate;
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(raw ?? '')) altDates++;
+        if (verdict.totalMismatch) mismatched++;
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(String(r.OrderDate))) altDates++;
       }
       const s = stats(file);
-      expect({ file, rows: body.length, invalid, duplicates, mismatched, altDates }).toEqual({
-        file, rows: s.rows, invalid: s.invalid, duplicates: s.duplicates, mismatched: s.defects.total_mismatch, altDates: s.defects.accepted_date_format,
+      const invalid = Object.values(kinds).reduce((a, b) => a + b, 0);
+      for (const k of INVALID) seenKinds[k] += kinds[k];
+      expect({ file, rows: body.length, invalid, kinds, duplicates, mismatched, altDates }).toEqual({
+        file, rows: s.rows, invalid: s.invalid, kinds: plantedKinds(file), duplicates: s.duplicates, mismatched: s.defects.total_mismatch, altDates: s.defects.accepted_date_format,
       });
     }
-    expect(manifest.totals.invalid).toBeGreaterThan(0);
+    // Every kind a purchase file can carry was planted, so each rule above was exercised.
+    expect(INVALID.filter((k) => seenKinds[k] === 0)).toEqual(['bad_price', 'unknown_name']);
   });
 
   it('schema change: exactly the listed files carry Qty and Currency', () => {
@@ -67,22 +73,28 @@ describe('manifest counts match the files', () => {
     }
   });
 
-  it('events: invalid, duplicates by event_id, late and out-of-order by running max', () => {
+  it('events: invalid by kind, duplicates by event_id, late and out-of-order by running max', () => {
     const seen = new Set<string>();
-    let invalid = 0, duplicates = 0, late = 0, outOfOrder = 0, max = -Infinity;
+    const kinds = noKinds();
+    let duplicates = 0, late = 0, outOfOrder = 0, max = -Infinity;
     const body = lines('events.jsonl');
     for (const text of body) {
-      const check = checkEvent(JSON.parse(text) as Record<string, unknown>);
-      if (!check.ok) { invalid++; continue; }
-      if (seen.has(check.value.eventId)) { duplicates++; continue; }
-      seen.add(check.value.eventId);
-      const ts = check.value.ts.getTime();
+      const e = jsonObject(text);
+      const verdict = e ? eventVerdict(e) : ({ ok: false, kind: 'malformed_json' } as const);
+      if (!e || !verdict.ok) { kinds[verdict.ok ? 'malformed_json' : verdict.kind]++; continue; }
+      const id = String(e.event_id);
+      if (seen.has(id)) { duplicates++; continue; }
+      seen.add(id);
+      const ts = verdict.ts as number;
       if (max - ts >= 3_600_000) late++;
       else if (max - ts > 0) outOfOrder++;
       max = Math.max(max, ts);
     }
     const s = stats('events.jsonl');
-    expect({ rows: body.length, invalid, duplicates, late, outOfOrder }).toEqual({ rows: s.rows, invalid: s.invalid, duplicates: s.duplicates, late: s.defects.late_event, outOfOrder: s.defects.out_of_order_event });
+    const invalid = Object.values(kinds).reduce((a, b) => a + b, 0);
+    expect({ rows: body.length, invalid, kinds, duplicates, late, outOfOrder }).toEqual({
+      rows: s.rows, invalid: s.invalid, kinds: plantedKinds('events.jsonl'), duplicates: s.duplicates, late: s.defects.late_event, outOfOrder: s.defects.out_of_order_event,
+    });
     expect(late * outOfOrder * duplicates * invalid).toBeGreaterThan(0);
   });
 
@@ -102,9 +114,9 @@ describe('manifest counts match the files', () => {
   });
 
   it('products and users: text needing normalisation', () => {
-    const dirty = (s: string) => s !== normaliseText(s) || (/[a-z]/i.test(s) && (s === s.toUpperCase() || s === s.toLowerCase()));
+    const dirty = (s: string) => s !== tidy(s) || (/[a-z]/i.test(s) && (s === s.toUpperCase() || s === s.toLowerCase()));
     for (const [file, cols] of [['products.csv', [1, 2]], ['users.csv', [1]]] as const) {
-      const rows = lines(file).slice(1).map((l) => l.split(','));
+      const rows = lines(file).slice(1).map((l) => csvCells(l) ?? []);
       const count = rows.filter((r) => cols.some((c) => dirty(r[c] ?? ''))).length;
       const d = stats(file).defects;
       expect(count, file).toBe(d.text_case + d.text_whitespace + d.text_unicode);

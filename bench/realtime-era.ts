@@ -1,0 +1,18 @@
+/**
+ * Events of the benchmarks carry event times in a private era: the wall clock moved by whole days
+ * (200 years), so their minutes line up with the clock the way live traffic's do, but never mix
+ * with live realtime metrics (minutes of event time are global). What a realtime loop may have made
+ * of them, and the dirty marks of the bench's loads, are deleted afterwards.
+ */
+import type { Pool } from 'pg';
+
+export const ERA_MS = 200 * 365 * 86_400_000;
+
+/** Removes the realtime traces of one bench topic: dirty marks, the era's minutes and alerts, the topic's watermark. */
+export async function cleanUpRealtimeEra(staging: Pool, analytics: Pool, topic: string): Promise<void> {
+  await staging.query('delete from etl.realtime_dirty where load_id like $1', [`events/${topic}/%`]);
+  // Late events reach up to 6 h back; a day either side covers them and a run that crossed midnight.
+  const era = [new Date(Date.now() + ERA_MS - 86_400_000), new Date(Date.now() + ERA_MS + 86_400_000)];
+  for (const t of ['realtime_minute', 'realtime_minute_events', 'realtime_minute_sessions', 'realtime_alerts']) await analytics.query(`delete from ${t} where minute between $1 and $2`, era);
+  await analytics.query('delete from realtime_visible where topic = $1', [topic]);
+}
