@@ -1,10 +1,16 @@
 /**
- * Numbered, append-only SQL migrations: sql/<series>/NNN_name.sql, one series per database.
- * Each file runs once, in its own transaction, and is recorded with its checksum; a file edited
- * after it was applied is an error (add a new file instead).
+ * Two kinds of SQL per database (sql/<series>/):
+ * - NNN_name.sql: versioned migrations for tables, indexes and grants on them. Each runs once, in
+ *   its own transaction, and is recorded with its checksum; a file edited after it was applied is an
+ *   error (add a new file instead), and so is a new file numbered below one already applied (one
+ *   sequence: it would run in a different order on a fresh database than on this one).
+ * - code/NNN_name.sql: functions and views, each file holding the current definition of what it
+ *   defines (Flyway's repeatable migrations). Whenever any code file changed, all are re-applied in
+ *   name order in one transaction, the views they define dropped first (so a view may change its
+ *   columns); a code file re-grants what it recreates.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 
@@ -12,7 +18,7 @@ export type Series = 'staging' | 'analytics' | 'shop';
 export const SQL_DIR = join(__dirname, '..', 'sql');
 
 export interface MigrationFile { version: string; name: string; sql: string; checksum: string }
-export interface MigrateOutput { series: Series; applied: string[]; alreadyApplied: number }
+export interface MigrateOutput { series: Series; applied: string[]; alreadyApplied: number; code: 'applied' | 'unchanged' | 'none' }
 
 export function readMigrations(series: Series, dir = SQL_DIR): MigrationFile[] {
   const files = readdirSync(join(dir, series)).filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f)).sort();
@@ -24,6 +30,46 @@ export function readMigrations(series: Series, dir = SQL_DIR): MigrationFile[] {
     const sql = readFileSync(join(dir, series, file), 'utf8');
     return { version, name: file, sql, checksum: createHash('sha256').update(sql).digest('hex') };
   });
+}
+
+/** The repeatable code files of a series (none when it has no code/ folder). */
+export function readCode(series: Series, dir = SQL_DIR): MigrationFile[] {
+  const folder = join(dir, series, 'code');
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder).filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f)).sort().map((file) => {
+    const sql = readFileSync(join(folder, file), 'utf8');
+    return { version: file.slice(0, 3), name: file, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+  });
+}
+
+/** Views that code files define (`create or replace view <name>`), in definition order. */
+export function codeViews(code: readonly MigrationFile[]): string[] {
+  return code.flatMap((f) => [...f.sql.matchAll(/create\s+or\s+replace\s+view\s+([a-z_][a-z0-9_.]*)/gi)].map((m) => (m[1] as string).toLowerCase()));
+}
+
+async function applyCode(client: Client, series: Series, code: readonly MigrationFile[]): Promise<MigrateOutput['code']> {
+  if (code.length === 0) return 'none';
+  await client.query(`create table if not exists public.schema_code (
+    name text primary key, checksum text not null, applied_at timestamptz not null default now())`);
+  const { rows } = await client.query<{ name: string; checksum: string }>('select name, checksum from public.schema_code order by name');
+  const same = rows.length === code.length && rows.every((r, i) => r.name === code[i]?.name && r.checksum === code[i]?.checksum);
+  if (same) return 'unchanged';
+  let current = '';
+  try {
+    await client.query('begin');
+    for (const view of codeViews(code).reverse()) await client.query(`drop view if exists ${view} cascade`);
+    for (const f of code) {
+      current = f.name;
+      await client.query(f.sql);
+    }
+    await client.query('delete from public.schema_code');
+    await client.query('insert into public.schema_code (name, checksum) select * from unnest($1::text[], $2::text[])', [code.map((f) => f.name), code.map((f) => f.checksum)]);
+    await client.query('commit');
+    return 'applied';
+  } catch (err) {
+    await client.query('rollback');
+    throw new Error(`sql/${series}/code/${current} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 export async function migrate(series: Series, url: string, dir = SQL_DIR): Promise<MigrateOutput> {
@@ -38,6 +84,9 @@ export async function migrate(series: Series, url: string, dir = SQL_DIR): Promi
     const { rows } = await client.query<{ version: string; name: string; checksum: string }>('select version, name, checksum from public.schema_migrations');
     const done = new Map(rows.map((r) => [r.version, r]));
     const applied: string[] = [];
+    const highest = [...done.keys()].sort().pop() ?? '';
+    const early = files.find((f) => !done.has(f.version) && f.version < highest);
+    if (early) throw new Error(`sql/${series}/${early.name} is numbered below ${highest}, which this database has applied already: renumber it after the last migration, so every database runs them in one order.`);
     for (const f of files) {
       const prior = done.get(f.version);
       if (prior) {
@@ -57,7 +106,8 @@ export async function migrate(series: Series, url: string, dir = SQL_DIR): Promi
       }
       applied.push(f.name);
     }
-    return { series, applied, alreadyApplied: files.length - applied.length };
+    const code = await applyCode(client, series, readCode(series, dir));
+    return { series, applied, alreadyApplied: files.length - applied.length, code };
   } finally {
     await client.end();
   }

@@ -24,6 +24,6 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { only?: Series[]; json?: boolean }) => {
       const results = await migrateAll(loadConfig(), opts.only);
-      printData(results.map((r) => ({ series: r.series, applied: r.applied.join(', ') || '-', already_applied: r.alreadyApplied })), opts);
+      printData(results.map((r) => ({ series: r.series, applied: r.applied.join(', ') || '-', already_applied: r.alreadyApplied, code: r.code })), opts);
     });
 }
