@@ -20,6 +20,17 @@ export const SQL_DIR = join(__dirname, '..', 'sql');
 export interface MigrationFile { version: string; name: string; sql: string; checksum: string }
 export interface MigrateOutput { series: Series; applied: string[]; alreadyApplied: number; code: 'applied' | 'unchanged' | 'none' }
 
+/**
+ * sql/<series>/superseded.txt: `<file> <sha256>` lines, old texts of versioned files that were
+ * rewritten once without changing a migrated database's end state (their functions and views moved
+ * to code/). A database that applied such an old text is accepted, and its record updated.
+ */
+export function readSuperseded(series: Series, dir = SQL_DIR): Set<string> {
+  const path = join(dir, series, 'superseded.txt');
+  if (!existsSync(path)) return new Set();
+  return new Set(readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/\s+/, ' ')));
+}
+
 export function readMigrations(series: Series, dir = SQL_DIR): MigrationFile[] {
   const files = readdirSync(join(dir, series)).filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f)).sort();
   const seen = new Set<string>();
@@ -87,8 +98,13 @@ export async function migrate(series: Series, url: string, dir = SQL_DIR): Promi
     const highest = [...done.keys()].sort().pop() ?? '';
     const early = files.find((f) => !done.has(f.version) && f.version < highest);
     if (early) throw new Error(`sql/${series}/${early.name} is numbered below ${highest}, which this database has applied already: renumber it after the last migration, so every database runs them in one order.`);
+    const superseded = readSuperseded(series, dir);
     for (const f of files) {
       const prior = done.get(f.version);
+      if (prior && prior.checksum !== f.checksum && superseded.has(`${f.name} ${prior.checksum}`)) {
+        await client.query('update public.schema_migrations set checksum = $2, name = $3 where version = $1', [f.version, f.checksum, f.name]);
+        continue;
+      }
       if (prior) {
         if (prior.checksum !== f.checksum) {
           throw new Error(`sql/${series}/${f.name} changed after it was applied (was ${prior.name}). Migrations are append-only: revert the edit and add a new numbered file.`);

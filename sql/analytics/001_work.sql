@@ -5,10 +5,7 @@
 create schema if not exists work;
 revoke all on schema work from public;
 
--- Trim, collapse inner whitespace, Unicode NFC (MISSION "Validity and normalisation"); blank is null.
-create or replace function work.norm_text(t text) returns text
-  language sql immutable parallel safe
-  as $$ select nullif(btrim(regexp_replace(normalize(t, NFC), '\s+', ' ', 'g')), '') $$;
+-- work.norm_text: moved to sql/analytics/code/010_norm_text.sql, which holds the current definition (see lib/migrate.ts).
 
 -- One row per transform extract (and its reconciliation): received = loaded + quarantined + duplicates.
 create table if not exists work.loads (

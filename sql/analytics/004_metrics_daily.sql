@@ -51,35 +51,4 @@ create table if not exists funnel_daily (
   buyers            integer not null
 );
 
-create or replace function work.refresh_metrics(d date) returns void language sql as $$
-  delete from orders_by_date where order_date = d;
-  insert into orders_by_date (order_date, orders, revenue)
-  select d, count(distinct (source, order_id)), coalesce(sum(amount) filter (where not cancelled), 0)
-  from fact_order_line where order_date = d
-  having count(*) > 0;
-
-  delete from daily_traffic where event_date = d;
-  insert into daily_traffic (event_date, event_name, events)
-  select d, event_name, count(*) from fact_event where event_date = d group by event_name;
-
-  delete from daily_unique_visitors where event_date = d;
-  insert into daily_unique_visitors (event_date, visitors)
-  select d, count(distinct customer_id) from fact_event where event_date = d having count(*) > 0;
-
-  delete from product_sales_daily where order_date = d;
-  insert into product_sales_daily (order_date, product_id, orders, units, revenue)
-  select d, product_id, count(distinct (source, order_id)), sum(quantity), sum(amount)
-  from fact_order_line where order_date = d and not cancelled group by product_id;
-
-  delete from product_events_daily where event_date = d;
-  insert into product_events_daily (event_date, product_id, event_name, events, users)
-  select d, product_id, event_name, count(*), count(distinct customer_id)
-  from fact_event where event_date = d and product_id is not null group by product_id, event_name;
-
-  delete from funnel_daily where event_date = d;
-  insert into funnel_daily (event_date, viewers, add_to_cart_users, buyers)
-  select d, count(distinct customer_id) filter (where event_name = 'view'),
-         count(distinct customer_id) filter (where event_name = 'add_to_cart'),
-         count(distinct customer_id) filter (where event_name = 'order')
-  from fact_event where event_date = d having count(*) > 0;
-$$;
+-- work.refresh_metrics(d), which rebuilds these tables per date, moved to sql/analytics/code/030_refresh_metrics.sql, which holds the current definition (see lib/migrate.ts).

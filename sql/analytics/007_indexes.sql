@@ -16,10 +16,4 @@ create index if not exists fact_event_order_sessions on fact_event (customer_id,
 -- One customer's orders (avg_purchase_value_per_customer, customers, country views).
 create index if not exists fact_order_line_customer on fact_order_line (customer_id);
 
--- The orders view grouped by (source, order_id) and took min(customer_id), which hid the customer
--- from the planner: a filter on customer_id ran after aggregating every order. An order has one
--- customer, so grouping by it too gives the same rows and lets the filter reach the index.
-create or replace view orders as
-select source, order_id, min(order_date) as order_date, customer_id, bool_or(cancelled) as cancelled,
-       sum(quantity)::bigint as quantity, sum(amount) as amount
-from fact_order_line group by source, order_id, customer_id;
+-- The orders view, regrouped by customer so a filter on it reaches fact_order_line_customer,: moved to sql/analytics/code/040_metric_views.sql, which holds the current definition (see lib/migrate.ts).

@@ -61,16 +61,6 @@ create table if not exists realtime_alerts (
 );
 create index if not exists realtime_alerts_unsent on realtime_alerts (next_attempt_at) where sent_at is null and given_up_at is null;
 
--- Conversion over the hour ending with each minute (60 minutes, the minute included).
-create or replace view realtime_rolling_hour as
-select m.minute, h.sessions_viewed, h.sessions_ordered,
-       round(h.sessions_ordered::numeric / nullif(h.sessions_viewed, 0), 4) as conversion
-from realtime_minute m
-cross join lateral (
-  select count(distinct s.session_key) filter (where s.viewed)::int as sessions_viewed,
-         count(distinct s.session_key) filter (where s.ordered)::int as sessions_ordered
-  from realtime_minute_sessions s
-  where s.minute > m.minute - interval '1 hour' and s.minute <= m.minute
-) h;
+-- realtime_rolling_hour: moved to sql/analytics/code/050_realtime_views.sql, which holds the current definition (see lib/migrate.ts).
 
-grant select on realtime_minute, realtime_minute_events, realtime_rolling_hour, realtime_alerts to etl_analyst, etl_analyst_pii;
+grant select on realtime_minute, realtime_minute_events, realtime_alerts to etl_analyst, etl_analyst_pii;

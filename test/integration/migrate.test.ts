@@ -2,7 +2,7 @@
  * The migrator on a scratch database of its own: versioned files once each and in one sequence,
  * code files re-applied (views dropped and recreated, grants included) whenever one changed.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,5 +62,14 @@ describe('etl db migrate (real PostgreSQL, a scratch database)', () => {
     rmSync(join(dir, 'shop', '002_late.sql'));
     write('001_items.sql', 'create table items (id bigint primary key);');
     await expect(migrate('shop', url, dir)).rejects.toThrow(/001_items\.sql changed after it was applied/);
+  });
+
+  it('accepts a rewritten file whose old text superseded.txt lists, and records the new text', async () => {
+    const old = createHash('sha256').update('create table items (id int primary key, price numeric not null);').digest('hex');
+    write('001_items.sql', '-- items: see 003.\ncreate table items (id int primary key, price numeric not null);');
+    write('superseded.txt', `# rewritten\n001_items.sql ${old}\n`);
+    expect(await migrate('shop', url, dir)).toMatchObject({ applied: [], alreadyApplied: 2 });
+    write('superseded.txt', '');
+    expect(await migrate('shop', url, dir)).toMatchObject({ applied: [], alreadyApplied: 2 });
   });
 });
