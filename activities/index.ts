@@ -6,11 +6,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { createFilesActivities } from './files';
-import { createEventsActivities } from './events-batch';
+import { createEventsActivities } from './events';
 import { createRealtimeActivities, markRealtimeMinutes, type RealtimeSettings } from './realtime';
 import { createCatalogActivities } from './catalog';
 import { createOrdersActivities } from './orders';
-import { createAlertActivities } from './alerts';
+import { createAlertActivities } from './common/alerts';
 import { createSmokeActivities } from './smoke';
 import { createTransformActivities } from './transform';
 
@@ -22,12 +22,12 @@ export interface ActivityDeps {
   s3: S3Client;
   bucket: string;
   kafka: Kafka;
-  /** timeoutMs per request and pageSize (limit) default in activities/orders-client.ts and orders.ts. */
+  /** timeoutMs per request and pageSize (limit) default in activities/orders/client.ts and orders.ts. */
   ordersApi: { url: string; token: string; timeoutMs?: number; pageSize?: number };
   pseudonymKey: string;
   eventsTopic: string;
   alertWebhookUrl?: string;
-  /** Spike thresholds and lateness of the realtime metrics; defaults in activities/realtime.ts. */
+  /** Spike thresholds and lateness of the realtime metrics; defaults in activities/realtime/index.ts. */
   realtime?: RealtimeSettings;
 }
 

@@ -1,5 +1,5 @@
 /** What the events benchmarks leave behind, removed: staged rows, loads, offsets, realtime marks, raw objects, the topic. */
-import { closeEventReaders } from '../activities/event-reader';
+import { closeEventReaders } from '../activities/events/reader';
 import { deletePrefix } from '../lib/s3';
 import type { TestEnv } from '../test/support/env';
 import { cleanUpRealtimeEra } from './realtime-era';

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities';
-import { createEventsActivities, type ConsumeEventsBatchOutput } from '../activities/events-batch';
+import { createEventsActivities, type ConsumeEventsBatchOutput } from '../activities/events';
 import { ensureTopic, eventsProducer } from '../shop/simulator/events';
 import { testEnv } from '../test/support/env';
 import { cleanUpEventsBench } from './events-cleanup';

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
 
     const copySql = `\\copy bench_copy from '${path}' with (format csv, header true)`;
     const create = 'create temp table bench_copy (customer_id text, order_id text, order_date date, product_id text, product_name text, quantity integer, price numeric(14,2), total numeric(14,2))';
-    // mergePurchases' statement (activities/purchase-merge.ts) over the \copy'd rows, in one piece instead of 10k-row batches.
+    // mergePurchases' statement (activities/files/merge.ts) over the \copy'd rows, in one piece instead of 10k-row batches.
     const content = ['customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total', 'total_mismatch', 'extra'];
     const updated = [...content, 'source_file', 'source_line', 'load_id', 'file_modified_at'];
     const merge = `insert into staging.purchases as p (order_id, product_id, customer_id, order_date, product_name, quantity, price, total, total_mismatch, extra, source_file, source_line, load_id, file_modified_at)

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTransformActivities } from '../activities/transform';
-import { TRANSFORM_SOURCES } from '../activities/transform-sources';
+import { TRANSFORM_SOURCES } from '../activities/transform/sources';
 import { loadConfig } from '../config';
 import { generateDataset } from '../shop/generator';
 import { seedStaging } from '../test/support/transform-seed';

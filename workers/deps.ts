@@ -1,7 +1,7 @@
 /** Builds the activity dependencies from configuration. The one place clients are made for a worker. */
 import type { Config } from '../config';
 import type { ActivityDeps } from '../activities';
-import { closeEventReaders } from '../activities/event-reader';
+import { closeEventReaders } from '../activities/events/reader';
 import { makeKafka, makePool, makeS3 } from '../lib/clients';
 
 export function buildDeps(config: Config): ActivityDeps & { close(): Promise<void> } {

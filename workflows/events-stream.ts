@@ -1,5 +1,5 @@
 import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { EventsActivities } from '../activities/events-batch';
+import type { EventsActivities } from '../activities/events';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 
 export interface EventsTotals { batches: number; received: number; loaded: number; quarantined: number; duplicates: number; runs: number }

@@ -3,42 +3,10 @@
  * run's window from its scheduled time), by activities, the CLI and the schedules.
  * Windows are closed at the start and open at the end: [start, end).
  */
-export const PIPELINES = {
-  orders: { cadenceMinutes: 10, workflowType: 'ordersPipelineWorkflow' },
-  catalog: { cadenceMinutes: 30, workflowType: 'catalogPipelineWorkflow' },
-  files: { cadenceMinutes: 5, workflowType: 'filesPipelineWorkflow' },
-  transform: { cadenceMinutes: 60, workflowType: 'transformWorkflow' },
-} as const;
+import { PIPELINES, type PartitionInput, type PipelineName } from '../contract/pipeline';
 
-export type PipelineName = keyof typeof PIPELINES;
-export const PIPELINE_NAMES = Object.keys(PIPELINES) as PipelineName[];
-
-/** A partition of one pipeline. Both ends are ISO 8601 UTC; end = start + cadence. */
-export interface PartitionInput {
-  partitionStart: string;
-  partitionEnd: string;
-  /** True when run by a backfill: it must not move the live incremental cursors. */
-  backfill?: boolean;
-}
-
-/** Counts of one load, as recorded in etl.loads. received = loaded + quarantined + duplicates. */
-export interface LoadSummary {
-  loadId: string;
-  source: string;
-  received: number;
-  loaded: number;
-  quarantined: number;
-  duplicates: number;
-  /** True when the load had already succeeded and was not applied again. */
-  skipped?: boolean;
-}
-
-export interface PartitionOutput {
-  pipeline: PipelineName;
-  partitionStart: string;
-  partitionEnd: string;
-  loads: LoadSummary[];
-}
+export { PIPELINES, PIPELINE_NAMES } from '../contract/pipeline';
+export type { LoadSummary, PartitionInput, PartitionOutput, PipelineName } from '../contract/pipeline';
 
 export function isPipelineName(name: string): name is PipelineName {
   return Object.prototype.hasOwnProperty.call(PIPELINES, name);

@@ -12,7 +12,7 @@ import { defineSearchAttributeKey, SearchAttributeType, WorkflowExecutionAlready
 import {
   ApplicationFailure, condition, isCancellation, log, ParentClosePolicy, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import type { AlertActivities, AlertKind } from '../activities/alerts';
+import type { AlertActivities, AlertKind } from '../activities/common/alerts';
 import { isPipelineName, partitionEndingAt, partitionWorkflowId, PIPELINES, type PartitionOutput, type PipelineName } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 

@@ -1,12 +1,12 @@
 /**
  * The hourly transform: dedup -> clean -> enrich -> aggregate -> load analytics -> curated lake.
  * Id `transform/<hour-start-ISO>`. The window is the partition plus LOOKBACK (2 h, see
- * activities/transform-extract.ts): rows that arrived or happened in it are merged into the work
+ * activities/transform/extract.ts): rows that arrived or happened in it are merged into the work
  * layer, and only the dates they touch are rebuilt, each in its own transaction, a few at a time.
  */
 import { ApplicationFailure, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TransformActivities } from '../activities/transform';
-import type { TransformSource } from '../activities/transform-sources';
+import type { TransformSource } from '../activities/transform/sources';
 import { invalidPartition, type PartitionInput, type PartitionOutput } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 

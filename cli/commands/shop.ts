@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config';
 import { makeKafka, makePool } from '../../lib/clients';
-import type { EventName } from '../../shop/dataset/layout';
+import type { EventName } from '../../contract/layout';
 import { ensureTopic, eventsProducer } from '../../shop/simulator/events';
 import { startOptionsFromFlags, type ServeFlags } from '../../shop/simulator/serve-options';
 import { loadShopDatabase } from '../../shop/simulator/shop-database';

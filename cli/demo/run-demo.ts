@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Config } from '../../config';
-import { DEFAULT_EVENTS_GROUP } from '../../activities/events-batch';
+import { DEFAULT_EVENTS_GROUP } from '../../activities/events';
 import { makeKafka, makePool } from '../../lib/clients';
 import { makeTemporalClient } from '../../lib/temporal';
 import { generateDataset } from '../../shop/generator';

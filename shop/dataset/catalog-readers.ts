@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import { parseCsvLine } from './csv';
 import { DatasetError } from './dataset-error';
-import { FILES, INVENTORY_COLUMNS, PRODUCTS_COLUMNS, REVIEWS_COLUMNS, USERS_COLUMNS } from './layout';
+import { FILES, INVENTORY_COLUMNS, PRODUCTS_COLUMNS, REVIEWS_COLUMNS, USERS_COLUMNS } from '../../contract/layout';
 import { readLines } from './lines';
-import { isMissing, parseDate, parsePrice } from './rules';
+import { isMissing, parseDate, parsePrice } from '../../contract/rules';
 
 export interface ProductRow { product_id: string; product_name: string | null; category: string | null; price: string | null; updated_at: Date }
 export interface UserRow { user_id: string; user_name: string | null; email: string | null; country: string | null; signup_date: string | null; updated_at: Date }

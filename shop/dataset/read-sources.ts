@@ -6,11 +6,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsvLine } from './csv';
-import { FILES, PURCHASE_EXTENSIONS, purchaseFileKind, REQUIRED_FILES, type PurchaseFormat } from './layout';
-import { manifestSchema, type Manifest } from './manifest';
+import { FILES, PURCHASE_EXTENSIONS, purchaseFileKind, REQUIRED_FILES, type PurchaseFormat } from '../../contract/layout';
+import { manifestSchema, type Manifest } from '../../contract/manifest';
 import { DatasetError } from './dataset-error';
 import { readLines } from './lines';
-import { checkEvent, checkOrder, checkPurchase, checkPurchaseCells, checkPurchaseHeader, type Checked, type CheckedEvent, type PurchaseLine } from './records';
+import { checkEvent, checkOrder, checkPurchase, checkPurchaseCells, checkPurchaseHeader, type Checked, type CheckedEvent, type PurchaseLine } from '../../contract/records';
 
 /** Parses a JSON-lines line into an object, or says why it is not one. */
 export function parseJsonObject(text: string): Record<string, unknown> | string {

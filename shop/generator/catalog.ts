@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { csvRow } from '../dataset/csv';
-import { FILES, PRODUCTS_COLUMNS } from '../dataset/layout';
+import { FILES, PRODUCTS_COLUMNS } from '../../contract/layout';
 import { LineWriter } from './line-writer';
 import { ADJECTIVES, CATEGORIES, NOUNS } from './names';
 import { Rng, Weighted, zipfWeights } from './prng';

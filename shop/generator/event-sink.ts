@@ -1,5 +1,5 @@
-import type { ShopEvent } from '../dataset/layout';
-import { FILES } from '../dataset/layout';
+import type { ShopEvent } from '../../contract/layout';
+import { FILES } from '../../contract/layout';
 import type { LineWriter } from './line-writer';
 import { TimeHeap } from './line-writer';
 import type { Rng } from './prng';

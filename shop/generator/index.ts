@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { FILES } from '../dataset/layout';
-import type { Manifest } from '../dataset/manifest';
-import { parseDate } from '../dataset/rules';
+import { FILES } from '../../contract/layout';
+import type { Manifest } from '../../contract/manifest';
+import { parseDate } from '../../contract/rules';
 import { writeCatalog } from './catalog';
 import { writePurchases } from './purchases';
 import { RATES, Tally } from './tally';

@@ -1,5 +1,5 @@
 import { csvRow } from '../dataset/csv';
-import { FILES, INVENTORY_COLUMNS } from '../dataset/layout';
+import { FILES, INVENTORY_COLUMNS } from '../../contract/layout';
 import type { LineWriter } from './line-writer';
 import { WAREHOUSES } from './names';
 import type { Rng } from './prng';

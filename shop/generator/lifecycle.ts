@@ -1,4 +1,4 @@
-import type { OrderStatus } from '../dataset/layout';
+import type { OrderStatus } from '../../contract/layout';
 import type { Rng } from './prng';
 
 const MIN = 60_000;

@@ -1,4 +1,4 @@
-import type { DefectKind } from '../dataset/manifest';
+import type { DefectKind } from '../../contract/manifest';
 import type { Rng } from './prng';
 import type { DefectRates } from './tally';
 import { dirtyText } from './text-defects';

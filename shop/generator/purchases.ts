@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvRow } from '../dataset/csv';
-import { FILES, PURCHASE_COLUMNS, purchaseFileName } from '../dataset/layout';
-import type { Manifest } from '../dataset/manifest';
+import { FILES, PURCHASE_COLUMNS, purchaseFileName } from '../../contract/layout';
+import type { Manifest } from '../../contract/manifest';
 import { formatCents, priceAt, type Catalog } from './catalog';
 import { LineWriter } from './line-writer';
 import { Rng } from './prng';

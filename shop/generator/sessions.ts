@@ -1,4 +1,4 @@
-import type { OrderVersion, ShopEvent } from '../dataset/layout';
+import type { OrderVersion, ShopEvent } from '../../contract/layout';
 import { formatCents, priceAt, type Catalog } from './catalog';
 import type { Inventory } from './inventory';
 import { warehouseFor } from './names';

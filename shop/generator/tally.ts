@@ -1,4 +1,4 @@
-import { emptyStats, INVALID_KINDS, type DefectKind, type FileStats } from '../dataset/manifest';
+import { emptyStats, INVALID_KINDS, type DefectKind, type FileStats } from '../../contract/manifest';
 
 export type Dirt = 'none' | 'default' | 'heavy';
 

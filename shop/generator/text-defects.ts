@@ -1,4 +1,4 @@
-import type { DefectKind } from '../dataset/manifest';
+import type { DefectKind } from '../../contract/manifest';
 import type { Rng } from './prng';
 
 /**

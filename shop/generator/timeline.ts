@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { csvRow } from '../dataset/csv';
-import { FILES, REVIEWS_COLUMNS, type ShopEvent } from '../dataset/layout';
+import { FILES, REVIEWS_COLUMNS, type ShopEvent } from '../../contract/layout';
 import { formatCents, type Catalog } from './catalog';
 import { EventSink } from './event-sink';
 import { Inventory } from './inventory';

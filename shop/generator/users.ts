@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { csvRow } from '../dataset/csv';
-import { FILES, USERS_COLUMNS } from '../dataset/layout';
+import { FILES, USERS_COLUMNS } from '../../contract/layout';
 import { LineWriter } from './line-writer';
 import { COUNTRIES, COUNTRY_WEIGHTS, FIRST_NAMES, LAST_NAMES } from './names';
 import { mixSeed, Rng, Weighted } from './prng';

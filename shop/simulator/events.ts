@@ -6,7 +6,7 @@
  */
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { readEvents } from '../dataset/read-sources';
-import { parseDate } from '../dataset/rules';
+import { parseDate } from '../../contract/rules';
 import { sleep, type SimClock } from './clock';
 
 /** Topic created with `partitions` when missing; an existing topic is left as it is. */

@@ -3,7 +3,7 @@
  * a version and is kept as written, planted duplicates included.
  */
 import { readOrders } from '../dataset/read-sources';
-import { parseDate } from '../dataset/rules';
+import { parseDate } from '../../contract/rules';
 import { OrdersIndex } from './orders-index';
 
 export async function loadOrdersIndex(dataDir: string, index = new OrdersIndex()): Promise<OrdersIndex> {

@@ -2,7 +2,7 @@
  * Parameters of GET /orders. Pure, so every 400 the API can answer is unit-tested: each error names
  * the parameter and says what a valid value looks like.
  */
-import { parseDate } from '../dataset/rules';
+import { parseDate } from '../../contract/rules';
 import { decodeCursor, type VersionKey } from './cursor';
 
 export const MAX_LIMIT = 1000;

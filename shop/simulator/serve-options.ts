@@ -6,7 +6,7 @@ import type { Config } from '../../config';
 import { readManifest } from '../dataset/read-sources';
 import { liveClock, simClock, type SimClock } from './clock';
 import type { StartShopOptions } from './start-shop';
-import { parseDate } from '../dataset/rules';
+import { parseDate } from '../../contract/rules';
 
 /** Flag values as commander hands them over (negatable --no-x flags arrive as x: false). */
 export interface ServeFlags {

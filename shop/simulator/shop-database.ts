@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import { copyRows, type CopyValue } from '../../lib/bulk';
 import { readInventory, readProducts, readReviews, readUsers } from '../dataset/catalog-readers';
-import { FILES } from '../dataset/layout';
+import { FILES } from '../../contract/layout';
 
 /** Loads versions with since <= updated_at < asOf; both bounds optional (everything). */
 export interface LoadShopDatabaseInput { pool: Pool; dataDir: string; since?: Date; asOf?: Date }

@@ -5,7 +5,7 @@
  */
 import type { Producer } from 'kafkajs';
 import type { Pool } from 'pg';
-import { EVENT_NAMES, type EventName, type ShopEvent } from '../dataset/layout';
+import { EVENT_NAMES, type EventName, type ShopEvent } from '../../contract/layout';
 import { Rng } from '../generator/prng';
 import { sleep } from './clock';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConsumeEventsBatchInput, ConsumeEventsBatchOutput } from '../../activities/events-batch';
+import type { ConsumeEventsBatchInput, ConsumeEventsBatchOutput } from '../../activities/events';
 import { eventsProgressQuery, eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
 import { testEnv, type TestEnv } from '../support/env';
 

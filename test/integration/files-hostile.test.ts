@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFilesActivities, purchaseLoadId, type PurchaseFileRef } from '../../activities/files';
-import { ignoredLoadId } from '../../activities/files-ignored';
+import { ignoredLoadId } from '../../activities/files/ignored';
 import { deletePrefix, listObjects, putObject } from '../../lib/s3';
 import { testEnv, type TestEnv } from '../support/env';
 

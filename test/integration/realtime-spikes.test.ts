@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeEventReaders } from '../../activities/event-reader';
+import { closeEventReaders } from '../../activities/events/reader';
 import { renderLive, type LiveSnapshot } from '../../cli/live-view';
 import { ensureTopic, eventsProducer } from '../../shop/simulator/events';
 import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';

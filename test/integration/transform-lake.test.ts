@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTransformActivities } from '../../activities/transform';
-import { CURATED_BY_DATE, PART_NAME } from '../../activities/transform-lake';
+import { CURATED_BY_DATE, PART_NAME } from '../../activities/transform/lake';
 import { lakeKey } from '../../lib/lake';
 import { lakeQuery } from '../../lib/lake-query';
 import { pseudonym } from '../../lib/pseudonym';

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Manifest } from '../../shop/dataset/manifest';
+import type { Manifest } from '../../contract/manifest';
 import { generateDataset } from '../../shop/generator';
 import { testEnv, type TestEnv } from '../support/env';
 import { ingestAndTransform, serveDataset, type ServedDataset } from '../support/pipelines-run';

@@ -1,5 +1,5 @@
 /**
- * The transform's own quarantine rules (activities/transform-sources.ts), fed rows that ingestion
+ * The transform's own quarantine rules (activities/transform/sources.ts), fed rows that ingestion
  * would never stage but a hand-written load, an old migration or another writer could: inserted
  * straight into staging. Each must be kept out of the work layer, quarantined with its reason in
  * etl.quarantine and the lake, and counted: the load's `quarantined` equals the rows etl.quarantine

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CURATED_BY_DATE, CURATED_SNAPSHOTS, PART_NAME } from '../../activities/transform-lake';
+import { CURATED_BY_DATE, CURATED_SNAPSHOTS, PART_NAME } from '../../activities/transform/lake';
 import { copyRows, type CopyValue } from '../../lib/bulk';
 import { lakeKey } from '../../lib/lake';
 import { pseudonym } from '../../lib/pseudonym';

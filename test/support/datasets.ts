@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDataset, type GenerateOptions } from '../../shop/generator';
-import type { Manifest } from '../../shop/dataset/manifest';
+import type { Manifest } from '../../contract/manifest';
 
 export interface TestDataset { dir: string; manifest: Manifest; tag: string; remove(): void }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { generateDataset } from '../../shop/generator';
-import type { Manifest } from '../../shop/dataset/manifest';
+import type { Manifest } from '../../contract/manifest';
 
 export interface TestDataset { dir: string; manifest: Manifest; start: string; tag: string; remove(): void }
 

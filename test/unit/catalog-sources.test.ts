@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chunkSql, SOURCES, validateRow } from '../../activities/catalog-sources';
-import { liveCursor } from '../../activities/orders-load';
+import { chunkSql, SOURCES, validateRow } from '../../activities/catalog/sources';
+import { liveCursor } from '../../activities/orders/load';
 
 describe('catalog source validation', () => {
   it('maps a valid row to staging values in column order, exact and in UTC', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeEvent, judgeRecord, MAX_EVENT_BYTES, MAX_EVENT_DEPTH, MAX_ID_BYTES, nestingDepth, quarantinedValue } from '../../activities/event-schema';
+import { judgeEvent, judgeRecord, MAX_EVENT_BYTES, MAX_EVENT_DEPTH, MAX_ID_BYTES, nestingDepth, quarantinedValue } from '../../activities/events/validation';
 
 const base = { event_id: 'E1', event_name: 'view', user_id: 'U1', session_id: 'S1', product_id: 'P1', order_id: null, price: '9.99', ts: '2024-03-01T10:00:00Z' };
 const json = (o: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...base, ...o }));

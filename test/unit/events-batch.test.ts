@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { takeFair } from '../../activities/event-reader';
-import { kafkaDt, STUCK_ALERT_ATTEMPT, stuckRangeAlert, type FailedRange } from '../../activities/events-batch';
-import { StaleOffsetsError } from '../../activities/events-load';
-import { rawMessages, rawMessageValue } from '../../activities/raw';
+import { takeFair } from '../../activities/events/reader';
+import { kafkaDt, STUCK_ALERT_ATTEMPT, stuckRangeAlert, type FailedRange } from '../../activities/events';
+import { StaleOffsetsError } from '../../activities/events/load';
+import { rawMessages, rawMessageValue } from '../../activities/common/raw';
 
 const lines = (object: Buffer): Buffer[] => {
   const out: Buffer[] = [];

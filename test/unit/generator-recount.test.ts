@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manifest } from '../../shop/dataset/manifest';
+import type { Manifest } from '../../contract/manifest';
 import { generateDataset } from '../../shop/generator';
 import { csvCells, eventVerdict, INVALID, jsonObject, purchaseVerdict, tidy, type Invalid, type Verdict } from '../support/recount-rules';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkEvent, checkPurchase, checkPurchaseCells } from '../../shop/dataset/records';
-import { decimalEquals, isMissing, multiplyDecimal, normaliseText, parseDate, parsePrice, parseQuantity, textKey } from '../../shop/dataset/rules';
+import { checkEvent, checkPurchase, checkPurchaseCells } from '../../contract/records';
+import { decimalEquals, isMissing, multiplyDecimal, normaliseText, parseDate, parsePrice, parseQuantity, textKey } from '../../contract/rules';
 
 describe('parseDate', () => {
   it.each([

@@ -2,7 +2,7 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fetchOrdersPage, pageUrl, retryAfterMs, type ClientHooks, type OrdersApi, type PageRequest, type RetryPolicy } from '../../activities/orders-client';
+import { fetchOrdersPage, pageUrl, retryAfterMs, type ClientHooks, type OrdersApi, type PageRequest, type RetryPolicy } from '../../activities/orders/client';
 import { windowPages } from '../../activities/orders';
 import { HttpError, classifyError } from '../../lib/errors';
 import { OrdersIndex } from '../../shop/simulator/orders-index';

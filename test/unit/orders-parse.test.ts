@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseOrderVersions, readOrdersPage } from '../../activities/orders-parse';
+import { parseOrderVersions, readOrdersPage } from '../../activities/orders/validation';
 
 const good = {
   order_id: 'O1', user_id: 'U1', status: 'paid', created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T01:00:00.5+01:00',

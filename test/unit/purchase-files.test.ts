@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readPurchaseBatches, readPurchaseRecords, type SourceRecord } from '../../activities/purchase-reader';
+import { readPurchaseBatches, readPurchaseRecords, type SourceRecord } from '../../activities/files/reader';
 import { copyLine, CopyText, type CopyValue } from '../../lib/bulk';
-import { judgeCells, judgeJson, planHeader, type HeaderPlan } from '../../activities/purchase-schema';
+import { judgeCells, judgeJson, planHeader, type HeaderPlan } from '../../activities/files/validation';
 
 async function read(text: string, format: 'csv' | 'jsonl', chunk = 7): Promise<SourceRecord[]> {
   const chunks: string[] = [];

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readCsvBatches } from '../../activities/purchase-csv';
-import { readPurchaseRecords, type SourceRecord } from '../../activities/purchase-reader';
-import { judgeJson } from '../../activities/purchase-schema';
-import { purchaseFileKind } from '../../shop/dataset/layout';
+import { readCsvBatches } from '../../activities/files/csv';
+import { readPurchaseRecords, type SourceRecord } from '../../activities/files/reader';
+import { judgeJson } from '../../activities/files/validation';
+import { purchaseFileKind } from '../../contract/layout';
 
 const HEADER = 'CustomerID,OrderID,OrderDate,ProductID,ProductName,Quantity,Price,Total';
 const line = (i: number) => `U${i},H${i},2024-01-01,P${i},Widget ${i},1,2.50,2.50`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../shop/generator/prng';
 import { LiveModel, poisson } from '../../shop/simulator/live/live-model';
-import type { OrderVersion } from '../../shop/dataset/layout';
+import type { OrderVersion } from '../../contract/layout';
 
 const catalogue = () => ({ products: [{ id: 'P1', price: '10.00' }, { id: 'P2', price: '2.50' }], users: ['U1', 'U2', 'U3'] });
 const rates = { ordersPerMinute: 30, eventsPerMinute: 120, catalogueChangesPerMinute: 6, compress: 48 };

@@ -3,7 +3,7 @@
  * slice of time. New orders and their later status changes (the generator's lifecycle, compressed
  * so a day of shop time passes in minutes), behaviour events and catalogue changes.
  */
-import type { OrderLine, OrderStatus, OrderVersion, ShopEvent } from '../../dataset/layout';
+import type { OrderLine, OrderStatus, OrderVersion, ShopEvent } from '../../../contract/layout';
 import { statusChanges } from '../../generator/lifecycle';
 import { WAREHOUSES } from '../../generator/names';
 import type { Rng } from '../../generator/prng';

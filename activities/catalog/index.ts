@@ -1,0 +1,142 @@
+/**
+ * The catalog pipeline's activities: products, users, inventory and reviews, each read from the
+ * shop database by keyset chunks over [start, end) of updated_at, streamed raw to the lake and
+ * merged into staging as one idempotent load `<workflowId>/<source>`. The shop side reads in one
+ * REPEATABLE READ, READ ONLY transaction, so all chunks (and the rerun check) see one snapshot.
+ */
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Pool, PoolClient } from 'pg';
+import { mergeRows, type CopyValue } from '../../lib/bulk';
+import { rethrowClassified } from '../../lib/errors';
+import { utcDate } from '../../lib/lake';
+import type { LoadSummary, PartitionInput } from '../../contract/pipeline';
+import { chunkSql, SOURCES, validateRow, type CatalogSource, type SourceSpec } from './sources';
+import { advanceCursor } from '../common/cursors';
+import { runLoad } from '../common/loads';
+import { quarantineRecords, type Rejected } from '../common/quarantine';
+import { rawJsonlStream } from '../common/raw';
+
+export const DEFAULT_CHUNK_ROWS = 5_000;
+
+export interface CatalogDeps { staging: Pool; shop: Pool; s3: S3Client; bucket: string }
+
+/** workflowId names the load (`<workflowId>/<source>`); chunkRows only changes how rows are read. */
+export interface CatalogSourceInput extends PartitionInput { workflowId: string; chunkRows?: number }
+export interface CatalogSourceOutput { load: LoadSummary; chunks: number }
+
+async function withSnapshot<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('begin transaction isolation level repeatable read read only');
+    const out = await fn(c);
+    await c.query('commit');
+    return out;
+  } catch (err) {
+    await c.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
+/** The window's rows in keyset chunks, all from the snapshot of `shop`. */
+async function* chunksOf(shop: PoolClient, spec: SourceSpec, start: string, end: string, limit: number): AsyncGenerator<Record<string, unknown>[]> {
+  let last: unknown[] | null = null;
+  for (;;) {
+    const { rows } = await shop.query<Record<string, unknown>>(chunkSql(spec, last === null), [start, end, limit, ...(last ?? [])]);
+    if (rows.length === 0) return;
+    yield rows;
+    if (rows.length < limit) return;
+    const tail = rows[rows.length - 1] as Record<string, unknown>;
+    last = spec.keys.map((k) => tail[k]);
+  }
+}
+
+const jsonLines = (rows: readonly unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
+
+/**
+ * The load id: `<workflowId>/<source>`, unless that load succeeded over different rows (the shop
+ * changed since). Then `.../changed-<sha>`: the merge counts what was staged as duplicates and
+ * adds what is new, where skipping by id alone would silently miss it. Costs a second read of the
+ * window, on reruns only.
+ */
+async function loadIdFor(deps: CatalogDeps, shop: PoolClient, spec: SourceSpec, base: string, window: [string, string, number], beat: () => void): Promise<string> {
+  const { rows } = await deps.staging.query<{ sha256: string | null }>("select detail->>'sha256' as sha256 from etl.loads where load_id = $1 and status = 'succeeded'", [base]);
+  if (!rows[0]) return base;
+  const hash = createHash('sha256');
+  for await (const chunk of chunksOf(shop, spec, ...window)) {
+    hash.update(jsonLines(chunk));
+    beat();
+  }
+  const sha = hash.digest('hex');
+  return rows[0].sha256 === sha ? base : `${base}/changed-${sha.slice(0, 16)}`;
+}
+
+async function loadSource(deps: CatalogDeps, spec: SourceSpec, input: CatalogSourceInput): Promise<CatalogSourceOutput> {
+  const ctx = Context.current();
+  const start = new Date(input.partitionStart).toISOString();
+  const end = new Date(input.partitionEnd).toISOString();
+  const window: [string, string, number] = [start, end, input.chunkRows ?? DEFAULT_CHUNK_ROWS];
+  const dt = utcDate(start);
+  const lake = { s3: deps.s3, bucket: deps.bucket };
+  let chunks = 0;
+  let received = 0;
+  const beat = () => ctx.heartbeat({ source: spec.source, chunks, received });
+  return withSnapshot(deps.shop, async (shop) => {
+    const loadId = await loadIdFor(deps, shop, spec, `${input.workflowId}/${spec.source}`, window, beat);
+    const meta = { loadId, pipeline: 'catalog', source: spec.source, partitionStart: start, partitionEnd: end };
+    const load = await runLoad(deps.staging, meta, async (client) => {
+      const raw = rawJsonlStream(lake, { source: spec.source, dt, loadId });
+      const hash = createHash('sha256');
+      const rejected: Rejected[] = [];
+      let valid = 0;
+      let loaded = 0;
+      try {
+        for await (const rows of chunksOf(shop, spec, ...window)) {
+          chunks++;
+          await raw.write(rows);
+          hash.update(jsonLines(rows));
+          const values: CopyValue[][] = [];
+          rows.forEach((row, i) => {
+            const v = validateRow(spec, row);
+            if (v.ok) values.push([...(v.values as CopyValue[]), loadId]);
+            else rejected.push({ ref: `${received + i + 1}:${spec.keys.slice(1).map((k) => String(row[k])).join('|')}`, reason: v.reason, record: row });
+          });
+          received += rows.length;
+          valid += values.length;
+          loaded += await mergeRows(client, spec.staging, [...spec.columns, 'load_id'], values);
+          beat();
+        }
+      } catch (err) {
+        await raw.abort();
+        throw err;
+      }
+      await raw.end();
+      await quarantineRecords(client, lake, { source: spec.source, dt, loadId }, rejected);
+      if (!input.backfill) await advanceCursor(client, { pipeline: 'catalog', source: spec.source, column: 'updated_at', value: end });
+      return { received, loaded, quarantined: rejected.length, duplicates: valid - loaded, detail: { chunks, sha256: hash.digest('hex') } };
+    });
+    return { load, chunks };
+  });
+}
+
+export function createCatalogActivities(deps: CatalogDeps) {
+  // deps is read at call time, not destructured: a test may hand the activities another shop pool.
+  const activity = (source: CatalogSource) => async (input: CatalogSourceInput): Promise<CatalogSourceOutput> => {
+    try {
+      return await loadSource(deps, SOURCES[source], input);
+    } catch (err) {
+      rethrowClassified(err, `catalog ${source} partition ${input.partitionStart}..${input.partitionEnd} (load ${input.workflowId}/${source})`);
+    }
+  };
+  return {
+    loadProducts: activity('products'),
+    loadUsers: activity('users'),
+    loadInventory: activity('inventory'),
+    loadReviews: activity('reviews'),
+  };
+}
+
+export type CatalogActivities = ReturnType<typeof createCatalogActivities>;

@@ -1,0 +1,90 @@
+/**
+ * Alerts a person sees: a row in etl.alerts (`etl alerts`) and, when ALERT_WEBHOOK_URL is set, one
+ * POST to the webhook. The alert id is stable per run and kind, so a retried activity or a replayed
+ * workflow writes one row, and the webhook is sent until it is accepted once (delivered_at), with the
+ * id as Idempotency-Key so a receiver can drop the rare repeat (POST accepted, update then lost).
+ */
+import type { Pool } from 'pg';
+import { HttpError, rethrowClassified } from '../../lib/errors';
+
+export interface AlertDeps { staging: Pool; alertWebhookUrl?: string }
+
+export type AlertKind = 'failed' | 'slow';
+
+/** alertId is `<workflowId>/<runId>/<kind>`: one alert per run and kind. */
+export interface RaiseAlertInput {
+  alertId: string;
+  pipeline: string;
+  partitionStart?: string;
+  kind: AlertKind;
+  message: string;
+  workflowId: string;
+  runId: string;
+}
+export interface RaiseAlertOutput { alertId: string; created: boolean }
+
+export interface DeliverAlertInput { alertId: string }
+export interface DeliverAlertOutput { alertId: string; delivered: 'sent' | 'already-sent' | 'no-webhook' }
+
+interface AlertRow { alert_id: string; raised_at: Date; pipeline: string; partition_start: Date | null; kind: string; message: string; workflow_id: string; run_id: string; delivered_at: Date | null }
+
+export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
+  return {
+    async raiseAlert(input: RaiseAlertInput): Promise<RaiseAlertOutput> {
+      try {
+        const { rowCount } = await staging.query(
+          `insert into etl.alerts (alert_id, pipeline, partition_start, kind, message, workflow_id, run_id)
+           values ($1, $2, $3, $4, $5, $6, $7) on conflict (alert_id) do nothing`,
+          [input.alertId, input.pipeline, input.partitionStart ?? null, input.kind, input.message.slice(0, 4000), input.workflowId, input.runId],
+        );
+        return { alertId: input.alertId, created: rowCount === 1 };
+      } catch (err) {
+        rethrowClassified(err, `raising ${input.kind} alert ${input.alertId}`);
+      }
+    },
+
+    async deliverAlert({ alertId }: DeliverAlertInput): Promise<DeliverAlertOutput> {
+      if (!alertWebhookUrl) return { alertId, delivered: 'no-webhook' };
+      const { rows } = await staging.query<AlertRow>('select * from etl.alerts where alert_id = $1', [alertId]);
+      const row = rows[0];
+      if (!row) throw new Error(`alert ${alertId} is not in etl.alerts; raiseAlert must run first`);
+      if (row.delivered_at) return { alertId, delivered: 'already-sent' };
+      try {
+        await post(alertWebhookUrl, row);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        await staging.query('update etl.alerts set delivery_error = $2 where alert_id = $1', [alertId, message.slice(0, 1000)]);
+        rethrowClassified(err, `delivering alert ${alertId} to the webhook (check ALERT_WEBHOOK_URL)`);
+      }
+      await staging.query('update etl.alerts set delivered_at = now(), delivery_error = null where alert_id = $1', [alertId]);
+      return { alertId, delivered: 'sent' };
+    },
+  };
+}
+
+async function post(url: string, row: AlertRow): Promise<void> {
+  const body = {
+    alertId: row.alert_id,
+    kind: row.kind,
+    pipeline: row.pipeline,
+    partitionStart: row.partition_start?.toISOString() ?? null,
+    message: row.message,
+    workflowId: row.workflow_id,
+    runId: row.run_id,
+    raisedAt: row.raised_at.toISOString(),
+    // Chat webhooks (Slack, Mattermost) show `text`; other receivers read the fields above.
+    text: `[etl ${row.kind}] ${row.pipeline}: ${row.message}`,
+  };
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': row.alert_id },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) {
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new HttpError(`webhook answered ${res.status}`, res.status, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+  }
+}
+
+export type AlertActivities = ReturnType<typeof createAlertActivities>;

@@ -1,0 +1,177 @@
+/**
+ * The events pipeline's activity: one batch from the Kafka topic, exactly once into staging. Offsets
+ * are read from etl.kafka_offsets (not from Kafka), the raw messages go to the lake, and each
+ * partition's range is one load whose rows, quarantine and new offset commit together.
+ */
+import { Context } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Kafka } from 'kafkajs';
+import { classifyError, rethrowClassified } from '../../lib/errors';
+import { lakeKey, utcDate } from '../../lib/lake';
+import { putObject } from '../../lib/s3';
+import type { LoadSummary } from '../../contract/pipeline';
+import { createAlertActivities, type RaiseAlertInput } from '../common/alerts';
+import { eventReader, type ReadMessage } from './reader';
+import { loadEventRange, StaleOffsetsError, type EventsBatchHook } from './load';
+import { runLoad } from '../common/loads';
+import { rawMessages } from '../common/raw';
+
+export interface EventsDeps { staging: Pool; s3: S3Client; bucket: string; kafka: Kafka; eventsTopic: string; alertWebhookUrl?: string }
+
+/** The stored offsets' owner when a run names none; tests pass their own with their own topic. */
+export const DEFAULT_EVENTS_GROUP = 'etl-events';
+/** Bytes of message values per batch (at least one message per partition is taken whatever its size). */
+export const DEFAULT_BATCH_BYTES = 32 << 20;
+
+/** topic defaults to KAFKA_EVENTS_TOPIC. A batch ends at maxMessages or maxBytes, or after maxWaitMs, whichever is first. */
+export interface ConsumeEventsBatchInput { topic?: string; consumerGroup?: string; maxMessages?: number; maxBytes?: number; maxWaitMs?: number }
+
+export interface ConsumeEventsBatchOutput {
+  received: number;
+  loaded: number;
+  quarantined: number;
+  duplicates: number;
+  /** One per partition range read; empty when nothing was waiting. */
+  loads: LoadSummary[];
+}
+
+function heartbeat(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // Outside an activity (benchmark, script): nobody to tell.
+  }
+}
+
+/**
+ * The raw object's date partition: the first message's Kafka timestamp (the same on every re-read).
+ * A producer sets it freely, so it is held to 1970..9999: year 10000 would make no dt=YYYY-MM-DD.
+ */
+export function kafkaDt(timestamp: string): string {
+  const ms = Number(timestamp);
+  return utcDate(new Date(Number.isFinite(ms) ? Math.min(Math.max(ms, 0), Date.UTC(9999, 11, 31)) : 0));
+}
+
+/** From this attempt on, a range that fails again raises an alert (attempts 1-2 are ordinary blips). */
+export const STUCK_ALERT_ATTEMPT = 3;
+
+export interface FailedRange { group: string; topic: string; partition: number; firstOffset: string; lastOffset: string; error: unknown }
+export interface AttemptInfo { attempt: number; workflowId: string; runId: string }
+
+/**
+ * The alert for a range whose load failed, or null while it is no one's problem yet. The id is stable
+ * per (group, topic, partition, first offset): however many attempts fail, one row. A permanent error
+ * alerts at once (there is no next attempt); a lost race with another attempt never does.
+ */
+export function stuckRangeAlert(f: FailedRange, at: AttemptInfo): RaiseAlertInput | null {
+  if (f.error instanceof StaleOffsetsError) return null;
+  const permanent = !classifyError(f.error).retryable;
+  if (!permanent && at.attempt < STUCK_ALERT_ATTEMPT) return null;
+  const error = (f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : String(f.error)).slice(0, 1500).replace(/\u0000/g, '\\u0000');
+  const next = permanent
+    ? 'The error is permanent, so the stream has stopped'
+    : 'The stream keeps retrying this range and reads nothing after it until the range loads';
+  return {
+    alertId: `events/stuck/${f.group}/${f.topic}/${f.partition}@${f.firstOffset}`,
+    pipeline: 'events',
+    kind: 'failed',
+    workflowId: at.workflowId,
+    runId: at.runId,
+    message: `events group ${f.group} is stuck on topic ${f.topic} partition ${f.partition}, offsets ${f.firstOffset}-${f.lastOffset}: attempt ${at.attempt} failed with ${error}. ${next}; fix the cause (the worker log has the stack), and if it is a message no load can take, report it with its offset.`,
+  };
+}
+
+function attemptInfo(): AttemptInfo | null {
+  try {
+    const { attempt, workflowExecution: w, activityId } = Context.current().info;
+    return { attempt, workflowId: w?.workflowId ?? `activity/${activityId}`, runId: w?.runId ?? '-' };
+  } catch {
+    return null; // outside an activity: no retries, so nothing can loop
+  }
+}
+
+/** Hooks run in every range's transaction; see EventsBatchHook. */
+export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsBatchHook[] = []) {
+  const { staging, s3, bucket, kafka } = deps;
+  const alerts = createAlertActivities({ staging, alertWebhookUrl: deps.alertWebhookUrl });
+  return {
+    async consumeEventsBatch(input: ConsumeEventsBatchInput): Promise<ConsumeEventsBatchOutput> {
+      const topic = input.topic ?? deps.eventsTopic;
+      const group = input.consumerGroup ?? DEFAULT_EVENTS_GROUP;
+      try {
+        const { rows } = await staging.query<{ partition: number; next_offset: string }>(
+          'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic]);
+        const stored = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+        const messages = await eventReader(kafka, topic, group).read(stored, {
+          maxMessages: input.maxMessages ?? 20_000, maxBytes: input.maxBytes ?? DEFAULT_BATCH_BYTES, maxWaitMs: input.maxWaitMs ?? 1000, onWait: heartbeat,
+        });
+        const byPartition = new Map<number, ReadMessage[]>();
+        for (const m of messages) {
+          const list = byPartition.get(m.partition);
+          if (list) list.push(m);
+          else byPartition.set(m.partition, [m]);
+        }
+        const ranges = [...byPartition.entries()].sort(([a], [b]) => a - b);
+        // allSettled: the attempt reports only once every partition's transaction has ended, one way or the other.
+        const settled = await Promise.allSettled(ranges.map(([partition, msgs]) => loadRange(topic, group, partition, msgs)));
+        const failed = ranges.flatMap(([partition, msgs], i): FailedRange[] => {
+          const s = settled[i];
+          if (s?.status !== 'rejected') return [];
+          return [{ group, topic, partition, firstOffset: msgs[0]?.offset ?? '?', lastOffset: msgs[msgs.length - 1]?.offset ?? '?', error: s.reason }];
+        });
+        if (failed[0]) {
+          await alertStuck(failed);
+          throw failed[0].error;
+        }
+        const loads = settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value);
+        const sum = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => loads.reduce((n, l) => n + (l.skipped ? 0 : l[k]), 0);
+        return { received: sum('received'), loaded: sum('loaded'), quarantined: sum('quarantined'), duplicates: sum('duplicates'), loads };
+      } catch (err) {
+        rethrowClassified(err, `events: consuming ${topic} for group ${group}`);
+      }
+    },
+  };
+
+  /** A range failing again and again is a person's problem: one etl.alerts row per stuck range. Retries go on regardless. */
+  async function alertStuck(failed: readonly FailedRange[]): Promise<void> {
+    const at = attemptInfo();
+    if (!at) return;
+    for (const f of failed) {
+      const alert = stuckRangeAlert(f, at);
+      if (!alert) continue;
+      try {
+        await alerts.raiseAlert(alert);
+        await alerts.deliverAlert({ alertId: alert.alertId });
+      } catch (err) {
+        // PostgreSQL may be what is down; the range's own error is the one to report.
+        Context.current().log.warn(`could not raise alert ${alert.alertId}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
+  async function loadRange(topic: string, group: string, partition: number, messages: ReadMessage[]): Promise<LoadSummary> {
+    const first = messages[0] as ReadMessage;
+    const last = messages[messages.length - 1] as ReadMessage;
+    const loadId = `events/${topic}/${partition}:${first.offset}-${last.offset}`;
+    const dt = kafkaDt(first.timestamp);
+    const rawKey = lakeKey('raw', 'events', dt, `${topic}-p${partition}-${first.offset}-${last.offset}.jsonl`);
+    // Built from the values' Buffers: a range's bytes are bounded by maxBytes, never one JS string.
+    await putObject(s3, bucket, rawKey, rawMessages(messages.map((m) => m.value)), 'application/x-ndjson');
+    const summary = await runLoad(staging, { loadId, pipeline: 'events', source: 'events' }, async (client) => {
+      const counts = await loadEventRange(client, { s3, bucket }, { topic, group, partition, loadId, dt, messages }, hooks);
+      return { ...counts, detail: { ...counts.detail, rawKey } };
+    });
+    if (summary.skipped) {
+      // The range is in staging already (loaded for another group): only this group's offset moves.
+      await staging.query(
+        `insert into etl.kafka_offsets (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
+         on conflict (consumer_group, topic, partition) do update set next_offset = greatest(etl.kafka_offsets.next_offset, excluded.next_offset), updated_at = now()`,
+        [group, topic, partition, (BigInt(last.offset) + 1n).toString()],
+      );
+    }
+    return summary;
+  }
+}
+
+export type EventsActivities = ReturnType<typeof createEventsActivities>;

@@ -1,0 +1,85 @@
+/**
+ * One partition range of the event stream, loaded in one transaction (inside runLoad): check that
+ * the stored offset is where the range starts, merge the valid events into staging.events, quarantine
+ * the rest, move the stored offset past the range and run the batch hooks. Either all of it commits
+ * or none of it, so a crash before commit re-reads the same offsets and after commit they have moved.
+ */
+import type { PoolClient } from 'pg';
+import { copyRows, type CopyValue } from '../../lib/bulk';
+import type { CheckedEvent } from '../../contract/records';
+import type { ReadMessage } from './reader';
+import { EVENT_STAGING_COLUMNS, eventRow, judgeEvent, quarantinedValue } from './validation';
+import type { LoadCounts } from '../common/loads';
+import { quarantineRecords, type Rejected } from '../common/quarantine';
+import type { Lake } from '../common/raw';
+
+/** An event merged by this load (first time its event_id was seen), with where it came from. */
+export type MergedEvent = CheckedEvent & { partition: number; offset: string };
+
+/**
+ * Runs inside the load's transaction after the merge. Extension point for work that must commit
+ * with the events, e.g. per-minute realtime metrics: add a hook, not a second transaction.
+ */
+export type EventsBatchHook = (client: PoolClient, batch: { loadId: string; topic: string; partition: number; events: readonly MergedEvent[] }) => Promise<void>;
+
+export interface EventRange { topic: string; group: string; partition: number; loadId: string; dt: string; messages: readonly ReadMessage[] }
+
+/** Another attempt moved the offsets first (a zombie or concurrent attempt): retry from the new offset. */
+export class StaleOffsetsError extends Error {
+  override readonly name = 'StaleOffsetsError';
+}
+
+export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRange, hooks: readonly EventsBatchHook[]): Promise<LoadCounts> {
+  const first = r.messages[0]?.offset;
+  const last = r.messages[r.messages.length - 1]?.offset;
+  if (first === undefined || last === undefined) throw new Error(`events ${r.loadId}: empty range`);
+  // Serialises attempts on this partition; the row may not exist yet, so a row lock is not enough.
+  await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`etl.kafka_offsets/${r.group}/${r.topic}/${r.partition}`]);
+  const { rows } = await client.query<{ next_offset: string }>(
+    'select next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2 and partition = $3',
+    [r.group, r.topic, r.partition],
+  );
+  const stored = rows[0]?.next_offset;
+  if (stored !== undefined && BigInt(stored) !== BigInt(first)) {
+    throw new StaleOffsetsError(`events ${r.loadId}: the stored offset of ${r.group}/${r.topic}[${r.partition}] is ${stored}, not ${first}; another attempt loaded this range first, the next attempt reads from ${stored}`);
+  }
+
+  const valid: MergedEvent[] = [];
+  const rejected: Rejected[] = [];
+  for (const m of r.messages) {
+    const j = judgeEvent(m.value);
+    if (j.ok) valid.push({ ...j.event, partition: m.partition, offset: m.offset });
+    // The exact bytes: as text when they are UTF-8 without NUL, else base64 (marked with `encoding`).
+    else rejected.push({ ref: `${r.topic}/p${m.partition}@${m.offset}`, reason: j.reason, ...quarantinedValue(m.value) });
+  }
+  const merged = await mergeEvents(client, valid, r.loadId);
+  const quarantineKey = await quarantineRecords(client, lake, { source: 'events', dt: r.dt, loadId: r.loadId }, rejected);
+  await client.query(
+    `insert into etl.kafka_offsets (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
+     on conflict (consumer_group, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
+    [r.group, r.topic, r.partition, (BigInt(last) + 1n).toString()],
+  );
+  for (const hook of hooks) await hook(client, { loadId: r.loadId, topic: r.topic, partition: r.partition, events: merged });
+  return {
+    received: r.messages.length, loaded: merged.length, quarantined: rejected.length, duplicates: valid.length - merged.length,
+    detail: { topic: r.topic, consumerGroup: r.group, partition: r.partition, firstOffset: first, lastOffset: last, quarantineKey },
+  };
+}
+
+let temp = 0;
+
+/** mergeRows for events, but returning which events were new, for the hooks. */
+async function mergeEvents(client: PoolClient, events: MergedEvent[], loadId: string): Promise<MergedEvent[]> {
+  if (events.length === 0) return [];
+  const tmp = `_events_${process.pid}_${++temp}`;
+  const cols = EVENT_STAGING_COLUMNS.join(', ');
+  await client.query(`create temp table ${tmp} (like staging.events including defaults) on commit drop`);
+  await copyRows(client, tmp, EVENT_STAGING_COLUMNS, events.map((e): CopyValue[] => eventRow(e, e.partition, e.offset, loadId)));
+  // order by offset: of two copies of one event_id in a batch, the earlier offset is the one kept.
+  const res = await client.query<{ event_id: string }>(
+    `insert into staging.events (${cols}) select ${cols} from ${tmp} order by kafka_offset on conflict (event_id) do nothing returning event_id`,
+  );
+  await client.query(`drop table ${tmp}`);
+  const fresh = new Set(res.rows.map((x) => x.event_id));
+  return events.filter((e) => fresh.delete(e.eventId));
+}

@@ -1,0 +1,26 @@
+/**
+ * The events batch hook of the realtime metrics: inside the staging transaction of an events load,
+ * marks the minutes of event time its newly merged events fall in. The mark commits if and only if
+ * the events do, so no committed event can escape the next recompute of its minute.
+ */
+import type { EventsBatchHook } from '../events/load';
+
+const MINUTE_MS = 60_000;
+
+export const markRealtimeMinutes: EventsBatchHook = async (client, batch) => {
+  // Duplicates were not merged, so they mark nothing: their minute already counts them once.
+  if (batch.events.length === 0) return;
+  const minutes = new Set<number>();
+  let lastOffset = 0n;
+  for (const e of batch.events) {
+    minutes.add(Math.floor(e.ts.getTime() / MINUTE_MS) * MINUTE_MS);
+    const o = BigInt(e.offset);
+    if (o > lastOffset) lastOffset = o;
+  }
+  await client.query(
+    `insert into etl.realtime_dirty (minute, load_id, topic, partition, last_offset)
+     select m, $2, $3, $4, $5 from unnest($1::timestamptz[]) as m
+     on conflict (minute, load_id) do nothing`,
+    [[...minutes].map((m) => new Date(m).toISOString()), batch.loadId, batch.topic, batch.partition, lastOffset.toString()],
+  );
+};

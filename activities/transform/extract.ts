@@ -1,0 +1,132 @@
+/**
+ * Extract + dedup + clean: streams one source's window from staging into the analytics work layer
+ * (pseudonymising user ids on the way), quarantines rows that fail the transform's rules, merges
+ * the rest on their natural key (a row seen before is a duplicate, however late it arrives) and
+ * says which order/event dates the rows affect. Re-running it changes nothing but the counts.
+ */
+import { Context } from '@temporalio/activity';
+import type { Pool, PoolClient } from 'pg';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { transferRows, rewriteCell } from '../../lib/copy-transfer';
+import { lakeKey, safeName, utcDate } from '../../lib/lake';
+import { pseudonym } from '../../lib/pseudonym';
+import { putObject } from '../../lib/s3';
+import type { LoadSummary } from '../../contract/pipeline';
+import { quarantine } from '../common/loads';
+import { SOURCES, type SourceSpec, type TransformSource } from './sources';
+import { upsertDimensions } from './dimensions';
+
+/** Late events and order updates up to this long after their hour are still picked up by it. */
+export const LOOKBACK_MS = 2 * 60 * 60_000;
+
+export interface ExtractDeps { staging: Pool; analytics: Pool; s3: S3Client; bucket: string; pseudonymKey: string }
+
+/** One source's share of a transform partition; loadId is `transform/<hour>/extract/<source>`. */
+export interface ExtractInput { source: TransformSource; partitionStart: string; partitionEnd: string; loadId: string }
+export interface ExtractOutput { load: LoadSummary; dates: string[] }
+
+export function beat(detail?: unknown): void {
+  try {
+    Context.current().heartbeat(detail);
+  } catch {
+    // Called outside an activity (a script or a test): nothing to heartbeat to.
+  }
+}
+
+interface Rejected { ref: string; reason: string; raw: string }
+
+export async function extractSource(deps: ExtractDeps, input: ExtractInput): Promise<ExtractOutput> {
+  const spec: SourceSpec = SOURCES[input.source];
+  const from = new Date(Date.parse(input.partitionStart) - LOOKBACK_MS).toISOString();
+  const to = new Date(input.partitionEnd).toISOString();
+  const src = await deps.staging.connect();
+  const dst = await deps.analytics.connect();
+  let rejected: Rejected[] = [];
+  let out: ExtractOutput;
+  try {
+    await dst.query('begin');
+    // CTAS copies no NOT NULL: a row with a missing value must arrive, to be quarantined.
+    await dst.query(`create temp table _in on commit drop as select ${spec.columns.join(', ')} from ${spec.table} with no data`);
+    const userIdx = spec.userColumn ? spec.columns.indexOf(spec.userColumn) : -1;
+    const map = userIdx >= 0 ? rewriteCell(userIdx, (id) => pseudonym(id, deps.pseudonymKey)) : undefined;
+    await src.query('begin isolation level repeatable read read only');
+    await transferRows(src, spec.select(from, to), dst, '_in', spec.columns, map);
+    await src.query('commit');
+    beat({ source: input.source, stage: 'copied' });
+    const received = await count(dst, 'select count(*) from _in');
+    rejected = await findRejected(dst, spec);
+    const loaded = await merge(dst, spec);
+    const duplicates = received - rejected.length - loaded;
+    const dates = spec.dates ? (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${spec.dates}) t(x) where x is not null`)).rows.map((r) => r.d) : [];
+    await upsertDimensions(dst, input.source);
+    await dst.query(
+      `insert into work.loads (load_id, source, partition_start, partition_end, received, loaded, quarantined, duplicates)
+       values ($1, $2, $3, $4, $5, $6, $7, $8)
+       on conflict (load_id) do update set received = $5, loaded = $6, quarantined = $7, duplicates = $8, finished_at = now()`,
+      [input.loadId, input.source, input.partitionStart, input.partitionEnd, received, loaded, rejected.length, duplicates],
+    );
+    await dst.query('commit');
+    out = { load: { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates }, dates: [...new Set(dates)].sort() };
+  } catch (err) {
+    await dst.query('rollback').catch(() => undefined);
+    await src.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    src.release();
+    dst.release();
+  }
+  await keepRejected(deps, input, rejected);
+  return out;
+}
+
+async function count(client: PoolClient, sql: string): Promise<number> {
+  const { rows } = await client.query<{ count: string }>(sql);
+  return Number(rows[0]?.count ?? 0);
+}
+
+const failsAny = (spec: SourceSpec) => (spec.quarantine.length ? spec.quarantine.map((q) => `coalesce((${q.when}), false)`).join(' or ') : 'false');
+
+async function findRejected(client: PoolClient, spec: SourceSpec): Promise<Rejected[]> {
+  if (spec.quarantine.length === 0) return [];
+  const reason = `case ${spec.quarantine.map((q, i) => `when coalesce((${q.when}), false) then $${i + 1}`).join(' ')} end`;
+  const { rows } = await client.query<Rejected>(
+    `select ${spec.ref} as ref, ${reason} as reason, row_to_json(_in)::text as raw from _in where ${failsAny(spec)}`,
+    spec.quarantine.map((q) => q.reason),
+  );
+  return rows.map((r) => ({ ...r, ref: r.ref ?? '(no reference)' }));
+}
+
+async function merge(client: PoolClient, spec: SourceSpec): Promise<number> {
+  const exprs = spec.columns.map((c) => (spec.clean as Record<string, string>)[c] ?? c);
+  const cols = spec.columns.join(', ');
+  if (!spec.upsert) {
+    const res = await client.query(`insert into ${spec.table} (${cols}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) on conflict do nothing`);
+    return res.rowCount ?? 0;
+  }
+  // A corrected row replaces the stored one; the same row again changes nothing (and counts as a duplicate).
+  const { key, order } = spec.upsert;
+  const rest = spec.columns.filter((c) => !key.includes(c));
+  const res = await client.query(
+    `insert into ${spec.table} as t (${cols})
+     select distinct on (${key.join(', ')}) ${cols}
+     from (select ${exprs.map((e, i) => `${e} as ${spec.columns[i] as string}`).join(', ')} from _in where not (${failsAny(spec)})) x
+     order by ${key.join(', ')}, ${order}
+     on conflict (${key.join(', ')}) do update set ${rest.map((c) => `${c} = excluded.${c}`).join(', ')}
+     where (${rest.map((c) => `t.${c}`).join(', ')}) is distinct from (${rest.map((c) => `excluded.${c}`).join(', ')})`,
+  );
+  return res.rowCount ?? 0;
+}
+
+/** Rejected rows go where ingestion's do: etl.quarantine in staging, and the lake's quarantine zone. */
+async function keepRejected(deps: ExtractDeps, input: ExtractInput, rows: Rejected[]): Promise<void> {
+  if (rows.length === 0) return;
+  const source = `transform_${input.source}`;
+  const client = await deps.staging.connect();
+  try {
+    await quarantine(client, input.loadId, source, rows);
+  } finally {
+    client.release();
+  }
+  const body = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  await putObject(deps.s3, deps.bucket, lakeKey('quarantine', source, utcDate(input.partitionStart), `${safeName(input.loadId)}.jsonl`), body, 'application/x-ndjson');
+}

@@ -1,0 +1,57 @@
+/**
+ * The hourly transform's activities: extract (dedup, clean, pseudonymise) per source, load one
+ * analytics date (enrich, aggregate, one transaction), write one date's curated Parquet.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Pool } from 'pg';
+import { rethrowClassified } from '../../lib/errors';
+import { beat, extractSource, type ExtractInput, type ExtractOutput } from './extract';
+import { writeCurated, writeCuratedSnapshots, type CuratedInput, type CuratedOutput } from './lake';
+import { loadDate, type LoadDateInput, type LoadDateOutput } from './load';
+
+export type { ExtractInput, ExtractOutput } from './extract';
+export type { CuratedInput, CuratedOutput } from './lake';
+export type { LoadDateInput, LoadDateOutput } from './load';
+
+export interface TransformDeps { staging: Pool; analytics: Pool; s3: S3Client; bucket: string; pseudonymKey: string }
+
+/** Heartbeats every 15 s while `work` runs: COPY streams and one-date rebuilds have no natural progress points. */
+async function alive<T>(work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => beat(), 15_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createTransformActivities(deps: TransformDeps) {
+  return {
+    async extractTransformSource(input: ExtractInput): Promise<ExtractOutput> {
+      try {
+        return await alive(() => extractSource(deps, input));
+      } catch (err) {
+        rethrowClassified(err, `transform extract of ${input.source} for ${input.loadId}`);
+      }
+    },
+    async loadAnalyticsDate(input: LoadDateInput): Promise<LoadDateOutput> {
+      return alive(() => loadDate(deps.analytics, input));
+    },
+    async writeCuratedDate(input: CuratedInput): Promise<CuratedOutput> {
+      try {
+        return await alive(() => writeCurated(deps, input));
+      } catch (err) {
+        rethrowClassified(err, `curated lake write of ${input.date}`);
+      }
+    },
+    async writeCuratedDimensions(input: CuratedInput): Promise<CuratedOutput> {
+      try {
+        return await alive(() => writeCuratedSnapshots(deps, input));
+      } catch (err) {
+        rethrowClassified(err, `curated dimension snapshot of ${input.date}`);
+      }
+    },
+  };
+}
+
+export type TransformActivities = ReturnType<typeof createTransformActivities>;

@@ -1,0 +1,86 @@
+/**
+ * Curated lake: each analytics table of a date as Parquet at curated/<table>/dt=<date>/part-00000.parquet.
+ * The name is deterministic, so a re-run overwrites the file, and anything else under the prefix
+ * (left by an older layout) is deleted after the upload: a partition is replaced, never added to.
+ * Names leave the database only masked (user_behavior and dim_customer go through mask_name).
+ */
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import type { Pool } from 'pg';
+import { lakeKey, partitionPrefix } from '../../lib/lake';
+import { queryToParquet } from '../../lib/parquet';
+import { listObjects, putObject } from '../../lib/s3';
+import { beat } from './extract';
+
+export const PART_NAME = 'part-00000.parquet';
+
+/** Per-date curated tables and the query giving one date of each, in a stable row order. */
+export const CURATED_BY_DATE: Record<string, (d: string) => string> = {
+  fact_order_line: (d) => `select * from fact_order_line where order_date = '${d}' order by source, order_id, line_no`,
+  user_behavior: (d) => `select * from user_behavior where date = '${d}' order by event_id`,
+  orders_by_date: (d) => `select * from orders_by_date where order_date = '${d}'`,
+  daily_traffic: (d) => `select * from daily_traffic where event_date = '${d}' order by event_name`,
+  daily_unique_visitors: (d) => `select * from daily_unique_visitors where event_date = '${d}'`,
+  product_sales_daily: (d) => `select * from product_sales_daily where order_date = '${d}' order by product_id`,
+  product_events_daily: (d) => `select * from product_events_daily where event_date = '${d}' order by product_id, event_name`,
+  funnel_daily: (d) => `select * from funnel_daily where event_date = '${d}'`,
+  dq_findings: (d) => `select * from dq_findings where finding_date = '${d}' order by source, kind`,
+};
+
+/** Dimensions are snapshots: dt is the day of the run that wrote them. */
+export const CURATED_SNAPSHOTS: Record<string, string> = {
+  dim_product: 'select * from dim_product order by product_id',
+  dim_customer: `select customer_id, public.mask_name(user_name) as user_name, country, signup_date, updated_at, inferred from dim_customer order by customer_id`,
+};
+
+export interface CuratedInput { date: string; tables?: string[] }
+export interface CuratedOutput { date: string; objects: number; rows: Record<string, number> }
+
+export interface LakeDeps { analytics: Pool; s3: S3Client; bucket: string }
+
+export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries: Record<string, (d: string) => string> = CURATED_BY_DATE): Promise<CuratedOutput> {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) throw new Error(`curated partition date must be YYYY-MM-DD, got ${input.date}`);
+  const dir = await mkdtemp(join(tmpdir(), 'etl-curated-'));
+  const client = await deps.analytics.connect();
+  const rows: Record<string, number> = {};
+  let objects = 0;
+  try {
+    // One snapshot for every table of the date, so the files agree with each other.
+    await client.query(`begin isolation level repeatable read read only`);
+    await client.query(`set local timezone = 'UTC'`);
+    for (const table of input.tables ?? Object.keys(queries)) {
+      const sql = queries[table];
+      if (!sql) throw new Error(`unknown curated table ${table}`);
+      const file = join(dir, `${table}.parquet`);
+      const n = await queryToParquet(client, sql(input.date), file);
+      rows[table] = n;
+      const key = lakeKey('curated', table, input.date, PART_NAME);
+      if (n > 0) {
+        await putObject(deps.s3, deps.bucket, key, await readFile(file), 'application/vnd.apache.parquet');
+        objects += 1;
+      }
+      await removeOthers(deps, partitionPrefix('curated', table, input.date), n > 0 ? key : undefined);
+      beat({ date: input.date, table });
+    }
+    await client.query('commit');
+  } finally {
+    await client.query('rollback').catch(() => undefined);
+    client.release();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { date: input.date, objects, rows };
+}
+
+async function removeOthers(deps: LakeDeps, prefix: string, keep: string | undefined): Promise<void> {
+  const stale = (await listObjects(deps.s3, deps.bucket, prefix)).map((o) => o.key).filter((k) => k !== keep);
+  if (stale.length === 0) return;
+  await deps.s3.send(new DeleteObjectsCommand({ Bucket: deps.bucket, Delete: { Objects: stale.map((Key) => ({ Key })), Quiet: true } }));
+}
+
+export async function writeCuratedSnapshots(deps: LakeDeps, input: CuratedInput): Promise<CuratedOutput> {
+  const queries = Object.fromEntries(Object.entries(CURATED_SNAPSHOTS).map(([t, sql]) => [t, () => sql]));
+  return writeCurated(deps, input, queries);
+}

@@ -1,0 +1,41 @@
+/**
+ * Enrich + aggregate + load: rebuilds one date partition of the analytics database (facts, then
+ * metrics) in ONE transaction, from the work layer. The SQL lives in sql/analytics (work.load_facts,
+ * work.refresh_metrics), one readable function per stage. Delete-then-insert of a whole date makes
+ * a re-run or a retry leave identical rows; a per-date advisory lock stops two partitions that
+ * touch the same date from interleaving their deletes and inserts.
+ */
+import type { Pool } from 'pg';
+import { rethrowClassified } from '../../lib/errors';
+
+/** date is a UTC day YYYY-MM-DD; partition names the transform run, for error messages. */
+export interface LoadDateInput { date: string; partition: string }
+export interface LoadDateOutput { date: string; orderLines: number; events: number; orders: number }
+
+export async function loadDate(analytics: Pool, input: LoadDateInput): Promise<LoadDateOutput> {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) rethrowClassified(new TypeError(`date must be YYYY-MM-DD, got ${input.date}`), `transform ${input.partition}`);
+  const client = await analytics.connect();
+  try {
+    await client.query('begin');
+    await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
+    await client.query('select work.infer_dimensions($1::date)', [input.date]);
+    await client.query('select work.load_facts($1::date)', [input.date]);
+    await client.query('select work.refresh_metrics($1::date)', [input.date]);
+    const { rows } = await client.query<{ lines: string; events: string; orders: string }>(
+      `select (select count(*) from fact_order_line where order_date = $1) as lines,
+              (select count(*) from fact_event where event_date = $1) as events,
+              (select coalesce(sum(orders), 0) from orders_by_date where order_date = $1) as orders`,
+      [input.date],
+    );
+    await client.query('commit');
+    const r = rows[0];
+    return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0) };
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    // A constraint violation here (e.g. a fact whose dimension row is missing) is a bug, not bad
+    // data: classified non-retryable, naming the date and the run so it can be found and re-run.
+    rethrowClassified(err, `transform ${input.partition}: loading analytics date ${input.date} failed (re-run the partition after fixing the cause)`);
+  } finally {
+    client.release();
+  }
+}

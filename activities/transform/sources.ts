@@ -1,0 +1,119 @@
+/**
+ * What the transform reads from each staging source and how it lands in the analytics work layer.
+ * A window [from, to) selects rows that ARRIVED in it (ingested_at) or HAPPENED in it (business
+ * time), so a scheduled run sees new arrivals and a backfill of an old hour sees that hour's data.
+ * `userColumn` is replaced by its pseudonym while streaming: raw user ids never reach analytics.
+ * `quarantine` lists rules (SQL over the incoming temp table `_in`) a row must pass to be merged.
+ */
+export interface SourceSpec {
+  /** work.<table> the rows merge into; also the temp table's shape. */
+  table: string;
+  columns: string[];
+  select: (from: string, to: string) => string;
+  userColumn?: string;
+  /** Cleaning applied on merge: column -> SQL expression over `_in`. */
+  clean: Record<string, string>;
+  quarantine: Array<{ when: string; reason: string }>;
+  /** SQL giving a readable record reference per `_in` row. */
+  ref: string;
+  /** SQL over `_in` (after the merge) listing the order dates the rows affect. */
+  dates?: string;
+  /**
+   * Merge by replacing: a row whose key is stored with other content replaces it (purchase lines
+   * corrected by a newer file). Without it, a stored key wins and the newcomer is a duplicate.
+   * `order` picks one row per key within the window.
+   */
+  upsert?: { key: string[]; order: string };
+}
+
+const window = (col: string, from: string, to: string) => `(${col} >= '${from}' and ${col} < '${to}')`;
+const arrivedOrHappened = (col: string, from: string, to: string, alias = '') => `(${window(`${alias}ingested_at`, from, to)} or ${window(`${alias}${col}`, from, to)})`;
+
+const norm = (c: string) => `work.norm_text(${c})`;
+
+export const SOURCES = {
+  events: {
+    table: 'work.events',
+    columns: ['event_id', 'event_name', 'customer_id', 'session_id', 'product_id', 'order_id', 'price', 'ts'],
+    select: (f, t) => `select event_id, event_name, user_id, session_id, product_id, order_id, price, ts from staging.events where ${arrivedOrHappened('ts', f, t)}`,
+    userColumn: 'customer_id',
+    clean: { event_name: `lower(${norm('event_name')})`, session_id: norm('session_id'), product_id: norm('product_id'), order_id: norm('order_id') },
+    quarantine: [
+      { when: `lower(${norm('event_name')}) not in ('view', 'add_to_cart', 'wishlist', 'order', 'return') or event_name is null`, reason: 'event_name is not one of view, add_to_cart, wishlist, order, return' },
+      { when: 'customer_id is null', reason: 'user_id is missing' },
+      { when: `${norm('session_id')} is null`, reason: 'session_id is missing' },
+    ],
+    ref: `'event ' || event_id`,
+    dates: `select distinct (ts at time zone 'UTC')::date from _in`,
+  },
+  orders: {
+    table: 'work.orders',
+    columns: ['order_id', 'updated_at', 'customer_id', 'status', 'created_at'],
+    select: (f, t) => `select order_id, updated_at, user_id, status, created_at from staging.orders where ${arrivedOrHappened('updated_at', f, t)}`,
+    userColumn: 'customer_id',
+    clean: { status: `lower(${norm('status')})` },
+    quarantine: [
+      { when: `lower(${norm('status')}) not in ('placed', 'paid', 'shipped', 'delivered', 'cancelled', 'returned') or status is null`, reason: 'status is not a known order status' },
+      { when: 'customer_id is null', reason: 'user_id is missing' },
+    ],
+    ref: `'order ' || order_id || ' @ ' || updated_at`,
+    // The order's date now, and the date its facts sit under (it moves if created_at changed).
+    dates: `select o.created_date from work.orders o where o.order_id in (select order_id from _in)
+            union select f.order_date from fact_order_line f where f.source = 'api' and f.order_id in (select order_id from _in)`,
+  },
+  order_lines: {
+    table: 'work.order_lines',
+    columns: ['order_id', 'updated_at', 'line_no', 'product_id', 'quantity', 'unit_price'],
+    select: (f, t) => `select l.order_id, l.updated_at, l.line_no, l.product_id, l.quantity, l.unit_price
+      from staging.order_lines l join staging.orders o using (order_id, updated_at) where ${arrivedOrHappened('updated_at', f, t, 'o.')}`,
+    clean: { product_id: norm('product_id') },
+    quarantine: [{ when: `${norm('product_id')} is null`, reason: 'product_id is missing' }],
+    ref: `'order ' || order_id || ' @ ' || updated_at || ' line ' || line_no`,
+    dates: `select o.created_date from work.orders o where o.order_id in (select order_id from _in)`,
+  },
+  purchases: {
+    table: 'work.purchases',
+    columns: ['order_id', 'product_id', 'customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total', 'total_mismatch', 'source_file', 'source_line'],
+    select: (f, t) => `select order_id, product_id, customer_id, order_date, product_name, quantity, price, total, total_mismatch, source_file, source_line
+      from staging.purchases where ${window('ingested_at', f, t)} or (order_date >= '${f}'::timestamptz and order_date < '${t}'::timestamptz)`,
+    userColumn: 'customer_id',
+    clean: { order_id: norm('order_id'), product_id: norm('product_id'), product_name: norm('product_name') },
+    quarantine: [
+      { when: 'customer_id is null', reason: 'CustomerID is missing' },
+      { when: `${norm('order_id')} is null or ${norm('product_id')} is null`, reason: 'OrderID or ProductID is blank after normalisation' },
+    ],
+    ref: `source_file || ':' || source_line`,
+    // Staging keeps the newest file's version of a line (activities/files/merge.ts); so does work.
+    upsert: { key: ['order_id', 'product_id'], order: 'source_file, source_line' },
+    dates: `select min(p.order_date) from work.purchases p where p.order_id in (select ${norm('order_id')} from _in) group by p.order_id
+            union select f.order_date from fact_order_line f where f.source = 'file' and f.order_id in (select ${norm('order_id')} from _in)`,
+  },
+  products: {
+    table: 'work.products',
+    columns: ['product_id', 'updated_at', 'product_name', 'category', 'price'],
+    select: (f, t) => `select product_id, updated_at, product_name, category, price from staging.products where ${arrivedOrHappened('updated_at', f, t)}`,
+    clean: { product_name: norm('product_name'), category: norm('category') },
+    quarantine: [],
+    ref: `'product ' || product_id || ' @ ' || updated_at`,
+  },
+  users: {
+    table: 'work.users',
+    columns: ['customer_id', 'updated_at', 'user_name', 'country', 'signup_date'],
+    select: (f, t) => `select user_id, updated_at, user_name, country, signup_date from staging.users where ${arrivedOrHappened('updated_at', f, t)}`,
+    userColumn: 'customer_id',
+    clean: { user_name: norm('user_name'), country: `upper(${norm('country')})` },
+    quarantine: [{ when: 'customer_id is null', reason: 'user_id is missing' }],
+    ref: `'user ' || customer_id || ' @ ' || updated_at`,
+  },
+  inventory: {
+    table: 'work.inventory',
+    columns: ['product_id', 'warehouse', 'updated_at', 'stock_level'],
+    select: (f, t) => `select product_id, warehouse, updated_at, stock_level from staging.inventory where ${arrivedOrHappened('updated_at', f, t)}`,
+    clean: { warehouse: `upper(${norm('warehouse')})` },
+    quarantine: [{ when: 'stock_level < 0', reason: 'stock_level is negative' }],
+    ref: `'inventory ' || product_id || '/' || warehouse || ' @ ' || updated_at`,
+  },
+} satisfies Record<string, SourceSpec>;
+
+export type TransformSource = keyof typeof SOURCES;
+export const TRANSFORM_SOURCES = Object.keys(SOURCES) as TransformSource[];
