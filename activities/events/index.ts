@@ -4,6 +4,7 @@
  * partition's range is one load whose rows, quarantine and new offset commit together.
  */
 import { Context } from '@temporalio/activity';
+import { heartbeat } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
@@ -36,13 +37,6 @@ export interface ConsumeEventsBatchOutput {
   loads: LoadSummary[];
 }
 
-function heartbeat(): void {
-  try {
-    Context.current().heartbeat();
-  } catch {
-    // Outside an activity (benchmark, script): nobody to tell.
-  }
-}
 
 /**
  * The raw object's date partition: the first message's Kafka timestamp (the same on every re-read).

@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Context } from '@temporalio/activity';
+import { heartbeat } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import { BadDataError, rethrowClassified } from '../../lib/errors';
 import { DROP_PREFIX, lakeKey, safeName, utcDate } from '../../lib/lake';
@@ -54,13 +54,6 @@ export function purchaseRawKey(file: PurchaseFileRef): string {
   return lakeKey('raw', 'purchases', purchaseFileDate(file), safeName(`${stem}.${file.etag}${base.slice(base.length - ext.length)}`));
 }
 
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // Called outside an activity (a benchmark or a script): nothing to report to.
-  }
-}
 
 const status = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 

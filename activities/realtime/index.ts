@@ -3,7 +3,7 @@
  * spikes -> deliver pending alerts. Each step is idempotent on its own, so a retried or repeated
  * pass leaves the same rows (docs/realtime.md).
  */
-import { Context } from '@temporalio/activity';
+import { heartbeat } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import { rethrowClassified } from '../../lib/errors';
 import { DEFAULT_SPIKE_SETTINGS } from '../../lib/spike-detect';
@@ -34,13 +34,6 @@ export interface RefreshRealtimeOutput {
   pendingAlerts: number;
 }
 
-function heartbeat(): void {
-  try {
-    Context.current().heartbeat();
-  } catch {
-    // Outside an activity (benchmark, CLI): nobody to tell.
-  }
-}
 
 export function createRealtimeActivities(deps: RealtimeDeps) {
   const settings = deps.realtime ?? DEFAULT_REALTIME_SETTINGS;

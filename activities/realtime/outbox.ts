@@ -8,6 +8,7 @@
  */
 import type { Pool } from 'pg';
 import { classifyError, HttpError } from '../../lib/errors';
+import { inTransaction } from '../common/transaction';
 
 export interface DeliveryResult { sent: number; failed: number; pending: number }
 
@@ -35,15 +36,12 @@ export async function deliverAlerts(analytics: Pool, webhookUrl: string | undefi
 }
 
 async function deliverOne(analytics: Pool, url: string): Promise<'sent' | 'failed' | 'none'> {
-  const c = await analytics.connect();
-  try {
-    await c.query('begin');
+  return inTransaction(analytics, async (c) => {
     const { rows } = await c.query<AlertRow>(
       `select alert_id, event_name, minute, last_minute, observed, expected::text, score::text, peak, raised_at, attempts from realtime_alerts
        where sent_at is null and given_up_at is null and next_attempt_at <= now() order by raised_at limit 1 for update skip locked`);
     const a = rows[0];
     if (!a) {
-      await c.query('commit');
       return 'none';
     }
     try {
@@ -55,18 +53,11 @@ async function deliverOne(analytics: Pool, url: string): Promise<'sent' | 'faile
         `update realtime_alerts set attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3),
            given_up_at = case when $4 then now() end where alert_id = $1`,
         [a.alert_id, message.slice(0, 1000), backoffSeconds(a.attempts), !cls.retryable]);
-      await c.query('commit');
       return 'failed';
     }
     await c.query('update realtime_alerts set sent_at = now(), attempts = attempts + 1, last_error = null where alert_id = $1', [a.alert_id]);
-    await c.query('commit');
     return 'sent';
-  } catch (err) {
-    await c.query('rollback').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
+  });
 }
 
 async function post(url: string, a: AlertRow): Promise<void> {

@@ -9,6 +9,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { copyRows } from '../../lib/bulk';
 import { pseudonym } from '../../lib/pseudonym';
+import { inTransaction } from '../common/transaction';
 
 /** Minutes per pass: bounds one pass after a long outage; the rest stay dirty for the next. */
 export const MAX_MINUTES_PER_PASS = 240;
@@ -106,9 +107,7 @@ async function writeMinutes(analytics: Pool, minutes: Date[], perMinute: MinuteR
     if (s.ordered) f.ordered++;
     flags.set(s.minute.getTime(), f);
   }
-  const c = await analytics.connect();
-  try {
-    await c.query('begin');
+  return inTransaction(analytics, async (c) => {
     await c.query('delete from realtime_minute_events where minute = any($1::timestamptz[])', [minutes]);
     await c.query('insert into realtime_minute_events (minute, event_name, events) select * from unnest($1::timestamptz[], $2::text[], $3::int[])',
       [perType.map((r) => r.minute), perType.map((r) => r.event_name), perType.map((r) => r.events)]);
@@ -134,11 +133,5 @@ async function writeMinutes(analytics: Pool, minutes: Date[], perMinute: MinuteR
          max_minute = greatest(realtime_visible.max_minute, excluded.max_minute), refreshed_at = now()`,
       [visible.map((v) => v.topic), visible.map((v) => v.partition), visible.map((v) => v.next.toString()), visible.map((v) => v.maxMinute)],
     );
-    await c.query('commit');
-  } catch (err) {
-    await c.query('rollback').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
+  });
 }

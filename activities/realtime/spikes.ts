@@ -7,6 +7,7 @@
 import type { Pool } from 'pg';
 import { EVENT_NAMES } from '../../contract/layout';
 import { episodeAction, judgeInSeries, type ExistingAlert, type SpikeSettings } from '../../lib/spike-detect';
+import { inTransaction } from '../common/transaction';
 
 export interface RealtimeSettings extends SpikeSettings {
   /** Minutes after its end that a minute waits for late events before it is judged. */
@@ -34,13 +35,10 @@ const PENDING_SQL = `with w as (select topic, min(max_minute) as wm from realtim
   order by p.minute limit ${MAX_JUDGED_PER_PASS}`;
 
 export async function evaluateSpikes(analytics: Pool, s: RealtimeSettings): Promise<SpikeEvaluation> {
-  const c = await analytics.connect();
-  try {
-    await c.query('begin');
+  return inTransaction(analytics, async (c) => {
     await c.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', ['realtime_spikes']);
     const pending = (await c.query<{ minute: Date }>(PENDING_SQL, [s.latenessMinutes])).rows.map((r) => r.minute.getTime());
     if (pending.length === 0) {
-      await c.query('commit');
       return { evaluated: 0, raised: 0, extended: 0 };
     }
     const needed = new Set<number>();
@@ -95,12 +93,6 @@ export async function evaluateSpikes(analytics: Pool, s: RealtimeSettings): Prom
       }
     }
     await c.query('update realtime_minute set evaluated_at = now() where minute = any($1::timestamptz[])', [pending.map((m) => new Date(m))]);
-    await c.query('commit');
     return { evaluated: pending.length, raised, extended };
-  } catch (err) {
-    await c.query('rollback').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
+  });
 }

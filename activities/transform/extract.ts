@@ -4,7 +4,7 @@
  * the rest on their natural key (a row seen before is a duplicate, however late it arrives) and
  * says which order/event dates the rows affect. Re-running it changes nothing but the counts.
  */
-import { Context } from '@temporalio/activity';
+import { heartbeat as beat } from '../common/heartbeat';
 import type { Pool, PoolClient } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { transferRows, rewriteCell } from '../../lib/copy-transfer';
@@ -25,13 +25,6 @@ export interface ExtractDeps { staging: Pool; analytics: Pool; s3: S3Client; buc
 export interface ExtractInput { source: TransformSource; partitionStart: string; partitionEnd: string; loadId: string }
 export interface ExtractOutput { load: LoadSummary; dates: string[] }
 
-export function beat(detail?: unknown): void {
-  try {
-    Context.current().heartbeat(detail);
-  } catch {
-    // Called outside an activity (a script or a test): nothing to heartbeat to.
-  }
-}
 
 interface Rejected { ref: string; reason: string; raw: string }
 

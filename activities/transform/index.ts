@@ -5,7 +5,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool } from 'pg';
 import { rethrowClassified } from '../../lib/errors';
-import { beat, extractSource, type ExtractInput, type ExtractOutput } from './extract';
+import { heartbeat as beat } from '../common/heartbeat';
+import { extractSource, type ExtractInput, type ExtractOutput } from './extract';
 import { writeCurated, writeCuratedSnapshots, type CuratedInput, type CuratedOutput } from './lake';
 import { loadDate, type LoadDateInput, type LoadDateOutput } from './load';
 

@@ -13,7 +13,7 @@ import type { Pool } from 'pg';
 import { lakeKey, partitionPrefix } from '../../lib/lake';
 import { queryToParquet } from '../../lib/parquet';
 import { listObjects, putObject } from '../../lib/s3';
-import { beat } from './extract';
+import { heartbeat as beat } from '../common/heartbeat';
 
 export const PART_NAME = 'part-00000.parquet';
 

@@ -7,6 +7,7 @@
  */
 import type { Pool } from 'pg';
 import { rethrowClassified } from '../../lib/errors';
+import { inTransaction } from '../common/transaction';
 
 /** date is a UTC day YYYY-MM-DD; partition names the transform run, for error messages. */
 export interface LoadDateInput { date: string; partition: string }
@@ -14,28 +15,24 @@ export interface LoadDateOutput { date: string; orderLines: number; events: numb
 
 export async function loadDate(analytics: Pool, input: LoadDateInput): Promise<LoadDateOutput> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) rethrowClassified(new TypeError(`date must be YYYY-MM-DD, got ${input.date}`), `transform ${input.partition}`);
-  const client = await analytics.connect();
   try {
-    await client.query('begin');
-    await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
-    await client.query('select work.infer_dimensions($1::date)', [input.date]);
-    await client.query('select work.load_facts($1::date)', [input.date]);
-    await client.query('select work.refresh_metrics($1::date)', [input.date]);
-    const { rows } = await client.query<{ lines: string; events: string; orders: string }>(
-      `select (select count(*) from fact_order_line where order_date = $1) as lines,
-              (select count(*) from fact_event where event_date = $1) as events,
-              (select coalesce(sum(orders), 0) from orders_by_date where order_date = $1) as orders`,
-      [input.date],
-    );
-    await client.query('commit');
-    const r = rows[0];
-    return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0) };
+    return await inTransaction(analytics, async (client) => {
+      await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
+      await client.query('select work.infer_dimensions($1::date)', [input.date]);
+      await client.query('select work.load_facts($1::date)', [input.date]);
+      await client.query('select work.refresh_metrics($1::date)', [input.date]);
+      const { rows } = await client.query<{ lines: string; events: string; orders: string }>(
+        `select (select count(*) from fact_order_line where order_date = $1) as lines,
+                (select count(*) from fact_event where event_date = $1) as events,
+                (select coalesce(sum(orders), 0) from orders_by_date where order_date = $1) as orders`,
+        [input.date],
+      );
+      const r = rows[0];
+      return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0) };
+    });
   } catch (err) {
-    await client.query('rollback').catch(() => undefined);
     // A constraint violation here (e.g. a fact whose dimension row is missing) is a bug, not bad
     // data: classified non-retryable, naming the date and the run so it can be found and re-run.
     rethrowClassified(err, `transform ${input.partition}: loading analytics date ${input.date} failed (re-run the partition after fixing the cause)`);
-  } finally {
-    client.release();
   }
 }
