@@ -96,7 +96,7 @@ async function loadSource(deps: CatalogDeps, spec: SourceSpec, input: CatalogSou
       try {
         for await (const rows of chunksOf(shop, spec, ...window)) {
           chunks++;
-          await raw.write(rows);
+          await raw.writeMany(rows);
           hash.update(jsonLines(rows));
           const values: CopyValue[][] = [];
           rows.forEach((row, i) => {

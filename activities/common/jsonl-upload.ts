@@ -10,9 +10,12 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Lake } from './raw';
 
 export interface JsonlUpload {
+  /** Appends one record as a JSON line; resolves once the stream can take more (backpressure). */
   write(record: unknown): Promise<void>;
-  /** Completes the object; returns its key and line count, or null when nothing was written. */
-  end(): Promise<{ key: string; lines: number } | null>;
+  /** Appends records, one JSON line each, in one write. */
+  writeMany(records: readonly unknown[]): Promise<void>;
+  /** Completes the object; returns its key, line count and bytes, or null when nothing was written. */
+  end(): Promise<{ key: string; lines: number; bytes: number } | null>;
   /** Gives up (the load failed): the partial multipart upload is discarded. */
   abort(): Promise<void>;
 }
@@ -22,6 +25,7 @@ export function jsonlUpload(lake: Lake, key: string, contentType = 'application/
   let upload: Upload | null = null;
   let done: Promise<unknown> | null = null;
   let lines = 0;
+  let bytes = 0;
   const start = (): PassThrough => {
     const pass = new PassThrough();
     upload = new Upload({ client: lake.s3, params: { Bucket: lake.bucket, Key: key, Body: pass, ContentType: contentType } });
@@ -30,17 +34,22 @@ export function jsonlUpload(lake: Lake, key: string, contentType = 'application/
     body = pass;
     return pass;
   };
+  const writeMany = async (records: readonly unknown[]) => {
+    if (records.length === 0) return;
+    const pass = body ?? start();
+    const text = records.map((r) => JSON.stringify(r) + '\n').join('');
+    lines += records.length;
+    bytes += Buffer.byteLength(text);
+    if (!pass.write(text)) await Promise.race([once(pass, 'drain'), done]);
+  };
   return {
-    async write(record) {
-      const pass = body ?? start();
-      lines++;
-      if (!pass.write(JSON.stringify(record) + '\n')) await Promise.race([once(pass, 'drain'), done]);
-    },
+    write: (record) => writeMany([record]),
+    writeMany,
     async end() {
       if (!body || !done) return null;
       body.end();
       await done;
-      return { key, lines };
+      return { key, lines, bytes };
     },
     async abort() {
       body?.destroy();

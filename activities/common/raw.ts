@@ -4,12 +4,10 @@
  * a retried attempt overwrites its own object instead of adding a second copy.
  */
 import { isUtf8 } from 'node:buffer';
-import { PassThrough } from 'node:stream';
-import { once } from 'node:events';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { lakeKey, safeName } from '../../lib/lake';
 import { putObject } from '../../lib/s3';
+import { jsonlUpload, type JsonlUpload } from './jsonl-upload';
 
 export interface Lake { s3: S3Client; bucket: string }
 
@@ -63,53 +61,10 @@ export function rawMessageValue(line: Buffer): Buffer | null {
   throw new Error(`not a line of a raw messages object: ${text.slice(0, 40)}`);
 }
 
-export interface RawJsonlStream {
-  /** Appends records; resolves once the stream can take more (backpressure). */
-  write(records: readonly unknown[]): Promise<void>;
-  /** Finishes the object; null when nothing was written (no empty objects for empty windows). */
-  end(): Promise<{ key: string; records: number; bytes: number } | null>;
-  /** Gives up (the load failed): the partial multipart upload is discarded, nothing is left waiting. */
-  abort(): Promise<void>;
-}
-
 /**
- * Streams JSON lines into one object (S3 multipart beyond 5 MB), so a large window never sits in
- * memory. The upload starts at the first record.
+ * The raw object of one load as streamed JSON lines (jsonlUpload at rawKey), so a large window never
+ * sits in memory. The upload starts at the first record; nothing written, no object.
  */
-export function rawJsonlStream(lake: Lake, t: RawTarget): RawJsonlStream {
-  const key = rawKey(t, 'jsonl');
-  let body: PassThrough | null = null;
-  let upload: Upload | null = null;
-  let done: Promise<unknown> | null = null;
-  let records = 0;
-  let bytes = 0;
-  const start = () => {
-    const pass = new PassThrough();
-    upload = new Upload({ client: lake.s3, params: { Bucket: lake.bucket, Key: key, Body: pass, ContentType: 'application/x-ndjson' } });
-    done = upload.done();
-    // Without a handler a failed upload would be an unhandled rejection until end() awaits it.
-    done.catch(() => undefined);
-    body = pass;
-    return pass;
-  };
-  return {
-    async write(batch) {
-      if (batch.length === 0) return;
-      const pass = body ?? start();
-      const text = batch.map((r) => JSON.stringify(r) + '\n').join('');
-      records += batch.length;
-      bytes += Buffer.byteLength(text);
-      if (!pass.write(text)) await Promise.race([once(pass, 'drain'), done]);
-    },
-    async end() {
-      if (!body || !done) return null;
-      body.end();
-      await done;
-      return { key, records, bytes };
-    },
-    async abort() {
-      body?.destroy();
-      await upload?.abort().catch(() => undefined);
-    },
-  };
+export function rawJsonlStream(lake: Lake, t: RawTarget): JsonlUpload {
+  return jsonlUpload(lake, rawKey(t, 'jsonl'));
 }

@@ -2,9 +2,10 @@
  * How purchase lines merge into staging.purchases: the corrections policy (docs/ingestion.md,
  * "files: corrections"). A purchase line is keyed by OrderID + ProductID.
  * - Within one file the first line of a key wins; later ones are duplicates.
- * - A line from a newer file (later S3 LastModified, then the greater load id) with different
- *   content replaces the stored line: counted as `updated` (and as loaded). That is how a shop's
- *   re-export with corrections, dropped again under the same or another name, takes effect.
+ * - A line from a file not older than the stored line's (S3 LastModified; it has one-second
+ *   resolution, so within the same second the file loaded later wins) with different content
+ *   replaces the stored line: counted as `updated` (and as loaded). That is how a shop's re-export
+ *   with corrections, dropped again under the same or another name, takes effect.
  * - The same content again, or a line from an older file, is a duplicate.
  * An updated row gets a new ingested_at, so the next transform picks it up (and rebuilds both its
  * old and new order dates).
@@ -35,7 +36,7 @@ export async function mergePurchases(client: PoolClient, rows: CopyText): Promis
        select distinct on (order_id, product_id) ${cols} from ${tmp} order by order_id, product_id, source_line
        on conflict (order_id, product_id) do update set ${UPDATED.map((c) => `${c} = excluded.${c}`).join(', ')}, ingested_at = now()
        where p.load_id <> excluded.load_id
-         and (excluded.file_modified_at, excluded.load_id) > (coalesce(p.file_modified_at, '-infinity'), p.load_id)
+         and excluded.file_modified_at >= coalesce(p.file_modified_at, '-infinity')
          and (${CONTENT.map((c) => `p.${c}`).join(', ')}) is distinct from (${CONTENT.map((c) => `excluded.${c}`).join(', ')})
        returning (xmax = 0) as fresh
      )
