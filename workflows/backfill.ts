@@ -16,6 +16,7 @@ import {
 import { invalidBackfill, planBackfill, SERIAL_PIPELINES, takeReady, type PlanItem } from './backfill-plan';
 import { PIPELINES, type PipelineName } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
+import { causeMessage } from './helpers';
 
 /** from < to, ISO 8601; pipelines known and distinct; concurrency 1..100 (default 4). */
 export interface BackfillInput {
@@ -167,10 +168,4 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
     });
   }
   return out;
-}
-
-function causeMessage(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
 }

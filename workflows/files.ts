@@ -2,6 +2,7 @@ import { ApplicationFailure, proxyActivities, upsertSearchAttributes } from '@te
 import type { FilesActivities, IngestPurchaseFileOutput, PurchaseFileRef } from '../activities/files';
 import { invalidPartition, type LoadSummary, type PartitionInput, type PartitionOutput } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
+import { slidingWindow } from './helpers';
 
 /**
  * A files run: the partition is its window; files that landed before partitionEnd and are not
@@ -48,18 +49,14 @@ export async function filesPipelineWorkflow(input: FilesPipelineInput): Promise<
   const listed = await listNewPurchaseFiles({ dropPrefix: input.dropPrefix, before: input.partitionEnd, maxFiles: input.maxFiles });
   const results: IngestPurchaseFileOutput[] = [];
   const failures: string[] = [];
-  const queue: PurchaseFileRef[] = [...listed.files];
   // Sliding window: a new file starts as soon as one finishes; one failed file does not stop the rest.
-  const lane = async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
-      try {
-        results.push(await ingestPurchaseFile({ file, partitionStart: input.partitionStart, partitionEnd: input.partitionEnd, batchSize: input.batchSize }));
-      } catch (err) {
-        failures.push(`${file.key}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`);
-      }
+  await slidingWindow(listed.files, parallelism, async (file: PurchaseFileRef) => {
+    try {
+      results.push(await ingestPurchaseFile({ file, partitionStart: input.partitionStart, partitionEnd: input.partitionEnd, batchSize: input.batchSize }));
+    } catch (err) {
+      failures.push(`${file.key}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallelism, listed.files.length) }, lane));
+  });
 
   if (failures.length > 0) {
     throw ApplicationFailure.nonRetryable(

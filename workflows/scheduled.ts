@@ -15,6 +15,7 @@ import {
 import type { AlertActivities, AlertKind } from '../activities/common/alerts';
 import { isPipelineName, partitionEndingAt, partitionWorkflowId, PIPELINES, type PartitionOutput, type PipelineName } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
+import { causeMessage } from './helpers';
 
 /** Set by the Temporal server on every workflow a schedule starts (nominal time, before jitter). */
 export const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -120,11 +121,4 @@ async function alert(kind: AlertKind, pipeline: string, partitionStart: string, 
     // The row stays with delivery_error set and shows in `etl alerts`; the run's own outcome stands.
     log.warn('alert webhook delivery failed', { alertId, error: causeMessage(err) });
   }
-}
-
-function causeMessage(err: unknown): string {
-  let e: unknown = err;
-  // ChildWorkflowFailure / ActivityFailure wrap the real reason; report the innermost message.
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
 }

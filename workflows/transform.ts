@@ -9,6 +9,7 @@ import type { TransformActivities } from '../activities/transform';
 import type { TransformSource } from '../activities/transform/sources';
 import { invalidPartition, type PartitionInput, type PartitionOutput } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
+import { slidingWindow } from './helpers';
 
 /** Every source the transform reads; dimensions first only for readability, they run in parallel. */
 const SOURCES: TransformSource[] = ['products', 'users', 'inventory', 'orders', 'order_lines', 'purchases', 'events'];
@@ -38,7 +39,7 @@ export async function transformWorkflow(input: PartitionInput): Promise<Transfor
   );
   const dates = [...new Set(extracts.flatMap((e) => e.dates))].sort();
 
-  await inBatches(dates, DATE_CONCURRENCY, async (date) => {
+  await slidingWindow(dates, DATE_CONCURRENCY, async (date) => {
     await acts.loadAnalyticsDate({ date, partition: base });
     await acts.writeCuratedDate({ date });
   });
@@ -50,14 +51,3 @@ export async function transformWorkflow(input: PartitionInput): Promise<Transfor
   return { pipeline: 'transform', partitionStart, partitionEnd, loads: extracts.map((e) => e.load), dates };
 }
 
-/** A sliding window: at most `limit` items in flight, the next starting as soon as one ends. */
-async function inBatches<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await run(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}

@@ -1,0 +1,20 @@
+/** Deterministic helpers shared by the workflows (no I/O, no clock). */
+
+/** A sliding window: at most `limit` items in flight, the next starting (in order) as soon as one ends. */
+export async function slidingWindow<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await run(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/** The innermost message of an error: ChildWorkflowFailure and ActivityFailure wrap the real reason. */
+export function causeMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
