@@ -12,7 +12,7 @@ import { mergeRows, type CopyValue } from '../../lib/bulk';
 import { rethrowClassified } from '../../lib/errors';
 import { utcDate } from '../../lib/lake';
 import type { LoadSummary, PartitionInput } from '../../contract/pipeline';
-import { chunkSql, SOURCES, validateRow, type CatalogSource, type SourceSpec } from './sources';
+import { chunkSql, CATALOG_SPECS, validateRow, type CatalogSource, type CatalogSourceSpec } from './sources';
 import { advanceCursor } from '../common/cursors';
 import { runLoad } from '../common/loads';
 import { quarantineRecords, type Rejected } from '../common/quarantine';
@@ -42,7 +42,7 @@ async function withSnapshot<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): P
 }
 
 /** The window's rows in keyset chunks, all from the snapshot of `shop`. */
-async function* chunksOf(shop: PoolClient, spec: SourceSpec, start: string, end: string, limit: number): AsyncGenerator<Record<string, unknown>[]> {
+async function* chunksOf(shop: PoolClient, spec: CatalogSourceSpec, start: string, end: string, limit: number): AsyncGenerator<Record<string, unknown>[]> {
   let last: unknown[] | null = null;
   for (;;) {
     const { rows } = await shop.query<Record<string, unknown>>(chunkSql(spec, last === null), [start, end, limit, ...(last ?? [])]);
@@ -62,7 +62,7 @@ const jsonLines = (rows: readonly unknown[]) => rows.map((r) => JSON.stringify(r
  * adds what is new, where skipping by id alone would silently miss it. Costs a second read of the
  * window, on reruns only.
  */
-async function loadIdFor(deps: CatalogDeps, shop: PoolClient, spec: SourceSpec, base: string, window: [string, string, number], beat: () => void): Promise<string> {
+async function loadIdFor(deps: CatalogDeps, shop: PoolClient, spec: CatalogSourceSpec, base: string, window: [string, string, number], beat: () => void): Promise<string> {
   const { rows } = await deps.staging.query<{ sha256: string | null }>("select detail->>'sha256' as sha256 from etl.loads where load_id = $1 and status = 'succeeded'", [base]);
   if (!rows[0]) return base;
   const hash = createHash('sha256');
@@ -74,7 +74,7 @@ async function loadIdFor(deps: CatalogDeps, shop: PoolClient, spec: SourceSpec, 
   return rows[0].sha256 === sha ? base : `${base}/changed-${sha.slice(0, 16)}`;
 }
 
-async function loadSource(deps: CatalogDeps, spec: SourceSpec, input: CatalogSourceInput): Promise<CatalogSourceOutput> {
+async function loadSource(deps: CatalogDeps, spec: CatalogSourceSpec, input: CatalogSourceInput): Promise<CatalogSourceOutput> {
   const ctx = Context.current();
   const start = new Date(input.partitionStart).toISOString();
   const end = new Date(input.partitionEnd).toISOString();
@@ -126,7 +126,7 @@ export function createCatalogActivities(deps: CatalogDeps) {
   // deps is read at call time, not destructured: a test may hand the activities another shop pool.
   const activity = (source: CatalogSource) => async (input: CatalogSourceInput): Promise<CatalogSourceOutput> => {
     try {
-      return await loadSource(deps, SOURCES[source], input);
+      return await loadSource(deps, CATALOG_SPECS[source], input);
     } catch (err) {
       rethrowClassified(err, `catalog ${source} partition ${input.partitionStart}..${input.partitionEnd} (load ${input.workflowId}/${source})`);
     }

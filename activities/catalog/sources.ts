@@ -23,7 +23,7 @@ const integer = (min: number, max: number) => z.unknown().transform((v, ctx) => 
   return Number.isSafeInteger(n) && n >= min && n <= max ? n : custom(ctx, `${show(v)} is not an integer in ${min}..${max}`);
 });
 
-export interface SourceSpec {
+export interface CatalogSourceSpec {
   source: CatalogSource;
   /** Select list (text values) and table in the shop database. */
   select: string;
@@ -36,7 +36,7 @@ export interface SourceSpec {
   columns: string[];
 }
 
-export const SOURCES: Record<CatalogSource, SourceSpec> = {
+export const CATALOG_SPECS: Record<CatalogSource, CatalogSourceSpec> = {
   products: {
     source: 'products', table: 'products', keys: ['updated_at', 'product_id'],
     select: `product_id, product_name, category, price::text as price, ${iso('updated_at')}`,
@@ -67,7 +67,7 @@ export const SOURCES: Record<CatalogSource, SourceSpec> = {
  * One keyset chunk: [start, end) by updated_at, strictly after the previous chunk's last key.
  * $1 start, $2 end, $3 limit, then the previous keys ($4 = updated_at as text, ...).
  */
-export function chunkSql(spec: SourceSpec, first: boolean): string {
+export function chunkSql(spec: CatalogSourceSpec, first: boolean): string {
   // Qualified names: the select list shadows updated_at with its text form, ORDER BY must not sort that.
   const keys = spec.keys.map((k) => `t.${k}`).join(', ');
   const after = first ? '' : `and (${keys}) > (${spec.keys.map((k, i) => (k === 'updated_at' ? `$${i + 4}::timestamptz` : `$${i + 4}`)).join(', ')})`;
@@ -76,7 +76,7 @@ export function chunkSql(spec: SourceSpec, first: boolean): string {
     order by ${keys} limit $3`;
 }
 
-export function validateRow(spec: SourceSpec, row: Record<string, unknown>): { ok: true; values: unknown[] } | { ok: false; reason: string } {
+export function validateRow(spec: CatalogSourceSpec, row: Record<string, unknown>): { ok: true; values: unknown[] } | { ok: false; reason: string } {
   const r = spec.schema.safeParse(row);
   if (!r.success) return { ok: false, reason: r.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`).join('; ') };
   return { ok: true, values: spec.columns.map((c) => r.data[c]) };

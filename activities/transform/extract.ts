@@ -13,7 +13,7 @@ import { pseudonym } from '../../lib/pseudonym';
 import { putObject } from '../../lib/s3';
 import type { LoadSummary } from '../../contract/pipeline';
 import { quarantine } from '../common/loads';
-import { SOURCES, type SourceSpec, type TransformSource } from './sources';
+import { TRANSFORM_SPECS, type TransformSourceSpec, type TransformSource } from './sources';
 import { upsertDimensions } from './dimensions';
 
 /** Late events and order updates up to this long after their hour are still picked up by it. */
@@ -29,7 +29,7 @@ export interface ExtractOutput { load: LoadSummary; dates: string[] }
 interface Rejected { ref: string; reason: string; raw: string }
 
 export async function extractSource(deps: ExtractDeps, input: ExtractInput): Promise<ExtractOutput> {
-  const spec: SourceSpec = SOURCES[input.source];
+  const spec: TransformSourceSpec = TRANSFORM_SPECS[input.source];
   const from = new Date(Date.parse(input.partitionStart) - LOOKBACK_MS).toISOString();
   const to = new Date(input.partitionEnd).toISOString();
   const src = await deps.staging.connect();
@@ -77,9 +77,9 @@ async function count(client: PoolClient, sql: string): Promise<number> {
   return Number(rows[0]?.count ?? 0);
 }
 
-const failsAny = (spec: SourceSpec) => (spec.quarantine.length ? spec.quarantine.map((q) => `coalesce((${q.when}), false)`).join(' or ') : 'false');
+const failsAny = (spec: TransformSourceSpec) => (spec.quarantine.length ? spec.quarantine.map((q) => `coalesce((${q.when}), false)`).join(' or ') : 'false');
 
-async function findRejected(client: PoolClient, spec: SourceSpec): Promise<Rejected[]> {
+async function findRejected(client: PoolClient, spec: TransformSourceSpec): Promise<Rejected[]> {
   if (spec.quarantine.length === 0) return [];
   const reason = `case ${spec.quarantine.map((q, i) => `when coalesce((${q.when}), false) then $${i + 1}`).join(' ')} end`;
   const { rows } = await client.query<Rejected>(
@@ -89,7 +89,7 @@ async function findRejected(client: PoolClient, spec: SourceSpec): Promise<Rejec
   return rows.map((r) => ({ ...r, ref: r.ref ?? '(no reference)' }));
 }
 
-async function merge(client: PoolClient, spec: SourceSpec): Promise<number> {
+async function merge(client: PoolClient, spec: TransformSourceSpec): Promise<number> {
   const exprs = spec.columns.map((c) => (spec.clean as Record<string, string>)[c] ?? c);
   const cols = spec.columns.join(', ');
   if (!spec.upsert) {

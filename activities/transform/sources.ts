@@ -5,7 +5,7 @@
  * `userColumn` is replaced by its pseudonym while streaming: raw user ids never reach analytics.
  * `quarantine` lists rules (SQL over the incoming temp table `_in`) a row must pass to be merged.
  */
-export interface SourceSpec {
+export interface TransformSourceSpec {
   /** work.<table> the rows merge into; also the temp table's shape. */
   table: string;
   columns: string[];
@@ -31,7 +31,7 @@ const arrivedOrHappened = (col: string, from: string, to: string, alias = '') =>
 
 const norm = (c: string) => `work.norm_text(${c})`;
 
-export const SOURCES = {
+export const TRANSFORM_SPECS = {
   events: {
     table: 'work.events',
     columns: ['event_id', 'event_name', 'customer_id', 'session_id', 'product_id', 'order_id', 'price', 'ts'],
@@ -113,7 +113,7 @@ export const SOURCES = {
     quarantine: [{ when: 'stock_level < 0', reason: 'stock_level is negative' }],
     ref: `'inventory ' || product_id || '/' || warehouse || ' @ ' || updated_at`,
   },
-} satisfies Record<string, SourceSpec>;
+} satisfies Record<string, TransformSourceSpec>;
 
-export type TransformSource = keyof typeof SOURCES;
-export const TRANSFORM_SOURCES = Object.keys(SOURCES) as TransformSource[];
+export type TransformSource = keyof typeof TRANSFORM_SPECS;
+export const TRANSFORM_SOURCES = Object.keys(TRANSFORM_SPECS) as TransformSource[];

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { chunkSql, SOURCES, validateRow } from '../../activities/catalog/sources';
+import { chunkSql, CATALOG_SPECS, validateRow } from '../../activities/catalog/sources';
 import { liveCursor } from '../../activities/orders/load';
 
 describe('catalog source validation', () => {
   it('maps a valid row to staging values in column order, exact and in UTC', () => {
-    const r = validateRow(SOURCES.products, { product_id: 'P1', product_name: ' Kettle ', category: null, price: '12.50', updated_at: '2024-01-01T00:00:00.123456Z' });
+    const r = validateRow(CATALOG_SPECS.products, { product_id: 'P1', product_name: ' Kettle ', category: null, price: '12.50', updated_at: '2024-01-01T00:00:00.123456Z' });
     expect(r).toEqual({ ok: true, values: ['P1', '2024-01-01T00:00:00.123Z', ' Kettle ', null, '12.50'] });
-    expect(validateRow(SOURCES.users, { user_id: 'U1', user_name: 'A', email: null, country: 'FR', signup_date: '2023-02-03', updated_at: '2024-01-01T00:00:00Z' }))
+    expect(validateRow(CATALOG_SPECS.users, { user_id: 'U1', user_name: 'A', email: null, country: 'FR', signup_date: '2023-02-03', updated_at: '2024-01-01T00:00:00Z' }))
       .toEqual({ ok: true, values: ['U1', '2024-01-01T00:00:00.000Z', 'A', null, 'FR', '2023-02-03'] });
   });
 
@@ -18,14 +18,14 @@ describe('catalog source validation', () => {
     ['reviews', { review_id: 'R1', product_id: 'P1', user_id: 'U1', rating: '0', review_text: null, created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z' }, /rating: "0" is not an integer in 1\.\.5/],
     ['reviews', { review_id: 'R1', product_id: 'P1', user_id: 'U1', rating: '6', review_text: null, created_at: 'never', updated_at: '2024-01-01T00:00:00Z' }, /rating.*; created_at: "never"/],
   ] as const)('quarantines a bad %s row with a reason naming the field', (source, row, reason) => {
-    const r = validateRow(SOURCES[source], row);
+    const r = validateRow(CATALOG_SPECS[source], row);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toMatch(reason);
   });
 
   it('reads by keyset on the table columns, never on the text alias of updated_at', () => {
-    expect(chunkSql(SOURCES.inventory, true)).not.toMatch(/>\s*\(/);
-    const next = chunkSql(SOURCES.inventory, false);
+    expect(chunkSql(CATALOG_SPECS.inventory, true)).not.toMatch(/>\s*\(/);
+    const next = chunkSql(CATALOG_SPECS.inventory, false);
     expect(next).toMatch(/\(t\.updated_at, t\.product_id, t\.warehouse\) > \(\$4::timestamptz, \$5, \$6\)/);
     expect(next).toMatch(/order by t\.updated_at, t\.product_id, t\.warehouse limit \$3/);
   });
