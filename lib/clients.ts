@@ -23,12 +23,22 @@ export function makeKafka(config: Config, clientId = 'shop-etl'): Kafka {
   return new Kafka({ clientId, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN, logCreator: kafkaLog, retry: { retries: 8 } });
 }
 
-// kafkajs warns on every idempotent producer that bounded retries "may invalidate EoS": our
-// exactly-once rests on offsets committed in PostgreSQL, not on producer idempotence, so drop it.
-const kafkaLog: logCreator = () => ({ namespace, level, log }) => {
+// Protocol errors kafkajs retries by itself (a fresh broker electing its coordinators and leaders,
+// e.g. on the first InitProducerId or GroupCoordinator request). It logs them as ERROR, which a
+// user reads as a failure; one that outlasts the retries reaches the caller as a thrown error.
+const RETRIED = /coordinator is not available|not the correct coordinator|coordinator is loading|no leader for this topic-partition|leadership election/i;
+
+/**
+ * kafkajs's logger: one line per entry on stderr, without the retried protocol errors, and without
+ * the warning on every idempotent producer that bounded retries "may invalidate EoS" (our exactly
+ * once rests on offsets committed in PostgreSQL, not on producer idempotence).
+ */
+export const kafkaLog: logCreator = () => ({ namespace, level, log }) => {
   if (log.message.startsWith('Limiting retries for the idempotent producer')) return;
+  const error = typeof log.error === 'string' ? log.error : '';
+  if (RETRIED.test(error)) return;
   const label = level === logLevel.ERROR ? 'ERROR' : level === logLevel.WARN ? 'WARN' : 'INFO';
-  console.error(`[kafkajs ${label}] ${namespace ? `${namespace}: ` : ''}${log.message}`);
+  console.error(`[kafkajs ${label}] ${namespace ? `${namespace}: ` : ''}${log.message}${error ? `: ${error}` : ''}`);
 };
 
 export type DatabaseName = 'staging' | 'analytics' | 'shop' | 'shopOwner' | 'admin';

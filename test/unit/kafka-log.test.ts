@@ -1,0 +1,27 @@
+import { logLevel } from 'kafkajs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { kafkaLog } from '../../lib/clients';
+
+describe('kafkajs log lines', () => {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => void lines.push(line));
+  afterEach(() => {
+    lines.length = 0;
+  });
+  const log = kafkaLog(logLevel.INFO);
+  const entry = (level: logLevel, message: string, error?: string) =>
+    log({ namespace: 'Connection', level, label: 'ERROR', log: { timestamp: '', logger: 'kafkajs', message, ...(error ? { error } : {}) } });
+
+  it('drops protocol errors kafkajs retries by itself (a fresh broker electing coordinators)', () => {
+    entry(logLevel.ERROR, 'Response GroupCoordinator(key: 10, version: 2)', 'The group coordinator is not available');
+    entry(logLevel.ERROR, 'Response InitProducerId(key: 22, version: 1)', 'The coordinator is not available');
+    entry(logLevel.WARN, 'Limiting retries for the idempotent producer to 5');
+    expect(lines).toEqual([]);
+  });
+
+  it('keeps every other error, with its reason', () => {
+    entry(logLevel.ERROR, 'Response Produce(key: 0, version: 7)', 'The request included a message larger than the max message size the server will accept');
+    expect(lines).toEqual(['[kafkajs ERROR] Connection: Response Produce(key: 0, version: 7): The request included a message larger than the max message size the server will accept']);
+    expect(spy).toHaveBeenCalled();
+  });
+});
