@@ -57,9 +57,9 @@ describe('bad dataset folders', () => {
     await expect(loadShopDatabase({ pool: schema.pool, dataDir: header })).rejects.toThrow(/inventory\.csv:1 field stock_level/);
   });
 
-  it('names a purchase file whose name does not carry its date', async () => {
+  it('names a file in purchases/ that is no purchase export (any name is one, by its extension)', async () => {
     const dir = variant('users.csv', (t) => t);
-    writeFileSync(join(dir, 'purchases', 'export.csv'), 'CustomerID\n');
-    await expect(startShop({ ...offline, dataDir: dir })).rejects.toThrow(/purchases\/export\.csv/);
+    writeFileSync(join(dir, 'purchases', 'export.xlsx'), 'PK');
+    await expect(startShop({ ...offline, dataDir: dir })).rejects.toThrow(/purchases\/export\.xlsx: not a purchase file: the name must end in \.csv/);
   });
 });
