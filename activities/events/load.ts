@@ -8,7 +8,7 @@ import type { PoolClient } from 'pg';
 import { copyRows, type CopyValue } from '../../lib/bulk';
 import type { CheckedEvent } from '../../contract/records';
 import type { ReadMessage } from './reader';
-import { EVENT_STAGING_COLUMNS, eventRow, judgeEvent, quarantinedValue } from './validation';
+import { EVENT_STAGING_COLUMNS, eventRow, validateEvent, quarantinedValue } from './validation';
 import type { LoadCounts } from '../common/loads';
 import { quarantineRecords, type Rejected } from '../common/quarantine';
 import type { Lake } from '../common/raw';
@@ -47,7 +47,7 @@ export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRan
   const valid: MergedEvent[] = [];
   const rejected: Rejected[] = [];
   for (const m of r.messages) {
-    const j = judgeEvent(m.value);
+    const j = validateEvent(m.value);
     if (j.ok) valid.push({ ...j.event, partition: m.partition, offset: m.offset });
     // The exact bytes: as text when they are UTF-8 without NUL, else base64 (marked with `encoding`).
     else rejected.push({ ref: `${r.topic}/p${m.partition}@${m.offset}`, reason: j.reason, ...quarantinedValue(m.value) });

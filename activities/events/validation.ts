@@ -22,7 +22,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const TS_MIN = Date.UTC(1000, 0, 1);
 const TS_END = Date.UTC(10000, 0, 1);
 
-export type JudgedEvent = { ok: true; event: CheckedEvent } | { ok: false; field: string; reason: string };
+export type EventVerdict = { ok: true; event: CheckedEvent } | { ok: false; field: string; reason: string };
 type Issue = { field: string; reason: string };
 
 /** What PostgreSQL and staging.events cannot hold, checked before the rules see the record. */
@@ -82,7 +82,7 @@ export function nestingDepth(value: unknown, limit: number): number {
 }
 
 /** The parsed record's verdict. Whatever the rules throw (a stack overflow, a BigInt) is a reason too. */
-export function judgeRecord(record: Record<string, unknown>): JudgedEvent {
+export function validateEventRecord(record: Record<string, unknown>): EventVerdict {
   try {
     for (const [k, v] of Object.entries(record)) {
       if (nestingDepth(v, MAX_EVENT_DEPTH - 1) >= MAX_EVENT_DEPTH) return reject(k, `${k} is nested more than ${MAX_EVENT_DEPTH} levels deep`);
@@ -97,7 +97,7 @@ export function judgeRecord(record: Record<string, unknown>): JudgedEvent {
 }
 
 /** Judges a message value exactly as received: any bytes, any size. */
-export function judgeEvent(value: Buffer | null): JudgedEvent {
+export function validateEvent(value: Buffer | null): EventVerdict {
   if (value === null || value.length === 0) return reject('*', 'empty message (no value)');
   if (value.length >= MAX_EVENT_BYTES) return reject('*', `message of ${value.length} bytes exceeds the 1 MiB limit`);
   if (!isUtf8(value)) return reject('*', 'message is not valid UTF-8');
@@ -109,7 +109,7 @@ export function judgeEvent(value: Buffer | null): JudgedEvent {
     return reject('*', 'not valid JSON');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return reject('*', 'not a JSON object');
-  return judgeRecord(parsed as Record<string, unknown>);
+  return validateEventRecord(parsed as Record<string, unknown>);
 }
 
 /** Text PostgreSQL and a person can take: at most `max` characters, NUL and unpaired surrogates escaped. */
@@ -118,7 +118,7 @@ function storable(s: string, max: number): string {
   return clipped.replace(/\u0000/g, '\\u0000').replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
-function reject(field: string, reason: string): JudgedEvent {
+function reject(field: string, reason: string): EventVerdict {
   return { ok: false, field: storable(field, 100), reason: storable(reason, MAX_REASON_CHARS) };
 }
 

@@ -13,7 +13,7 @@ import { quarantine } from '../common/loads';
 import type { PurchaseFileKind } from '../../contract/layout';
 import { readPurchaseBatches, type SourceRecord } from './reader';
 import { mergePurchases } from './merge';
-import { judgeCells, judgeJson, planHeader, purchaseRow, type HeaderPlan, type Judged } from './validation';
+import { validatePurchaseCells, validatePurchaseJson, planHeader, purchaseRow, type HeaderPlan, type PurchaseVerdict } from './validation';
 import type { Lake } from '../common/raw';
 
 export interface PurchaseFileLoad {
@@ -94,9 +94,9 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
           await reject(rec, `file quarantined whole: ${whole.reason}`, false);
           continue;
         }
-        const judged: Judged = 'broken' in rec ? { ok: false, reason: rec.broken }
-          : 'cells' in rec ? judgeCells((header as { plan: HeaderPlan }).plan, rec.cells)
-          : judgeJson(rec.value);
+        const judged: PurchaseVerdict = 'broken' in rec ? { ok: false, reason: rec.broken }
+          : 'cells' in rec ? validatePurchaseCells((header as { plan: HeaderPlan }).plan, rec.cells)
+          : validatePurchaseJson(rec.value);
         if (!judged.ok) {
           await reject(rec, judged.reason, true);
         } else {

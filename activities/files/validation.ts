@@ -79,7 +79,7 @@ export const purchaseRecordSchema = z.record(z.string(), z.unknown()).transform(
   return z.NEVER;
 });
 
-export type Judged = { ok: true; value: ValidPurchase; extra: Record<string, unknown> | null } | { ok: false; reason: string };
+export type PurchaseVerdict = { ok: true; value: ValidPurchase; extra: Record<string, unknown> | null } | { ok: false; reason: string };
 
 const NUL_REASON = 'contains a NUL character, which PostgreSQL text cannot store';
 
@@ -90,7 +90,7 @@ function hasNul(record: Record<string, unknown>): boolean {
   return false;
 }
 
-function judgeRecord(record: Record<string, unknown>): Judged {
+function validatePurchaseRecord(record: Record<string, unknown>): PurchaseVerdict {
   const canonical: Record<string, unknown> = {};
   let extra: Record<string, unknown> | null = null;
   for (const [k, v] of Object.entries(record)) {
@@ -105,7 +105,7 @@ function judgeRecord(record: Record<string, unknown>): Judged {
 }
 
 /** A CSV row under a mapped header. plan.names are canonical: the record is keyed by them directly. */
-export function judgeCells(plan: HeaderPlan, cells: readonly string[]): Judged {
+export function validatePurchaseCells(plan: HeaderPlan, cells: readonly string[]): PurchaseVerdict {
   const { names } = plan;
   if (cells.length !== names.length) {
     const c = checkPurchaseCells(names, cells);
@@ -131,10 +131,10 @@ export function judgeCells(plan: HeaderPlan, cells: readonly string[]): Judged {
 export const MAX_JSON_DEPTH = 32;
 
 /** A JSON-lines value: must be an object; its unknown keys become `extra`. */
-export function judgeJson(value: unknown): Judged {
+export function validatePurchaseJson(value: unknown): PurchaseVerdict {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
   if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) return { ok: false, reason: `nested more than ${MAX_JSON_DEPTH} levels deep` };
-  return judgeRecord(value as Record<string, unknown>);
+  return validatePurchaseRecord(value as Record<string, unknown>);
 }
 
 

@@ -76,7 +76,7 @@ export async function evaluateSpikes(analytics: Pool, s: RealtimeSettings): Prom
           raised += res.rowCount ?? 0;
           alerts.push({ start: e.start, last: e.last, peak: e.peak });
         } else if (action.kind === 'covered') {
-          // Judged again after its counts changed (late events): the row shows the latest figures.
+          // PurchaseVerdict again after its counts changed (late events): the row shows the latest figures.
           await c.query(
             `update realtime_alerts set peak = greatest(peak, $3),
                observed = case when minute = $4 then $3 else observed end, expected = case when minute = $4 then $5 else expected end,

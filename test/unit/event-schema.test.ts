@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { judgeEvent, judgeRecord, MAX_EVENT_BYTES, MAX_EVENT_DEPTH, MAX_ID_BYTES, nestingDepth, quarantinedValue } from '../../activities/events/validation';
+import { validateEvent, validateEventRecord, MAX_EVENT_BYTES, MAX_EVENT_DEPTH, MAX_ID_BYTES, nestingDepth, quarantinedValue } from '../../activities/events/validation';
 
 const base = { event_id: 'E1', event_name: 'view', user_id: 'U1', session_id: 'S1', product_id: 'P1', order_id: null, price: '9.99', ts: '2024-03-01T10:00:00Z' };
 const json = (o: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...base, ...o }));
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 const withRaw = (key: string, rawJson: string) => Buffer.from(`${JSON.stringify(base).slice(0, -1)},${JSON.stringify(key)}:${rawJson}}`);
 const reasonOf = (value: Buffer | null) => {
-  const j = judgeEvent(value);
+  const j = validateEvent(value);
   if (j.ok) throw new Error(`expected a rejection, got ${JSON.stringify(j.event)}`);
   return j;
 };
 
-describe('judgeEvent: what any message gets', () => {
+describe('validateEvent: what any message gets', () => {
   it('accepts a valid event, and ignores unknown fields', () => {
-    expect(judgeEvent(json({})).ok).toBe(true);
-    const j = judgeEvent(json({ campaign: 'spring', extra: { a: [1, 2, { b: null }] }, n: 1e300 }));
+    expect(validateEvent(json({})).ok).toBe(true);
+    const j = validateEvent(json({ campaign: 'spring', extra: { a: [1, 2, { b: null }] }, n: 1e300 }));
     expect(j).toMatchObject({ ok: true, event: { eventId: 'E1', price: '9.99' } });
   });
 
@@ -43,7 +43,7 @@ describe('judgeEvent: what any message gets', () => {
       return json({ pad: 'x'.repeat(total - head.length) });
     };
     expect(pad(MAX_EVENT_BYTES - 1)).toHaveLength(MAX_EVENT_BYTES - 1);
-    expect(judgeEvent(pad(MAX_EVENT_BYTES - 1)).ok).toBe(true);
+    expect(validateEvent(pad(MAX_EVENT_BYTES - 1)).ok).toBe(true);
     expect(reasonOf(pad(MAX_EVENT_BYTES)).reason).toBe(`message of ${MAX_EVENT_BYTES} bytes exceeds the 1 MiB limit`);
     expect(reasonOf(Buffer.alloc(1_200_000, 0xff)).reason).toMatch(/1200000 bytes exceeds the 1 MiB limit/);
   });
@@ -54,8 +54,8 @@ describe('judgeEvent: what any message gets', () => {
     expect(reasonOf(withRaw('context', nested(5_000)))).toMatchObject({ field: 'context' });
     expect(reasonOf(withRaw('o', '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000))).field).toBe('o');
     // The message itself counts as level 1: a field may hold MAX_EVENT_DEPTH - 1 levels.
-    expect(judgeEvent(withRaw('context', nested(MAX_EVENT_DEPTH - 1))).ok).toBe(true);
-    expect(judgeEvent(withRaw('context', nested(MAX_EVENT_DEPTH))).ok).toBe(false);
+    expect(validateEvent(withRaw('context', nested(MAX_EVENT_DEPTH - 1))).ok).toBe(true);
+    expect(validateEvent(withRaw('context', nested(MAX_EVENT_DEPTH))).ok).toBe(false);
   });
 
   it('measures depth iteratively and stops at the limit', () => {
@@ -71,7 +71,7 @@ describe('judgeEvent: what any message gets', () => {
     for (const ts of ['10000-01-01T00:00:00Z', '0000-01-01T00:00:00Z', '-0001-01-01T00:00:00Z', '+002024-01-01T00:00:00Z', '0050-06-01T00:00:00Z', '0999-12-31', '9999-12-31T23:30:00-05:00']) {
       expect(reasonOf(json({ ts })), ts).toMatchObject({ field: 'ts', reason: expect.stringMatching(/^ts /) });
     }
-    for (const ts of ['1000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', '2024-02-29']) expect(judgeEvent(json({ ts })).ok, ts).toBe(true);
+    for (const ts of ['1000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', '2024-02-29']) expect(validateEvent(json({ ts })).ok, ts).toBe(true);
   });
 
   it('rejects numbers JSON cannot carry exactly and prices numeric(14,2) cannot hold', () => {
@@ -79,17 +79,17 @@ describe('judgeEvent: what any message gets', () => {
     expect(reasonOf(Buffer.from(JSON.stringify(base).replace('"9.99"', '123456789012345678901234567890')))).toMatchObject({ field: 'price' });
     expect(reasonOf(json({ price: '1000000000000' }))).toMatchObject({ field: 'price' });
     expect(reasonOf(json({ price: '999999999999.995' }))).toMatchObject({ field: 'price', reason: expect.stringMatching(/rounds to/) });
-    expect(judgeEvent(json({ price: '999999999999.994' })).ok).toBe(true);
+    expect(validateEvent(json({ price: '999999999999.994' })).ok).toBe(true);
     expect(reasonOf(Buffer.from(JSON.stringify(base).replace('"U1"', '12345678901234567890')))).toMatchObject({ field: 'user_id' });
-    expect(judgeEvent(Buffer.from(JSON.stringify(base).replace('"U1"', '42'))).ok).toBe(true);
-    expect(judgeEvent(Buffer.from(JSON.stringify(base).replace('}', ',"big":1e400,"huge":123456789012345678901234567890}'))).ok).toBe(true);
+    expect(validateEvent(Buffer.from(JSON.stringify(base).replace('"U1"', '42'))).ok).toBe(true);
+    expect(validateEvent(Buffer.from(JSON.stringify(base).replace('}', ',"big":1e400,"huge":123456789012345678901234567890}'))).ok).toBe(true);
   });
 
   it('rejects ids that are not text, too long for the primary key, or not well-formed', () => {
     expect(reasonOf(json({ event_id: { a: 1 } }))).toMatchObject({ field: 'event_id' });
     expect(reasonOf(json({ session_id: ['S1'] }))).toMatchObject({ field: 'session_id' });
     expect(reasonOf(json({ event_id: 'e'.repeat(MAX_ID_BYTES + 1) }))).toMatchObject({ field: 'event_id', reason: expect.stringMatching(/1001 bytes/) });
-    expect(judgeEvent(json({ event_id: 'e'.repeat(MAX_ID_BYTES) })).ok).toBe(true);
+    expect(validateEvent(json({ event_id: 'e'.repeat(MAX_ID_BYTES) })).ok).toBe(true);
     expect(reasonOf(Buffer.from(JSON.stringify(base).replace('"U1"', '"U\\ud800"')))).toMatchObject({ field: 'user_id', reason: expect.stringMatching(/surrogate/) });
   });
 
@@ -101,12 +101,12 @@ describe('judgeEvent: what any message gets', () => {
   });
 });
 
-describe('judgeRecord: the rules never throw out of judging', () => {
+describe('validateEventRecord: the rules never throw out of judging', () => {
   it('turns an exception of the rule check (JSON.stringify of a BigInt, a throwing getter) into a reason', () => {
-    expect(judgeRecord({ ...base, event_name: 10n })).toMatchObject({ ok: false, reason: expect.stringMatching(/could not be checked/) });
+    expect(validateEventRecord({ ...base, event_name: 10n })).toMatchObject({ ok: false, reason: expect.stringMatching(/could not be checked/) });
     const hostile = { ...base };
     Object.defineProperty(hostile, 'ts', { enumerable: true, get: () => { throw new RangeError('Maximum call stack size exceeded'); } });
-    expect(judgeRecord(hostile)).toMatchObject({ ok: false, reason: expect.stringMatching(/Maximum call stack/) });
+    expect(validateEventRecord(hostile)).toMatchObject({ ok: false, reason: expect.stringMatching(/Maximum call stack/) });
   });
 });
 

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readPurchaseBatches, readPurchaseRecords, type SourceRecord } from '../../activities/files/reader';
 import { copyLine, CopyText, type CopyValue } from '../../lib/bulk';
-import { judgeCells, judgeJson, planHeader, type HeaderPlan } from '../../activities/files/validation';
+import { validatePurchaseCells, validatePurchaseJson, planHeader, type HeaderPlan } from '../../activities/files/validation';
 
 async function read(text: string, format: 'csv' | 'jsonl', chunk = 7): Promise<SourceRecord[]> {
   const chunks: string[] = [];
@@ -62,7 +62,7 @@ describe('purchase schema policy', () => {
     const p = plan('CustomerID,OrderID,OrderDate,ProductID,ProductName,Qty,Price,Total,Currency');
     expect(p.renamed).toEqual({ Qty: 'Quantity' });
     expect(p.extra).toEqual(['Currency']);
-    const j = judgeCells(p, ['1001', '5001', '2024/01/05', '101', ' Widget  A ', '2', '20.00', '41.00', 'USD']);
+    const j = validatePurchaseCells(p, ['1001', '5001', '2024/01/05', '101', ' Widget  A ', '2', '20.00', '41.00', 'USD']);
     expect(j.ok && j.value).toMatchObject({ quantity: 2, price: '20.00', total: '41.00', totalMismatch: true, productName: 'Widget A' });
     expect(j.ok && j.extra).toEqual({ Currency: 'USD' });
   });
@@ -76,7 +76,7 @@ describe('purchase schema policy', () => {
   it('gives a reason for each kind of bad row', () => {
     const p = plan(HEADER);
     const reason = (cells: string[]) => {
-      const j = judgeCells(p, cells);
+      const j = validatePurchaseCells(p, cells);
       return j.ok ? 'ok' : j.reason;
     };
     expect(reason(['1', '2', '2024-01-01', '3', 'X', '1', '1.00'])).toBe('expected 8 columns, got 7');
@@ -88,11 +88,11 @@ describe('purchase schema policy', () => {
   });
 
   it('judges JSON objects the same way, aliases and extras included', () => {
-    const j = judgeJson({ CustomerID: 1001, OrderID: '5001', OrderDate: '2024-01-01', ProductID: '101', ProductName: null, Qty: 3, Price: '2.50', Total: '7.50', Currency: 'EUR' });
+    const j = validatePurchaseJson({ CustomerID: 1001, OrderID: '5001', OrderDate: '2024-01-01', ProductID: '101', ProductName: null, Qty: 3, Price: '2.50', Total: '7.50', Currency: 'EUR' });
     expect(j.ok && j.value).toMatchObject({ quantity: 3, amount: '7.50', totalMismatch: false, customerId: '1001', productName: null });
     expect(j.ok && j.extra).toEqual({ Currency: 'EUR' });
-    expect(judgeJson([1, 2])).toEqual({ ok: false, reason: 'not a JSON object' });
-    expect(judgeJson({ CustomerID: '1', OrderID: '2', OrderDate: '2024-01-01', ProductID: '3', Quantity: 1, Price: '1', Total: null, Note: 'a\u0000b' })).toMatchObject({ ok: false, reason: expect.stringMatching(/NUL/) });
+    expect(validatePurchaseJson([1, 2])).toEqual({ ok: false, reason: 'not a JSON object' });
+    expect(validatePurchaseJson({ CustomerID: '1', OrderID: '2', OrderDate: '2024-01-01', ProductID: '3', Quantity: 1, Price: '1', Total: null, Note: 'a\u0000b' })).toMatchObject({ ok: false, reason: expect.stringMatching(/NUL/) });
   });
 });
 

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { readCsvBatches } from '../../activities/files/csv';
 import { readPurchaseRecords, type SourceRecord } from '../../activities/files/reader';
-import { judgeJson } from '../../activities/files/validation';
+import { validatePurchaseJson } from '../../activities/files/validation';
 import { purchaseFileKind } from '../../contract/layout';
 
 const HEADER = 'CustomerID,OrderID,OrderDate,ProductID,ProductName,Quantity,Price,Total';
@@ -90,7 +90,7 @@ describe('hostile purchase files', () => {
       [1, 'value'], [2, 'not valid UTF-8 (the'], [3, 'line 3 is longer tha'], [4, 'value'], [5, 'value'],
     ]);
     const deepRec = recs[3] as { value: unknown };
-    expect(judgeJson(deepRec.value)).toEqual({ ok: false, reason: 'nested more than 32 levels deep' });
+    expect(validatePurchaseJson(deepRec.value)).toEqual({ ok: false, reason: 'nested more than 32 levels deep' });
   });
 
   it('a CSV line with bytes that are not UTF-8 is quarantined; a real U+FFFD in a valid file is text', async () => {
