@@ -2,6 +2,7 @@
  * The five contract metrics computed straight from a dataset folder by MISSION.md's rules, on a
  * path that shares no code with the pipeline: its own parsing, validity checks, dedup, and integer
  * cents (BigInt) for money. If the transform and this disagree by a cent, the test fails.
+ * metrics-expected.ts reuses its parsing helpers for every other metric view.
  */
 import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { parse } from 'csv-parse/sync';
 import type { Pool } from 'pg';
 import { expect } from 'vitest';
 
-type Row = Record<string, string | number | null | undefined>;
+export type Row = Record<string, string | number | null | undefined>;
 export interface DayOrders { orders: number; cents: bigint }
 export interface Expected {
   ordersByDate: Map<string, DayOrders>;
@@ -23,8 +24,10 @@ export interface Expected {
   maxBusinessTime: number;
 }
 
-const missing = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
-const norm = (s: string) => s.normalize('NFC').replace(/\s+/gu, ' ').trim();
+/** Absent, null or blank: a missing value by MISSION's rules. */
+export const missing = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+/** MISSION's text normalisation: NFC, inner whitespace collapsed, trimmed. */
+export const norm = (s: string) => s.normalize('NFC').replace(/\s+/gu, ' ').trim();
 
 /** ISO date, date-time (no offset = UTC) or YYYY/MM/DD, as an epoch ms; null when not a real date. */
 export function instant(v: unknown): number | null {
@@ -41,9 +44,9 @@ export function instant(v: unknown): number | null {
   const off = z === 'Z' ? 0 : (z[0] === '-' ? -1 : 1) * (Number(z.slice(1, 3)) * 60 + Number(z.slice(-2)));
   return Date.UTC(y, mo - 1, d, h, mi, s, Math.floor(Number(m[7] ?? 0) * 1000)) - off * 60_000;
 }
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const qty = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) && v > 0 ? v : null) : typeof v === 'string' && /^\s*\d+\s*$/.test(v) && Number(v) > 0 ? Number(v) : null);
-function cents(v: unknown): bigint | null {
+export const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+export const qty = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) && v > 0 ? v : null) : typeof v === 'string' && /^\s*\d+\s*$/.test(v) && Number(v) > 0 ? Number(v) : null);
+export function cents(v: unknown): bigint | null {
   const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
   const m = /^(\d+)(?:\.(\d{1,2}))?$/.exec(s);
   return m ? BigInt(m[1]!) * 100n + BigInt((m[2] ?? '').padEnd(2, '0')) : null;
@@ -58,8 +61,8 @@ function parseLine(l: string): Row {
 }
 // A file of any name; `.gz` is gunzipped (the layout allows compressed purchase exports).
 const text = (path: string) => (path.endsWith('.gz') ? gunzipSync(readFileSync(path)) : readFileSync(path)).toString('utf8');
-const jsonl = (path: string) => text(path).split('\n').filter((l) => l.trim()).map(parseLine);
-const csvRows = (path: string): Row[] => {
+export const jsonl = (path: string) => text(path).split('\n').filter((l) => l.trim()).map(parseLine);
+export const csvRows = (path: string): Row[] => {
   const [header = [], ...rest] = parse(text(path), { bom: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
   return rest.map((cells) => (cells.length === header.length ? Object.fromEntries(header.map((h, i) => [h.trim() === 'Qty' ? 'Quantity' : h.trim(), cells[i]])) : { __bad: 1 }));
 };
@@ -156,9 +159,12 @@ export function expectedMetrics(dir: string, prefix: string): Expected {
   return ex;
 }
 
-const toCents = (v: string) => {
-  const [i = '0', f = ''] = v.split('.');
-  return BigInt(i) * 100n + BigInt(f.padEnd(2, '0').slice(0, 2));
+/** A money value read from analytics, in cents. A third decimal is refused, not cut off: money has two. */
+export const toCents = (v: string): bigint => {
+  const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(v);
+  if (!m) throw new Error(`money value ${JSON.stringify(v)} is not a decimal with at most two decimals`);
+  const c = BigInt(m[2]!) * 100n + BigInt((m[3] ?? '').padEnd(2, '0'));
+  return m[1] ? -c : c;
 };
 
 /** Asserts the five contract metrics of `dates` and of products `${prefix}%` equal `ex`, to the cent. */

@@ -18,7 +18,11 @@ create or replace function work.infer_dimensions(d date) returns void language s
   ) p
   group by p.product_id
   order by p.product_id
-  on conflict (product_id) do nothing;
+  -- An inferred product takes the greatest name any date's purchase lines give it, however late
+  -- that line arrives (greatest() passes over nulls); a catalogued product is left alone.
+  on conflict (product_id) do update set product_name = greatest(dim_product.product_name, excluded.product_name)
+  where dim_product.inferred and excluded.product_name is not null
+    and excluded.product_name is distinct from dim_product.product_name;
 
   insert into dim_customer (customer_id, country, inferred)
   select c.customer_id, 'unknown', true
