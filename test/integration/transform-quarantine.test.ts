@@ -34,6 +34,7 @@ describe('transform quarantine of bad staging rows (real Temporal, PostgreSQL, S
     env = await testEnv('transform-quarantine');
     day = await freshTestDay(env.deps.analytics);
     const ts = `${day}T10:00:00Z`;
+    const nextDay = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
     await insert('events', ['event_id', 'event_name', 'user_id', 'session_id', 'product_id', 'order_id', 'price', 'ts', 'kafka_partition', 'kafka_offset'], [
       [`${t}E-ok`, 'view', `${t}U1`, `${t}S1`, `${t}P1`, null, null, ts, 0, 1],
       [`${t}E-name`, 'teleport', `${t}U1`, `${t}S1`, `${t}P1`, null, null, ts, 0, 2],
@@ -52,6 +53,10 @@ describe('transform quarantine of bad staging rows (real Temporal, PostgreSQL, S
     await insert('purchases', ['order_id', 'product_id', 'customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total', 'total_mismatch', 'source_file', 'source_line'], [
       [`${t}H-ok`, `${t}P1`, `${t}U1`, day, 'X', 1, '1.00', null, false, `${t}f.csv`, 2],
       [`${t}H-user`, `${t}P1`, ' ', day, 'X', 1, '1.00', null, false, `${t}f.csv`, 3],
+      // One order, lines on two dates with two customers and a product the catalogue lacks: the later
+      // line's customer and product must be inferred before the order's facts reference them.
+      [`${t}H-split`, `${t}P-late`, `${t}U9`, nextDay, 'X', 1, '1.00', null, false, `${t}f.csv`, 4],
+      [`${t}H-split`, `${t}P-new`, `${t}U8`, day, 'Y', 2, '1.50', null, false, `${t}f.csv`, 5],
     ]);
     await insert('users', ['user_id', 'updated_at', 'user_name', 'email', 'country', 'signup_date'], [[blankUser, ts, 'Nobody', null, 'xx', null]]);
     await insert('inventory', ['product_id', 'warehouse', 'updated_at', 'stock_level'], [[`${t}P1`, 'wh', ts, -5], [`${t}P1`, 'wh2', ts, 7]]);
@@ -94,7 +99,11 @@ describe('transform quarantine of bad staging rows (real Temporal, PostgreSQL, S
     expect(await count('select count(*) n from work.events where event_id like $1', [`${t}%`])).toBe(1);
     expect(await count('select count(*) n from work.orders where order_id like $1', [`${t}%`])).toBe(1);
     expect(await count('select count(*) n from work.order_lines where order_id like $1', [`${t}%`])).toBe(1);
-    expect(await count('select count(*) n from work.purchases where order_id like $1', [`${t}%`])).toBe(1);
+    expect(await count('select count(*) n from work.purchases where order_id like $1', [`${t}%`])).toBe(3);
+    // The split order: both lines under its earliest date, with one customer (the least pseudonym of its lines).
+    const split = await a.query<{ d: string; customers: string; lines: string }>(
+      `select min(order_date)::text d, count(distinct customer_id)::text customers, count(*)::text lines from fact_order_line where order_id = $1`, [`${t}H-split`]);
+    expect(split.rows[0]).toEqual({ d: day, customers: '1', lines: '2' });
     expect(await count("select count(*) n from work.inventory where product_id = $1 and warehouse = 'WH2'", [`${t}P1`])).toBe(1);
     expect(await count('select count(*) n from work.inventory where product_id = $1 and stock_level < 0', [`${t}P1`])).toBe(0);
     expect(await count('select count(*) n from fact_event where event_id like $1', [`${t}%`])).toBe(1);

@@ -13,7 +13,9 @@ create or replace function work.infer_dimensions(d date) returns void language s
   from (
     select l.product_id, null::text as product_name from work.orders o
       join work.order_lines l using (order_id, updated_at) where o.created_date = d
-    union all select product_id, work.norm_text(product_name) from work.purchases where order_date = d
+    -- Every line of a file order dated d, whatever its own OrderDate: load_facts puts them all under d.
+    union all select product_id, work.norm_text(product_name) from work.purchases
+      where order_id in (select order_id from work.purchases where order_date = d)
     union all select product_id, null from work.events where event_date = d and product_id is not null
   ) p
   group by p.product_id
@@ -28,7 +30,8 @@ create or replace function work.infer_dimensions(d date) returns void language s
   select c.customer_id, 'unknown', true
   from (
     select customer_id from work.orders where created_date = d
-    union select customer_id from work.purchases where order_date = d
+    -- The order's customer is min(customer_id) over all its lines (load_facts), of whatever date.
+    union select customer_id from work.purchases where order_id in (select order_id from work.purchases where order_date = d)
     union select customer_id from work.events where event_date = d
   ) c
   order by 1
