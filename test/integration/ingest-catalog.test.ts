@@ -1,7 +1,8 @@
 /**
  * The catalog pipeline end to end against a shop database of this test's own: a private schema in
  * the shared shop database (search_path), loaded by the simulator's loader in two steps, as the
- * shop's systems would have written it over time, and read by the etl_shop_reader role.
+ * shop's systems would have written it over time, and read by the etl_shop_reader role. Staging is
+ * a database of this file's own too, so the live cursors are the test's to assert.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { safeName } from '../../lib/lake';
 import { getObjectText } from '../../lib/s3';
 import { readInventory, readProducts, readReviews, readUsers } from '../../shop/dataset/catalog-readers';
 import { loadShopDatabase } from '../../shop/simulator/shop-database';
+import { privateStagingDatabase, type PrivateStaging } from '../support/cursor-database';
 import { testEnv, type TestEnv } from '../support/env';
 import { checksum, testDataset, type TestDataset } from '../support/ingest-dataset';
 
@@ -36,6 +38,7 @@ function latestIn<T extends { updated_at: Date }>(rows: T[], id: (r: T) => strin
 
 describe('catalog pipeline (shop database, real Temporal, PostgreSQL, S3)', () => {
   let env: TestEnv;
+  let staging: PrivateStaging;
   let data: TestDataset;
   let owner: Pool;
   let reader: Pool;
@@ -43,14 +46,21 @@ describe('catalog pipeline (shop database, real Temporal, PostgreSQL, S3)', () =
   let p1: PartitionInput;
   let p2: PartitionInput;
   let out2: PartitionOutput;
+  /** The live cursors before the first window's run and after it (checked by the last test). */
+  const cursorsSeen: Array<Record<string, string>> = [];
   const expected: Record<Source, number> = { products: 0, users: 0, inventory: 0, reviews: 0 };
   const run = (workflowId: string, input: PartitionInput) =>
     env.withWorker(() => env.client.workflow.execute(catalogPipelineWorkflow, { taskQueue: env.taskQueue, workflowId, args: [input] }));
   const load = (o: PartitionOutput, s: Source) => o.loads.find((l) => l.source === s);
+  /** The live cursor of each catalog source in this file's staging database, by source. */
+  const cursors = async () => Object.fromEntries((await env.deps.staging.query<{ source: string; cursor_column: string; last_value: string }>(
+    "select source, cursor_column, last_value from etl.cursors where pipeline = 'catalog' order by source")).rows.map((r) => [r.source, `${r.cursor_column} ${r.last_value}`]));
+  const everySource = (end: string) => Object.fromEntries([...SOURCES].sort().map((s) => [s, `updated_at ${new Date(end).toISOString()}`]));
   const staged = (workflowId: string) => Promise.all(SOURCES.map((s) => checksum(env.deps.staging, `select * from staging.${s} where load_id = $1`, KEYS[s], [`${workflowId}/${s}`])));
 
   beforeAll(async () => {
-    env = await testEnv('ingest-catalog');
+    staging = await privateStagingDatabase('ingest_catalog');
+    env = await testEnv('ingest-catalog', staging.env);
     data = await testDataset({ days: 7, scale: 0.03 });
     // Review ids are the whole staging key: make them this run's own.
     const reviews = join(data.dir, 'reviews.csv');
@@ -85,13 +95,16 @@ describe('catalog pipeline (shop database, real Temporal, PostgreSQL, S3)', () =
     await owner?.query(`drop schema if exists ${schema} cascade`);
     await Promise.allSettled([owner?.end(), reader?.end()]);
     await env?.close();
+    await staging?.drop();
     data?.remove();
   });
 
   it('stages two consecutive windows as the shop changed, with planted invalid rows quarantined', async () => {
+    cursorsSeen.push(await cursors());
     const out1 = await run(`catalog/${p1.partitionStart}-${data.tag}`, p1);
     for (const l of out1.loads) expect(l.received).toBe(l.loaded + l.quarantined + l.duplicates);
     expect(load(out1, 'products')?.loaded).toBeGreaterThan(0);
+    cursorsSeen.push(await cursors());
 
     await loadShopDatabase({ pool: owner, dataDir: data.dir, since: new Date(p2.partitionStart), asOf: new Date(p2.partitionEnd) });
     const at = new Date(Date.parse(p2.partitionStart) + 3_600_000).toISOString();
@@ -155,9 +168,12 @@ describe('catalog pipeline (shop database, real Temporal, PostgreSQL, S3)', () =
     for (const s of ['products', 'users', 'reviews'] as const) expect(load(out, s)?.skipped, s).toBe(true);
   });
 
-  it('moved each source\'s live cursor to at least the window end', async () => {
-    const { rows } = await env.deps.staging.query<{ source: string; last_value: string }>("select source, last_value from etl.cursors where pipeline = 'catalog' order by source");
-    expect(rows.map((r) => r.source)).toEqual(['inventory', 'products', 'reviews', 'users']);
-    for (const r of rows) expect(Date.parse(r.last_value)).toBeGreaterThanOrEqual(Date.parse(p2.partitionEnd));
+  it('moved each source\'s live cursor to exactly the end of each scheduled window; a later backfill leaves it there', async () => {
+    expect(Date.parse(p2.partitionEnd)).toBeGreaterThan(Date.parse(p1.partitionEnd));
+    expect(cursorsSeen).toEqual([{}, everySource(p1.partitionEnd)]);
+    expect(await cursors()).toEqual(everySource(p2.partitionEnd));
+    const later = { partitionStart: p2.partitionEnd, partitionEnd: new Date(Date.parse(p2.partitionEnd) + 86_400_000).toISOString(), backfill: true };
+    await run(`catalog-backfill/${later.partitionStart}`, later);
+    expect(await cursors()).toEqual(everySource(p2.partitionEnd));
   });
 });

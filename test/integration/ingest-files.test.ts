@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFilesActivities, purchaseLoadId, purchaseRawKey } from '../../activities/files';
 import { deletePrefix, getObjectText, listObjects, putObject } from '../../lib/s3';
@@ -7,6 +9,7 @@ import { filesPipelineWorkflow, type FilesPipelineOutput } from '../../workflows
 import { partitionAt } from '../../workflows/partitions';
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
+import { until } from '../support/wait';
 
 const BAD_HEADER = 'purchases_2024-02-20_noprice.csv';
 const BAD_FILE = 'CustomerID,OrderID,OrderDate,ProductID,ProductName,Quantity,Total\nU1,X1,2024-02-20,P1,A,1,1.00\nU1,X2,2024-02-20,P1,A,1,1.00\n\nU2,X3,2024-02-20,P2,B,2\n';
@@ -25,10 +28,42 @@ describe('files pipeline (real Temporal, PostgreSQL, S3; generator data dropped 
              from staging.purchases where load_id = any($1)) p`, [loadIds]);
     return rows[0];
   };
+  const input = () => ({ ...partitionAt('files', new Date(Date.now() + 60_000)), dropPrefix: prefix, batchSize: 50 }); // small batches: several merges per file, overlapping the parse
   const run = (id: string) => {
-    const p = partitionAt('files', new Date(Date.now() + 60_000));
-    return env.client.workflow.execute(filesPipelineWorkflow, { taskQueue: env.taskQueue, workflowId: `files/${p.partitionStart}/${tag}-${id}`, args: [{ ...p, dropPrefix: prefix, batchSize: 50 }] }); // small batches: several merges per file, overlapping the parse
+    const i = input();
+    return env.client.workflow.execute(filesPipelineWorkflow, { taskQueue: env.taskQueue, workflowId: `files/${i.partitionStart}/${tag}-${id}`, args: [i] });
   };
+  /** Whether the run has listed its files: it scheduled a file load (they all wait at the gate). */
+  const listed = async (h: WorkflowHandle) => ((await h.fetchHistory()).events ?? []).some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'ingestPurchaseFile');
+
+  /**
+   * Makes two runs race for every file, however the worker schedules them: an uncommitted
+   * etl.loads row for each file's load id makes each run's load of it wait at its own insert
+   * (runLoad), until both runs have listed every file; then the row goes and the loads race.
+   */
+  async function raceTwoRuns(): Promise<[FilesPipelineOutput, FilesPipelineOutput]> {
+    const gated = (await listObjects(env.deps.s3, env.deps.bucket, prefix)).map((o) => purchaseLoadId(o));
+    const gate = new Client({ connectionString: env.config.STAGING_DATABASE_URL, application_name: 'ingest-files-test:gate' });
+    await gate.connect();
+    try {
+      await gate.query('begin');
+      await gate.query(`insert into etl.loads (load_id, pipeline, source, status) select unnest($1::text[]), 'files', 'purchases', 'running'`, [gated]);
+      return await env.withWorker(async () => {
+        const i = input();
+        const start = (id: string) => env.client.workflow.start(filesPipelineWorkflow, { taskQueue: env.taskQueue, workflowId: `files/${i.partitionStart}/${tag}-${id}`, args: [i] });
+        const handles = [await start('a'), await start('b')];
+        try {
+          await until('both runs to list the files', async () => ((await Promise.all(handles.map(listed))).every(Boolean) ? true : undefined), 120_000, 100);
+        } finally {
+          await gate.query('rollback');
+        }
+        const [a, b] = await Promise.all(handles.map((h) => h.result()));
+        return [a!, b!];
+      });
+    } finally {
+      await gate.end();
+    }
+  }
 
   beforeAll(async () => {
     env = await testEnv('ingest-files');
@@ -37,12 +72,11 @@ describe('files pipeline (real Temporal, PostgreSQL, S3; generator data dropped 
     await putObject(env.deps.s3, env.deps.bucket, prefix + BAD_HEADER, BAD_FILE, 'text/csv');
   });
   afterAll(async () => {
-    if (env && loadIds.length) {
-      // Shared databases: take this run's rows back out, so other engineers' metrics never see them.
-      await env.deps.staging.query('delete from staging.purchases where load_id = any($1)', [loadIds]);
-      await env.deps.staging.query('delete from etl.quarantine where load_id = any($1)', [loadIds]);
-      await env.deps.staging.query('delete from etl.files where load_id = any($1)', [loadIds]);
-      await env.deps.staging.query('delete from etl.loads where load_id = any($1)', [loadIds]);
+    if (env) {
+      // Shared databases: take this run's rows back out, so other engineers' metrics never see them
+      // (by prefix, not by the loads a test recorded: a failed test must not leave its rows behind).
+      const mine = [`files/test/ingest-files/${tag}/%`];
+      for (const t of ['staging.purchases', 'etl.quarantine', 'etl.files', 'etl.loads']) await env.deps.staging.query(`delete from ${t} where load_id like $1`, mine);
     }
     if (env) await deletePrefix(env.deps.s3, env.deps.bucket, `test/ingest-files/${tag}/`);
     data?.remove();
@@ -50,16 +84,20 @@ describe('files pipeline (real Temporal, PostgreSQL, S3; generator data dropped 
   });
 
   it('loads every file exactly once, even when two runs race, and reconciles with the manifest', async () => {
-    const [a, b] = await env.withWorker(() => Promise.all([run('a'), run('b')]));
-    const all = [...(a as FilesPipelineOutput).loads, ...(b as FilesPipelineOutput).loads];
+    const [a, b] = await raceTwoRuns();
+    const all = [...a.loads, ...b.loads];
     const applied = all.filter((l) => !l.skipped);
+    const skipped = all.filter((l) => l.skipped);
     const dropped = (await listObjects(env.deps.s3, env.deps.bucket, prefix)).map((o) => o.key);
     expect(dropped).toHaveLength(Object.keys(data.manifest.files).filter((f) => f.startsWith('purchases/')).length + 1);
-    // Each file is applied by exactly one of the two runs; the other found it loaded (or never listed it).
+    // Both runs listed every file before either committed one: each run returns a load per file...
+    expect([a.loads.length, b.loads.length, a.vanished.length + b.vanished.length]).toEqual([dropped.length, dropped.length, 0]);
+    // ...each file is applied by exactly one of them, and the other's load of it comes back skipped,
+    // reporting the winner's counts.
     expect(applied.map((l) => l.loadId).sort()).toEqual([...new Set(applied.map((l) => l.loadId))].sort());
     expect(applied).toHaveLength(dropped.length);
-    // Both runs listed the files before either committed: the loser's loads come back skipped.
-    expect(all.length).toBeGreaterThan(applied.length);
+    expect(skipped.map(({ skipped: _s, ...l }) => l).sort((x, y) => x.loadId.localeCompare(y.loadId)))
+      .toEqual([...applied].sort((x, y) => x.loadId.localeCompare(y.loadId)));
     loadIds = applied.map((l) => l.loadId);
 
     for (const l of applied) {

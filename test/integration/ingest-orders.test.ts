@@ -1,7 +1,8 @@
 /**
  * The orders pipeline end to end: the simulator's orders API (in-process, free port) serving a
- * generated dataset of this test's own dates, the real Temporal, staging PostgreSQL and S3. The
- * partition is the dataset's whole day, so the manifest's counts apply to it.
+ * generated dataset of this test's own dates, the real Temporal, S3, and a staging PostgreSQL
+ * database of this file's own (so the live cursor is the test's to assert). The partition is the
+ * dataset's whole day, so the manifest's counts apply to it.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +16,7 @@ import { createOrdersActivities, type ExtractOrdersOutput } from '../../activiti
 import { safeName } from '../../lib/lake';
 import { getObjectText, listObjects } from '../../lib/s3';
 import { startShop, type Shop } from '../../shop/simulator/start-shop';
+import { privateStagingDatabase, type PrivateStaging } from '../support/cursor-database';
 import { testEnv, type TestEnv } from '../support/env';
 import { checksum, testDataset, type TestDataset } from '../support/ingest-dataset';
 
@@ -31,6 +33,7 @@ const sum = (o: PartitionOutput, k: 'received' | 'loaded' | 'quarantined' | 'dup
 
 describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () => {
   let env: TestEnv;
+  let staging: PrivateStaging;
   let data: TestDataset;
   let shop: Shop;
   let faulty: Shop;
@@ -47,7 +50,8 @@ describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () =>
      from staging.orders o where o.load_id like $1`, 'order_id, updated_at', [`${prefix}/orders/page-%`]);
 
   beforeAll(async () => {
-    env = await testEnv('ingest-orders');
+    staging = await privateStagingDatabase('ingest_orders');
+    env = await testEnv('ingest-orders', staging.env);
     data = await testDataset({ days: 1, scale: 0.05 });
     window = { partitionStart: data.manifest.range.start, partitionEnd: data.manifest.range.end, backfill: true };
     const channels = { database: false, kafka: false, drops: false } as const;
@@ -64,6 +68,7 @@ describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () =>
     await shop?.stop();
     await faulty?.stop();
     await env?.close();
+    await staging?.drop();
     data?.remove();
   });
 
@@ -149,14 +154,14 @@ describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () =>
     }
   });
 
-  it('moves the live cursor on a scheduled run, to at least the window end', async () => {
+  it('moves the live cursor on a scheduled run to exactly the window end; the backfills before it left it alone', async () => {
     const scheduled = { ...window, backfill: false };
     await clearLoads(`${wf('orders-faults')}-2`);
+    const before = await liveCursor();
     const out = await run(wf('orders-live'), scheduled);
     expect(sum(out, 'loaded')).toBe(sum(first, 'loaded'));
-    const { rows } = await env.deps.staging.query<{ last_value: string; cursor_column: string }>("select last_value, cursor_column from etl.cursors where pipeline = 'orders' and source = 'orders_api'");
-    expect(rows[0]?.cursor_column).toBe('updated_at');
-    expect(Date.parse(rows[0]?.last_value ?? '')).toBeGreaterThanOrEqual(Date.parse(window.partitionEnd));
+    expect(before).toBeNull();
+    expect(await liveCursor()).toEqual({ cursor_column: 'updated_at', last_value: new Date(window.partitionEnd).toISOString() });
   });
 
   it('a rerun after a late version arrived in the window loads it, counting the rest as duplicates', async () => {
@@ -231,6 +236,12 @@ describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () =>
       cursor = page.next_cursor;
     } while (cursor && pages.length < maxPages);
     return pages;
+  }
+
+  /** The orders live cursor of this file's staging database; null before any scheduled run. */
+  async function liveCursor(): Promise<{ cursor_column: string; last_value: string } | null> {
+    const { rows } = await env.deps.staging.query<{ cursor_column: string; last_value: string }>("select cursor_column, last_value from etl.cursors where pipeline = 'orders' and source = 'orders_api'");
+    return rows[0] ?? null;
   }
 
   async function clearLoads(workflowId: string): Promise<void> {

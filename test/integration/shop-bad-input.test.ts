@@ -51,10 +51,27 @@ describe('bad dataset folders', () => {
   });
 
   it('names file, line and field of a catalogue row, and loads nothing of it', async () => {
-    const dir = variant('products.csv', (t) => t.replace('15.00', 'fifteen'));
-    await expect(loadShopDatabase({ pool: schema.pool, dataDir: dir })).rejects.toThrow(/products\.csv:5 field price/);
-    const header = variant('inventory.csv', (t) => t.replace('stock_level', 'stock'));
-    await expect(loadShopDatabase({ pool: schema.pool, dataDir: header })).rejects.toThrow(/inventory\.csv:1 field stock_level/);
+    // A schema of its own, empty: whatever a failed load leaves behind shows as rows.
+    const empty = await shopSchema(config, `shop_test_bad_rows_${Date.now()}`);
+    const counts = async () => (await empty.pool.query<{ products: number; users: number; inventory: number; reviews: number }>(
+      `select (select count(*) from products)::int products, (select count(*) from users)::int users,
+              (select count(*) from inventory)::int inventory, (select count(*) from reviews)::int reviews`)).rows[0];
+    const none = { products: 0, users: 0, inventory: 0, reviews: 0 };
+    try {
+      const dir = variant('products.csv', (t) => t.replace('15.00', 'fifteen'));
+      await expect(loadShopDatabase({ pool: empty.pool, dataDir: dir })).rejects.toThrow(/products\.csv:5 field price/);
+      expect(await counts()).toEqual(none);
+      // inventory is read after products and users, which the load's transaction had merged already.
+      const header = variant('inventory.csv', (t) => t.replace('stock_level', 'stock'));
+      await expect(loadShopDatabase({ pool: empty.pool, dataDir: header })).rejects.toThrow(/inventory\.csv:1 field stock_level/);
+      expect(await counts()).toEqual(none);
+      // The counts do see a load: the intact fixture fills every table.
+      const loaded = await loadShopDatabase({ pool: empty.pool, dataDir: FIXTURE });
+      expect(Object.values(loaded).every((n) => n > 0)).toBe(true);
+      expect(await counts()).toEqual(loaded);
+    } finally {
+      await empty.drop();
+    }
   });
 
   it('names a file in purchases/ that is no purchase export (any name is one, by its extension)', async () => {

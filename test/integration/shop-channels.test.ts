@@ -14,6 +14,7 @@ import { simClock } from '../../shop/simulator/clock';
 import { startShop } from '../../shop/simulator/start-shop';
 import { loadShopDatabase } from '../../shop/simulator/shop-database';
 import { consumeAll, shopSchema } from '../../shop/simulator/testing';
+import { until } from '../support/wait';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'dataset-small');
 const config = loadConfig();
@@ -91,16 +92,33 @@ describe('startShop over the small fixture dataset', () => {
 
   it('in replay drops each file once the simulated clock passes its date', async () => {
     const prefix = `test-shop-${id}/replay/`;
-    // 2023-12-31T00:00 + 1 simulated day per second: the 12-30 files are due at once, the 12-31 ones after ~1 s.
-    const clock = simClock(Date.parse('2023-12-31T00:00:00Z'), 86_400);
-    const shop = await startShop({ config, dataDir: FIXTURE, api: false, database: false, kafka: false, drops: { s3, prefix }, clock });
+    // From 2023-12-31T00:00, 6 simulated hours per second: the 12-30 files are due at once, the 12-31
+    // ones when the clock reaches 2024-01-01T00:00, 4 s later. Each drop is timed on the clock as it
+    // is logged, after its upload: a slow poll cannot make it look late.
+    const HOUR = 3_600_000;
+    const clock = simClock(Date.parse('2023-12-31T00:00:00Z'), 6 * 3600);
+    const dueAt: Record<string, number> = {
+      'purchases_2023-12-30.csv': Date.parse('2023-12-31T00:00:00Z'), 'purchases_2023-12-30.jsonl': Date.parse('2023-12-31T00:00:00Z'),
+      'purchases_2023-12-31.csv': Date.parse('2024-01-01T00:00:00Z'), 'purchases_2023-12-31.jsonl': Date.parse('2024-01-01T00:00:00Z'),
+    };
+    const droppedAt = new Map<string, number>();
+    const log = (m: string) => {
+      if (m.startsWith(`drop: ${prefix}`)) droppedAt.set(m.slice(`drop: ${prefix}`.length), clock.now());
+    };
+    const shop = await startShop({ config, dataDir: FIXTURE, api: false, database: false, kafka: false, drops: { s3, prefix }, clock, log });
     try {
-      await new Promise((r) => setTimeout(r, 400));
-      expect(shop.stats().dropped.map((k) => k.slice(prefix.length))).toEqual(['purchases_2023-12-30.csv', 'purchases_2023-12-30.jsonl']);
+      await until('all four files dropped', async () => (droppedAt.size === 4 ? true : undefined), 30_000, 20);
       await shop.replayed;
-      expect(shop.stats().dropped).toHaveLength(4);
     } finally {
       await shop.stop();
+    }
+    expect(shop.stats().errors).toEqual([]);
+    expect(shop.stats().dropped.map((k) => k.slice(prefix.length))).toEqual(Object.keys(dueAt));
+    expect([...droppedAt.keys()].sort()).toEqual(Object.keys(dueAt));
+    // Never before its date, and well within its day (12 simulated hours are 2 s of wall clock).
+    for (const [name, at] of droppedAt) {
+      expect(at, name).toBeGreaterThanOrEqual(dueAt[name]!);
+      expect(at - dueAt[name]!, name).toBeLessThan(12 * HOUR);
     }
   });
 });

@@ -12,6 +12,8 @@ import { ensureTopic, eventsProducer, produceEvents } from '../../shop/simulator
 import { runSpike } from '../../shop/simulator/spike';
 import { startShop } from '../../shop/simulator/start-shop';
 import { consumeAll } from '../../shop/simulator/testing';
+import { consumeTimed, replaySchedule } from '../support/replay-timing';
+import { until } from '../support/wait';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'dataset-small');
 const config = loadConfig();
@@ -56,14 +58,33 @@ describe('events to Kafka', () => {
 
   it('replays at the events\' own timestamps, scaled by the speed factor', async () => {
     const topic = await freshTopic('timed');
+    const lines = readFileSync(join(FIXTURE, 'events.jsonl'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    // The fixture's events span 10:00 to 23:00; at 40000x that is 1.17 s.
+    const from = Date.parse('2024-01-01T10:00:00Z');
+    const speed = 40_000;
+    const schedule = replaySchedule(lines, from).map((l) => ({ ...l, dueMs: l.dueMs / speed }));
+    const span = Math.max(...schedule.map((l) => l.dueMs)) / 1000;
+    expect(span).toBeCloseTo(1.17, 2);
     const producer = eventsProducer(kafka);
     await producer.connect();
-    // The fixture's events span 10:00 to ~23:00; at 40000x that is about 1.2 s.
-    const clock = simClock(Date.parse('2024-01-01T10:00:00Z'), 40_000);
-    const r = await produceEvents({ producer, topic, dataDir: FIXTURE, clock });
+    const wallStart = Date.now();
+    const r = await produceEvents({ producer, topic, dataDir: FIXTURE, clock: simClock(from, speed, wallStart) });
     await producer.disconnect();
-    expect(r.seconds).toBeGreaterThan(0.8);
-    expect(r.sent).toBe(readFileSync(join(FIXTURE, 'events.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).length);
+    expect(r.sent).toBe(lines.length);
+    // The whole replay lasts the span of its timestamps, and not much longer.
+    expect(r.seconds).toBeGreaterThanOrEqual(span - 0.01);
+    expect(r.seconds).toBeLessThan(span + 1);
+    // The spacing: each event went out at its own time on the clock, never before it, at most LATE_MS after.
+    const LATE_MS = 500;
+    const got = await consumeTimed(kafka, topic, lines.length);
+    const sentMs = (value: string) => got.filter((m) => m.value === value).map((m) => m.timestamp - wallStart).sort((x, y) => x - y);
+    const offTime = [...new Set(lines)].flatMap((value) => {
+      const dues = schedule.filter((l) => l.value === value).map((l) => l.dueMs).sort((x, y) => x - y);
+      const sent = sentMs(value);
+      expect(sent, value).toHaveLength(dues.length);
+      return dues.map((due, i) => ({ event: value.slice(0, 20), due: Math.round(due), sent: sent[i]! })).filter((x) => x.sent < x.due - 2 || x.sent > x.due + LATE_MS);
+    });
+    expect(offTime).toEqual([]);
   });
 
   it('live mode keeps producing new orders and events', async () => {
@@ -75,15 +96,21 @@ describe('events to Kafka', () => {
     try {
       await shop.replayed;
       const before = shop.index.size;
-      await new Promise((r) => setTimeout(r, 3000));
+      // Polled up to a deadline: new versions, events, and a new order that has moved on to paid.
+      const recent = async () => {
+        const res = await fetch(`${shop.apiUrl}/orders?limit=1000&updated_since=${new Date(Date.now() - 60_000).toISOString()}`, { headers: { authorization: `Bearer ${config.ORDERS_API_TOKEN}` } });
+        return ((await res.json()) as { data: Array<{ order_id: string; status: string }> }).data;
+      };
+      const data = await until('live mode to produce orders (one paid) and events', async () => {
+        const l = shop.stats().live;
+        const d = l && l.orderVersions > 10 && l.events > 50 ? await recent() : [];
+        return d.length > 10 && d.some((v) => v.status === 'paid') ? d : undefined;
+      }, 30_000, 200);
       const live = shop.stats().live;
-      expect(live?.orderVersions).toBeGreaterThan(10);
       expect(shop.index.size).toBe(before + (live?.orderVersions ?? 0));
-      const res = await fetch(`${shop.apiUrl}/orders?limit=1000&updated_since=${new Date(Date.now() - 60_000).toISOString()}`, { headers: { authorization: `Bearer ${config.ORDERS_API_TOKEN}` } });
-      const data = ((await res.json()) as { data: Array<{ order_id: string; status: string }> }).data;
-      expect(data.length).toBeGreaterThan(10);
-      expect(data.some((v) => v.status === 'paid')).toBe(true);
+      expect(live?.orderVersions).toBeGreaterThan(10);
       expect(live?.events).toBeGreaterThan(50);
+      expect(data.length).toBeGreaterThan(10);
     } finally {
       await shop.stop();
     }
