@@ -151,15 +151,27 @@ describe('files pipeline (real Temporal, PostgreSQL, S3; generator data dropped 
   });
 
   it('keeps an immutable raw copy and a lake quarantine object with one line per rejected record', async () => {
-    for (const o of await listObjects(env.deps.s3, env.deps.bucket, prefix)) {
+    let withRejects = 0;
+    const objects = await listObjects(env.deps.s3, env.deps.bucket, prefix);
+    expect(objects.length).toBeGreaterThan(1);
+    for (const o of objects) {
       const file = { key: o.key, etag: o.etag, size: o.size, lastModified: (o.lastModified ?? new Date()).toISOString() };
       expect(await getObjectText(env.deps.s3, env.deps.bucket, purchaseRawKey(file))).toBe(await getObjectText(env.deps.s3, env.deps.bucket, o.key));
-      const { rows } = await env.deps.staging.query<{ quarantined: number; detail: { quarantineKey: string | null } }>('select quarantined, detail from etl.loads where load_id = $1', [purchaseLoadId(file)]);
+      const { rows } = await env.deps.staging.query<{ quarantined: number; detail: { quarantineKey: string | null; quarantinedWhole: string | null } }>(
+        'select quarantined, detail from etl.loads where load_id = $1', [purchaseLoadId(file)]);
       const r = rows[0];
+      expect(r, `a load row for ${o.key}`).toBeDefined();
       if (!r?.quarantined) continue;
+      withRejects++;
       const lines = (await getObjectText(env.deps.s3, env.deps.bucket, String(r.detail.quarantineKey))).trim().split('\n');
       expect(lines).toHaveLength(r.quarantined);
+      // etl.quarantine, counted by query: one row per rejected line, or one for a file quarantined whole.
+      const { rows: q } = await env.deps.staging.query<{ n: string }>('select count(*) n from etl.quarantine where load_id = $1', [purchaseLoadId(file)]);
+      expect(Number(q[0]?.n)).toBe(r.detail.quarantinedWhole ? 1 : r.quarantined);
     }
+    // Every generated file with invalid lines was checked, and the file without Price.
+    const invalidFiles = Object.entries(data.manifest.files).filter(([f, st]) => f.startsWith('purchases/') && st.invalid > 0).length;
+    expect(withRejects).toBe(invalidFiles + 1);
   });
 
   it('leaves staging unchanged when the pipeline runs again or a file load is retried', async () => {
