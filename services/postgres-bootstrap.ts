@@ -45,6 +45,30 @@ export function rolePlans(config: Config): RolePlan[] {
   ];
 }
 
+/**
+ * Each database of the local server: its owning role, who else may connect, and the grants inside
+ * it. CONNECT lives in pg_database and is not copied by CREATE DATABASE … TEMPLATE; the grants
+ * inside are. The test suite's per-file databases follow this too (test/support/test-databases.ts).
+ */
+export const DATABASES = {
+  staging: { owner: 'etl_staging', connect: [], inside: [] },
+  // Analysts get USAGE only: which tables and views they may read (names masked or not) is
+  // decided by the analytics migrations, so a new table never becomes readable by accident.
+  analytics: { owner: 'etl_analytics', connect: ['etl_analyst', 'etl_analyst_pii'], inside: ['GRANT USAGE ON SCHEMA public TO etl_analyst, etl_analyst_pii'] },
+  shop: {
+    owner: 'shop_owner',
+    connect: ['etl_shop_reader'],
+    inside: ['GRANT USAGE ON SCHEMA public TO etl_shop_reader', 'ALTER DEFAULT PRIVILEGES FOR ROLE shop_owner IN SCHEMA public GRANT SELECT ON TABLES TO etl_shop_reader'],
+  },
+} as const satisfies Record<string, { owner: string; connect: readonly string[]; inside: readonly string[] }>;
+export type DatabaseKind = keyof typeof DATABASES;
+
+/** Pure: who may connect to database `name` of this kind: no one but its owner and the kind's readers. */
+export function connectGrants(kind: DatabaseKind, name: string): string[] {
+  const readers: readonly string[] = DATABASES[kind].connect;
+  return [`REVOKE CONNECT ON DATABASE ${name} FROM PUBLIC`, ...(readers.length ? [`GRANT CONNECT ON DATABASE ${name} TO ${readers.join(', ')}`] : [])];
+}
+
 export async function bootstrapDatabases(config: Config): Promise<string> {
   const urls = [config.PG_ADMIN_URL, config.STAGING_DATABASE_URL, config.ANALYTICS_DATABASE_URL, config.SHOP_DATABASE_URL, config.SHOP_OWNER_DATABASE_URL];
   if (!urls.every((u) => pointsAtLocalServer(u, config.ETL_PG_PORT))) {
@@ -56,31 +80,25 @@ export async function bootstrapDatabases(config: Config): Promise<string> {
   try {
     roles = describeRoles(await ensureRoles(admin, rolePlans(config)));
     for (const role of ['etl_shop_reader', 'etl_analyst', 'etl_analyst_pii']) await admin.query(`ALTER ROLE ${role} SET default_transaction_read_only = on`);
-    const owners = { staging: 'etl_staging', analytics: 'etl_analytics', shop: 'shop_owner' } as const;
-    for (const [db, owner] of Object.entries(owners)) {
+    const kinds = Object.keys(DATABASES) as DatabaseKind[];
+    for (const db of kinds) {
+      const { owner } = DATABASES[db];
       const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db]);
       if (!exists.rowCount) await admin.query(`CREATE DATABASE ${db} OWNER ${owner} ENCODING 'UTF8' TEMPLATE template0`);
       await admin.query(`ALTER DATABASE ${db} OWNER TO ${owner}`);
-      await admin.query(`REVOKE CONNECT ON DATABASE ${db} FROM PUBLIC`);
+      for (const sql of connectGrants(db, db)) await admin.query(sql);
     }
     // The maintenance database too, so an ETL role cannot even list what else lives here.
     await admin.query('REVOKE CONNECT ON DATABASE postgres FROM PUBLIC');
-    await admin.query('GRANT CONNECT ON DATABASE shop TO etl_shop_reader');
-    await admin.query('GRANT CONNECT ON DATABASE analytics TO etl_analyst, etl_analyst_pii');
-    await inDatabase(config, 'shop', [
-      'GRANT USAGE ON SCHEMA public TO etl_shop_reader',
-      'ALTER DEFAULT PRIVILEGES FOR ROLE shop_owner IN SCHEMA public GRANT SELECT ON TABLES TO etl_shop_reader',
-    ]);
-    // Analysts get USAGE only: which tables and views they may read (names masked or not) is
-    // decided by the analytics migrations, so a new table never becomes readable by accident.
-    await inDatabase(config, 'analytics', ['GRANT USAGE ON SCHEMA public TO etl_analyst, etl_analyst_pii']);
+    for (const db of kinds) if (DATABASES[db].inside.length) await inDatabase(config, db, [...DATABASES[db].inside]);
   } finally {
     await admin.end();
   }
   return `databases staging, analytics, shop and their roles are in place${roles ? ` (${roles})` : ''}`;
 }
 
-async function inDatabase(config: Config, db: string, statements: string[]): Promise<void> {
+/** Runs statements as the superuser inside database `db`. */
+export async function inDatabase(config: Config, db: string, statements: string[]): Promise<void> {
   const url = new URL(config.PG_ADMIN_URL);
   url.pathname = `/${db}`;
   const client = new Client({ connectionString: url.toString(), application_name: 'shop-etl:services' });

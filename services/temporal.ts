@@ -73,14 +73,20 @@ export const temporal: ServiceDef = {
     try {
       // An existing SQLite file ignores --search-attribute, so check and add what is missing.
       const namespace = c.TEMPORAL_NAMESPACE;
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-      const missing = SEARCH_ATTRIBUTES.filter((a) => !(a in (customAttributes ?? {})));
-      if (missing.length > 0) {
-        await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((a) => [a, KEYWORD])) });
-      }
+      const missing = await ensureSearchAttributes(connection, namespace);
       return missing.length ? `added search attributes ${missing.join(', ')}` : `namespace ${namespace} has search attributes ${SEARCH_ATTRIBUTES.join(', ')}`;
     } finally {
       await connection.close();
     }
   },
 };
+
+/** Adds the project's search attributes the namespace lacks; returns their names. */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = SEARCH_ATTRIBUTES.filter((a) => !(a in (customAttributes ?? {})));
+  if (missing.length > 0) {
+    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((a) => [a, KEYWORD])) });
+  }
+  return missing;
+}

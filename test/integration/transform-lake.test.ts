@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomInt, randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,6 @@ import { createTransformActivities } from '../../activities/transform';
 import { CURATED_BY_DATE, PART_NAME } from '../../activities/transform/lake';
 import { lakeKey } from '../../lib/lake';
 import { lakeQuery } from '../../lib/lake-query';
-import { pseudonym } from '../../lib/pseudonym';
 import { getObjectBytes, listObjects } from '../../lib/s3';
 import { generateDataset } from '../../shop/generator';
 import { partitionAt } from '../../workflows/partitions';
@@ -29,6 +28,15 @@ function canon(v: unknown): string {
   return String(v);
 }
 const canonRow = (r: Record<string, unknown>) => Object.keys(r).sort().map((k) => `${k}=${canon(r[k])}`).join(';');
+
+/**
+ * The pseudonym as docs/transform.md specifies it, computed here rather than by lib/pseudonym.ts
+ * (the code under test): HMAC-SHA256 of the raw user id under the key, hex, first 32 characters.
+ */
+const hmacId = (userId: string, key: string) => createHmac('sha256', key).update(userId, 'utf8').digest('hex').slice(0, 32);
+
+/** The transform's text rule (work.norm_text): NFC, inner whitespace collapsed, trimmed; blank is null. */
+const normText = (s: string | null) => s?.normalize('NFC').replace(/\s+/gu, ' ').trim() || null;
 
 function roleUrl(url: string, role: string, db: string): string {
   const u = new URL(url);
@@ -72,10 +80,17 @@ describe('curated lake and privacy of the transform (real Temporal, PostgreSQL, 
       const { rows } = await a.query<{ n: string }>(`select count(*) n from "${s}"."${t}" where "${c}" like $1`, [`${prefix}U%`]);
       expect(Number(rows[0]?.n), `${s}.${t}.${c}`).toBe(0);
     }
-    // ...and the pseudonyms are really there: HMAC of the raw id with the configured key.
-    const hashed = userIds.map((u) => pseudonym(u, env.config.PSEUDONYM_KEY));
-    const { rows } = await a.query<{ n: string }>('select count(distinct customer_id) n from fact_event where customer_id = any($1)', [hashed]);
-    expect(Number(rows[0]?.n)).toBe(userIds.length);
+    // ...and the pseudonyms are really there: HMAC of the raw id with the configured key, and
+    // with no other key (nor unkeyed): another key gives other ids, none of which analytics holds.
+    const found = async (ids: string[]) => Number((await a.query<{ n: string }>('select count(distinct customer_id) n from fact_event where customer_id = any($1)', [ids])).rows[0]?.n);
+    const hashed = userIds.map((u) => hmacId(u, env.config.PSEUDONYM_KEY));
+    expect(hashed.every((h) => /^[0-9a-f]{32}$/.test(h))).toBe(true);
+    expect(await found(hashed)).toBe(userIds.length);
+    const otherKey = `${env.config.PSEUDONYM_KEY}-other`;
+    const other = userIds.map((u) => hmacId(u, otherKey));
+    expect(other.filter((h, i) => h === hashed[i])).toEqual([]);
+    expect(await found(other)).toBe(0);
+    expect(await found(userIds.map((u) => createHash('sha256').update(u, 'utf8').digest('hex').slice(0, 32)))).toBe(0);
   });
 
   it('masks names for etl_analyst, shows them to etl_analyst_pii, and keeps analysts off base tables and staging', async () => {
@@ -84,22 +99,39 @@ describe('curated lake and privacy of the transform (real Temporal, PostgreSQL, 
       await c.connect();
       return c;
     };
-    const sql = `select user_name from user_behavior where date = any($1::date[]) and user_name is not null`;
-    const analyst = await connect('etl_analyst', 'analytics');
-    const pii = await connect('etl_analyst_pii', 'analytics');
+    // The real names: each user's latest staged version that has one, as the dataset wrote it.
+    const { rows: versions } = await env.deps.staging.query<{ user_id: string; user_name: string | null }>(
+      'select user_id, user_name from staging.users where user_id like $1 order by updated_at', [`${prefix}%`]);
+    const realName = new Map<string, string>();
+    for (const v of versions) {
+      const name = normText(v.user_name);
+      if (name) realName.set(hmacId(v.user_id, env.config.PSEUDONYM_KEY), name);
+    }
+    const ids = userIds.map((u) => hmacId(u, env.config.PSEUDONYM_KEY));
+    type Row = { event_id: string; user_id: string; user_name: string | null };
+    const sorted = (rows: Row[]) => [...rows].sort((x, y) => x.event_id.localeCompare(y.event_id) || x.user_id.localeCompare(y.user_id));
+    // Every event of the test's users on its dates, each with its user's real name.
+    const { rows: facts } = await env.deps.analytics.query<{ event_id: string; customer_id: string }>(
+      'select event_id, customer_id from fact_event where event_date = any($1::date[]) and customer_id = any($2)', [dates, ids]);
+    const expected = sorted(facts.map((f) => ({ event_id: f.event_id, user_id: f.customer_id, user_name: realName.get(f.customer_id) ?? null })));
+    expect(expected.length).toBeGreaterThan(50);
+    expect(expected.filter((r) => r.user_name !== null).length).toBeGreaterThan(50);
+    const masked = (name: string | null) => (name === null ? null : `${Array.from(name)[0] ?? ''}***`);
+
+    const sql = 'select event_id, user_id, user_name from user_behavior where date = any($1::date[]) and user_id = any($2)';
+    const analytics = new URL(env.config.ANALYTICS_DATABASE_URL).pathname.slice(1); // the file's own (test/file-setup.ts)
+    const analyst = await connect('etl_analyst', analytics);
+    const pii = await connect('etl_analyst_pii', analytics);
     try {
-      const masked = (await analyst.query<{ user_name: string }>(sql, [dates])).rows;
-      expect(masked.length).toBeGreaterThan(0);
-      for (const r of masked) expect(r.user_name).toMatch(/^.\*\*\*$/u);
-      const shown = (await pii.query<{ user_name: string }>(sql, [dates])).rows;
-      expect(shown.filter((r) => !r.user_name.endsWith('***')).length).toBe(shown.length);
+      expect(sorted((await pii.query<Row>(sql, [dates, ids])).rows)).toEqual(expected);
+      expect(sorted((await analyst.query<Row>(sql, [dates, ids])).rows)).toEqual(expected.map((r) => ({ ...r, user_name: masked(r.user_name) })));
       await expect(analyst.query('select user_name from dim_customer limit 1')).rejects.toThrow(/permission denied/);
       await expect(analyst.query('select * from work.events limit 1')).rejects.toThrow(/permission denied/);
     } finally {
       await analyst.end();
       await pii.end();
     }
-    await expect(connect('etl_analytics', 'staging')).rejects.toThrow(/permission denied|not permitted/);
+    await expect(connect('etl_analytics', new URL(env.config.STAGING_DATABASE_URL).pathname.slice(1))).rejects.toThrow(/permission denied|not permitted/);
   });
 
   it('writes curated Parquet (DuckDB) that hyparquet reads back equal to analytics, row for row, with no raw user id', async () => {

@@ -1,10 +1,12 @@
 /**
  * Shared plumbing for integration tests: the real clients, and an in-process worker on a task queue
- * of the test's own, so test files never pick up each other's workflows.
+ * of the test's own, so test files never pick up each other's workflows. The environment it reads
+ * already points at the file's own databases and the test namespace (test/file-setup.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../config';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { buildDeps } from '../../workers/deps';
@@ -15,6 +17,17 @@ function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => console.warn(m), error: (m) => console.error(m) } });
+}
+
+/**
+ * The workflows option of Worker.create: the global setup's prebuilt bundle of the workflows asked
+ * for (the project's unless `overrides` name others), so a Worker does not run webpack again.
+ */
+function workflowCode(overrides: Partial<WorkerOptions>): Partial<WorkerOptions> {
+  if (overrides.workflowBundle) return overrides;
+  const { workflowsPath = WORKFLOWS_PATH, ...rest } = overrides;
+  const codePath = inject('workflowBundles')[workflowsPath];
+  return codePath ? { ...rest, workflowBundle: { codePath } } : { ...rest, workflowsPath };
 }
 
 export interface TestEnv {
@@ -45,9 +58,8 @@ export async function testEnv(name: string, env: Record<string, string | undefin
         connection: native,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue,
-        workflowsPath: WORKFLOWS_PATH,
         activities: createActivities(deps),
-        ...overrides,
+        ...workflowCode(overrides),
       });
       return worker.runUntil(fn);
     },

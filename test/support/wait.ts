@@ -17,7 +17,10 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
   }
 }
 
-/** Starts `etl worker` in a child process (so a test can kill it) and resolves once it polls. */
+/**
+ * Starts `etl worker` in a child process (so a test can kill it) and resolves once it polls. It
+ * inherits the file's environment: its own databases and the test namespace (test/file-setup.ts).
+ */
 export function startWorkerProcess(taskQueue: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
