@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { transformWorkflow, type TransformOutput } from '../../workflows/transform';
 import { partitionWorkflowId, type PartitionInput } from '../../workflows/partitions';
 import type { TestEnv } from './env';
+import { inTransaction } from '../../activities/common/transaction';
 
 /** Runs transform partitions (at most `limit` at once) on the test's worker; ids get `suffix`. */
 export async function runTransforms(env: TestEnv, parts: PartitionInput[], suffix = '', limit = 4): Promise<Array<TransformOutput & { workflowId: string }>> {
@@ -44,9 +45,7 @@ export async function analyticsChecksum(analytics: Pool, dates: string[], prefix
 
 /** Forgets the test's facts in the work layer and rebuilds its dates empty (dimensions stay). */
 export async function forgetFacts(analytics: Pool, dates: string[], prefix: string): Promise<void> {
-  const client = await analytics.connect();
-  try {
-    await client.query('begin');
+  await inTransaction(analytics, async (client) => {
     for (const t of ['work.events:event_id', 'work.order_lines:order_id', 'work.orders:order_id', 'work.purchases:order_id']) {
       const [table, col] = t.split(':');
       await client.query(`delete from ${table} where ${col} like $1`, [`${prefix}%`]);
@@ -55,11 +54,5 @@ export async function forgetFacts(analytics: Pool, dates: string[], prefix: stri
       await client.query('select work.load_facts($1::date)', [d]);
       await client.query('select work.refresh_metrics($1::date)', [d]);
     }
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback');
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
