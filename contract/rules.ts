@@ -11,8 +11,15 @@ const DECIMAL = /^\d+(?:\.\d+)?$/;
 const POSITIVE_INT = /^\d+$/;
 const NOT_PLAIN = /[^\x20-\x7e]|^ | $|  /;
 
+/** Date.UTC, but years 0-99 are those years, not 1900-1999. */
+function utc(year: number, month0: number, day: number, h = 0, min = 0, s = 0, ms = 0): number {
+  const d = new Date(Date.UTC(2000, month0, day, h, min, s, ms));
+  d.setUTCFullYear(year, month0, day);
+  return d.getTime();
+}
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return new Date(utc(year, month, 0)).getUTCDate();
 }
 
 function offsetMinutes(zone: string | undefined): number | null {
@@ -37,13 +44,13 @@ export function parseDate(input: unknown): Date | null {
   if (!m) return null;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
-  if (!t) return new Date(Date.UTC(year, month - 1, day));
+  if (!t) return new Date(utc(year, month - 1, day));
   const [hour, minute, second] = [Number(t[4]), Number(t[5]), Number(t[6] ?? 0)];
   if (hour > 23 || minute > 59 || second > 59) return null;
   const offset = offsetMinutes(t[8]);
   if (offset === null) return null;
   const ms = Number((t[7] ?? '0').padEnd(3, '0').slice(0, 3));
-  return new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms) - offset * 60_000);
+  return new Date(utc(year, month - 1, day, hour, minute, second, ms) - offset * 60_000);
 }
 
 /** A quantity is a positive integer, given as digits or as a JSON number. */

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import type { CopyValue } from '../../lib/bulk';
 import { jsonDepthExceeds } from '../../lib/json-depth';
+import { idIssue, INT4_MAX, numericIssue } from '../../lib/storable';
 import { PURCHASE_ALIASES, PURCHASE_COLUMNS } from '../../contract/layout';
 import { checkCanonicalPurchase, checkPurchaseCells, checkPurchaseHeader, type PurchaseLine } from '../../contract/records';
 import { isMissing, parsePrice } from '../../contract/rules';
@@ -44,13 +45,6 @@ export function planHeader(cells: readonly string[]): HeaderVerdict {
 /** A valid purchase line plus the Total as given (null when blank). */
 export type ValidPurchase = PurchaseLine & { total: string | null };
 
-const INT4_MAX = 2_147_483_647;
-// numeric(14, 2) holds 12 integer digits; parsePrice's decimals have no leading zeros to discount.
-const fitsNumeric = (decimal: string | null) => {
-  if (decimal === null) return true;
-  const dot = decimal.indexOf('.');
-  return (dot === -1 ? decimal.length : dot) <= 12;
-};
 
 type Validated = { ok: true; value: ValidPurchase } | { ok: false; field: string; reason: string };
 
@@ -61,9 +55,17 @@ function validatePurchase(record: Record<string, unknown>): Validated {
   const total = isMissing(record.Total) ? null : parsePrice(record.Total);
   const v = checked.value;
   // Valid by the rules but beyond what staging's columns hold: quarantined rather than failing the load.
+  for (const [field, value] of [['CustomerID', record.CustomerID], ['OrderID', record.OrderID], ['ProductID', record.ProductID]] as const) {
+    // All ids are strings (the layout); a JSON number that is a safe integer reads as one, anything else is no id.
+    if (typeof value !== 'string' && !(typeof value === 'number' && Number.isSafeInteger(value))) return { ok: false, field, reason: `${field} must be a string, got ${typeof value === 'object' ? (Array.isArray(value) ? 'an array' : 'an object') : String(value)}` };
+    const issue = idIssue(String(value).trim());
+    if (issue) return { ok: false, field, reason: `${field} ${issue}` };
+  }
   if (v.quantity > INT4_MAX) return { ok: false, field: 'Quantity', reason: `Quantity ${v.quantity} is larger than ${INT4_MAX}` };
-  if (!fitsNumeric(v.price)) return { ok: false, field: 'Price', reason: `Price ${v.price} has more than 12 integer digits` };
-  if (!fitsNumeric(total)) return { ok: false, field: 'Total', reason: `Total ${String(total)} has more than 12 integer digits` };
+  const priceIssue = numericIssue(v.price);
+  if (priceIssue) return { ok: false, field: 'Price', reason: `Price ${priceIssue}` };
+  const totalIssue = total === null ? null : numericIssue(total);
+  if (totalIssue) return { ok: false, field: 'Total', reason: `Total ${totalIssue}` };
   return { ok: true, value: { ...v, total } };
 }
 
@@ -82,12 +84,16 @@ export const purchaseRecordSchema = z.record(z.string(), z.unknown()).transform(
 export type PurchaseVerdict = { ok: true; value: ValidPurchase; extra: Record<string, unknown> | null } | { ok: false; reason: string };
 
 const NUL_REASON = 'contains a NUL character, which PostgreSQL text cannot store';
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function hasNul(record: Record<string, unknown>): boolean {
-  for (const v of Object.values(record)) {
-    if (typeof v === 'string' ? v.includes('\u0000') : typeof v === 'object' && v !== null && JSON.stringify(v).includes('\\u0000')) return true;
+/** Text staging cannot hold as it is, in any field of a JSON record (extras included), or null. */
+function textIssueIn(record: Record<string, unknown>): string | null {
+  for (const [k, v] of Object.entries(record)) {
+    const text = typeof v === 'string' ? v : typeof v === 'object' && v !== null ? JSON.stringify(v) : '';
+    if (text.includes('\u0000') || text.includes('\\u0000')) return `${k} ${NUL_REASON}`;
+    if (LONE_SURROGATE.test(text) || /\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])/i.test(text)) return `${k} contains a lone surrogate (not valid Unicode)`;
   }
-  return false;
+  return null;
 }
 
 function validatePurchaseRecord(record: Record<string, unknown>): PurchaseVerdict {
@@ -100,7 +106,8 @@ function validatePurchaseRecord(record: Record<string, unknown>): PurchaseVerdic
   }
   const parsed = validatePurchase(canonical);
   if (!parsed.ok) return { ok: false, reason: parsed.reason };
-  if (hasNul(record)) return { ok: false, reason: NUL_REASON };
+  const text = textIssueIn(record);
+  if (text) return { ok: false, reason: text };
   return { ok: true, value: parsed.value, extra };
 }
 

@@ -8,9 +8,14 @@ import { z } from 'zod';
 import { ORDER_STATUSES } from '../../contract/layout';
 import { parseDate, parsePrice, parseQuantity } from '../../contract/rules';
 import type { Rejected } from '../common/quarantine';
+import { jsonDepthExceeds } from '../../lib/json-depth';
+import { idIssue, INT4_MAX, MAX_JSON_DEPTH, numericIssue, safeStringify } from '../../lib/storable';
 
 // Ids are kept as received (not trimmed): they are join keys, and the source owns their spelling.
-const id = z.string({ error: 'is missing or not a string' }).refine((v) => v.trim() !== '', 'is blank');
+const id = z.string({ error: 'is missing or not a string' }).superRefine((v, ctx) => {
+  const issue = v.trim() === '' ? 'is blank' : idIssue(v);
+  if (issue) ctx.addIssue({ code: 'custom', message: issue });
+});
 const instant = z.unknown().transform((v, ctx) => {
   const d = parseDate(v);
   if (!d) {
@@ -19,8 +24,19 @@ const instant = z.unknown().transform((v, ctx) => {
   }
   return d.toISOString();
 });
-const quantity = z.unknown().transform((v, ctx) => parseQuantity(v) ?? (ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v) ?? 'undefined'} is not a positive integer` }), z.NEVER));
-const price = z.unknown().transform((v, ctx) => parsePrice(v) ?? (ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v) ?? 'undefined'} is not a non-negative decimal` }), z.NEVER));
+const quantity = z.unknown().transform((v, ctx) => {
+  const q = parseQuantity(v);
+  if (q !== null && q <= INT4_MAX) return q;
+  ctx.addIssue({ code: 'custom', message: q === null ? `${JSON.stringify(v) ?? 'undefined'} is not a positive integer` : `${q} is larger than ${INT4_MAX}` });
+  return z.NEVER;
+});
+const price = z.unknown().transform((v, ctx) => {
+  const p = parsePrice(v);
+  const issue = p === null ? `${JSON.stringify(v) ?? 'undefined'} is not a non-negative decimal` : numericIssue(p);
+  if (p !== null && !issue) return p;
+  ctx.addIssue({ code: 'custom', message: issue ?? 'is not a non-negative decimal' });
+  return z.NEVER;
+});
 
 export const orderVersionSchema = z.object({
   order_id: id,
@@ -70,10 +86,17 @@ export function parseOrderVersions(data: readonly unknown[], refPrefix: string):
   const out: ParsedOrders = { orders: [], lines: [], rejected: [] };
   const seen = new Set<string>();
   data.forEach((record, i) => {
+    // Before zod: its messages and the quarantine's JSON would recurse through a 10,000-deep value.
+    if (jsonDepthExceeds(record, MAX_JSON_DEPTH)) {
+      out.rejected.push({ ref: `${refPrefix}:${i}`, reason: `record: nested more than ${MAX_JSON_DEPTH} levels deep`, record: safeStringify(record) });
+      return;
+    }
     const parsed = orderVersionSchema.safeParse(record);
     if (!parsed.success) {
       const orderId = (record as { order_id?: unknown } | null)?.order_id;
-      const ref = `${refPrefix}:${i}${typeof orderId === 'string' ? `:${orderId}` : ''}`;
+      // The ref names the order when its id can be a key; a hostile id (NUL, 3 kB) would fail the quarantine row itself.
+      const named = typeof orderId === 'string' && orderId.length <= 200 && !idIssue(orderId);
+      const ref = `${refPrefix}:${i}${named ? `:${orderId}` : ''}`;
       out.rejected.push({ ref, reason: describeIssues(parsed.error), record });
       return;
     }
