@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../config';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { buildDeps } from '../../workers/deps';
@@ -23,10 +22,11 @@ function quietRuntime(): void {
  * The workflows option of Worker.create: the global setup's prebuilt bundle of the workflows asked
  * for (the project's unless `overrides` name others), so a Worker does not run webpack again.
  */
-function workflowCode(overrides: Partial<WorkerOptions>): Partial<WorkerOptions> {
+async function workflowCode(overrides: Partial<WorkerOptions>): Promise<Partial<WorkerOptions>> {
   if (overrides.workflowBundle) return overrides;
   const { workflowsPath = WORKFLOWS_PATH, ...rest } = overrides;
-  const codePath = inject('workflowBundles')[workflowsPath];
+  // Only under vitest (benchmarks import this file too, and vitest cannot be loaded outside it).
+  const codePath = process.env.VITEST ? (await import('vitest')).inject('workflowBundles')[workflowsPath] : undefined;
   return codePath ? { ...rest, workflowBundle: { codePath } } : { ...rest, workflowsPath };
 }
 
@@ -59,7 +59,7 @@ export async function testEnv(name: string, env: Record<string, string | undefin
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue,
         activities: createActivities(deps),
-        ...workflowCode(overrides),
+        ...(await workflowCode(overrides)),
       });
       return worker.runUntil(fn);
     },
