@@ -33,7 +33,30 @@ export function recordText(raw: string, endLine: number): { raw: string; line: n
   return { raw: text, line: endLine - inner };
 }
 
-interface Run { parser: Parser; lineBase: number; fed: number; lastEnd: number; lastLine: number; openAtEnd: boolean }
+interface Run { parser: Parser; lineBase: number; fed: number; lastEnd: number; lastLine: number; openAtEnd: boolean; runaway: boolean }
+
+type Recovery = 'end' | 'cap' | 'runaway';
+
+/** The first line break (LF, CR or CRLF) in `b` from `from`: its index and length, or null. */
+function lineBreak(b: Buffer, from: number): { at: number; length: number } | null {
+  const lf = b.indexOf(10, from);
+  const cr = b.indexOf(13, from);
+  if (lf === -1 && cr === -1) return null;
+  if (cr === -1 || (lf !== -1 && lf < cr)) return { at: lf, length: 1 };
+  return { at: cr, length: b[cr + 1] === 10 ? 2 : 1 };
+}
+
+/** Cells of one physical CSV line, or -1 when it leaves a quote open. */
+function cellsOnLine(line: string): number {
+  let cells = 1;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (c === 44 && !quoted) cells++;
+  }
+  return quoted ? -1 : cells;
+}
 
 /** A record the parser gave up on at the end of input because a quote never closed. */
 const UNCLOSED = 'CSV_QUOTE_NOT_CLOSED';
@@ -45,6 +68,7 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
   let pending: Buffer = Buffer.alloc(0);
   let skipToNewline = false;
   let badUtf8 = false;
+  let headerWidth: number | null = null;
   let carry: Buffer = Buffer.alloc(0); // the incomplete character at the end of the last chunk
   const checkUtf8 = (chunk: Buffer) => {
     if (badUtf8) return;
@@ -55,7 +79,7 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
   };
 
   const start = (lineBase: number, first: boolean): Run => {
-    const run: Run = { parser: null as unknown as Parser, lineBase, fed: 0, lastEnd: 0, lastLine: 0, openAtEnd: false };
+    const run: Run = { parser: null as unknown as Parser, lineBase, fed: 0, lastEnd: 0, lastLine: 0, openAtEnd: false, runaway: false };
     run.parser = parse({
       bom: first,
       record_delimiter: ['\r\n', '\n', '\r'], // mixed line endings in one export are common
@@ -66,16 +90,25 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
       skip_records_with_error: true,
       // With `raw`, csv-parse hands on_record { record, raw } (its typings say string[]).
       on_record: (rec, context) => {
+        if (run.runaway) return null; // re-read by the next parser
         const { record, raw } = rec as unknown as { record: string[]; raw: string };
+        const text = recordText(raw, lineBase + context.lines);
+        // A quote left open pairs with a later quote: the record then spans lines that are whole
+        // records themselves. Its first line is quarantined and the rest read again (recover).
+        if (headerWidth === null) headerWidth = record.length;
+        else if (/[\r\n]/.test(text.raw) && text.raw.split(/\r\n|\r|\n/).slice(1).some((l) => cellsOnLine(l) === headerWidth)) {
+          run.runaway = true;
+          return null;
+        }
         run.lastEnd = context.bytes;
         run.lastLine = context.lines;
-        const text = recordText(raw, lineBase + context.lines);
         // csv-parse decodes bad bytes to U+FFFD; once the file has shown some, such a record is not loaded altered.
         if (badUtf8 && text.raw.includes('\uFFFD')) out.push({ ...text, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)' });
         else out.push({ ...text, cells: record });
         return null; // collected here, nothing is pushed downstream
       },
       on_skip: (err, raw) => {
+        if (run.runaway) return undefined;
         if (err?.code === UNCLOSED) {
           run.openAtEnd = true; // recovered by the caller from the pending bytes
           return undefined;
@@ -104,25 +137,27 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
    * The open record began on the first non-empty line of `pending`: that line is quarantined, and a
    * new parser reads what follows it. `atEnd`: the input is complete (the quote never closed).
    */
-  const recover = (atEnd: boolean): Buffer | null => {
+  const recover = (kind: Recovery): Buffer | null => {
     let i = 0;
     let line = run.lineBase + run.lastLine + 1;
     while (pending[i] === 10 || pending[i] === 13) {
       if (pending[i] === 10 || pending[i + 1] !== 10) line++;
       i++;
     }
-    const nl = pending.indexOf(10, i);
-    const text = pending.toString('utf8', i, nl === -1 ? pending.length : nl).replace(/\r$/, '');
-    const why = atEnd ? 'a quoted field is never closed before the end of the file' : `a record is longer than ${maxRecordBytes} bytes (a quoted field is never closed)`;
+    const br = lineBreak(pending, i);
+    const text = pending.toString('utf8', i, br ? br.at : pending.length);
+    const why = kind === 'end' ? 'a quoted field is never closed before the end of the file'
+      : kind === 'cap' ? `a record is longer than ${maxRecordBytes} bytes (a quoted field is never closed)`
+      : 'a quoted field opened on this line closes only on a later line that is a whole record itself (the quote is not closed)';
     out.push({ line, raw: text.slice(0, maxRecordBytes), broken: `unreadable CSV (line ${line}): ${why}; this line is quarantined and reading goes on at the next line` });
     run.parser.destroy();
     run = start(line, false);
-    if (nl === -1) {
-      skipToNewline = !atEnd; // the runaway line itself is longer than the cap: drop the rest of it
+    if (!br) {
+      skipToNewline = kind === 'cap'; // the runaway line itself is longer than the cap: drop the rest of it
       pending = Buffer.alloc(0);
       return null;
     }
-    const rest = pending.subarray(nl + 1);
+    const rest = pending.subarray(br.at + br.length);
     pending = Buffer.alloc(0);
     return rest;
   };
@@ -136,14 +171,14 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
   for await (const piece of body as AsyncIterable<Buffer | string>) {
     let chunk: Buffer | null = typeof piece === 'string' ? Buffer.from(piece) : piece;
     if (skipToNewline) {
-      const nl = chunk.indexOf(10);
-      if (nl === -1) continue;
+      const br = lineBreak(chunk, 0);
+      if (!br) continue;
       skipToNewline = false;
-      chunk = chunk.subarray(nl + 1);
+      chunk = chunk.subarray(br.at + br.length);
     }
     while (chunk) {
       feed(chunk);
-      chunk = pending.length > maxRecordBytes ? recover(false) : null;
+      chunk = run.runaway ? recover('runaway') : pending.length > maxRecordBytes ? recover('cap') : null;
     }
     const batch = take();
     if (batch.length) yield batch;
@@ -151,8 +186,8 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
   for (;;) {
     run.parser.end();
     await finished(run.parser);
-    if (!run.openAtEnd) break;
-    const rest = recover(true);
+    if (!run.openAtEnd && !run.runaway) break;
+    const rest = recover(run.runaway ? 'runaway' : 'end');
     if (rest) feed(rest);
   }
   const batch = take();

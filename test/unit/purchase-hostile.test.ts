@@ -55,6 +55,26 @@ describe('hostile purchase files', () => {
     expect(recs[3]!.raw).toBe(line(3));
   });
 
+  it('an unclosed quote that a later quoted field would close costs one line, not the lines between', async () => {
+    const text = `${HEADER}\nU1,H1,2024-01-01,P1,"Mug blue,1,2.00,2.00\n${line(3)}\n${line(4)}\nU5,H5,2024-01-01,P5,"Cup",1,5.00,5.00\nU6,H6,2024-01-01,P6,"Lamp, tall",1,5.00,5.00\n`;
+    for (const size of [7, 1 << 16]) {
+      const recs = await csv(text, false, size);
+      expect(recs.map((r) => [r.line, 'broken' in r ? 'broken' : (r as { cells: string[] }).cells[4]])).toEqual([
+        [1, 'ProductName'], [2, 'broken'], [3, 'Widget 3'], [4, 'Widget 4'], [5, 'Cup'], [6, 'Lamp, tall'],
+      ]);
+    }
+    // A quoted line break that joins no whole record is still one record.
+    const ok = await csv(`${HEADER}\nU1,H1,2024-01-01,P1,"Two\nlines",1,1.00,1.00\n${line(2)}\n`);
+    expect(ok.map((r) => [r.line, 'cells' in r && r.cells[4]])).toEqual([[1, 'ProductName'], [2, 'Two\nlines'], [4, 'Widget 2']]);
+  });
+
+  it('CR-only line ends: an unclosed quote costs one line there too, near the end and past the cap', async () => {
+    const near = await csv(`${HEADER}\r${line(1)}\r"oops,${line(2)}\r${line(3)}\r`);
+    expect(kinds(near)).toEqual(['record', 'record', 'broken', 'record']);
+    const far = await collect(readCsvBatches(chunked(Buffer.from(`${HEADER}\r"${'x'.repeat(5000)}\r${line(1)}\r${line(2)}\r`), 100), 1000));
+    expect(far.map((r) => [r.line, 'broken' in r])).toEqual([[1, false], [2, true], [3, false], [4, false]]);
+  });
+
   it('a single line longer than the cap is quarantined and reading goes on after it', async () => {
     const recs = await collect(readCsvBatches(chunked(Buffer.from(`${HEADER}\n"${'x'.repeat(5000)}\n${line(1)}\n`), 100), 1000));
     expect(kinds(recs)).toEqual(['record', 'broken', 'record']);
