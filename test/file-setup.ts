@@ -10,7 +10,9 @@ import { fileDatabases } from './support/test-databases';
 
 const databases = fileDatabases(loadConfig());
 // Set on import, before the test file's own imports read the environment; created before its hooks run.
-Object.assign(process.env, databases.env, { TEMPORAL_NAMESPACE: inject('temporalNamespace') });
+// The tests' own bucket, and no webhook: planted alerts must not reach a receiver the user configured.
+Object.assign(process.env, databases.env, { TEMPORAL_NAMESPACE: inject('temporalNamespace'), S3_BUCKET: inject('testBucket') });
+delete process.env.ALERT_WEBHOOK_URL;
 
 beforeAll(() => databases.create());
 // Registered before the file's own hooks, so it runs after them (vitest runs after-hooks as a stack).

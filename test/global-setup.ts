@@ -12,6 +12,7 @@ import { WORKFLOWS_PATH } from '../workers/worker';
 import { dropLeftoverDatabases, ensureTemplates } from './support/test-databases';
 import { ensureTestNamespace, TEST_NAMESPACE } from './support/test-temporal';
 import { bundleToFile } from './support/workflow-bundles';
+import { ensureTestBucket } from './support/test-bucket';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,6 +20,8 @@ declare module 'vitest' {
     temporalNamespace: string;
     /** workflowsPath → a prebuilt bundle of it (test/support/env.ts hands it to Worker.create). */
     workflowBundles: Record<string, string>;
+    /** The tests' own S3 bucket (never the user's lake). */
+    testBucket: string;
   }
 }
 
@@ -31,18 +34,21 @@ export default async function setup(project: TestProject): Promise<void> {
   await servicesUp(config);
   const started = Date.now();
   const bundleDir = resolve(ROOT, config.ETL_HOME, 'test-bundles');
-  const [templates, namespace, leftovers, bundles] = await Promise.all([
+  const [templates, namespace, leftovers, bundles, bucket] = await Promise.all([
     ensureTemplates(config),
     ensureTestNamespace(config),
     dropLeftoverDatabases(config),
     Promise.all(BUNDLED.map(async (path) => [path, await bundleToFile(path, bundleDir)] as const)),
+    ensureTestBucket(config),
   ]);
+  project.provide('testBucket', bucket);
   project.provide('temporalNamespace', TEST_NAMESPACE);
   project.provide('workflowBundles', Object.fromEntries(bundles));
   console.log([
     `test database templates: ${Object.entries(templates).map(([series, what]) => `${series} ${what}`).join(', ')}`,
     namespace,
     `${bundles.length} workflow bundles in ${bundleDir}`,
+    `bucket ${bucket}`,
     ...(leftovers.length ? [`dropped leftover test databases ${leftovers.join(', ')}`] : []),
   ].join('; ') + ` (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
