@@ -27,7 +27,7 @@ export interface PurchaseFileLoad {
   quarantineKey: string;
   batchSize?: number;
   heartbeat?: (line: number) => void;
-  /** The file's S3 LastModified: a newer file's line replaces an older one's (purchase-merge.ts). */
+  /** The file's S3 LastModified: a newer file's line replaces an older one's (merge.ts). */
   fileModifiedAt: string;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The files pipeline's schema policy and record validation (docs/ingestion.md, "files"). The rules
- * themselves are the dataset layout's (shop/dataset): this module only maps headers, wraps the rule
+ * themselves are the dataset contract's (contract/): this module only maps headers, wraps the rule
  * check in a zod schema and shapes a valid line into a staging.purchases row.
  *
  * Policy: known aliases are mapped (Qty -> Quantity); unknown extra columns are kept in
