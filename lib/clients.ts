@@ -24,9 +24,9 @@ export function makeKafka(config: Config, clientId = 'shop-etl'): Kafka {
 }
 
 // Protocol errors kafkajs retries by itself (a fresh broker electing its coordinators and leaders,
-// e.g. on the first InitProducerId or GroupCoordinator request). It logs them as ERROR, which a
+// e.g. on the first InitProducerId or GroupCoordinator request, or a topic just created). It logs them as ERROR, which a
 // user reads as a failure; one that outlasts the retries reaches the caller as a thrown error.
-const RETRIED = /coordinator is not available|not the correct coordinator|coordinator is loading|no leader for this topic-partition|leadership election/i;
+const RETRIED = /coordinator is not available|not the correct coordinator|coordinator is loading|no leader for this topic-partition|leadership election|does not host this topic-partition/i;
 
 /**
  * kafkajs's logger: one line per entry on stderr, without the retried protocol errors, and without

@@ -15,6 +15,7 @@ describe('kafkajs log lines', () => {
   it('drops protocol errors kafkajs retries by itself (a fresh broker electing coordinators)', () => {
     entry(logLevel.ERROR, 'Response GroupCoordinator(key: 10, version: 2)', 'The group coordinator is not available');
     entry(logLevel.ERROR, 'Response InitProducerId(key: 22, version: 1)', 'The coordinator is not available');
+    entry(logLevel.ERROR, 'Response Metadata(key: 3, version: 6)', 'This server does not host this topic-partition');
     entry(logLevel.WARN, 'Limiting retries for the idempotent producer to 5');
     expect(lines).toEqual([]);
   });
