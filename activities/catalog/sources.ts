@@ -9,7 +9,9 @@ import { parseDate, parsePrice } from '../../contract/rules';
 export const CATALOG_SOURCES = ['products', 'users', 'inventory', 'reviews'] as const;
 export type CatalogSource = (typeof CATALOG_SOURCES)[number];
 
-const iso = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${col}`;
+// to_char drops the era: a BC time keeps a " BC" suffix, so it is no ISO 8601 date and is quarantined, never read as AD.
+const iso = (col: string) =>
+  `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || case when ${col} at time zone 'UTC' < '0001-01-01' then ' BC' else '' end as ${col}`;
 const show = (v: unknown) => JSON.stringify(v) ?? 'undefined';
 const custom = (ctx: z.RefinementCtx, message: string) => (ctx.addIssue({ code: 'custom', message }), z.NEVER);
 
