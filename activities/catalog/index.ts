@@ -12,18 +12,22 @@ import { mergeRows, type CopyValue } from '../../lib/bulk';
 import { rethrowClassified } from '../../lib/errors';
 import { utcDate } from '../../lib/lake';
 import type { LoadSummary, PartitionInput } from '../../contract/pipeline';
-import { chunkSql, CATALOG_SPECS, validateRow, type CatalogSource, type CatalogSourceSpec } from './sources';
+import { chunkSql, CATALOG_SPECS, CHUNK_COLUMNS, validateRow, type CatalogSource, type CatalogSourceSpec } from './sources';
 import { advanceCursor } from '../common/cursors';
 import { runLoad } from '../common/loads';
 import { quarantineRecords, type Rejected } from '../common/quarantine';
 import { rawJsonlStream } from '../common/raw';
 
 export const DEFAULT_CHUNK_ROWS = 5_000;
+/** A chunk stops at the row that passes this many bytes: rows can be megabytes each. */
+export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
 
 export interface CatalogDeps { staging: Pool; shop: Pool; s3: S3Client; bucket: string }
 
-/** workflowId names the load (`<workflowId>/<source>`); chunkRows only changes how rows are read. */
-export interface CatalogSourceInput extends PartitionInput { workflowId: string; chunkRows?: number }
+/** workflowId names the load (`<workflowId>/<source>`); chunkRows and chunkBytes only change how rows are read. */
+export interface CatalogSourceInput extends PartitionInput { workflowId: string; chunkRows?: number; chunkBytes?: number }
+
+interface Window { start: string; end: string; rows: number; bytes: number }
 export interface CatalogSourceOutput { load: LoadSummary; chunks: number }
 
 async function withSnapshot<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
@@ -41,16 +45,21 @@ async function withSnapshot<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): P
   }
 }
 
-/** The window's rows in keyset chunks, all from the snapshot of `shop`. */
-async function* chunksOf(shop: PoolClient, spec: CatalogSourceSpec, start: string, end: string, limit: number): AsyncGenerator<Record<string, unknown>[]> {
+/**
+ * The window's rows in keyset chunks, all from the snapshot of `shop`. A chunk ends at `rows` rows
+ * or at the row that passes `bytes`; only a chunk cut by neither is the last.
+ */
+async function* chunksOf(shop: PoolClient, spec: CatalogSourceSpec, w: Window): AsyncGenerator<Record<string, unknown>[]> {
   let last: unknown[] | null = null;
   for (;;) {
-    const { rows } = await shop.query<Record<string, unknown>>(chunkSql(spec, last === null), [start, end, limit, ...(last ?? [])]);
-    if (rows.length === 0) return;
+    const { rows }: { rows: Record<string, unknown>[] } = await shop.query<Record<string, unknown>>(chunkSql(spec, last === null), [w.start, w.end, w.rows, w.bytes, ...(last ?? [])]);
+    const tail: Record<string, unknown> | undefined = rows[rows.length - 1];
+    if (!tail) return;
+    const bytes = Number(tail.chunk_bytes_);
+    for (const row of rows) for (const c of CHUNK_COLUMNS) delete row[c];
     yield rows;
-    if (rows.length < limit) return;
-    const tail = rows[rows.length - 1] as Record<string, unknown>;
-    last = spec.keys.map((k) => tail[k]);
+    if (rows.length < w.rows && bytes < w.bytes) return;
+    last = spec.keys.map((k): unknown => tail[k]);
   }
 }
 
@@ -62,11 +71,11 @@ const jsonLines = (rows: readonly unknown[]) => rows.map((r) => JSON.stringify(r
  * adds what is new, where skipping by id alone would silently miss it. Costs a second read of the
  * window, on reruns only.
  */
-async function loadIdFor(deps: CatalogDeps, shop: PoolClient, spec: CatalogSourceSpec, base: string, window: [string, string, number], beat: () => void): Promise<string> {
+async function loadIdFor(deps: CatalogDeps, shop: PoolClient, spec: CatalogSourceSpec, base: string, window: Window, beat: () => void): Promise<string> {
   const { rows } = await deps.staging.query<{ sha256: string | null }>("select detail->>'sha256' as sha256 from etl.loads where load_id = $1 and status = 'succeeded'", [base]);
   if (!rows[0]) return base;
   const hash = createHash('sha256');
-  for await (const chunk of chunksOf(shop, spec, ...window)) {
+  for await (const chunk of chunksOf(shop, spec, window)) {
     hash.update(jsonLines(chunk));
     beat();
   }
@@ -78,7 +87,7 @@ async function loadSource(deps: CatalogDeps, spec: CatalogSourceSpec, input: Cat
   const ctx = Context.current();
   const start = new Date(input.partitionStart).toISOString();
   const end = new Date(input.partitionEnd).toISOString();
-  const window: [string, string, number] = [start, end, input.chunkRows ?? DEFAULT_CHUNK_ROWS];
+  const window: Window = { start, end, rows: input.chunkRows ?? DEFAULT_CHUNK_ROWS, bytes: input.chunkBytes ?? DEFAULT_CHUNK_BYTES };
   const dt = utcDate(start);
   const lake = { s3: deps.s3, bucket: deps.bucket };
   let chunks = 0;
@@ -94,7 +103,7 @@ async function loadSource(deps: CatalogDeps, spec: CatalogSourceSpec, input: Cat
       let valid = 0;
       let loaded = 0;
       try {
-        for await (const rows of chunksOf(shop, spec, ...window)) {
+        for await (const rows of chunksOf(shop, spec, window)) {
           chunks++;
           await raw.writeMany(rows);
           hash.update(jsonLines(rows));

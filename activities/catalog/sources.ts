@@ -32,6 +32,8 @@ export interface CatalogSourceSpec {
   table: string;
   /** Keyset order: updated_at, then the primary key; all of them are in the select list. */
   keys: string[];
+  /** Its text columns, the ones that can be large: a chunk's byte bound counts them. */
+  text: string[];
   schema: z.ZodType<Record<string, unknown>>;
   /** Staging table and its columns, in the order `values` returns them (load_id is appended). */
   staging: string;
@@ -40,25 +42,25 @@ export interface CatalogSourceSpec {
 
 export const CATALOG_SPECS: Record<CatalogSource, CatalogSourceSpec> = {
   products: {
-    source: 'products', table: 'products', keys: ['updated_at', 'product_id'],
+    source: 'products', table: 'products', keys: ['updated_at', 'product_id'], text: ['product_id', 'product_name', 'category'],
     select: `product_id, product_name, category, price::text as price, ${iso('updated_at')}`,
     schema: z.object({ product_id: id, product_name: text, category: text, price, updated_at: instant }),
     staging: 'staging.products', columns: ['product_id', 'updated_at', 'product_name', 'category', 'price'],
   },
   users: {
-    source: 'users', table: 'users', keys: ['updated_at', 'user_id'],
+    source: 'users', table: 'users', keys: ['updated_at', 'user_id'], text: ['user_id', 'user_name', 'email', 'country'],
     select: `user_id, user_name, email, country, signup_date::text as signup_date, ${iso('updated_at')}`,
     schema: z.object({ user_id: id, user_name: text, email: text, country: text, signup_date: day, updated_at: instant }),
     staging: 'staging.users', columns: ['user_id', 'updated_at', 'user_name', 'email', 'country', 'signup_date'],
   },
   inventory: {
-    source: 'inventory', table: 'inventory', keys: ['updated_at', 'product_id', 'warehouse'],
+    source: 'inventory', table: 'inventory', keys: ['updated_at', 'product_id', 'warehouse'], text: ['product_id', 'warehouse'],
     select: `product_id, warehouse, stock_level::text as stock_level, ${iso('updated_at')}`,
     schema: z.object({ product_id: id, warehouse: id, stock_level: integer(0, 2 ** 31 - 1), updated_at: instant }),
     staging: 'staging.inventory', columns: ['product_id', 'warehouse', 'updated_at', 'stock_level'],
   },
   reviews: {
-    source: 'reviews', table: 'reviews', keys: ['updated_at', 'review_id'],
+    source: 'reviews', table: 'reviews', keys: ['updated_at', 'review_id'], text: ['review_id', 'product_id', 'user_id', 'review_text'],
     select: `review_id, product_id, user_id, rating::text as rating, review_text, ${iso('created_at')}, ${iso('updated_at')}`,
     schema: z.object({ review_id: id, product_id: id, user_id: id, rating: integer(1, 5), review_text: text, created_at: instant, updated_at: instant }),
     staging: 'staging.reviews', columns: ['review_id', 'product_id', 'user_id', 'rating', 'review_text', 'created_at'],
@@ -66,17 +68,30 @@ export const CATALOG_SPECS: Record<CatalogSource, CatalogSourceSpec> = {
 };
 
 /**
- * One keyset chunk: [start, end) by updated_at, strictly after the previous chunk's last key.
- * $1 start, $2 end, $3 limit, then the previous keys ($4 = updated_at as text, ...).
+ * One keyset chunk: [start, end) by updated_at, strictly after the previous chunk's last key, at most
+ * $3 rows and about $4 bytes: the rows before the one that passes $4, and that one, so a chunk always
+ * moves on and a window of megabyte rows is read a few at a time. A row's bytes are its text
+ * columns' octet_length (read from the TOAST header, never detoasted) plus 64 for the rest, so rows
+ * past the bound cost nothing to measure.
+ * $1 start, $2 end, $3 rows, $4 bytes, then the previous keys ($5 = updated_at as text, ...).
+ * Each row comes with `chunk_bytes_`, the running byte count (CHUNK_COLUMNS; the caller drops them).
  */
 export function chunkSql(spec: CatalogSourceSpec, first: boolean): string {
   // Qualified names: the select list shadows updated_at with its text form, ORDER BY must not sort that.
   const keys = spec.keys.map((k) => `t.${k}`).join(', ');
-  const after = first ? '' : `and (${keys}) > (${spec.keys.map((k, i) => (k === 'updated_at' ? `$${i + 4}::timestamptz` : `$${i + 4}`)).join(', ')})`;
-  return `select ${spec.select} from ${spec.table} t
-    where t.updated_at >= $1 and t.updated_at < $2 ${after}
-    order by ${keys} limit $3`;
+  const after = first ? '' : `and (${keys}) > (${spec.keys.map((k, i) => (k === 'updated_at' ? `$${i + 5}::timestamptz` : `$${i + 5}`)).join(', ')})`;
+  const bytes = ['64', ...spec.text.map((c) => `coalesce(octet_length(t.${c}), 0)`)].join(' + ');
+  return `select * from (
+      select ${spec.select}, row_number() over w as chunk_row_, sum(${bytes}) over w as chunk_bytes_, ${bytes} as row_bytes_
+      from ${spec.table} t
+      where t.updated_at >= $1 and t.updated_at < $2 ${after}
+      window w as (order by ${keys} rows unbounded preceding)
+      order by ${keys} limit $3
+    ) c where chunk_bytes_ - row_bytes_ < $4 order by chunk_row_`;
 }
+
+/** The bookkeeping columns chunkSql adds to each row. */
+export const CHUNK_COLUMNS = ['chunk_row_', 'chunk_bytes_', 'row_bytes_'] as const;
 
 export function validateRow(spec: CatalogSourceSpec, row: Record<string, unknown>): { ok: true; values: unknown[] } | { ok: false; reason: string } {
   const r = spec.schema.safeParse(row);

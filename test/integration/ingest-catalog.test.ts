@@ -9,6 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createCatalogActivities, type CatalogSourceOutput } from '../../activities/catalog';
 import { catalogPipelineWorkflow } from '../../workflows';
 import type { PartitionInput, PartitionOutput } from '../../workflows/partitions';
 import { safeName } from '../../lib/lake';
@@ -175,5 +177,19 @@ describe('catalog pipeline (shop database, real Temporal, PostgreSQL, S3)', () =
     const later = { partitionStart: p2.partitionEnd, partitionEnd: new Date(Date.parse(p2.partitionEnd) + 86_400_000).toISOString(), backfill: true };
     await run(`catalog-backfill/${later.partitionStart}`, later);
     expect(await cursors()).toEqual(everySource(p2.partitionEnd));
+  });
+
+  it('reads the same rows whatever the chunking: a row at a time when each passes the byte bound, or a few rows at a time', async () => {
+    const acts = createCatalogActivities({ ...env.deps, shop: reader });
+    const sha = async (loadId: string) => (await env.deps.staging.query<{ sha: string }>("select detail->>'sha256' as sha from etl.loads where load_id = $1", [loadId])).rows[0]?.sha;
+    for (const [name, chunking] of [['bytes', { chunkBytes: 1 }], ['rows', { chunkRows: 2 }]] as const) {
+      const workflowId = `catalog-chunks-${name}/${p2.partitionStart}`;
+      const out = await new MockActivityEnvironment().run(acts.loadProducts, { ...p2, backfill: true, workflowId, ...chunking }) as CatalogSourceOutput;
+      const before = load(out2, 'products');
+      expect(out.load.received).toBe(before?.received);
+      expect([out.load.loaded, out.load.duplicates, out.load.quarantined]).toEqual([0, before?.loaded, before?.quarantined]);
+      expect(out.chunks).toBe(name === 'bytes' ? out.load.received : Math.ceil(out.load.received / 2));
+      expect(await sha(`${workflowId}/products`)).toBe(await sha(`catalog/${p2.partitionStart}/products`));
+    }
   });
 });
