@@ -26,8 +26,11 @@ describe('catalog source validation', () => {
   it('reads by keyset on the table columns, never on the text alias of updated_at', () => {
     expect(chunkSql(CATALOG_SPECS.inventory, true)).not.toMatch(/>\s*\(/);
     const next = chunkSql(CATALOG_SPECS.inventory, false);
-    expect(next).toMatch(/\(t\.updated_at, t\.product_id, t\.warehouse\) > \(\$4::timestamptz, \$5, \$6\)/);
+    expect(next).toMatch(/\(t\.updated_at, t\.product_id, t\.warehouse\) > \(\$5::timestamptz, \$6, \$7\)/);
     expect(next).toMatch(/order by t\.updated_at, t\.product_id, t\.warehouse limit \$3/);
+    // The byte bound ($4) counts the text columns' lengths, and keeps the row that passes it.
+    expect(next).toMatch(/sum\(64 \+ coalesce\(octet_length\(t\.product_id\), 0\) \+ coalesce\(octet_length\(t\.warehouse\), 0\)\) over w/);
+    expect(next).toMatch(/where chunk_bytes_ - row_bytes_ < \$4 order by chunk_row_$/);
   });
 });
 
