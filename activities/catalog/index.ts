@@ -15,6 +15,7 @@ import type { LoadSummary, PartitionInput } from '../../contract/pipeline';
 import { chunkSql, CATALOG_SPECS, CHUNK_COLUMNS, validateRow, type CatalogSource, type CatalogSourceSpec } from './sources';
 import { advanceCursor } from '../common/cursors';
 import { runLoad } from '../common/loads';
+import { inTransaction } from '../common/transaction';
 import { quarantineRecords, type Rejected } from '../common/quarantine';
 import { rawJsonlStream } from '../common/raw';
 
@@ -30,20 +31,8 @@ export interface CatalogSourceInput extends PartitionInput { workflowId: string;
 interface Window { start: string; end: string; rows: number; bytes: number }
 export interface CatalogSourceOutput { load: LoadSummary; chunks: number }
 
-async function withSnapshot<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  try {
-    await c.query('begin transaction isolation level repeatable read read only');
-    const out = await fn(c);
-    await c.query('commit');
-    return out;
-  } catch (err) {
-    await c.query('rollback').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
-}
+/** All of a source's reads (the chunks and the rerun check) see one snapshot of the shop. */
+const withSnapshot = <T>(pool: Pool, fn: (c: PoolClient) => Promise<T>) => inTransaction(pool, fn, 'begin transaction isolation level repeatable read read only');
 
 /**
  * The window's rows in keyset chunks, all from the snapshot of `shop`. A chunk ends at `rows` rows

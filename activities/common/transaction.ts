@@ -1,10 +1,13 @@
-/** One transaction on a pooled client: committed when `fn` returns, rolled back when it throws. */
+/**
+ * One transaction on a pooled client: committed when `fn` returns, rolled back when it throws.
+ * `begin` is the statement that opens it, e.g. with an isolation level.
+ */
 import type { Pool, PoolClient } from 'pg';
 
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, begin = 'begin'): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('begin');
+    await client.query(begin);
     const out = await fn(client);
     await client.query('commit');
     return out;

@@ -9,35 +9,29 @@ import type { TransformSource } from './sources';
 const LAST_KNOWN = (table: string, key: string, col: string, alias: string) =>
   `(select q.${col} from ${table} q where q.${key} = ${alias}.${key} and q.${col} is not null order by q.updated_at desc limit 1)`;
 
-const PRODUCTS = `
-  insert into dim_product (product_id, product_name, category, category_key, price, updated_at, inferred)
-  select product_id, product_name, coalesce(category, 'Uncategorised'), lower(coalesce(category, 'Uncategorised')), price, updated_at, false
+/**
+ * Upserts `dim` from the latest version in `source` of each id in `_in`, each `carried` column
+ * taken from the newest version that had one; `out` maps the dimension's columns to expressions
+ * over those.
+ */
+const upsertLatest = (dim: string, source: string, key: string, carried: string[], out: Record<string, string>) => `
+  insert into ${dim} (${key}, ${Object.keys(out).join(', ')}, updated_at, inferred)
+  select ${key}, ${Object.values(out).join(', ')}, updated_at, false
   from (
-    select distinct on (p.product_id) p.product_id, p.updated_at,
-           ${LAST_KNOWN('work.products', 'product_id', 'product_name', 'p')} as product_name,
-           ${LAST_KNOWN('work.products', 'product_id', 'category', 'p')} as category,
-           ${LAST_KNOWN('work.products', 'product_id', 'price', 'p')} as price
-    from work.products p where p.product_id in (select product_id from _in)
-    order by p.product_id, p.updated_at desc
+    select distinct on (s.${key}) s.${key}, s.updated_at, ${carried.map((c) => `${LAST_KNOWN(source, key, c, 's')} as ${c}`).join(', ')}
+    from ${source} s where s.${key} in (select ${key} from _in)
+    order by s.${key}, s.updated_at desc
   ) latest
-  order by product_id
-  on conflict (product_id) do update set product_name = excluded.product_name, category = excluded.category,
-    category_key = excluded.category_key, price = excluded.price, updated_at = excluded.updated_at, inferred = false`;
+  order by ${key}
+  on conflict (${key}) do update set ${[...Object.keys(out), 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}, inferred = false`;
 
-const USERS = `
-  insert into dim_customer (customer_id, user_name, country, signup_date, updated_at, inferred)
-  select customer_id, user_name, coalesce(country, 'unknown'), signup_date, updated_at, false
-  from (
-    select distinct on (u.customer_id) u.customer_id, u.updated_at,
-           ${LAST_KNOWN('work.users', 'customer_id', 'user_name', 'u')} as user_name,
-           ${LAST_KNOWN('work.users', 'customer_id', 'country', 'u')} as country,
-           ${LAST_KNOWN('work.users', 'customer_id', 'signup_date', 'u')} as signup_date
-    from work.users u where u.customer_id in (select customer_id from _in)
-    order by u.customer_id, u.updated_at desc
-  ) latest
-  order by customer_id
-  on conflict (customer_id) do update set user_name = excluded.user_name, country = excluded.country,
-    signup_date = excluded.signup_date, updated_at = excluded.updated_at, inferred = false`;
+const PRODUCTS = upsertLatest('dim_product', 'work.products', 'product_id', ['product_name', 'category', 'price'], {
+  product_name: 'product_name', category: "coalesce(category, 'Uncategorised')", category_key: "lower(coalesce(category, 'Uncategorised'))", price: 'price',
+});
+
+const USERS = upsertLatest('dim_customer', 'work.users', 'customer_id', ['user_name', 'country', 'signup_date'], {
+  user_name: 'user_name', country: "coalesce(country, 'unknown')", signup_date: 'signup_date',
+});
 
 /** Runs in the extract's transaction, over its `_in` temp table. */
 export async function upsertDimensions(client: PoolClient, source: TransformSource): Promise<void> {

@@ -25,10 +25,12 @@ export async function shopSchema(config: Config, name: string): Promise<{ pool: 
   };
 }
 
+export interface ConsumedMessage { key: string | null; value: string; partition: number; /** CreateTime, ms */ timestamp: number }
+
 /** Reads a topic from the beginning until `count` messages arrived (or 60 s passed). */
-export async function consumeAll(kafka: Kafka, topic: string, count: number): Promise<Array<{ key: string | null; value: string; partition: number }>> {
+export async function consumeAll(kafka: Kafka, topic: string, count: number): Promise<ConsumedMessage[]> {
   const consumer = kafka.consumer({ groupId: `test-${topic}-${Date.now()}` });
-  const out: Array<{ key: string | null; value: string; partition: number }> = [];
+  const out: ConsumedMessage[] = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -36,7 +38,7 @@ export async function consumeAll(kafka: Kafka, topic: string, count: number): Pr
       const timer = setTimeout(() => reject(new Error(`only ${out.length} of ${count} messages arrived on ${topic}`)), 60_000);
       void consumer.run({
         eachMessage: async ({ message, partition }) => {
-          out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', partition });
+          out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', partition, timestamp: Number(message.timestamp) });
           if (out.length >= count) {
             clearTimeout(timer);
             resolve();
@@ -48,4 +50,15 @@ export async function consumeAll(kafka: Kafka, topic: string, count: number): Pr
     await consumer.disconnect();
   }
   return out;
+}
+
+/** Deletes topics a test made (Kafka is shared by all test files; a topic already gone is fine). */
+export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
 }

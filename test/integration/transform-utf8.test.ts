@@ -4,6 +4,7 @@
  * COPY chunk boundaries land inside characters; none may come out as U+FFFD, in analytics or in
  * the curated Parquet.
  */
+import { inTransaction } from '../../activities/common/transaction';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,10 +42,8 @@ const masked = (name: string) => `${Array.from(name)[0]}***`;
 async function seed(env: TestEnv, prefix: string, day: string): Promise<void> {
   const at = `${day}T00:00:00.000Z`;
   const load = `test/${prefix}`;
-  const client = await env.deps.staging.connect();
-  const put = (table: string, columns: string[], rows: CopyValue[][]) => copyRows(client, `staging.${table}`, [...columns, 'load_id'], rows.map((r) => [...r, load]));
-  try {
-    await client.query('begin');
+  await inTransaction(env.deps.staging, async (client) => {
+    const put = (table: string, columns: string[], rows: CopyValue[][]) => copyRows(client, `staging.${table}`, [...columns, 'load_id'], rows.map((r) => [...r, load]));
     await put('products', ['product_id', 'updated_at', 'product_name', 'category', 'price'], range(PRODUCTS, (p) => [`${prefix}P${p}`, at, `Café ${nameOf(p)}`, 'Küche', '9.99']));
     await put('users', ['user_id', 'updated_at', 'user_name', 'country', 'signup_date'], range(USERS, (i) => [`${prefix}U${i}`, at, nameOf(i), 'DE', day]));
     await put('events', ['event_id', 'event_name', 'user_id', 'session_id', 'product_id', 'order_id', 'price', 'ts', 'kafka_partition', 'kafka_offset'],
@@ -54,13 +53,7 @@ async function seed(env: TestEnv, prefix: string, day: string): Promise<void> {
     const orders = range(USERS / 10, (k) => k * 10);
     await put('orders', ['order_id', 'updated_at', 'user_id', 'status', 'created_at'], orders.map((i) => [`${prefix}O${i}`, at, `${prefix}U${i}`, 'paid', new Date(Date.parse(at) + i * 1500)]));
     await put('order_lines', ['order_id', 'updated_at', 'line_no', 'product_id', 'quantity', 'unit_price'], orders.map((i) => [`${prefix}O${i}`, at, 1, `${prefix}P${i % PRODUCTS}`, 1, '9.99']));
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback');
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Rows of curated Parquet objects, read with DuckDB; objects that don't exist are left out. */
@@ -103,9 +96,6 @@ describe('non-ASCII names through the transform (real Temporal, PostgreSQL, S3)'
     expect(run!.dates).toContain(day);
   }, 300_000);
   afterAll(async () => {
-    // Analytics keeps the results, as in the other transform tests; the staging rows go, so the
-    // lookback of every transform run in the next hours doesn't re-read 100k rows of this test.
-    if (prefix) for (const t of ['order_lines', 'orders', 'events', 'users', 'products']) await env.deps.staging.query(`delete from staging.${t} where load_id = $1`, [`test/${prefix}`]);
     await env?.close();
   });
 

@@ -4,32 +4,13 @@
  * checked message by message, not only by its total duration.
  */
 import type { Kafka } from 'kafkajs';
+import { consumeAll } from '../../shop/simulator/testing';
 
 export interface TimedMessage { value: string; timestamp: number }
 
 /** Reads a topic from the beginning until `count` messages arrived (or 60 s passed), with their timestamps. */
 export async function consumeTimed(kafka: Kafka, topic: string, count: number): Promise<TimedMessage[]> {
-  const consumer = kafka.consumer({ groupId: `test-timed-${topic}-${Date.now()}` });
-  const out: TimedMessage[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${out.length} of ${count} messages arrived on ${topic}`)), 60_000);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          out.push({ value: message.value?.toString() ?? '', timestamp: Number(message.timestamp) });
-          if (out.length >= count) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
+  return (await consumeAll(kafka, topic, count)).map(({ value, timestamp }) => ({ value, timestamp }));
 }
 
 /**

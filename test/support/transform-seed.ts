@@ -5,6 +5,7 @@
  * test/integration/transform-pipelines.test.ts feeds staging through the real ingestion workflows;
  * the other transform tests and bench/transform-day.ts use this faster loader.
  */
+import { inTransaction } from '../../activities/common/transaction';
 import type { Pool } from 'pg';
 import { mergeRows, type CopyValue } from '../../lib/bulk';
 import { openDataset, parseDate, readEvents, readInventory, readOrders, readProducts, readPurchaseFile, readUsers } from '../../shop/dataset';
@@ -27,20 +28,18 @@ const COLUMNS: Record<string, string[]> = {
  */
 export async function seedStaging(staging: Pool, dir: string, prefix: string, loadId: string, ingestedAt?: Date): Promise<SeedCounts> {
   const p = (id: unknown) => (id === null || id === undefined ? null : `${prefix}${String(id).trim()}`);
-  const client = await staging.connect();
   const n: Record<string, number> = {};
   const buf: Record<string, CopyValue[][]> = {};
-  const flush = async (table: string) => {
-    const rows = buf[table] ?? [];
-    buf[table] = [];
-    n[table] = (n[table] ?? 0) + (await mergeRows(client, `staging.${table}`, [...COLUMNS[table]!, 'load_id', 'ingested_at'], rows));
-  };
-  const put = async (table: string, row: CopyValue[]) => {
-    (buf[table] ??= []).push([...row, loadId, ingestedAt ?? new Date()]);
-    if (buf[table].length >= 20_000) await flush(table);
-  };
-  try {
-    await client.query('begin');
+  await inTransaction(staging, async (client) => {
+    const flush = async (table: string) => {
+      const rows = buf[table] ?? [];
+      buf[table] = [];
+      n[table] = (n[table] ?? 0) + (await mergeRows(client, `staging.${table}`, [...COLUMNS[table]!, 'load_id', 'ingested_at'], rows));
+    };
+    const put = async (table: string, row: CopyValue[]) => {
+      (buf[table] ??= []).push([...row, loadId, ingestedAt ?? new Date()]);
+      if (buf[table].length >= 20_000) await flush(table);
+    };
     for await (const r of readProducts(dir)) await put('products', [p(r.product_id), r.updated_at, r.product_name, r.category, r.price]);
     for await (const r of readUsers(dir)) await put('users', [p(r.user_id), r.updated_at, r.user_name, r.email, r.country, r.signup_date]);
     for await (const r of readInventory(dir)) await put('inventory', [p(r.product_id), r.warehouse, r.updated_at, r.stock_level]);
@@ -66,12 +65,6 @@ export async function seedStaging(staging: Pool, dir: string, prefix: string, lo
       }
     }
     for (const t of Object.keys(COLUMNS)) await flush(t);
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback');
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
   return { products: n.products ?? 0, users: n.users ?? 0, inventory: n.inventory ?? 0, orders: n.orders ?? 0, orderLines: n.order_lines ?? 0, events: n.events ?? 0, purchases: n.purchases ?? 0 };
 }
