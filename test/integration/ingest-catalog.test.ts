@@ -17,7 +17,6 @@ import { safeName } from '../../lib/lake';
 import { getObjectText } from '../../lib/s3';
 import { readInventory, readProducts, readReviews, readUsers } from '../../shop/dataset/catalog-readers';
 import { loadShopDatabase } from '../../shop/simulator/shop-database';
-import { privateStagingDatabase, type PrivateStaging } from '../support/cursor-database';
 import { testEnv, type TestEnv } from '../support/env';
 import { checksum, testDataset, type TestDataset } from '../support/ingest-dataset';
 
@@ -40,7 +39,6 @@ function latestIn<T extends { updated_at: Date }>(rows: T[], id: (r: T) => strin
 
 describe('catalog pipeline (shop database, real Temporal, PostgreSQL, S3)', () => {
   let env: TestEnv;
-  let staging: PrivateStaging;
   let data: TestDataset;
   let owner: Pool;
   let reader: Pool;
@@ -61,8 +59,7 @@ describe('catalog pipeline (shop database, real Temporal, PostgreSQL, S3)', () =
   const staged = (workflowId: string) => Promise.all(SOURCES.map((s) => checksum(env.deps.staging, `select * from staging.${s} where load_id = $1`, KEYS[s], [`${workflowId}/${s}`])));
 
   beforeAll(async () => {
-    staging = await privateStagingDatabase('ingest_catalog');
-    env = await testEnv('ingest-catalog', staging.env);
+    env = await testEnv('ingest-catalog');
     data = await testDataset({ days: 7, scale: 0.03 });
     // Review ids are the whole staging key: make them this run's own.
     const reviews = join(data.dir, 'reviews.csv');
@@ -97,7 +94,6 @@ describe('catalog pipeline (shop database, real Temporal, PostgreSQL, S3)', () =
     await owner?.query(`drop schema if exists ${schema} cascade`);
     await Promise.allSettled([owner?.end(), reader?.end()]);
     await env?.close();
-    await staging?.drop();
     data?.remove();
   });
 

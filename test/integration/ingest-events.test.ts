@@ -1,3 +1,4 @@
+import { deleteTopics } from '../../shop/simulator/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Message } from 'kafkajs';
@@ -79,20 +80,8 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
   });
   afterAll(async () => {
     await closeEventReaders();
-    if (env) {
-      // Shared databases: this run's rows leave with it.
-      for (const t of topics) {
-        await env.deps.staging.query(`delete from etl.quarantine where load_id like $1`, [`events/${t}/%`]);
-        await env.deps.staging.query(`delete from etl.loads where load_id like $1`, [`events/${t}/%`]);
-        await env.deps.staging.query('delete from etl.kafka_offsets where topic = $1', [t]);
-        await env.deps.staging.query('delete from etl.alerts where alert_id like $1', [`events/stuck/%/${t}/%`]);
-      }
-      await env.deps.staging.query('delete from staging.events where event_id like $1', [`${tag}-%`]);
-      const admin = env.deps.kafka.admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics }).catch(() => undefined);
-      await admin.disconnect();
-    }
+    // The file's databases are dropped with it; Kafka is shared.
+    if (env) await deleteTopics(env.deps.kafka, topics);
     data?.remove();
     await env?.close();
   });

@@ -16,7 +16,6 @@ import { createOrdersActivities, type ExtractOrdersOutput } from '../../activiti
 import { safeName } from '../../lib/lake';
 import { getObjectText, listObjects } from '../../lib/s3';
 import { startShop, type Shop } from '../../shop/simulator/start-shop';
-import { privateStagingDatabase, type PrivateStaging } from '../support/cursor-database';
 import { testEnv, type TestEnv } from '../support/env';
 import { checksum, testDataset, type TestDataset } from '../support/ingest-dataset';
 
@@ -33,7 +32,6 @@ const sum = (o: PartitionOutput, k: 'received' | 'loaded' | 'quarantined' | 'dup
 
 describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () => {
   let env: TestEnv;
-  let staging: PrivateStaging;
   let data: TestDataset;
   let shop: Shop;
   let faulty: Shop;
@@ -50,8 +48,7 @@ describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () =>
      from staging.orders o where o.load_id like $1`, 'order_id, updated_at', [`${prefix}/orders/page-%`]);
 
   beforeAll(async () => {
-    staging = await privateStagingDatabase('ingest_orders');
-    env = await testEnv('ingest-orders', staging.env);
+    env = await testEnv('ingest-orders');
     data = await testDataset({ days: 1, scale: 0.05 });
     window = { partitionStart: data.manifest.range.start, partitionEnd: data.manifest.range.end, backfill: true };
     const channels = { database: false, kafka: false, drops: false } as const;
@@ -68,7 +65,6 @@ describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () =>
     await shop?.stop();
     await faulty?.stop();
     await env?.close();
-    await staging?.drop();
     data?.remove();
   });
 

@@ -1,3 +1,4 @@
+import { deleteTopics } from '../../shop/simulator/testing';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -12,7 +13,7 @@ import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-s
 import { realtimeMetricsWorkflow, stopRealtimeSignal } from '../../workflows/realtime';
 import { testEnv, type TestEnv } from '../support/env';
 import { flatStream } from '../../shop/simulator/flat-stream';
-import { clearEra, randomEra } from '../support/realtime';
+import { randomEra } from '../support/realtime';
 import { until } from '../support/wait';
 
 const MIN = 60_000;
@@ -52,19 +53,8 @@ describe('realtime spike alerts (real Kafka, PostgreSQL, Temporal; webhook on lo
   });
   afterAll(async () => {
     await closeEventReaders();
-    if (env) {
-      for (const topic of topics) {
-        for (const table of ['etl.realtime_dirty', 'etl.quarantine', 'etl.loads']) await env.deps.staging.query(`delete from ${table} where load_id like $1`, [`events/${topic}/%`]);
-        await env.deps.staging.query('delete from etl.kafka_offsets where topic = $1', [topic]);
-        await env.deps.analytics.query('delete from realtime_visible where topic = $1', [topic]);
-      }
-      await env.deps.staging.query('delete from staging.events where event_id like $1', [`${tag}%`]);
-      for (const era of [flatEra, spikeEra]) await clearEra(env.deps.analytics, era, new Date(era.getTime() + 86_400_000));
-      const admin = env.deps.kafka.admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics }).catch(() => undefined);
-      await admin.disconnect();
-    }
+    // The file's databases are dropped with it; Kafka is shared.
+    if (env) await deleteTopics(env.deps.kafka, topics);
     server?.close();
     await env?.close();
   });

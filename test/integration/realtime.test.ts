@@ -1,3 +1,4 @@
+import { deleteTopics } from '../../shop/simulator/testing';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-s
 import { realtimeMetricsWorkflow, stopRealtimeSignal } from '../../workflows/realtime';
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
-import { actualMetrics, byOffset, clearEra, expectedMetrics, randomEra, retagLine } from '../support/realtime';
+import { actualMetrics, byOffset, expectedMetrics, randomEra, retagLine } from '../support/realtime';
 import { anyActivityRetried, killDuringRange, startWorkerProcess, until } from '../support/wait';
 
 const DAY = 86_400_000;
@@ -28,19 +29,8 @@ describe('realtime per-minute metrics (real Kafka, PostgreSQL, Temporal; generat
     data = await taggedDataset(tag, { days: 1, scale: 0.03, start: '2024-03-01', seed: 11 });
   });
   afterAll(async () => {
-    if (env) {
-      for (const t of topics) {
-        for (const table of ['etl.realtime_dirty', 'etl.quarantine', 'etl.loads']) await env.deps.staging.query(`delete from ${table} where load_id like $1`, [`events/${t}/%`]);
-        await env.deps.staging.query('delete from etl.kafka_offsets where topic = $1', [t]);
-        await env.deps.analytics.query('delete from realtime_visible where topic = $1', [t]);
-      }
-      await env.deps.staging.query('delete from staging.events where event_id like $1', [`${tag}%`]);
-      for (const era of eras) await clearEra(env.deps.analytics, era, new Date(era.getTime() + 2 * DAY));
-      const admin = env.deps.kafka.admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics }).catch(() => undefined);
-      await admin.disconnect();
-    }
+    // The file's databases are dropped with it; Kafka is shared.
+    if (env) await deleteTopics(env.deps.kafka, topics);
     data?.remove();
     await env?.close();
   });

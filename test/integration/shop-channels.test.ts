@@ -13,7 +13,7 @@ import { deletePrefix, getObjectText, listObjects } from '../../lib/s3';
 import { simClock } from '../../shop/simulator/clock';
 import { startShop } from '../../shop/simulator/start-shop';
 import { loadShopDatabase } from '../../shop/simulator/shop-database';
-import { consumeAll, shopSchema } from '../../shop/simulator/testing';
+import { consumeAll, deleteTopics, shopSchema } from '../../shop/simulator/testing';
 import { until } from '../support/wait';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'dataset-small');
@@ -29,10 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await schema.drop();
   await deletePrefix(s3, config.S3_BUCKET, `test-shop-${id}/`);
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [`test.shop-events.${id}.all`] }).catch(() => undefined);
-  await admin.disconnect();
+  await deleteTopics(kafka, [`test.shop-events.${id}.all`]);
 });
 
 const lines = (file: string) => readFileSync(join(FIXTURE, file), 'utf8').split('\n').filter((l) => l.trim() !== '');

@@ -11,7 +11,7 @@ import { liveClock, simClock } from '../../shop/simulator/clock';
 import { ensureTopic, eventsProducer, produceEvents } from '../../shop/simulator/events';
 import { runSpike } from '../../shop/simulator/spike';
 import { startShop } from '../../shop/simulator/start-shop';
-import { consumeAll } from '../../shop/simulator/testing';
+import { consumeAll, deleteTopics } from '../../shop/simulator/testing';
 import { consumeTimed, replaySchedule } from '../support/replay-timing';
 import { until } from '../support/wait';
 
@@ -28,12 +28,7 @@ async function freshTopic(name: string): Promise<string> {
   return topic;
 }
 
-afterAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics }).catch(() => undefined);
-  await admin.disconnect();
-});
+afterAll(() => deleteTopics(kafka, topics));
 
 const ids = (values: string[]) => values.map((v) => (JSON.parse(v) as { event_id?: string }).event_id ?? '?').sort();
 

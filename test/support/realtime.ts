@@ -104,10 +104,3 @@ export async function actualMetrics(analytics: Pool, from: Date, to: Date): Prom
 export function byOffset(metrics: Map<string, MinuteMetrics>, era: Date): Map<number, MinuteMetrics> {
   return new Map([...metrics].map(([k, v]) => [(Date.parse(k) - era.getTime()) / MINUTE, v]));
 }
-
-/** Removes a run's rows from the shared analytics tables. */
-export async function clearEra(analytics: Pool, from: Date, to: Date): Promise<void> {
-  for (const t of ['realtime_minute', 'realtime_minute_events', 'realtime_minute_sessions', 'realtime_alerts']) {
-    await analytics.query(`delete from ${t} where minute >= $1 and minute < $2`, [from, to]);
-  }
-}

@@ -187,8 +187,8 @@ export async function expectContract(a: Pool, ex: Expected, dates: string[], pre
 
 /**
  * A day of a test's own (2031..2085) whose month, and the previous day's month, hold no rows in
- * analytics yet: monthly_revenue and orders_by_date compare whole months, and the shared databases
- * keep earlier runs' rows.
+ * analytics yet: monthly_revenue and orders_by_date compare whole months, and the tests of one file
+ * share its database.
  */
 export async function freshTestDay(analytics: Pool): Promise<string> {
   for (let attempt = 0; attempt < 50; attempt++) {
