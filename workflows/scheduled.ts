@@ -2,7 +2,9 @@
  * The workflow every schedule starts. It derives the run's window from the time the run was
  * scheduled for (never the clock), so a late, retried or `temporal schedule backfill` run covers
  * exactly the window the project's own backfill would, and runs the pipeline as a child with the
- * partition's id. Failures and runs past the SLA raise alerts (etl.alerts + webhook).
+ * partition's id. Failures and runs past the SLA raise alerts: the run records the alert
+ * (etl.alerts) and hands the webhook to alertDeliveryWorkflow, a child it abandons, so a dead
+ * webhook never holds the run open, and with it (BUFFER_ALL) every later window of the schedule.
  *
  * Same partition already running (a backfill or a manual run has it): the wrapper does not start
  * a second copy and does not wait; it completes with outcome 'already-running'. That run loads the
@@ -10,7 +12,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ApplicationFailure, condition, isCancellation, log, ParentClosePolicy, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
+  ApplicationFailure, condition, isCancellation, log, ParentClosePolicy, patched, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { AlertActivities, AlertKind } from '../activities/common/alerts';
 import { isPipelineName, partitionEndingAt, partitionWorkflowId, PIPELINES, type PartitionOutput, type PipelineName } from './partitions';
@@ -45,6 +47,23 @@ export interface ScheduledPipelineOutput {
 const alerts = proxyActivities<AlertActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 10, initialInterval: '2 seconds' } });
 // Webhook delivery backs off for up to about an hour; a dead webhook must not fail the run.
 const delivery = proxyActivities<AlertActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 12, initialInterval: '5 seconds', maximumInterval: '10 minutes' } });
+
+/** Runs before this patch waited for the webhook themselves; docs/orchestration.md has its lifecycle. */
+export const ALERT_DELIVERY_CHILD_PATCH = 'alert-delivery-child';
+
+/**
+ * Sends one recorded alert to the webhook, retrying for about an hour; the row keeps its
+ * delivery_error meanwhile, and `etl alerts` shows it. Started by the run that raised the alert
+ * and abandoned by it, under the id `alert-delivery/<alertId>`, so there is one per alert.
+ */
+export async function alertDeliveryWorkflow(input: { alertId: string }): Promise<void> {
+  try {
+    await delivery.deliverAlert({ alertId: input.alertId });
+  } catch (err) {
+    // The row stays with delivery_error set and shows in `etl alerts`; nothing more to do here.
+    log.warn('alert webhook delivery failed', { alertId: input.alertId, error: causeMessage(err) });
+  }
+}
 
 export async function scheduledPipelineWorkflow(input: ScheduledPipelineInput): Promise<ScheduledPipelineOutput> {
   if (!input || typeof input.pipeline !== 'string' || !isPipelineName(input.pipeline)) {
@@ -115,10 +134,18 @@ async function alert(kind: AlertKind, pipeline: string, partitionStart: string, 
   const { workflowId, runId } = workflowInfo();
   const alertId = `${workflowId}/${runId}/${kind}`;
   await alerts.raiseAlert({ alertId, pipeline, partitionStart, kind, message, workflowId, runId });
+  if (patched(ALERT_DELIVERY_CHILD_PATCH)) {
+    try {
+      await startChild(alertDeliveryWorkflow, { workflowId: `alert-delivery/${alertId}`, args: [{ alertId }], parentClosePolicy: ParentClosePolicy.ABANDON });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    return;
+  }
+  // Runs from before the patch: delivered in the run itself.
   try {
     await delivery.deliverAlert({ alertId });
   } catch (err) {
-    // The row stays with delivery_error set and shows in `etl alerts`; the run's own outcome stands.
     log.warn('alert webhook delivery failed', { alertId, error: causeMessage(err) });
   }
 }

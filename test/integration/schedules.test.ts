@@ -22,6 +22,9 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
   const prefix = `t${randomUUID().slice(0, 8)}-`;
   const ids = PIPELINE_NAMES.map((p) => scheduleId(p, prefix));
   const hooks: Array<{ key: string | undefined; body: Record<string, unknown> }> = [];
+  /** While set, the webhook answers 503 to everything, and `refused` counts the tries by alert id. */
+  let webhookDown = false;
+  const refused: Array<string | undefined> = [];
   let server: Server;
   let env: OrchestrationEnv;
   const day = randomDay().getTime();
@@ -31,6 +34,11 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
       let body = '';
       req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
       req.on('end', () => {
+        if (webhookDown) {
+          refused.push(req.headers['idempotency-key'] as string | undefined);
+          res.writeHead(503).end();
+          return;
+        }
         hooks.push({ key: req.headers['idempotency-key'] as string | undefined, body: JSON.parse(body) as Record<string, unknown> });
         res.writeHead(204).end();
       });
@@ -115,7 +123,12 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
     const window = partitionEndingAt('orders', scheduledTime);
     await q('insert into orch_test.control (workflow_id, fail) values ($1, true) on conflict (workflow_id) do update set fail = true', [`orders/${window.partitionStart}`]);
     const workflowId = `scheduled/${prefix}manual-fail`;
-    const err = await env.run(() => env.client.workflow.execute(scheduledPipelineWorkflow, { taskQueue: env.taskQueue, workflowId, args: [{ pipeline: 'orders', scheduledTime }] }).catch((e: unknown) => e));
+    const err = await env.run(async () => {
+      const e = await env.client.workflow.execute(scheduledPipelineWorkflow, { taskQueue: env.taskQueue, workflowId, args: [{ pipeline: 'orders', scheduledTime }] }).catch((x: unknown) => x);
+      // The webhook is the delivery child's to send, after the run has ended.
+      await waitFor('the alert delivered', async () => (await q('select 1 from etl.alerts where workflow_id = $1 and delivered_at is not null', [workflowId])).length === 1);
+      return e;
+    });
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause?.message).toContain(`orders/${window.partitionStart} failed: planted failure`);
     const alerts = await q<{ alert_id: string; kind: string; message: string; delivered_at: Date | null }>('select alert_id, kind, message, delivered_at from etl.alerts where workflow_id = $1', [workflowId]);
@@ -130,6 +143,38 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
     const listed = (JSON.parse(stdout) as Array<{ workflow_id: string; kind: string; webhook: string; ui: string }>).find((a) => a.workflow_id === workflowId);
     expect(listed).toMatchObject({ kind: 'failed', webhook: 'sent' });
     expect(listed?.ui).toContain(encodeURIComponent(workflowId));
+  });
+
+  it('a dead webhook holds no run: the failed run ends with its alert recorded, the next window runs, and the alert goes out once the webhook is back', async () => {
+    const scheduledTime = iso(day + 6 * 3600_000);
+    const window = partitionEndingAt('orders', scheduledTime);
+    const next = iso(Date.parse(scheduledTime) + 10 * 60_000);
+    await q('insert into orch_test.control (workflow_id, fail) values ($1, true) on conflict (workflow_id) do update set fail = true', [`orders/${window.partitionStart}`]);
+    const workflowId = `scheduled/${prefix}manual-dead-hook`;
+    webhookDown = true;
+    try {
+      await env.run(async () => {
+        const err = await env.client.workflow.execute(scheduledPipelineWorkflow, { taskQueue: env.taskQueue, workflowId, args: [{ pipeline: 'orders', scheduledTime }] }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(WorkflowFailedError);
+        const [alert] = await q<{ alert_id: string; delivered_at: Date | null }>('select alert_id, delivered_at from etl.alerts where workflow_id = $1', [workflowId]);
+        expect(alert?.delivered_at).toBeNull();
+        // The run ended while its alert is still undelivered, and the delivery goes on without it.
+        const delivery = env.client.workflow.getHandle(`alert-delivery/${alert?.alert_id}`);
+        expect((await delivery.describe()).status.name).toBe('RUNNING');
+        await waitFor('the dead webhook tried', async () => refused.includes(alert?.alert_id));
+        expect(hooks.filter((h) => h.key === alert?.alert_id)).toHaveLength(0);
+        const out: ScheduledPipelineOutput = await env.client.workflow.execute(scheduledPipelineWorkflow, { taskQueue: env.taskQueue, workflowId: `${workflowId}-next`, args: [{ pipeline: 'orders', scheduledTime: next }] });
+        expect(out.outcome).toBe('completed');
+        webhookDown = false;
+        await delivery.result();
+        const [after] = await q<{ delivered_at: Date | null; delivery_error: string | null }>('select delivered_at, delivery_error from etl.alerts where workflow_id = $1', [workflowId]);
+        expect(after?.delivered_at).toBeInstanceOf(Date);
+        expect(after?.delivery_error).toBeNull();
+        expect(hooks.filter((h) => h.key === alert?.alert_id)).toHaveLength(1);
+      });
+    } finally {
+      webhookDown = false;
+    }
   });
 
   it('a run past its SLA raises a slow alert and still completes', async () => {
