@@ -39,6 +39,8 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     ANALYTICS_DATABASE_URL: pgUrl.default(pg('etl_analytics', 'analytics')),
     SHOP_DATABASE_URL: pgUrl.default(pg('etl_shop_reader', 'shop')),
     SHOP_OWNER_DATABASE_URL: pgUrl.default(pg('shop_owner', 'shop')),
+    /** The longest wait for a pooled PostgreSQL connection before the caller gets an error. */
+    PG_POOL_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
     KAFKA_BROKERS: z
       .string()
       .default(`127.0.0.1:${p.ETL_KAFKA_PORT}`)

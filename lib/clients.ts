@@ -54,7 +54,9 @@ export function databaseUrl(config: Config, db: DatabaseName): string {
 }
 
 export function makePool(config: Config, db: DatabaseName, max = 5): Pool {
-  const pool = new Pool({ connectionString: databaseUrl(config, db), max, application_name: `shop-etl:${db}` });
+  // A caller that waits PG_POOL_TIMEOUT_MS for a connection gets an error (retried by its activity)
+  // instead of waiting forever behind a pool that never frees.
+  const pool = new Pool({ connectionString: databaseUrl(config, db), max, application_name: `shop-etl:${db}`, connectionTimeoutMillis: config.PG_POOL_TIMEOUT_MS });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   return pool;

@@ -22,6 +22,11 @@ export interface LoadCounts { received: number; loaded: number; quarantined: num
  */
 export async function runLoad(pool: Pool, meta: LoadMeta, body: (client: PoolClient) => Promise<LoadCounts>): Promise<LoadSummary> {
   const client = await pool.connect();
+  let released = false;
+  const release = (broken?: Error) => {
+    if (!released) client.release(broken);
+    released = true;
+  };
   try {
     await client.query('begin');
     await client.query(
@@ -51,11 +56,15 @@ export async function runLoad(pool: Pool, meta: LoadMeta, body: (client: PoolCli
     await client.query('commit');
     return { loadId: meta.loadId, source: meta.source, received: counts.received, loaded: counts.loaded, quarantined: counts.quarantined, duplicates: counts.duplicates };
   } catch (err) {
-    await client.query('rollback').catch(() => undefined);
+    // The connection goes back before the failure is recorded through another one: loads failing
+    // at once would otherwise each hold one while waiting for a second, and a full pool never frees.
+    // One that cannot even roll back is discarded.
+    const rolledBack = await client.query('rollback').then(() => true, () => false);
+    release(rolledBack ? undefined : err instanceof Error ? err : new Error(String(err)));
     await recordFailure(pool, meta, err);
     throw err;
   } finally {
-    client.release();
+    release();
   }
 }
 
