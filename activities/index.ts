@@ -11,6 +11,7 @@ import { createRealtimeActivities, markRealtimeMinutes, type RealtimeSettings } 
 import { createCatalogActivities } from './catalog';
 import { createOrdersActivities } from './orders';
 import { createAlertActivities } from './common/alerts';
+import { createBackfillActivities } from './common/backfills';
 import { createSmokeActivities } from './smoke';
 import { createTransformActivities } from './transform';
 
@@ -41,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOrdersActivities(deps),
     ...createCatalogActivities(deps),
     ...createAlertActivities(deps),
+    ...createBackfillActivities(deps),
   };
 }
 

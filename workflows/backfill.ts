@@ -10,9 +10,10 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ApplicationFailure, continueAsNew, defineQuery, executeChild, isCancellation, ParentClosePolicy, patched, setHandler,
+  ApplicationFailure, CancellationScope, continueAsNew, defineQuery, executeChild, isCancellation, ParentClosePolicy, patched, proxyActivities, setHandler,
   sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
+import type { BackfillActivities } from '../activities/common/backfills';
 import { invalidBackfill, planBackfill, SERIAL_PIPELINES, takeReady, type PlanItem } from './backfill-plan';
 import { PIPELINES, type PipelineName } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
@@ -40,7 +41,15 @@ export interface BackfillState {
   completed: number;
   /** Partitions skipped because another run had them (before the wait-for-it patch; now always 0). */
   skipped: number;
+  /**
+   * The failed partitions: since the bounded-failures patch, only the first FIRST_FAILURES (the
+   * rest are counted in failedCount and listed in etl.backfill_failures); before it, all of them.
+   */
   failed: Array<FailedPartition & { index: number }>;
+  /** Failures in all (absent in runs from before the patch: failed.length). */
+  failedCount?: number;
+  /** Failed plan indices that a later item may still depend on (the rest are only counted). */
+  recentFailed?: number[];
   continuedAsNew: number;
 }
 
@@ -64,6 +73,19 @@ export const progressQuery = defineQuery<BackfillProgress>('progress');
 
 const WAIT_FOR_RUNNING_PATCH = 'backfill-waits-for-running-partition';
 const SERIAL_TRANSFORM_PATCH = 'backfill-serial-transform';
+/** Runs from before it carried every failure across continue-as-new (past 2 MB at about 13k). */
+const BOUNDED_FAILURES_PATCH = 'backfill-bounded-failures';
+/** Failures carried with their message, shown by the progress query and the final error. */
+export const FIRST_FAILURES = 50;
+
+const { recordBackfillFailures } = proxyActivities<BackfillActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' } });
+
+/** The lowest plan index an item at or after `next` depends on: failures below it no longer matter. */
+function dependencyHorizon(plan: readonly PlanItem[], next: number, window: number): number {
+  let low = next;
+  for (let i = next; i < Math.min(plan.length, next + window); i++) for (const d of plan[i]?.deps ?? []) low = Math.min(low, d);
+  return low;
+}
 
 export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOutput> {
   const invalid = invalidBackfill(input);
@@ -73,16 +95,20 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
   const concurrency = input.concurrency ?? 4;
   const budget = Math.max(1, input.maxChildrenPerRun ?? 250);
   const running = new Map<number, Promise<void>>();
-  const failedSet = new Set(state.failed.map((f) => f.index));
+  const failedSet = new Set([...state.failed.map((f) => f.index), ...(state.recentFailed ?? [])]);
+  const bounded = patched(BOUNDED_FAILURES_PATCH);
+  let failedCount = state.failedCount ?? state.failed.length;
+  /** This run's failures not yet written to etl.backfill_failures. */
+  const unrecorded: FailedPartition[] = [];
   let current: string | undefined;
 
   const progress = (): BackfillProgress => ({
     total: plan.length,
     completed: state.completed,
-    failed: state.failed.length,
+    failed: failedCount,
     skipped: state.skipped,
     running: running.size,
-    pending: plan.length - state.completed - state.failed.length - state.skipped - running.size,
+    pending: plan.length - state.completed - failedCount - state.skipped - running.size,
     runningIds: [...running.keys()].map((i) => plan[i]?.workflowId ?? String(i)),
     current,
     continuedAsNew: state.continuedAsNew,
@@ -93,8 +119,20 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
 
   const fail = (index: number, error: string) => {
     failedSet.add(index);
-    // Keep every failed id; trim the message once there are many, so the carried state stays small.
-    state.failed.push({ index, workflowId: plan[index]?.workflowId ?? String(index), error: error.slice(0, state.failed.length < 100 ? 500 : 80) });
+    failedCount++;
+    const workflowId = plan[index]?.workflowId ?? String(index);
+    if (bounded) {
+      unrecorded.push({ workflowId, error: error.slice(0, 1000) });
+      if (state.failed.length < FIRST_FAILURES) state.failed.push({ index, workflowId, error: error.slice(0, 500) });
+      return;
+    }
+    // Runs from before the patch: every failed id carried, the message trimmed once there are many.
+    state.failed.push({ index, workflowId, error: error.slice(0, state.failed.length < 100 ? 500 : 80) });
+  };
+  /** Writes this run's failures to etl.backfill_failures, so the carried state needs only counts. */
+  const recordFailures = async () => {
+    if (unrecorded.length === 0) return;
+    await recordBackfillFailures({ backfillId: workflowInfo().workflowId, runId: workflowInfo().firstExecutionRunId, failures: unrecorded.splice(0) });
   };
   const runChild = async (index: number, item: PlanItem): Promise<void> => {
     try {
@@ -145,23 +183,33 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
         started++;
       }
       state.next = step.next;
+      // Written in batches, so one activity's payload stays small however many fail at once.
+      if (bounded && unrecorded.length >= 200) await recordFailures();
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
   } catch (err) {
     // Cancelled: let every child finish cancelling, so none outlives the backfill, then end cancelled.
-    if (isCancellation(err)) await Promise.allSettled(running.values());
+    if (isCancellation(err)) {
+      await Promise.allSettled(running.values());
+      if (bounded) await CancellationScope.nonCancellable(recordFailures);
+    }
     throw err;
   }
 
+  if (bounded) await recordFailures();
   if (state.next < plan.length) {
-    await continueAsNew<typeof backfillWorkflow>({ ...input, state: { ...state, continuedAsNew: state.continuedAsNew + 1 } });
+    const carried: BackfillState = bounded
+      ? { ...state, failedCount, recentFailed: [...failedSet].filter((i) => i >= dependencyHorizon(plan, state.next, concurrency + budget)).sort((a, b) => a - b) }
+      : state;
+    await continueAsNew<typeof backfillWorkflow>({ ...input, state: { ...carried, continuedAsNew: state.continuedAsNew + 1 } });
   }
   const out: BackfillOutput = { pipelines: input.pipelines, from: input.from, to: input.to, ...progress() };
-  if (state.failed.length > 0) {
+  if (failedCount > 0) {
     const names = state.failed.slice(0, 10).map((f) => f.workflowId).join(', ');
+    const all = bounded ? ` (all of them: etl backfill status '${workflowInfo().workflowId}', table etl.backfill_failures)` : '';
     throw ApplicationFailure.create({
-      message: `${state.failed.length} of ${plan.length} partitions failed: ${names}${state.failed.length > 10 ? ', …' : ''}. Fix the cause and run the same backfill again; loaded partitions change nothing`,
+      message: `${failedCount} of ${plan.length} partitions failed: ${names}${failedCount > 10 ? ', …' : ''}${all}. Fix the cause and run the same backfill again; loaded partitions change nothing`,
       type: 'BackfillPartitionsFailed',
       nonRetryable: true,
       details: [out],

@@ -94,6 +94,8 @@ export function register(program: Command): void {
         else {
           console.log(`${id}: ${desc.status.name.toLowerCase()}${out ? `\n${renderBar(out)}` : ''}${'message' in o ? `\n${o.message}` : ''}\n${workflowUiUrl(config, id)}`);
           for (const f of out?.failedPartitions ?? []) console.log(`  ${f.workflowId}: ${f.error}`);
+          const more = (out?.failed ?? 0) - (out?.failedPartitions.length ?? 0);
+          if (more > 0) console.log(`  … and ${more} more: select workflow_id, error from etl.backfill_failures where backfill_id = '${id.replace(/'/g, "''")}' (staging database)`);
         }
         if (o.kind !== 'completed') process.exitCode = 1;
       } finally {

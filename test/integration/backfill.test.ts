@@ -127,6 +127,39 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
     expect(ran).toHaveLength(0);
   });
 
+  it('a backfill where every partition fails carries only counts and the first failures, and lists every one in etl.backfill_failures', async () => {
+    const from = iso(day + 12 * 3600_000);
+    const to = iso(day + 24 * 3600_000);
+    const plan = planBackfill(['orders', 'transform'], from, to);
+    const orders = plan.filter((p) => p.pipeline === 'orders').map((p) => p.workflowId);
+    await q('insert into orch_test.control (workflow_id, fail) select unnest($1::text[]), true on conflict (workflow_id) do update set fail = true', [orders]);
+    const id = `backfill-test/all-fail/${from}`;
+    const { err, carried } = await env.run(async () => {
+      const handle = await start(id, { pipelines: ['orders', 'transform'], from, to, concurrency: 8, maxChildrenPerRun: 20 });
+      const e = await handle.result().catch((x: unknown) => x);
+      // The last run of the chain: the state it was started with is what continue-as-new carried.
+      const history = await env.client.workflow.getHandle(id).fetchHistory();
+      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+      return { err: e, carried: payload ?? new Uint8Array() };
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(failure.type).toBe('BackfillPartitionsFailed');
+    expect(failure.message).toContain(`${plan.length} of ${plan.length} partitions failed`);
+    const out = failure.details?.[0] as BackfillOutput;
+    expect(out).toMatchObject({ total: plan.length, completed: 0, failed: plan.length, pending: 0 });
+    expect(out.continuedAsNew).toBeGreaterThanOrEqual(3);
+    expect(out.failedPartitions).toHaveLength(50);
+    const state = (JSON.parse(Buffer.from(carried).toString('utf8')) as { state?: { failed: unknown[]; failedCount: number; recentFailed: number[] } }).state;
+    expect(state?.failedCount).toBeGreaterThan(50);
+    expect(state?.failed.length).toBe(50);
+    expect(state?.recentFailed.length).toBeLessThanOrEqual(30);
+    expect(carried.byteLength).toBeLessThan(40_000);
+    const listed = await q<{ workflow_id: string; error: string }>('select workflow_id, error from etl.backfill_failures where backfill_id = $1 order by workflow_id', [id]);
+    expect(listed.map((r) => r.workflow_id)).toEqual(plan.map((p) => p.workflowId).sort());
+    expect(listed.find((r) => r.workflow_id.startsWith('transform/'))?.error).toMatch(/^not run: orders\/.* failed/);
+  });
+
   it('waits for a partition that another run has, then runs it itself', async () => {
     const from = iso(day + 16 * 3600_000);
     const to = iso(day + 16 * 3600_000 + 15 * 60_000);
