@@ -14,7 +14,7 @@ import {
   sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/common/backfills';
-import { invalidBackfill, planBackfill, SERIAL_PIPELINES, takeReady, type PlanItem } from './backfill-plan';
+import { invalidBackfill, lazyPlan, SERIAL_PIPELINES, takeReady, type BackfillPlan, type PlanItem } from './backfill-plan';
 import { PIPELINES, type PipelineName } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { causeMessage } from './helpers';
@@ -81,16 +81,16 @@ export const FIRST_FAILURES = 50;
 const { recordBackfillFailures } = proxyActivities<BackfillActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' } });
 
 /** The lowest plan index an item at or after `next` depends on: failures below it no longer matter. */
-function dependencyHorizon(plan: readonly PlanItem[], next: number, window: number): number {
+function dependencyHorizon(plan: BackfillPlan, next: number, window: number): number {
   let low = next;
-  for (let i = next; i < Math.min(plan.length, next + window); i++) for (const d of plan[i]?.deps ?? []) low = Math.min(low, d);
+  for (let i = next; i < Math.min(plan.length, next + window); i++) for (const d of plan.at(i)?.deps ?? []) low = Math.min(low, d);
   return low;
 }
 
 export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOutput> {
   const invalid = invalidBackfill(input);
   if (invalid) throw ApplicationFailure.nonRetryable(invalid, 'InvalidBackfillInput');
-  const plan = planBackfill(input.pipelines, input.from, input.to);
+  const plan = lazyPlan(input.pipelines, input.from, input.to);
   const state: BackfillState = input.state ?? { next: 0, completed: 0, skipped: 0, failed: [], continuedAsNew: 0 };
   const concurrency = input.concurrency ?? 4;
   const budget = Math.max(1, input.maxChildrenPerRun ?? 250);
@@ -109,7 +109,7 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
     skipped: state.skipped,
     running: running.size,
     pending: plan.length - state.completed - failedCount - state.skipped - running.size,
-    runningIds: [...running.keys()].map((i) => plan[i]?.workflowId ?? String(i)),
+    runningIds: [...running.keys()].map((i) => plan.at(i)?.workflowId ?? String(i)),
     current,
     continuedAsNew: state.continuedAsNew,
     failedPartitions: state.failed.slice(0, 50).map(({ workflowId, error }) => ({ workflowId, error })),
@@ -120,7 +120,7 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
   const fail = (index: number, error: string) => {
     failedSet.add(index);
     failedCount++;
-    const workflowId = plan[index]?.workflowId ?? String(index);
+    const workflowId = plan.at(index)?.workflowId ?? String(index);
     if (bounded) {
       unrecorded.push({ workflowId, error: error.slice(0, 1000) });
       if (state.failed.length < FIRST_FAILURES) state.failed.push({ index, workflowId, error: error.slice(0, 500) });
@@ -172,11 +172,11 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
       const mayStart = started < budget && !workflowInfo().continueAsNewSuggested;
       const step = takeReady(plan, state.next, new Set(running.keys()), failedSet, mayStart ? Math.min(concurrency - running.size, budget - started) : 0, serial);
       for (const b of step.blocked) {
-        const dep = plan[b]?.deps.find((d) => failedSet.has(d));
-        fail(b, `not run: ${plan[dep ?? -1]?.workflowId ?? 'an ingestion partition it reads'} failed; re-run this backfill once that is fixed`);
+        const dep = plan.at(b)?.deps.find((d) => failedSet.has(d));
+        fail(b, `not run: ${plan.at(dep ?? -1)?.workflowId ?? 'an ingestion partition it reads'} failed; re-run this backfill once that is fixed`);
       }
       for (const i of step.start) {
-        const item = plan[i];
+        const item = plan.at(i);
         if (!item) continue;
         current = item.workflowId;
         running.set(i, runChild(i, item));

@@ -160,6 +160,27 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
     expect(listed.find((r) => r.workflow_id.startsWith('transform/'))?.error).toMatch(/^not run: orders\/.* failed/);
   });
 
+  it('runs a three-year backfill of all four pipelines: each run finds its items by arithmetic, continues as new, and cancels', async () => {
+    const from = iso(day + 86_400_000);
+    const to = iso(day + 86_400_000 + 1096 * 86_400_000);
+    const id = `backfill-test/three-years/${from}`;
+    const progress = await env.run(async () => {
+      const handle = await start(id, { pipelines: ['orders', 'catalog', 'files', 'transform'], from, to, concurrency: 2, maxChildrenPerRun: 3 });
+      const p = await waitFor('two continue-as-new', async () => {
+        const q = await handle.query(progressQuery).catch(() => undefined);
+        return q && q.continuedAsNew >= 2 ? q : undefined;
+      });
+      await handle.cancel();
+      const err = await handle.result().catch((e: unknown) => e);
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      return p;
+    });
+    expect(progress.total).toBe(1096 * 24 * (6 + 2 + 12 + 1));
+    expect(progress.failed).toBe(0);
+    // The first items of the plan ran, in plan order: the first hour's partitions by their end.
+    expect(progress.completed).toBeGreaterThanOrEqual(6);
+  });
+
   it('waits for a partition that another run has, then runs it itself', async () => {
     const from = iso(day + 16 * 3600_000);
     const to = iso(day + 16 * 3600_000 + 15 * 60_000);

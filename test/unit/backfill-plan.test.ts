@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { invalidBackfill, planBackfill, SERIAL_PIPELINES, takeReady } from '../../workflows/backfill-plan';
+import { invalidBackfill, lazyPlan, planBackfill, SERIAL_PIPELINES, takeReady, type PlanItem } from '../../workflows/backfill-plan';
+import { PIPELINE_NAMES, partitionsBetween, partitionWorkflowId, type PipelineName } from '../../workflows/partitions';
 import { renderBar } from '../../cli/backfill-watch';
 import { parseBackfillArgs } from '../../cli/commands/backfill';
 
@@ -28,6 +29,62 @@ describe('planBackfill', () => {
   it('covers a range that does not start on a partition boundary', () => {
     const plan = planBackfill(['catalog'], '2026-03-01T00:40:00Z', '2026-03-01T01:10:00Z');
     expect(plan.map((p) => p.workflowId)).toEqual(['catalog/2026-03-01T00:30:00.000Z', 'catalog/2026-03-01T01:00:00.000Z']);
+  });
+});
+
+/** The plan built the slow, obvious way: every partition listed, sorted, deps looked up by id. */
+function referencePlan(pipelines: readonly PipelineName[], from: string, to: string): PlanItem[] {
+  const ingestion = new Set<PipelineName>(['orders', 'catalog', 'files']);
+  const items: PlanItem[] = PIPELINE_NAMES.filter((p) => pipelines.includes(p)).flatMap((pipeline) =>
+    partitionsBetween(pipeline, from, to).map((p) => ({ pipeline, ...p, workflowId: partitionWorkflowId(pipeline, p.partitionStart), deps: [] as number[] })));
+  const rank = (p: PipelineName) => (ingestion.has(p) ? 0 : 10) + PIPELINE_NAMES.indexOf(p);
+  items.sort((a, b) => a.partitionEnd.localeCompare(b.partitionEnd) || rank(a.pipeline) - rank(b.pipeline));
+  const index = new Map(items.map((it, i) => [it.workflowId, i]));
+  items.forEach((item, i) => {
+    if (ingestion.has(item.pipeline)) return;
+    for (const ing of pipelines.filter((p) => ingestion.has(p))) {
+      for (const p of partitionsBetween(ing, item.partitionStart, item.partitionEnd)) {
+        const d = index.get(partitionWorkflowId(ing, p.partitionStart));
+        if (d !== undefined && d < i) item.deps.push(d);
+      }
+    }
+  });
+  return items;
+}
+
+describe('lazyPlan (items by arithmetic)', () => {
+  const subsets: PipelineName[][] = [['orders', 'catalog', 'files', 'transform'], ['transform'], ['catalog', 'transform'], ['files', 'orders'], ['transform', 'files']];
+  const ranges: Array<[string, string]> = [
+    [FROM, DAY],
+    ['2026-03-01T00:07:00Z', '2026-03-01T05:41:00Z'],
+    ['2026-02-28T23:59:59.999Z', '2026-03-01T00:00:00.001Z'],
+    ['2024-02-28T22:13:00Z', '2024-03-01T01:00:00Z'],
+  ];
+  for (const pipelines of subsets) {
+    for (const [from, to] of ranges) {
+      it(`equals the plan built by listing and sorting: ${pipelines.join(',')} over ${from} .. ${to}`, () => {
+        const lazy = lazyPlan(pipelines, from, to);
+        const ref = referencePlan(pipelines, from, to);
+        expect(lazy.length).toBe(ref.length);
+        expect(Array.from({ length: lazy.length }, (_, i) => lazy.at(i))).toEqual(ref);
+        expect([lazy.at(-1), lazy.at(ref.length), lazy.at(0.5)]).toEqual([undefined, undefined, undefined]);
+      });
+    }
+  }
+
+  it('counts three years of all four pipelines without building them, and finds any item in it', () => {
+    const plan = lazyPlan(['orders', 'catalog', 'files', 'transform'], '2024-01-01T00:00:00Z', '2027-01-01T00:00:00Z');
+    const hours = 1096 * 24;
+    expect(plan.length).toBe(hours * (6 + 2 + 12 + 1));
+    // The last hour of the range: 20 ingestion partitions, then its transform hour, which depends on them.
+    const last = plan.at(plan.length - 1);
+    expect(last?.workflowId).toBe('transform/2026-12-31T23:00:00.000Z');
+    expect(last?.deps.map((d) => plan.at(d)?.partitionStart.slice(11, 16)).sort()).toEqual([
+      ...['00', '05', '10', '15', '20', '25', '30', '35', '40', '45', '50', '55'].map((m) => `23:${m}`),
+      ...['00', '10', '20', '30', '40', '50'].map((m) => `23:${m}`), '23:00', '23:30'].sort());
+    expect(plan.at(plan.length - 2)?.workflowId).toBe('files/2026-12-31T23:55:00.000Z');
+    // The first item of hour 5000 is the partition that ends first in it: files, 5 minutes.
+    expect(plan.at(21 * 5000)?.workflowId).toBe(`files/${new Date(Date.UTC(2024, 0, 1) + 5000 * 3600_000).toISOString()}`);
   });
 });
 
