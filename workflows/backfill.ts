@@ -10,7 +10,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ApplicationFailure, CancellationScope, continueAsNew, defineQuery, executeChild, isCancellation, ParentClosePolicy, patched, proxyActivities, setHandler,
+  ApplicationFailure, CancellationScope, continueAsNew, defineQuery, executeChild, isCancellation, ParentClosePolicy, deprecatePatch, patched, proxyActivities, setHandler,
   sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/common/backfills';
@@ -71,6 +71,8 @@ export interface BackfillOutput extends BackfillProgress { pipelines: PipelineNa
 
 export const progressQuery = defineQuery<BackfillProgress>('progress');
 
+// Deprecated patches (docs/orchestration.md, "Patch lifecycle"): no run from before them is left,
+// so their old branches are gone; the calls stay until no run that recorded them is left either.
 const WAIT_FOR_RUNNING_PATCH = 'backfill-waits-for-running-partition';
 const SERIAL_TRANSFORM_PATCH = 'backfill-serial-transform';
 /** Runs from before it carried every failure across continue-as-new (past 2 MB at about 13k). */
@@ -152,10 +154,7 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
           // Another run has this partition (a schedule, a manual run). Wait until it is done, then run
           // it here anyway: the loads are idempotent, so this run's outcome is the partition's, and a
           // transform hour never starts before the ingestion it reads has finished.
-          if (!patched(WAIT_FOR_RUNNING_PATCH)) {
-            state.skipped++;
-            return;
-          }
+          deprecatePatch(WAIT_FOR_RUNNING_PATCH);
           await sleep((input.alreadyRunningPollSeconds ?? 30) * 1000);
         }
       }
@@ -164,8 +163,8 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
     }
   };
 
-  // Runs from before this change ran transform hours concurrently; replaying them must not change that.
-  const serial = patched(SERIAL_TRANSFORM_PATCH) ? SERIAL_PIPELINES : new Set<PipelineName>();
+  deprecatePatch(SERIAL_TRANSFORM_PATCH);
+  const serial = SERIAL_PIPELINES;
   let started = 0;
   try {
     for (;;) {

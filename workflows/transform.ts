@@ -4,7 +4,7 @@
  * activities/transform/extract.ts): rows that arrived or happened in it are merged into the work
  * layer, and only the dates they touch are rebuilt, each in its own transaction, a few at a time.
  */
-import { ApplicationFailure, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, deprecatePatch, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TransformActivities } from '../activities/transform';
 import type { TransformSource } from '../activities/transform/sources';
 import { invalidPartition, type PartitionInput, type PartitionOutput } from './partitions';
@@ -44,9 +44,11 @@ export async function transformWorkflow(input: PartitionInput): Promise<Transfor
     await acts.writeCuratedDate({ date });
   });
   // A dimension snapshot only when products or users changed: a full dump every hour (and every
-  // backfilled hour) cost more than the rest of the run at scale. Patched: older histories always wrote it.
+  // backfilled hour) cost more than the rest of the run at scale.
   const dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
-  if (!patched('dims-snapshot-on-change') || dimsChanged) await acts.writeCuratedDimensions({ date: partitionStart.slice(0, 10) });
+  // A deprecated patch (docs/orchestration.md, "Patch lifecycle"): runs that wrote the snapshot every time are gone.
+  deprecatePatch('dims-snapshot-on-change');
+  if (dimsChanged) await acts.writeCuratedDimensions({ date: partitionStart.slice(0, 10) });
 
   return { pipeline: 'transform', partitionStart, partitionEnd, loads: extracts.map((e) => e.load), dates };
 }
