@@ -23,10 +23,14 @@ export async function createWorker(config: Config, overrides: Partial<WorkerOpti
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    workflowsPath: WORKFLOWS_PATH,
+    ...(overrides.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: 20,
+    // On shutdown (SIGINT/SIGTERM, or a deploy): running activities get 10 s to finish, then are
+    // cancelled; each stops at its next heartbeat and its attempt fails, so Temporal retries it on
+    // another worker at once instead of after its heartbeat timeout. Past 30 s the worker stops anyway.
     shutdownGraceTime: '10 seconds',
+    shutdownForceTime: '30 seconds',
     ...overrides,
   });
   return {

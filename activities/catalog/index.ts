@@ -5,7 +5,6 @@
  * REPEATABLE READ, READ ONLY transaction, so all chunks (and the rerun check) see one snapshot.
  */
 import { createHash } from 'node:crypto';
-import { Context } from '@temporalio/activity';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool, PoolClient } from 'pg';
 import { mergeRows, type CopyValue } from '../../lib/bulk';
@@ -14,6 +13,7 @@ import { utcDate } from '../../lib/lake';
 import type { LoadSummary, PartitionInput } from '../../contract/pipeline';
 import { chunkSql, CATALOG_SPECS, CHUNK_COLUMNS, validateRow, type CatalogSource, type CatalogSourceSpec } from './sources';
 import { advanceCursor } from '../common/cursors';
+import { heartbeat } from '../common/heartbeat';
 import { runLoad } from '../common/loads';
 import { inTransaction } from '../common/transaction';
 import { quarantineRecords, type Rejected } from '../common/quarantine';
@@ -73,7 +73,6 @@ async function loadIdFor(deps: CatalogDeps, shop: PoolClient, spec: CatalogSourc
 }
 
 async function loadSource(deps: CatalogDeps, spec: CatalogSourceSpec, input: CatalogSourceInput): Promise<CatalogSourceOutput> {
-  const ctx = Context.current();
   const start = new Date(input.partitionStart).toISOString();
   const end = new Date(input.partitionEnd).toISOString();
   const window: Window = { start, end, rows: input.chunkRows ?? DEFAULT_CHUNK_ROWS, bytes: input.chunkBytes ?? DEFAULT_CHUNK_BYTES };
@@ -81,7 +80,7 @@ async function loadSource(deps: CatalogDeps, spec: CatalogSourceSpec, input: Cat
   const lake = { s3: deps.s3, bucket: deps.bucket };
   let chunks = 0;
   let received = 0;
-  const beat = () => ctx.heartbeat({ source: spec.source, chunks, received });
+  const beat = () => heartbeat({ source: spec.source, chunks, received });
   return withSnapshot(deps.shop, async (shop) => {
     const loadId = await loadIdFor(deps, shop, spec, `${input.workflowId}/${spec.source}`, window, beat);
     const meta = { loadId, pipeline: 'catalog', source: spec.source, partitionStart: start, partitionEnd: end };

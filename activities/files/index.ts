@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { heartbeat } from '../common/heartbeat';
+import { heartbeat, keepAlive } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import { BadDataError, rethrowClassified } from '../../lib/errors';
 import { DROP_PREFIX, lakeKey, safeName, utcDate } from '../../lib/lake';
@@ -91,7 +91,7 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
       const dt = purchaseFileDate(file);
       // A timer, not only per batch: the raw copy, a big merge or waiting for a racing run's lock are long silences too.
       let line = 0;
-      const beat = setInterval(() => heartbeat({ key: file.key, line }), 10_000);
+      const beat = setInterval(() => keepAlive({ key: file.key, line }), 10_000);
       try {
         if (!kind) throw new BadDataError(`${file.key} does not end in ${PURCHASE_EXTENSIONS.join(', ')}: rename it or drop it elsewhere`, file.key);
         const meta = { loadId, pipeline: 'files', source: 'purchases', partitionStart: input.partitionStart, partitionEnd: input.partitionEnd };

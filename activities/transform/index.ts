@@ -5,7 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool } from 'pg';
 import { rethrowClassified } from '../../lib/errors';
-import { heartbeat as beat } from '../common/heartbeat';
+import { keepAlive } from '../common/heartbeat';
 import { extractSource, type ExtractInput, type ExtractOutput } from './extract';
 import { writeCurated, writeCuratedSnapshots, type CuratedInput, type CuratedOutput } from './lake';
 import { loadDate, type LoadDateInput, type LoadDateOutput } from './load';
@@ -18,7 +18,7 @@ export interface TransformDeps { staging: Pool; analytics: Pool; s3: S3Client; b
 
 /** Heartbeats every 15 s while `work` runs: COPY streams and one-date rebuilds have no natural progress points. */
 async function alive<T>(work: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => beat(), 15_000);
+  const timer = setInterval(() => keepAlive(), 15_000);
   try {
     return await work();
   } finally {

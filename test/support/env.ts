@@ -22,7 +22,7 @@ function quietRuntime(): void {
  * The workflows option of Worker.create: the global setup's prebuilt bundle of the workflows asked
  * for (the project's unless `overrides` name others), so a Worker does not run webpack again.
  */
-async function workflowCode(overrides: Partial<WorkerOptions>): Promise<Partial<WorkerOptions>> {
+export async function workflowCode(overrides: Partial<WorkerOptions>): Promise<Partial<WorkerOptions>> {
   if (overrides.workflowBundle) return overrides;
   const { workflowsPath = WORKFLOWS_PATH, ...rest } = overrides;
   // Only under vitest (benchmarks import this file too, and vitest cannot be loaded outside it).
