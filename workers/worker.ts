@@ -31,6 +31,8 @@ export async function createWorker(config: Config, overrides: Partial<WorkerOpti
     // another worker at once instead of after its heartbeat timeout. Past 30 s the worker stops anyway.
     shutdownGraceTime: '10 seconds',
     shutdownForceTime: '30 seconds',
+    // A cancel request reaches an activity in the answer to a heartbeat: send them at least this often.
+    maxHeartbeatThrottleInterval: '5 seconds',
     ...overrides,
   });
   return {

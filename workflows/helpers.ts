@@ -1,4 +1,5 @@
 /** Deterministic helpers shared by the workflows (no I/O, no clock). */
+import { CancellationScope } from '@temporalio/workflow';
 
 /** A sliding window: at most `limit` items in flight, the next starting (in order) as soon as one ends. */
 export async function slidingWindow<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
@@ -17,4 +18,16 @@ export function causeMessage(err: unknown): string {
   let e: unknown = err;
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Promise.all that cancels the others when one fails: their activities get a cancel request (and
+ * stop at their next heartbeat) instead of running on for a result nobody will read.
+ */
+export async function allOrCancel<T>(tasks: ReadonlyArray<() => Promise<T>>): Promise<T[]> {
+  const scope = new CancellationScope();
+  return scope.run(() => Promise.all(tasks.map((task) => task().catch((err: unknown) => {
+    scope.cancel();
+    throw err;
+  }))));
 }

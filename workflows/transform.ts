@@ -4,17 +4,18 @@
  * activities/transform/extract.ts): rows that arrived or happened in it are merged into the work
  * layer, and only the dates they touch are rebuilt, each in its own transaction, a few at a time.
  */
-import { ApplicationFailure, deprecatePatch, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, deprecatePatch, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TransformActivities } from '../activities/transform';
 import type { TransformSource } from '../activities/transform/sources';
 import { invalidPartition, type PartitionInput, type PartitionOutput } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
-import { slidingWindow } from './helpers';
+import { allOrCancel, slidingWindow } from './helpers';
 
 /** Every source the transform reads; dimensions first only for readability, they run in parallel. */
 const SOURCES: TransformSource[] = ['products', 'users', 'inventory', 'orders', 'order_lines', 'purchases', 'events'];
 /** Dates rebuilt at once: each holds a connection and a per-date lock. */
 export const DATE_CONCURRENCY = 4;
+export const CANCEL_SIBLINGS_PATCH = 'transform-cancel-sibling-extracts';
 
 export interface TransformOutput extends PartitionOutput {
   /** The order/event dates this run rebuilt in analytics and in the curated lake. */
@@ -34,9 +35,9 @@ export async function transformWorkflow(input: PartitionInput): Promise<Transfor
   upsertSearchAttributes([{ key: EtlPipeline, value: 'transform' }, { key: EtlPartition, value: partitionStart }]);
   const base = `${workflowInfo().workflowId}`;
 
-  const extracts = await Promise.all(
-    SOURCES.map((source) => acts.extractTransformSource({ source, partitionStart, partitionEnd, loadId: `${base}/extract/${source}` })),
-  );
+  const extract = (source: TransformSource) => () => acts.extractTransformSource({ source, partitionStart, partitionEnd, loadId: `${base}/extract/${source}` });
+  // One extract failing cancels the other six (patched: older runs let them run on).
+  const extracts = patched(CANCEL_SIBLINGS_PATCH) ? await allOrCancel(SOURCES.map(extract)) : await Promise.all(SOURCES.map((s) => extract(s)()));
   const dates = [...new Set(extracts.flatMap((e) => e.dates))].sort();
 
   await slidingWindow(dates, DATE_CONCURRENCY, async (date) => {
