@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   };
   const config = loadConfig(env);
   const started = await createWorker(config, { taskQueue });
-  const running = started.worker.run();
+  const running = started.run();
   try {
     const from = manifest.range.start;
     const to = new Date(Date.parse(from) + 86_400_000).toISOString();
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     console.log(`exit ${code}; wall time ${seconds.toFixed(1)} s for 504 partitions at concurrency ${concurrency}`);
     console.table(rows);
   } finally {
-    started.worker.shutdown();
+    started.shutdown();
     await running.catch(() => undefined);
     await Promise.allSettled([started.close(), shop.stop()]);
     await owner.query(`drop schema if exists ${schema} cascade`).catch(() => undefined);

@@ -4,10 +4,16 @@ import type { ActivityDeps } from '../activities';
 import { closeEventReaders } from '../activities/events/reader';
 import { makeKafka, makePool, makeS3 } from '../lib/clients';
 
+/**
+ * Pool sizes follow the worker's activity slots (workers/worker.ts ACTIVITY_SLOTS, 8 + 4 + 6): every
+ * activity may hold a staging connection, plus two for failure records and the odd second query;
+ * analytics serves the stream and heavy roles (a transform extract or date load holds one); the shop
+ * database only the catalog's four sources of a partition or two.
+ */
 export function buildDeps(config: Config): ActivityDeps & { close(): Promise<void> } {
-  const staging = makePool(config, 'staging', 8);
-  const analytics = makePool(config, 'analytics', 8);
-  const shop = makePool(config, 'shop', 4);
+  const staging = makePool(config, 'staging', 20);
+  const analytics = makePool(config, 'analytics', 12);
+  const shop = makePool(config, 'shop', 8);
   const s3 = makeS3(config);
   return {
     staging,

@@ -23,7 +23,11 @@ export function conciseLine(entry: LogEntry): string {
 export function installConciseLogging(level: LogLevel = 'WARN'): void {
   if (installed) return;
   installed = true;
-  Runtime.install({ logger: new DefaultLogger(level, (entry) => console.error(conciseLine(entry))) });
+  Runtime.install({ logger: new DefaultLogger(level, (entry) => {
+    // The stream and heavy queues' workers run activities only, by design (workers/worker.ts).
+    if (/^No workflows registered/.test(entry.message)) return;
+    console.error(conciseLine(entry));
+  }) });
 }
 
 /** A message framed in a box of `!`, so a warning stands out among the worker's one-line logs. */

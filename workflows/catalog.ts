@@ -1,11 +1,12 @@
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { CatalogActivities } from '../activities/catalog';
 import { invalidPartition, type PartitionInput, type PartitionOutput } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
+import { activitiesOn } from './queues';
 
 const SOURCES = ['products', 'users', 'inventory', 'reviews'] as const;
 
-const { loadProducts, loadUsers, loadInventory, loadReviews } = proxyActivities<CatalogActivities>({
+const { loadProducts, loadUsers, loadInventory, loadReviews } = activitiesOn<CatalogActivities>('heavy', {
   startToCloseTimeout: '30 minutes',
   // Each source heartbeats once per keyset chunk.
   heartbeatTimeout: '2 minutes',

@@ -1,6 +1,7 @@
-import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { EventsActivities } from '../activities/events';
 import { EtlPartition, EtlPipeline } from './search-attributes';
+import { activitiesOn } from './queues';
 
 export interface EventsTotals { batches: number; received: number; loaded: number; quarantined: number; duplicates: number; runs: number }
 
@@ -28,7 +29,7 @@ export interface EventsStreamOutput extends EventsTotals { stoppedBy: 'signal' |
 export const stopEventsSignal = defineSignal('stop');
 export const eventsProgressQuery = defineQuery<EventsTotals>('progress');
 
-const { consumeEventsBatch } = proxyActivities<EventsActivities>({
+const { consumeEventsBatch } = activitiesOn<EventsActivities>('stream', {
   startToCloseTimeout: '5 minutes',
   // A worker killed mid-batch is noticed within this and the batch re-read elsewhere from the stored offsets.
   heartbeatTimeout: '20 seconds',

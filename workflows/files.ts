@@ -3,6 +3,7 @@ import type { FilesActivities, IngestPurchaseFileOutput, PurchaseFileRef } from 
 import { invalidPartition, type LoadSummary, type PartitionInput, type PartitionOutput } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { slidingWindow } from './helpers';
+import { activitiesOn } from './queues';
 
 /**
  * A files run: the partition is its window; files that landed before partitionEnd and are not
@@ -30,7 +31,7 @@ const { listNewPurchaseFiles } = proxyActivities<FilesActivities>({
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-const { ingestPurchaseFile } = proxyActivities<FilesActivities>({
+const { ingestPurchaseFile } = activitiesOn<FilesActivities>('heavy', {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },

@@ -1,6 +1,7 @@
-import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RealtimeActivities } from '../activities/realtime';
 import { EtlPartition, EtlPipeline } from './search-attributes';
+import { activitiesOn } from './queues';
 
 export interface RealtimeTotals { passes: number; minutes: number; loads: number; evaluated: number; raised: number; sent: number; runs: number }
 
@@ -23,7 +24,7 @@ export interface RealtimeMetricsOutput extends RealtimeTotals { stoppedBy: 'sign
 export const stopRealtimeSignal = defineSignal('stop');
 export const realtimeProgressQuery = defineQuery<RealtimeTotals>('progress');
 
-const { refreshRealtime } = proxyActivities<RealtimeActivities>({
+const { refreshRealtime } = activitiesOn<RealtimeActivities>('stream', {
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },

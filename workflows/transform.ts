@@ -4,12 +4,13 @@
  * activities/transform/extract.ts): rows that arrived or happened in it are merged into the work
  * layer, and only the dates they touch are rebuilt, each in its own transaction, a few at a time.
  */
-import { ApplicationFailure, deprecatePatch, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, deprecatePatch, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TransformActivities } from '../activities/transform';
 import type { TransformSource } from '../activities/transform/sources';
 import { invalidPartition, type PartitionInput, type PartitionOutput } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { allOrCancel, slidingWindow } from './helpers';
+import { activitiesOn } from './queues';
 
 /** Every source the transform reads; dimensions first only for readability, they run in parallel. */
 const SOURCES: TransformSource[] = ['products', 'users', 'inventory', 'orders', 'order_lines', 'purchases', 'events'];
@@ -22,7 +23,7 @@ export interface TransformOutput extends PartitionOutput {
   dates: string[];
 }
 
-const acts = proxyActivities<TransformActivities>({
+const acts = activitiesOn<TransformActivities>('heavy', {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 6 },

@@ -37,7 +37,7 @@ export async function runDemo(config: Config, o: DemoOptions): Promise<number> {
   step('shop: loading the shop database, serving the orders API, producing events to Kafka, dropping purchase files');
   const shop = await startShop({ config, dataDir: out, database: { reset: true }, drops: { allNow: true }, log: () => undefined });
   const started = await createWorker(config);
-  const workerRun = started.worker.run();
+  const workerRun = started.run();
   const client = await makeTemporalClient(config);
   const staging = makePool(config, 'staging', 2);
   const analytics = makePool(config, 'analytics', 2);
@@ -86,7 +86,7 @@ export async function runDemo(config: Config, o: DemoOptions): Promise<number> {
     }
     return 0;
   } finally {
-    started.worker.shutdown();
+    started.shutdown();
     await workerRun.catch(() => undefined);
     await Promise.allSettled([shop.stop(), started.close(), client.connection.close(), staging.end(), analytics.end()]);
   }

@@ -31,17 +31,17 @@ describe('worker shutdown during a load (real Temporal + PostgreSQL)', () => {
   it('gives the running attempt up: it stops at its next heartbeat and the retry runs on the next worker at once', async () => {
     const key = `slow/${randomUUID().slice(0, 8)}`;
     const first = await worker();
-    const running = first.worker.run();
+    const running = first.run();
     const handle = await env.client.workflow.start('slowActivityWorkflow', { taskQueue: env.taskQueue, workflowId: key, args: [{ key, steps: 3000 }] });
     await waitFor('the first attempt running', async () => (await attempts(key)).length === 1);
-    first.worker.shutdown();
+    first.shutdown();
     await running;
     await first.close();
     // The first attempt stopped without finishing its 300 s of steps.
     expect(await attempts(key)).toEqual([{ run_id: `${key}/1`, finished: false }]);
 
     const second = await worker();
-    const attempt = await second.worker.runUntil(handle.result());
+    const attempt = await second.runUntil(() => handle.result());
     await second.close();
     expect(attempt).toBe(2);
     // The retry's start records why the first attempt ended: a cancellation by the shutdown, not a timeout.

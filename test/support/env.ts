@@ -10,12 +10,15 @@ import { loadConfig, type Config } from '../../config';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { buildDeps } from '../../workers/deps';
 import { WORKFLOWS_PATH } from '../../workers/worker';
+import { QUEUE_ROLES, queueName } from '../../workflows/queue-names';
 
 let runtimeInstalled = false;
+/** The stream and heavy queues' workers run activities only, by design. */
+const BENIGN = /^No workflows registered/;
 function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => console.warn(m), error: (m) => console.error(m) } });
+  Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => (BENIGN.test(m) ? undefined : console.warn(m)), error: (m) => console.error(m) } });
 }
 
 /**
@@ -54,14 +57,25 @@ export async function testEnv(name: string, env: Record<string, string | undefin
     client,
     taskQueue,
     async withWorker(fn, overrides = {}) {
-      const worker = await Worker.create({
+      // As `etl worker` does: the workflows and light activities on the test's queue, the stream and
+      // heavy activities on their queues beside it (workflows/queue-names.ts).
+      const { workflowBundle, workflowsPath, ...common } = await workflowCode(overrides);
+      const workers = await Promise.all(QUEUE_ROLES.map((role) => Worker.create({
         connection: native,
         namespace: config.TEMPORAL_NAMESPACE,
-        taskQueue,
+        taskQueue: queueName(taskQueue, role),
         activities: createActivities(deps),
-        ...(await workflowCode(overrides)),
-      });
-      return worker.runUntil(fn);
+        ...common,
+        ...(role === 'default' ? { workflowBundle, workflowsPath } : {}),
+      })));
+      const [main, ...others] = workers as [Worker, ...Worker[]];
+      const running = others.map((w) => w.run());
+      try {
+        return await main.runUntil(fn);
+      } finally {
+        for (const w of others) w.shutdown();
+        await Promise.all(running);
+      }
     },
     async close() {
       await deps.close();
