@@ -4,10 +4,10 @@
  * activities/transform/extract.ts): rows that arrived or happened in it are merged into the work
  * layer, and only the dates they touch are rebuilt, each in its own transaction, a few at a time.
  */
-import { ApplicationFailure, deprecatePatch, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, deprecatePatch, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TransformActivities } from '../activities/transform';
 import type { TransformSource } from '../activities/transform/sources';
-import { invalidPartition, type PartitionInput, type PartitionOutput } from './partitions';
+import { invalidPartition, type LoadSummary, type PartitionInput, type PartitionOutput } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { allOrCancel, slidingWindow } from './helpers';
 import { activitiesOn } from './queues';
@@ -17,6 +17,22 @@ const SOURCES: TransformSource[] = ['products', 'users', 'inventory', 'orders', 
 /** Dates rebuilt at once: each holds a connection and a per-date lock. */
 export const DATE_CONCURRENCY = 4;
 export const CANCEL_SIBLINGS_PATCH = 'transform-cancel-sibling-extracts';
+/**
+ * Dates rebuilt by one run. A run rebuilds each date with two activities (about 11 history events),
+ * so the first run after years of ingestion continues as new with the rest instead of nearing
+ * Temporal's history limit (51,200 events).
+ */
+export const MAX_DATES_PER_RUN = 400;
+
+/** A run continued as new: the extracts are done; rebuild `dates`, then finish with the carried output. */
+export interface TransformResume { dates: string[]; allDates: string[]; loads: LoadSummary[]; dimsChanged: boolean }
+
+export interface TransformInput extends PartitionInput {
+  /** Set by continue-as-new only. */
+  resume?: TransformResume;
+  /** Dates per run (default MAX_DATES_PER_RUN; tests use a few). */
+  maxDatesPerRun?: number;
+}
 
 export interface TransformOutput extends PartitionOutput {
   /** The order/event dates this run rebuilt in analytics and in the curated lake. */
@@ -29,7 +45,7 @@ const acts = activitiesOn<TransformActivities>('heavy', {
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 6 },
 });
 
-export async function transformWorkflow(input: PartitionInput): Promise<TransformOutput> {
+export async function transformWorkflow(input: TransformInput): Promise<TransformOutput> {
   const invalid = invalidPartition('transform', input);
   if (invalid) throw ApplicationFailure.nonRetryable(invalid, 'InvalidPartition');
   const { partitionStart, partitionEnd } = input;
@@ -37,21 +53,28 @@ export async function transformWorkflow(input: PartitionInput): Promise<Transfor
   const base = `${workflowInfo().workflowId}`;
 
   const extract = (source: TransformSource) => () => acts.extractTransformSource({ source, partitionStart, partitionEnd, loadId: `${base}/extract/${source}` });
-  // One extract failing cancels the other six (patched: older runs let them run on).
-  const extracts = patched(CANCEL_SIBLINGS_PATCH) ? await allOrCancel(SOURCES.map(extract)) : await Promise.all(SOURCES.map((s) => extract(s)()));
-  const dates = [...new Set(extracts.flatMap((e) => e.dates))].sort();
-
-  await slidingWindow(dates, DATE_CONCURRENCY, async (date) => {
+  let resume = input.resume;
+  if (!resume) {
+    // One extract failing cancels the other six (patched: older runs let them run on).
+    const extracts = patched(CANCEL_SIBLINGS_PATCH) ? await allOrCancel(SOURCES.map(extract)) : await Promise.all(SOURCES.map((s) => extract(s)()));
+    const dates = [...new Set(extracts.flatMap((e) => e.dates))].sort();
+    // A dimension snapshot only when products or users changed: a full dump every hour (and every
+    // backfilled hour) cost more than the rest of the run at scale.
+    const dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
+    resume = { dates, allDates: dates, loads: extracts.map((e) => e.load), dimsChanged };
+  }
+  const limit = Math.max(1, input.maxDatesPerRun ?? MAX_DATES_PER_RUN);
+  await slidingWindow(resume.dates.slice(0, limit), DATE_CONCURRENCY, async (date) => {
     await acts.loadAnalyticsDate({ date, partition: base });
     await acts.writeCuratedDate({ date });
   });
-  // A dimension snapshot only when products or users changed: a full dump every hour (and every
-  // backfilled hour) cost more than the rest of the run at scale.
-  const dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
+  if (resume.dates.length > limit) {
+    return continueAsNew<typeof transformWorkflow>({ ...input, resume: { ...resume, dates: resume.dates.slice(limit) } });
+  }
   // A deprecated patch (docs/orchestration.md, "Patch lifecycle"): runs that wrote the snapshot every time are gone.
   deprecatePatch('dims-snapshot-on-change');
-  if (dimsChanged) await acts.writeCuratedDimensions({ date: partitionStart.slice(0, 10) });
+  if (resume.dimsChanged) await acts.writeCuratedDimensions({ date: partitionStart.slice(0, 10) });
 
-  return { pipeline: 'transform', partitionStart, partitionEnd, loads: extracts.map((e) => e.load), dates };
+  return { pipeline: 'transform', partitionStart, partitionEnd, loads: resume.loads, dates: resume.allDates };
 }
 
