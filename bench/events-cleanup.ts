@@ -4,7 +4,7 @@ import { deletePrefix } from '../lib/s3';
 import type { TestEnv } from '../test/support/env';
 import { cleanUpRealtimeEra } from './realtime-era';
 
-export async function cleanUpEventsBench(env: TestEnv, topic: string, tag: string): Promise<void> {
+export async function cleanUpEventsBench(env: TestEnv, topic: string, tag: string, close = true): Promise<void> {
   const { staging, analytics, kafka, s3, bucket } = env.deps;
   await closeEventReaders();
   await staging.query('delete from staging.events where event_id like $1', [`${tag}-%`]);
@@ -17,5 +17,5 @@ export async function cleanUpEventsBench(env: TestEnv, topic: string, tag: strin
   await admin.connect();
   await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   await admin.disconnect();
-  await env.close();
+  if (close) await env.close();
 }

@@ -110,20 +110,25 @@ async function main(): Promise<void> {
       for (const [mode, consume] of round % 2 ? loops : [...loops].reverse()) await loop(mode, round, consume);
     }
 
-    await env.withWorker(async () => {
-      t = performance.now(); // the worker's start (bundling the workflows) is not part of the figure
-      const h = await env.client.workflow.start(eventsStreamWorkflow, { taskQueue: env.taskQueue, workflowId: `events/stream/${tag}`, args: [{ topic, consumerGroup: `${tag}-workflow`, maxMessages, maxWaitMs: 1000 }] });
-      while ((await stored(`${tag}-workflow`)) < total) await new Promise((r) => setTimeout(r, 50));
-      const s = (performance.now() - t) / 1000;
-      await h.signal(stopEventsSignal);
-      const r = await h.result();
-      results.workflow = [Math.round(total / s)];
-      console.log(JSON.stringify({ mode: 'workflow', events: total, loaded: r.loaded, batches: r.batches, seconds: +s.toFixed(2), eventsPerSecond: Math.round(total / s) }));
-    });
+    // The workflow, in both loop shapes (each its own consumer group, from offset 0): `batches` runs an
+    // activity per batch (before), `sessions` the supervised long activity.
+    for (const loop of ['batches', 'sessions'] as const) {
+      await env.withWorker(async () => {
+        t = performance.now(); // the worker's start (bundling the workflows) is not part of the figure
+        const group = `${tag}-workflow-${loop}`;
+        const h = await env.client.workflow.start(eventsStreamWorkflow, { taskQueue: env.taskQueue, workflowId: `events/stream/${tag}-${loop}`, args: [{ topic, consumerGroup: group, maxMessages, maxWaitMs: 1000, loop }] });
+        while ((await stored(group)) < total) await new Promise((r) => setTimeout(r, 50));
+        const s = (performance.now() - t) / 1000;
+        await h.signal(stopEventsSignal);
+        await h.result();
+        results[`workflow ${loop}`] = [Math.round(total / s)];
+        console.log(JSON.stringify({ mode: `workflow, ${loop}`, events: total, seconds: +s.toFixed(2), eventsPerSecond: Math.round(total / s) }));
+      });
+    }
     const median = (xs: number[] = []) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const [loopRate, bare, flow] = [median(results['activity loop']), median(results['activity loop, no hook']), median(results.workflow)];
+    const [loopRate, bare, flow, batches] = [median(results['activity loop']), median(results['activity loop, no hook']), median(results['workflow sessions']), median(results['workflow batches'])];
     const ratio = (a?: number, b?: number) => (a && b ? +(a / b).toFixed(2) : undefined);
-    console.log(JSON.stringify({ medianEventsPerSecond: { loop: loopRate, loopNoHook: bare, workflow: flow }, workflowVsLoop: ratio(flow, loopRate), hookVsNoHook: ratio(loopRate, bare) }));
+    console.log(JSON.stringify({ medianEventsPerSecond: { loop: loopRate, loopNoHook: bare, workflow: flow, workflowBatches: batches }, workflowVsLoop: ratio(flow, loopRate), sessionsVsBatches: ratio(flow, batches), hookVsNoHook: ratio(loopRate, bare) }));
   } finally {
     await cleanUpEventsBench(env, topic, tag);
   }

@@ -42,6 +42,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     rates: { type: 'string', default: '1000,2000,5000,10000' }, seconds: { type: 'string', default: '30' },
     'max-wait-ms': { type: 'string' }, 'max-messages': { type: 'string' }, 'idle-sleep-ms': { type: 'string' }, 'poll-ms': { type: 'string' },
+    // Both loop shapes in one run: `batches` (an activity per batch/pass, before), `sessions` (supervised long activities).
+    loops: { type: 'string', default: 'sessions' },
   } });
   // Unset flags stay unset, so each workflow applies the default it ships with.
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
@@ -62,15 +64,15 @@ async function main(): Promise<void> {
   await producer.connect();
   const results: Array<Record<string, unknown>> = [];
   try {
-    for (const rate of values.rates.split(',').map(Number)) {
-      const topic = `bench.realtime.${tag}.${rate}`;
+    for (const [rate, loop] of values.rates.split(',').map(Number).flatMap((r) => values.loops.split(',').map((l) => [r, l] as const))) {
+      const topic = `bench.realtime.${tag}.${rate}.${loop}`;
       await ensureTopic(kafka, topic, PARTITIONS);
       const ids = [`events/stream/${topic}`, `realtime/metrics/${topic}`];
-      await client.workflow.start('eventsStreamWorkflow', { taskQueue, workflowId: ids[0] as string, args: [{ topic, consumerGroup: tag, ...streamTuning }] });
-      await client.workflow.start('realtimeMetricsWorkflow', { taskQueue, workflowId: ids[1] as string, args: [loopTuning] });
+      await client.workflow.start('eventsStreamWorkflow', { taskQueue, workflowId: ids[0] as string, args: [{ topic, consumerGroup: tag, ...streamTuning, loop }] });
+      await client.workflow.start('realtimeMetricsWorkflow', { taskQueue, workflowId: ids[1] as string, args: [{ ...loopTuning, loop }] });
       // Warm-up, not measured: the worker's Kafka reader joins and the first batches run.
       const warm = await producer.send({ topic, acks: -1, messages: Array.from({ length: 30 }, (_, k) => ({ partition: k % PARTITIONS, value: JSON.stringify({
-        event_id: `${tag}-${rate}-warm-${k}`, event_name: 'view', user_id: 'U0', session_id: 'S0', product_id: 'P0', order_id: null, price: null, ts: new Date(Date.now() + ERA_MS).toISOString() }) })) });
+        event_id: `${tag}-${rate}-${loop}-warm-${k}`, event_name: 'view', user_id: 'U0', session_id: 'S0', product_id: 'P0', order_id: null, price: null, ts: new Date(Date.now() + ERA_MS).toISOString() }) })) });
       const warmEnd = new Map(warm.map((m) => [m.partition, BigInt(m.baseOffset ?? '0') + 10n]));
       for (const until = Date.now() + 120_000; Date.now() < until;) {
         const { rows } = await analytics.query<{ partition: number; next_offset: string }>('select partition, next_offset::text from realtime_visible where topic = $1', [topic]);
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
             const n = sent + k;
             const user = `U${(n * 7919) % 5000}`;
             const name = NAMES[n % NAMES.length] as string;
-            const value = JSON.stringify({ event_id: `${tag}-${rate}-${n}`, event_name: name, user_id: user, session_id: `S${user}`, product_id: `P${n % 300}`, order_id: name === 'order' ? `${tag}-O${n}` : null, price: '9.99', ts: new Date(now + ERA_MS).toISOString() });
+            const value = JSON.stringify({ event_id: `${tag}-${rate}-${loop}-${n}`, event_name: name, user_id: user, session_id: `S${user}`, product_id: `P${n % 300}`, order_id: name === 'order' ? `${tag}-O${n}` : null, price: '9.99', ts: new Date(now + ERA_MS).toISOString() });
             return { partition: n % PARTITIONS, key: user, value };
           });
           for (let i = 0; i < messages.length; i += 2000) {
@@ -132,18 +134,19 @@ async function main(): Promise<void> {
       producing = false;
       await poller;
       for (const id of ids) await client.workflow.getHandle(id).signal('stop');
+      for (const id of ids) await client.workflow.getHandle(id).result().catch(() => undefined);
       const all = samples.flatMap((s) => Array<number>(s.count).fill(s.ms)).sort((a, b) => a - b);
       const third = (k: number) => samples.filter((s) => s.at >= (k * seconds * 1000) / 3 && s.at < ((k + 1) * seconds * 1000) / 3).flatMap((s) => Array<number>(s.count).fill(s.ms)).sort((a, b) => a - b);
       const [first, last] = [pct(third(0), 95), pct(third(2), 95)];
       const lost = pending.reduce((n, p) => n + p.count, 0);
       results.push({
-        rate, sent, producedPerSecond: Math.round(sent / seconds), p50Ms: pct(all, 50), p95Ms: pct(all, 95), p99Ms: pct(all, 99), maxMs: all[all.length - 1],
+        rate, loop, sent, producedPerSecond: Math.round(sent / seconds), p50Ms: pct(all, 50), p95Ms: pct(all, 95), p99Ms: pct(all, 99), maxMs: all[all.length - 1],
         stagedP50Ms: pct(stagedSamples.sort((a, b) => a - b), 50), stagedP95Ms: pct(stagedSamples, 95), p95FirstThirdMs: first, p95LastThirdMs: last, notVisible: lost,
         // Sustained: everything became visible and the last third's p95 is within 2 s of the first's.
         keptUp: lost === 0 && last <= first + 2000,
       });
       console.log(JSON.stringify(results[results.length - 1]));
-      await cleanup(topic, `${tag}-${rate}-`);
+      await cleanup(topic, `${tag}-${rate}-${loop}-`);
     }
   } finally {
     await producer.disconnect();

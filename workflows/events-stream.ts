@@ -1,9 +1,14 @@
-import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { EventsActivities } from '../activities/events';
+import { ActivityCancellationType, ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { EventsActivities, EventsSessionOutput } from '../activities/events';
+import { superviseSessions, type StopState } from './supervise';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { activitiesOn } from './queues';
 
-export interface EventsTotals { batches: number; received: number; loaded: number; quarantined: number; duplicates: number; runs: number }
+export interface EventsTotals {
+  batches: number; received: number; loaded: number; quarantined: number; duplicates: number; runs: number;
+  /** Sessions that failed for good and were restarted (supervised runs only). */
+  restarts?: number;
+}
 
 /**
  * The continuous events stream. Topic and group default to the activity's (KAFKA_EVENTS_TOPIC,
@@ -17,8 +22,19 @@ export interface EventsStreamInput {
   maxWaitMs?: number;
   /** Pause after an empty batch (default 1000 ms); a stop signal ends it early. */
   idleSleepMs?: number;
-  /** Batches per run before continue-as-new (default 200), so a history stays around a thousand events. */
+  /** Batches per run before continue-as-new (default 200); runs from before the supervised sessions only. */
   batchesPerRun?: number;
+  /** How long one session (one long activity) runs before it reports its totals (default one hour). */
+  sessionMs?: number;
+  /** Sessions per run before continue-as-new (default 24). */
+  sessionsPerRun?: number;
+  /** Delay before the first restart of a failed session (default 5000 ms, doubling to 5 min). */
+  restartDelayMs?: number;
+  /**
+   * 'batches' runs the shape from before the supervised sessions (one activity per batch or pass, a
+   * timer when idle), for benchmarks that compare the two in one run; default 'sessions'.
+   */
+  loop?: 'sessions' | 'batches';
   /** Stop after this many batches in all (tests); without it the stream runs until a stop signal. */
   maxBatches?: number;
   totals?: EventsTotals;
@@ -29,6 +45,20 @@ export interface EventsStreamOutput extends EventsTotals { stoppedBy: 'signal' |
 export const stopEventsSignal = defineSignal('stop');
 export const eventsProgressQuery = defineQuery<EventsTotals>('progress');
 
+/** Runs from before it ran one short activity per batch and a timer when idle (thousands of history events an hour). */
+export const SUPERVISED_SESSION_PATCH = 'supervised-session';
+
+const { runEventsSession } = activitiesOn<EventsActivities>('stream', {
+  // A session ends itself after sessionMs (an hour); this only bounds a session that lost track.
+  startToCloseTimeout: '3 hours',
+  // A worker killed mid-session is noticed within this, and the session retried on another from the stored offsets.
+  heartbeatTimeout: '20 seconds',
+  // A stop waits for the session to end its batch (it stops at its next heartbeat).
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  // Then the supervisor restarts it with back-off and an alert.
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
 const { consumeEventsBatch } = activitiesOn<EventsActivities>('stream', {
   startToCloseTimeout: '5 minutes',
   // A worker killed mid-batch is noticed within this and the batch re-read elsewhere from the stored offsets.
@@ -38,7 +68,7 @@ const { consumeEventsBatch } = activitiesOn<EventsActivities>('stream', {
 
 function invalid(input: EventsStreamInput | undefined): string | undefined {
   if (!input || typeof input !== 'object') return 'events: input must be an object (use {} for the defaults)';
-  for (const k of ['maxMessages', 'maxWaitMs', 'idleSleepMs', 'batchesPerRun', 'maxBatches'] as const) {
+  for (const k of ['maxMessages', 'maxWaitMs', 'idleSleepMs', 'batchesPerRun', 'maxBatches', 'sessionMs', 'sessionsPerRun', 'restartDelayMs'] as const) {
     const v = input[k];
     if (v !== undefined && (!Number.isInteger(v) || v < (k === 'maxWaitMs' || k === 'idleSleepMs' ? 0 : 1))) return `events: ${k} must be a positive integer, got ${String(v)}`;
   }
@@ -55,9 +85,42 @@ export async function eventsStreamWorkflow(input: EventsStreamInput): Promise<Ev
   upsertSearchAttributes([{ key: EtlPipeline, value: 'events' }, { key: EtlPartition, value: input.topic ?? 'default' }]);
   const totals: EventsTotals = { batches: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, runs: 0, ...input.totals };
   totals.runs++;
+  const state: StopState = { stop: false };
+  setHandler(stopEventsSignal, () => {
+    state.stop = true;
+    state.cancel?.();
+  });
+  setHandler(eventsProgressQuery, () => totals);
+
+  if (input.loop !== 'batches' && patched(SUPERVISED_SESSION_PATCH)) {
+    const topic = input.topic ?? 'the default topic';
+    const end = await superviseSessions<EventsSessionOutput>({
+      pipeline: 'events',
+      name: `the events stream (group ${input.consumerGroup ?? 'etl-events'}, ${topic})`,
+      session: () => runEventsSession({
+        topic: input.topic, consumerGroup: input.consumerGroup, maxMessages: input.maxMessages, maxWaitMs: input.maxWaitMs, idleSleepMs: input.idleSleepMs,
+        maxBatches: input.maxBatches === undefined ? undefined : input.maxBatches - totals.batches, sessionMs: input.sessionMs,
+      }),
+      record: (o) => {
+        totals.batches += o.batches;
+        totals.received += o.received;
+        totals.loaded += o.loaded;
+        totals.quarantined += o.quarantined;
+        totals.duplicates += o.duplicates;
+      },
+      finished: () => input.maxBatches !== undefined && totals.batches >= input.maxBatches,
+      sessionsPerRun: input.sessionsPerRun ?? 24,
+      restartDelayMs: input.restartDelayMs,
+      failed: () => void (totals.restarts = (totals.restarts ?? 0) + 1),
+    }, state);
+    if (end === 'signal') return { ...totals, stoppedBy: 'signal' };
+    if (end === 'finished') return { ...totals, stoppedBy: 'maxBatches' };
+    return continueAsNew<typeof eventsStreamWorkflow>({ ...input, totals });
+  }
+
+  // Runs from before the supervised sessions: one activity per batch.
   let stop = false;
   setHandler(stopEventsSignal, () => void (stop = true));
-  setHandler(eventsProgressQuery, () => totals);
 
   const batchesPerRun = input.batchesPerRun ?? 200;
   for (let i = 0; i < batchesPerRun && !workflowInfo().continueAsNewSuggested; i++) {

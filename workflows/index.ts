@@ -4,6 +4,7 @@ export * from './orders';
 export * from './catalog';
 export * from './transform';
 export * from './scheduled';
+export { alertDeliveryWorkflow } from './alerting';
 export * from './backfill';
 export * from './files';
 export * from './events-stream';

@@ -1,9 +1,15 @@
-import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { RealtimeActivities } from '../activities/realtime';
+import { ActivityCancellationType, ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { RealtimeActivities, RealtimeSessionOutput } from '../activities/realtime';
+import { SUPERVISED_SESSION_PATCH } from './events-stream';
+import { superviseSessions, type StopState } from './supervise';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { activitiesOn } from './queues';
 
-export interface RealtimeTotals { passes: number; minutes: number; loads: number; evaluated: number; raised: number; sent: number; runs: number }
+export interface RealtimeTotals {
+  passes: number; minutes: number; loads: number; evaluated: number; raised: number; sent: number; runs: number;
+  /** Sessions that failed for good and were restarted (supervised runs only). */
+  restarts?: number;
+}
 
 /**
  * The realtime metrics loop beside the events stream: recompute what events loads marked dirty,
@@ -12,8 +18,19 @@ export interface RealtimeTotals { passes: number; minutes: number; loads: number
 export interface RealtimeMetricsInput {
   /** Pause after a pass that found nothing to do (default 500 ms): the latency floor. */
   pollMs?: number;
-  /** Passes per run before continue-as-new (default 300). */
+  /** Passes per run before continue-as-new (default 300); runs from before the supervised sessions only. */
   passesPerRun?: number;
+  /** How long one session (one long activity) runs before it reports its totals (default one hour). */
+  sessionMs?: number;
+  /** Sessions per run before continue-as-new (default 24). */
+  sessionsPerRun?: number;
+  /** Delay before the first restart of a failed session (default 5000 ms, doubling to 5 min). */
+  restartDelayMs?: number;
+  /**
+   * 'batches' runs the shape from before the supervised sessions (one activity per batch or pass, a
+   * timer when idle), for benchmarks that compare the two in one run; default 'sessions'.
+   */
+  loop?: 'sessions' | 'batches';
   /** Stop after this many passes in all (tests); without it the loop runs until a stop signal. */
   maxPasses?: number;
   totals?: RealtimeTotals;
@@ -24,6 +41,14 @@ export interface RealtimeMetricsOutput extends RealtimeTotals { stoppedBy: 'sign
 export const stopRealtimeSignal = defineSignal('stop');
 export const realtimeProgressQuery = defineQuery<RealtimeTotals>('progress');
 
+const { runRealtimeSession } = activitiesOn<RealtimeActivities>('stream', {
+  startToCloseTimeout: '3 hours',
+  // As the events stream's: a worker killed mid-session is noticed within this (a pass heartbeats as it goes).
+  heartbeatTimeout: '20 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
 const { refreshRealtime } = activitiesOn<RealtimeActivities>('stream', {
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
@@ -32,7 +57,7 @@ const { refreshRealtime } = activitiesOn<RealtimeActivities>('stream', {
 
 function invalid(input: RealtimeMetricsInput | undefined): string | undefined {
   if (!input || typeof input !== 'object') return 'realtime: input must be an object (use {} for the defaults)';
-  for (const k of ['pollMs', 'passesPerRun', 'maxPasses'] as const) {
+  for (const k of ['pollMs', 'passesPerRun', 'maxPasses', 'sessionMs', 'sessionsPerRun', 'restartDelayMs'] as const) {
     const v = input[k];
     if (v !== undefined && (!Number.isInteger(v) || v < (k === 'pollMs' ? 0 : 1))) return `realtime: ${k} must be a positive integer, got ${String(v)}`;
   }
@@ -46,9 +71,39 @@ export async function realtimeMetricsWorkflow(input: RealtimeMetricsInput): Prom
   upsertSearchAttributes([{ key: EtlPipeline, value: 'realtime' }, { key: EtlPartition, value: 'live' }]);
   const totals: RealtimeTotals = { passes: 0, minutes: 0, loads: 0, evaluated: 0, raised: 0, sent: 0, runs: 0, ...input.totals };
   totals.runs++;
+  const state: StopState = { stop: false };
+  setHandler(stopRealtimeSignal, () => {
+    state.stop = true;
+    state.cancel?.();
+  });
+  setHandler(realtimeProgressQuery, () => totals);
+
+  if (input.loop !== 'batches' && patched(SUPERVISED_SESSION_PATCH)) {
+    const end = await superviseSessions<RealtimeSessionOutput>({
+      pipeline: 'realtime',
+      name: 'the realtime metrics loop',
+      session: () => runRealtimeSession({ pollMs: input.pollMs, maxPasses: input.maxPasses === undefined ? undefined : input.maxPasses - totals.passes, sessionMs: input.sessionMs }),
+      record: (o) => {
+        totals.passes += o.passes;
+        totals.minutes += o.minutes;
+        totals.loads += o.loads;
+        totals.evaluated += o.evaluated;
+        totals.raised += o.raised;
+        totals.sent += o.sent;
+      },
+      finished: () => input.maxPasses !== undefined && totals.passes >= input.maxPasses,
+      sessionsPerRun: input.sessionsPerRun ?? 24,
+      restartDelayMs: input.restartDelayMs,
+      failed: () => void (totals.restarts = (totals.restarts ?? 0) + 1),
+    }, state);
+    if (end === 'signal') return { ...totals, stoppedBy: 'signal' };
+    if (end === 'finished') return { ...totals, stoppedBy: 'maxPasses' };
+    return continueAsNew<typeof realtimeMetricsWorkflow>({ ...input, totals });
+  }
+
+  // Runs from before the supervised sessions: one activity per pass.
   let stop = false;
   setHandler(stopRealtimeSignal, () => void (stop = true));
-  setHandler(realtimeProgressQuery, () => totals);
 
   const passesPerRun = input.passesPerRun ?? 300;
   for (let i = 0; i < passesPerRun && !workflowInfo().continueAsNewSuggested; i++) {

@@ -12,9 +12,10 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ApplicationFailure, condition, isCancellation, log, ParentClosePolicy, patched, proxyActivities, startChild, upsertSearchAttributes, workflowInfo,
+  ApplicationFailure, condition, isCancellation, log, ParentClosePolicy, patched, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import type { AlertActivities, AlertKind } from '../activities/common/alerts';
+import type { AlertKind } from '../activities/common/alerts';
+import { deliverInRun, deliverLater, recordAlert } from './alerting';
 import { isPipelineName, partitionEndingAt, partitionWorkflowId, PIPELINES, type PartitionOutput, type PipelineName } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { causeMessage } from './helpers';
@@ -44,26 +45,8 @@ export interface ScheduledPipelineOutput {
   result?: PartitionOutput;
 }
 
-const alerts = proxyActivities<AlertActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 10, initialInterval: '2 seconds' } });
-// Webhook delivery backs off for up to about an hour; a dead webhook must not fail the run.
-const delivery = proxyActivities<AlertActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 12, initialInterval: '5 seconds', maximumInterval: '10 minutes' } });
-
 /** Runs before this patch waited for the webhook themselves; docs/orchestration.md has its lifecycle. */
 export const ALERT_DELIVERY_CHILD_PATCH = 'alert-delivery-child';
-
-/**
- * Sends one recorded alert to the webhook, retrying for about an hour; the row keeps its
- * delivery_error meanwhile, and `etl alerts` shows it. Started by the run that raised the alert
- * and abandoned by it, under the id `alert-delivery/<alertId>`, so there is one per alert.
- */
-export async function alertDeliveryWorkflow(input: { alertId: string }): Promise<void> {
-  try {
-    await delivery.deliverAlert({ alertId: input.alertId });
-  } catch (err) {
-    // The row stays with delivery_error set and shows in `etl alerts`; nothing more to do here.
-    log.warn('alert webhook delivery failed', { alertId: input.alertId, error: causeMessage(err) });
-  }
-}
 
 export async function scheduledPipelineWorkflow(input: ScheduledPipelineInput): Promise<ScheduledPipelineOutput> {
   if (!input || typeof input.pipeline !== 'string' || !isPipelineName(input.pipeline)) {
@@ -132,20 +115,8 @@ function scheduledTimeOf(input: ScheduledPipelineInput): Date {
 
 async function alert(kind: AlertKind, pipeline: string, partitionStart: string, message: string): Promise<void> {
   const { workflowId, runId } = workflowInfo();
-  const alertId = `${workflowId}/${runId}/${kind}`;
-  await alerts.raiseAlert({ alertId, pipeline, partitionStart, kind, message, workflowId, runId });
-  if (patched(ALERT_DELIVERY_CHILD_PATCH)) {
-    try {
-      await startChild(alertDeliveryWorkflow, { workflowId: `alert-delivery/${alertId}`, args: [{ alertId }], parentClosePolicy: ParentClosePolicy.ABANDON });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
-    return;
-  }
-  // Runs from before the patch: delivered in the run itself.
-  try {
-    await delivery.deliverAlert({ alertId });
-  } catch (err) {
-    log.warn('alert webhook delivery failed', { alertId, error: causeMessage(err) });
-  }
+  const input = { alertId: `${workflowId}/${runId}/${kind}`, pipeline, partitionStart, kind, message, workflowId, runId };
+  await recordAlert(input);
+  if (patched(ALERT_DELIVERY_CHILD_PATCH)) await deliverLater(input.alertId);
+  else await deliverInRun(input.alertId);
 }

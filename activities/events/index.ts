@@ -28,6 +28,24 @@ export const DEFAULT_BATCH_BYTES = 32 << 20;
 /** topic defaults to KAFKA_EVENTS_TOPIC. A batch ends at maxMessages or maxBytes, or after maxWaitMs, whichever is first. */
 export interface ConsumeEventsBatchInput { topic?: string; consumerGroup?: string; maxMessages?: number; maxBytes?: number; maxWaitMs?: number }
 
+/**
+ * A session of the stream: batches one after another in this one activity, pinned to its worker
+ * (and its Kafka reader) while it lives. It ends by itself after `sessionMs` or `maxBatches`, so the
+ * workflow records its totals; a stop cancels it, and it ends at its next heartbeat.
+ */
+export interface EventsSessionInput extends ConsumeEventsBatchInput {
+  /** Pause after an empty batch (default 1000 ms). */
+  idleSleepMs?: number;
+  /** End after this many batches (the workflow passes what is left of its maxBatches). */
+  maxBatches?: number;
+  /** End after this long (default one hour). */
+  sessionMs?: number;
+}
+
+export interface EventsSessionOutput { batches: number; received: number; loaded: number; quarantined: number; duplicates: number; endedBy: 'maxBatches' | 'time' }
+
+export const DEFAULT_SESSION_MS = 3_600_000;
+
 export interface ConsumeEventsBatchOutput {
   received: number;
   loaded: number;
@@ -90,42 +108,62 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
   const { staging, s3, bucket, kafka } = deps;
   const alerts = createAlertActivities({ staging, alertWebhookUrl: deps.alertWebhookUrl });
   return {
-    async consumeEventsBatch(input: ConsumeEventsBatchInput): Promise<ConsumeEventsBatchOutput> {
-      const topic = input.topic ?? deps.eventsTopic;
-      const group = input.consumerGroup ?? DEFAULT_EVENTS_GROUP;
-      try {
-        const { rows } = await staging.query<{ partition: number; next_offset: string }>(
-          'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic]);
-        const stored = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
-        const messages = await eventReader(kafka, topic, group).read(stored, {
-          maxMessages: input.maxMessages ?? 20_000, maxBytes: input.maxBytes ?? DEFAULT_BATCH_BYTES, maxWaitMs: input.maxWaitMs ?? 1000, onWait: heartbeat,
-        });
-        const byPartition = new Map<number, ReadMessage[]>();
-        for (const m of messages) {
-          const list = byPartition.get(m.partition);
-          if (list) list.push(m);
-          else byPartition.set(m.partition, [m]);
-        }
-        const ranges = [...byPartition.entries()].sort(([a], [b]) => a - b);
-        // allSettled: the attempt reports only once every partition's transaction has ended, one way or the other.
-        const settled = await Promise.allSettled(ranges.map(([partition, msgs]) => loadRange(topic, group, partition, msgs)));
-        const failed = ranges.flatMap(([partition, msgs], i): FailedRange[] => {
-          const s = settled[i];
-          if (s?.status !== 'rejected') return [];
-          return [{ group, topic, partition, firstOffset: msgs[0]?.offset ?? '?', lastOffset: msgs[msgs.length - 1]?.offset ?? '?', error: s.reason }];
-        });
-        if (failed[0]) {
-          await alertStuck(failed);
-          throw failed[0].error;
-        }
-        const loads = settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value);
-        const sum = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => loads.reduce((n, l) => n + (l.skipped ? 0 : l[k]), 0);
-        return { received: sum('received'), loaded: sum('loaded'), quarantined: sum('quarantined'), duplicates: sum('duplicates'), loads };
-      } catch (err) {
-        rethrowClassified(err, `events: consuming ${topic} for group ${group}`);
+    consumeEventsBatch: (input: ConsumeEventsBatchInput) => consumeBatch(input),
+
+    async runEventsSession(input: EventsSessionInput): Promise<EventsSessionOutput> {
+      const ctx = Context.current();
+      const until = Date.now() + (input.sessionMs ?? DEFAULT_SESSION_MS);
+      const t: EventsSessionOutput = { batches: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, endedBy: 'time' };
+      while (Date.now() < until) {
+        if (input.maxBatches !== undefined && t.batches >= input.maxBatches) return { ...t, endedBy: 'maxBatches' };
+        const b = await consumeBatch(input, () => heartbeat(t));
+        t.batches++;
+        t.received += b.received;
+        t.loaded += b.loaded;
+        t.quarantined += b.quarantined;
+        t.duplicates += b.duplicates;
+        heartbeat(t); // progress (`etl events status` reads it), and where a stop lands
+        if (b.received === 0) await ctx.sleep(input.idleSleepMs ?? 1000);
       }
+      return t;
     },
   };
+
+  async function consumeBatch(input: ConsumeEventsBatchInput, beat: () => void = heartbeat): Promise<ConsumeEventsBatchOutput> {
+    const topic = input.topic ?? deps.eventsTopic;
+    const group = input.consumerGroup ?? DEFAULT_EVENTS_GROUP;
+    try {
+      const { rows } = await staging.query<{ partition: number; next_offset: string }>(
+        'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic]);
+      const stored = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+      const messages = await eventReader(kafka, topic, group).read(stored, {
+        maxMessages: input.maxMessages ?? 20_000, maxBytes: input.maxBytes ?? DEFAULT_BATCH_BYTES, maxWaitMs: input.maxWaitMs ?? 1000, onWait: beat,
+      });
+      const byPartition = new Map<number, ReadMessage[]>();
+      for (const m of messages) {
+        const list = byPartition.get(m.partition);
+        if (list) list.push(m);
+        else byPartition.set(m.partition, [m]);
+      }
+      const ranges = [...byPartition.entries()].sort(([a], [b]) => a - b);
+      // allSettled: the attempt reports only once every partition's transaction has ended, one way or the other.
+      const settled = await Promise.allSettled(ranges.map(([partition, msgs]) => loadRange(topic, group, partition, msgs)));
+      const failed = ranges.flatMap(([partition, msgs], i): FailedRange[] => {
+        const s = settled[i];
+        if (s?.status !== 'rejected') return [];
+        return [{ group, topic, partition, firstOffset: msgs[0]?.offset ?? '?', lastOffset: msgs[msgs.length - 1]?.offset ?? '?', error: s.reason }];
+      });
+      if (failed[0]) {
+        await alertStuck(failed);
+        throw failed[0].error;
+      }
+      const loads = settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value);
+      const sum = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => loads.reduce((n, l) => n + (l.skipped ? 0 : l[k]), 0);
+      return { received: sum('received'), loaded: sum('loaded'), quarantined: sum('quarantined'), duplicates: sum('duplicates'), loads };
+    } catch (err) {
+      rethrowClassified(err, `events: consuming ${topic} for group ${group}`);
+    }
+  }
 
   /** A range failing again and again is a person's problem: one etl.alerts row per stuck range. Retries go on regardless. */
   async function alertStuck(failed: readonly FailedRange[]): Promise<void> {

@@ -3,6 +3,7 @@
  * spikes -> deliver pending alerts. Each step is idempotent on its own, so a retried or repeated
  * pass leaves the same rows (docs/realtime.md).
  */
+import { Context } from '@temporalio/activity';
 import { heartbeat } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import { rethrowClassified } from '../../lib/errors';
@@ -35,22 +36,57 @@ export interface RefreshRealtimeOutput {
 }
 
 
+/** A session of the realtime loop: passes one after another in one activity (see EventsSessionInput). */
+export interface RealtimeSessionInput {
+  /** Pause after a pass that found nothing to do (default 500 ms). */
+  pollMs?: number;
+  /** End after this many passes (the workflow passes what is left of its maxPasses). */
+  maxPasses?: number;
+  /** End after this long (default one hour). */
+  sessionMs?: number;
+}
+
+export interface RealtimeSessionOutput { passes: number; minutes: number; loads: number; evaluated: number; raised: number; sent: number; endedBy: 'maxPasses' | 'time' }
+
 export function createRealtimeActivities(deps: RealtimeDeps) {
   const settings = deps.realtime ?? DEFAULT_REALTIME_SETTINGS;
+  const pass = async (beat: () => void = heartbeat): Promise<RefreshRealtimeOutput> => {
+    let step = 'recomputing dirty minutes from staging.events';
+    try {
+      const r = await refreshDirtyMinutes(deps.staging, deps.analytics, deps.pseudonymKey, beat);
+      step = 'judging closed minutes for spikes';
+      const s = await evaluateSpikes(deps.analytics, settings);
+      beat();
+      step = 'delivering spike alerts to ALERT_WEBHOOK_URL';
+      const d = await deliverAlerts(deps.analytics, deps.alertWebhookUrl);
+      return { minutes: r.minutes, loads: r.loads, dirtyLeft: r.dirtyLeft, evaluated: s.evaluated, raised: s.raised, sent: d.sent, failed: d.failed, pendingAlerts: d.pending };
+    } catch (err) {
+      rethrowClassified(err, `realtime: ${step}`);
+    }
+  };
   return {
     async refreshRealtime(_input: RefreshRealtimeInput = {}): Promise<RefreshRealtimeOutput> {
-      let step = 'recomputing dirty minutes from staging.events';
-      try {
-        const r = await refreshDirtyMinutes(deps.staging, deps.analytics, deps.pseudonymKey, heartbeat);
-        step = 'judging closed minutes for spikes';
-        const s = await evaluateSpikes(deps.analytics, settings);
-        heartbeat();
-        step = 'delivering spike alerts to ALERT_WEBHOOK_URL';
-        const d = await deliverAlerts(deps.analytics, deps.alertWebhookUrl);
-        return { minutes: r.minutes, loads: r.loads, dirtyLeft: r.dirtyLeft, evaluated: s.evaluated, raised: s.raised, sent: d.sent, failed: d.failed, pendingAlerts: d.pending };
-      } catch (err) {
-        rethrowClassified(err, `realtime: ${step}`);
+      return pass();
+    },
+
+    async runRealtimeSession(input: RealtimeSessionInput): Promise<RealtimeSessionOutput> {
+      const ctx = Context.current();
+      const until = Date.now() + (input.sessionMs ?? 3_600_000);
+      const t: RealtimeSessionOutput = { passes: 0, minutes: 0, loads: 0, evaluated: 0, raised: 0, sent: 0, endedBy: 'time' };
+      while (Date.now() < until) {
+        if (input.maxPasses !== undefined && t.passes >= input.maxPasses) return { ...t, endedBy: 'maxPasses' };
+        const r = await pass(() => heartbeat(t));
+        t.passes++;
+        t.minutes += r.minutes;
+        t.loads += r.loads;
+        t.evaluated += r.evaluated;
+        t.raised += r.raised;
+        t.sent += r.sent;
+        heartbeat(t);
+        // Work found: look again at once, since loads kept committing during the pass.
+        if (r.minutes === 0 && !r.dirtyLeft) await ctx.sleep(input.pollMs ?? 500);
       }
+      return t;
     },
   };
 }

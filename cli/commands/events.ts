@@ -69,12 +69,31 @@ export function register(program: Command): void {
         const handle = client.workflow.getHandle(EVENTS_WORKFLOW_ID);
         try {
           const desc = await handle.describe();
-          const totals = desc.status.name === 'RUNNING' ? await handle.query<Record<string, unknown>>('progress').catch(() => ({})) : {};
-          printData([{ workflowId: EVENTS_WORKFLOW_ID, status: desc.status.name, since: desc.startTime.toISOString(), ...totals, ui: workflowUiUrl(config, EVENTS_WORKFLOW_ID) }], opts);
+          const totals: Record<string, number> = desc.status.name === 'RUNNING' ? await handle.query<Record<string, number>>('progress').catch(() => ({})) : {};
+          // The running session's own counts, from its last heartbeat: the query has the finished sessions'.
+          const live = sessionProgress(desc.raw);
+          const sum = (k: string) => (totals[k] ?? 0) + (live?.[k] ?? 0);
+          const now = live ? { batches: sum('batches'), received: sum('received'), loaded: sum('loaded'), quarantined: sum('quarantined'), duplicates: sum('duplicates') } : {};
+          printData([{ workflowId: EVENTS_WORKFLOW_ID, status: desc.status.name, since: desc.startTime.toISOString(), ...totals, ...now, ui: workflowUiUrl(config, EVENTS_WORKFLOW_ID) }], opts);
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
           printData([{ workflowId: EVENTS_WORKFLOW_ID, status: 'NOT STARTED', hint: 'etl events start' }], opts);
         }
       });
     });
+}
+
+/**
+ * The heartbeat details of a loop's running session (workflows/supervise.ts): its counts so far.
+ * Undefined when no session is running or it has not reported yet.
+ */
+export function sessionProgress(raw: { pendingActivities?: Array<{ heartbeatDetails?: { payloads?: Array<{ data?: Uint8Array | null }> | null } | null }> | null }): Record<string, number> | undefined {
+  const data = raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(data).toString('utf8')) as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, number>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

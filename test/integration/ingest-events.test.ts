@@ -153,7 +153,7 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     const workflowId = `events/stream/test-${tag}`;
     console.log(`events stream workflow id: ${workflowId}`);
     const handle = await env.client.workflow.start(eventsStreamWorkflow, {
-      taskQueue, workflowId, args: [{ topic, consumerGroup: group, maxMessages: 1000, maxWaitMs: 500, batchesPerRun: 8, idleSleepMs: 200 }],
+      taskQueue, workflowId, args: [{ topic, consumerGroup: group, maxMessages: 1000, maxWaitMs: 500, batchesPerRun: 8, idleSleepMs: 200, sessionMs: 500, sessionsPerRun: 1 }],
     });
     try {
       const sum = async () => [...(await storedOffsets(group, topic)).values()].reduce((a, b) => a + b, 0n);

@@ -65,6 +65,9 @@ export async function testEnv(name: string, env: Record<string, string | undefin
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: queueName(taskQueue, role),
         activities: createActivities(deps),
+        // A stop reaches a loop's session in a heartbeat's answer: quick ones keep the tests quick
+        // (the shipped worker sends one at most every 5 s, workers/worker.ts).
+        maxHeartbeatThrottleInterval: '1 second',
         ...common,
         ...(role === 'default' ? { workflowBundle, workflowsPath } : {}),
       })));

@@ -1,0 +1,68 @@
+/**
+ * The supervisor of a long-running loop (the events stream, the realtime metrics): the work runs as
+ * one long activity, a session, that polls and loads inside itself and heartbeats. It stays on one
+ * worker while it lives (its Kafka reader warm) and moves to another when that worker dies (the
+ * heartbeat timeout; Temporal retries it). The workflow keeps the lifecycle: start a session,
+ * record its totals when it ends (hourly), cancel it on stop, and restart it with back-off when it
+ * fails for good, raising an alert, so the loop never ends silently. Idle, that is a handful of
+ * history events an hour instead of thousands (docs/orchestration.md, "Supervised loops").
+ */
+import { CancellationScope, condition, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { raiseAlert } from './alerting';
+import { causeMessage } from './helpers';
+
+/** Set by the loop's stop signal; `cancel` ends the running session. */
+export interface StopState { stop: boolean; cancel?: () => void }
+
+export interface Supervised<O> {
+  pipeline: 'events' | 'realtime';
+  /** What the alert calls the loop, e.g. "events stream group etl-events on shop.events". */
+  name: string;
+  /** One session: resolves with its totals when it ends by itself. */
+  session(): Promise<O>;
+  record(out: O): void;
+  /** The loop did all it was asked (maxBatches, maxPasses). */
+  finished(): boolean;
+  /** Sessions in this run before continue-as-new. */
+  sessionsPerRun: number;
+  /** Counts a failed session (the totals' restarts). */
+  failed(): void;
+  /** The first restart's delay (default 5 s; it doubles, up to 5 min). */
+  restartDelayMs?: number;
+}
+
+/** Back-off before restarting a session that failed `n` times in a row: 5 s, 10 s, ... 5 min. */
+export const restartDelayMs = (n: number, first = 5_000) => Math.min(300_000, first * 2 ** Math.max(0, n - 1));
+
+/** Runs sessions until stopped, finished, or it is time to continue as new. */
+export async function superviseSessions<O>(s: Supervised<O>, state: StopState): Promise<'signal' | 'finished' | 'continue'> {
+  let failures = 0;
+  for (let i = 0; i < s.sessionsPerRun && !workflowInfo().continueAsNewSuggested; i++) {
+    if (state.stop) return 'signal';
+    if (s.finished()) return 'finished';
+    const scope = new CancellationScope();
+    state.cancel = () => scope.cancel();
+    try {
+      s.record(await scope.run(() => s.session()));
+      failures = 0;
+    } catch (err) {
+      if (state.stop && isCancellation(err)) return 'signal';
+      failures++;
+      s.failed();
+      // One alert per failure streak (and a reminder every tenth failure in a row), never silence.
+      if (failures === 1 || failures % 10 === 0) {
+        const { workflowId, runId } = workflowInfo();
+        const wait = restartDelayMs(failures, s.restartDelayMs);
+        await raiseAlert({
+          alertId: `${workflowId}/${runId}/session-${i}`, pipeline: s.pipeline, kind: 'failed', workflowId, runId,
+          message: `${s.name} failed ${failures} time${failures > 1 ? 's' : ''} in a row (its retries spent): ${causeMessage(err)}. It restarts in ${(wait / 1000).toFixed(1)} s and keeps restarting with back-off; fix the cause (the worker log has the stack).`,
+        });
+      }
+      await condition(() => state.stop, restartDelayMs(failures, s.restartDelayMs));
+    } finally {
+      state.cancel = undefined;
+    }
+  }
+  if (state.stop) return 'signal';
+  return s.finished() ? 'finished' : 'continue';
+}
