@@ -82,11 +82,18 @@ export const FIRST_FAILURES = 50;
 
 const { recordBackfillFailures } = proxyActivities<BackfillActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' } });
 
-/** The lowest plan index an item at or after `next` depends on: failures below it no longer matter. */
-function dependencyHorizon(plan: BackfillPlan, next: number, window: number): number {
-  let low = next;
-  for (let i = next; i < Math.min(plan.length, next + window); i++) for (const d of plan.at(i)?.deps ?? []) low = Math.min(low, d);
-  return low;
+/**
+ * The lowest plan index an item at or after `next` depends on: failures below it no longer matter.
+ * Deps only grow along the plan (a transform hour depends on its own hour's ingestion), so the first
+ * item at or after `next` that has deps decides; with no transform in the plan there are none.
+ */
+export function dependencyHorizon(plan: BackfillPlan, next: number, pipelines: readonly PipelineName[]): number {
+  if (!pipelines.includes('transform')) return next;
+  for (let i = next; i < plan.length; i++) {
+    const deps = plan.at(i)?.deps ?? [];
+    if (deps.length > 0) return Math.min(next, ...deps);
+  }
+  return next;
 }
 
 export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOutput> {
@@ -134,7 +141,10 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
   /** Writes this run's failures to etl.backfill_failures, so the carried state needs only counts. */
   const recordFailures = async () => {
     if (unrecorded.length === 0) return;
-    await recordBackfillFailures({ backfillId: workflowInfo().workflowId, runId: workflowInfo().firstExecutionRunId, failures: unrecorded.splice(0) });
+    const batch = unrecorded.slice();
+    await recordBackfillFailures({ backfillId: workflowInfo().workflowId, runId: workflowInfo().firstExecutionRunId, failures: batch });
+    unrecorded.splice(0, batch.length); // only once written: a cancelled write leaves them for the next
+
   };
   const runChild = async (index: number, item: PlanItem): Promise<void> => {
     try {
@@ -196,10 +206,11 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
     throw err;
   }
 
-  if (bounded) await recordFailures();
+  // Not cancellable: a cancel arriving now must not lose the failures being written.
+  if (bounded) await CancellationScope.nonCancellable(recordFailures);
   if (state.next < plan.length) {
     const carried: BackfillState = bounded
-      ? { ...state, failedCount, recentFailed: [...failedSet].filter((i) => i >= dependencyHorizon(plan, state.next, concurrency + budget)).sort((a, b) => a - b) }
+      ? { ...state, failedCount, recentFailed: [...failedSet].filter((i) => i >= dependencyHorizon(plan, state.next, input.pipelines)).sort((a, b) => a - b) }
       : state;
     await continueAsNew<typeof backfillWorkflow>({ ...input, state: { ...carried, continuedAsNew: state.continuedAsNew + 1 } });
   }

@@ -30,6 +30,8 @@ export interface EventsStreamInput {
   sessionsPerRun?: number;
   /** Delay before the first restart of a failed session (default 5000 ms, doubling to 5 min). */
   restartDelayMs?: number;
+  /** The supervisor's failure streak; carried across continue-as-new, leave it unset. */
+  failureStreak?: number;
   /**
    * 'batches' runs the shape from before the supervised sessions (one activity per batch or pass, a
    * timer when idle), for benchmarks that compare the two in one run; default 'sessions'.
@@ -85,7 +87,7 @@ export async function eventsStreamWorkflow(input: EventsStreamInput): Promise<Ev
   upsertSearchAttributes([{ key: EtlPipeline, value: 'events' }, { key: EtlPartition, value: input.topic ?? 'default' }]);
   const totals: EventsTotals = { batches: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, runs: 0, ...input.totals };
   totals.runs++;
-  const state: StopState = { stop: false };
+  const state: StopState = { stop: false, failures: input.failureStreak ?? 0 };
   setHandler(stopEventsSignal, () => {
     state.stop = true;
     state.cancel?.();
@@ -115,16 +117,15 @@ export async function eventsStreamWorkflow(input: EventsStreamInput): Promise<Ev
     }, state);
     if (end === 'signal') return { ...totals, stoppedBy: 'signal' };
     if (end === 'finished') return { ...totals, stoppedBy: 'maxBatches' };
-    return continueAsNew<typeof eventsStreamWorkflow>({ ...input, totals });
+    return continueAsNew<typeof eventsStreamWorkflow>({ ...input, totals, failureStreak: state.failures });
   }
 
   // Runs from before the supervised sessions: one activity per batch.
-  let stop = false;
-  setHandler(stopEventsSignal, () => void (stop = true));
+  // The handler above sets state.stop (a signal buffered before it was registered went to it).
 
   const batchesPerRun = input.batchesPerRun ?? 200;
   for (let i = 0; i < batchesPerRun && !workflowInfo().continueAsNewSuggested; i++) {
-    if (stop) return { ...totals, stoppedBy: 'signal' };
+    if (state.stop) return { ...totals, stoppedBy: 'signal' };
     if (input.maxBatches !== undefined && totals.batches >= input.maxBatches) return { ...totals, stoppedBy: 'maxBatches' };
     const b = await consumeEventsBatch({ topic: input.topic, consumerGroup: input.consumerGroup, maxMessages: input.maxMessages, maxWaitMs: input.maxWaitMs });
     totals.batches++;
@@ -132,9 +133,9 @@ export async function eventsStreamWorkflow(input: EventsStreamInput): Promise<Ev
     totals.loaded += b.loaded;
     totals.quarantined += b.quarantined;
     totals.duplicates += b.duplicates;
-    if (b.received === 0) await condition(() => stop, input.idleSleepMs ?? 1000);
+    if (b.received === 0) await condition(() => state.stop, input.idleSleepMs ?? 1000);
   }
   // A stop that arrived during the last batch ends the stream here instead of being lost in the next run.
-  if (stop) return { ...totals, stoppedBy: 'signal' };
+  if (state.stop) return { ...totals, stoppedBy: 'signal' };
   return continueAsNew<typeof eventsStreamWorkflow>({ ...input, totals });
 }

@@ -26,6 +26,8 @@ export interface RealtimeMetricsInput {
   sessionsPerRun?: number;
   /** Delay before the first restart of a failed session (default 5000 ms, doubling to 5 min). */
   restartDelayMs?: number;
+  /** The supervisor's failure streak; carried across continue-as-new, leave it unset. */
+  failureStreak?: number;
   /**
    * 'batches' runs the shape from before the supervised sessions (one activity per batch or pass, a
    * timer when idle), for benchmarks that compare the two in one run; default 'sessions'.
@@ -43,8 +45,8 @@ export const realtimeProgressQuery = defineQuery<RealtimeTotals>('progress');
 
 const { runRealtimeSession } = activitiesOn<RealtimeActivities>('stream', {
   startToCloseTimeout: '3 hours',
-  // As the events stream's: a worker killed mid-session is noticed within this (a pass heartbeats as it goes).
-  heartbeatTimeout: '20 seconds',
+  // A pass heartbeats between its steps; webhook deliveries (up to 20 at 5 s each) are the longest gap.
+  heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
 });
@@ -71,7 +73,7 @@ export async function realtimeMetricsWorkflow(input: RealtimeMetricsInput): Prom
   upsertSearchAttributes([{ key: EtlPipeline, value: 'realtime' }, { key: EtlPartition, value: 'live' }]);
   const totals: RealtimeTotals = { passes: 0, minutes: 0, loads: 0, evaluated: 0, raised: 0, sent: 0, runs: 0, ...input.totals };
   totals.runs++;
-  const state: StopState = { stop: false };
+  const state: StopState = { stop: false, failures: input.failureStreak ?? 0 };
   setHandler(stopRealtimeSignal, () => {
     state.stop = true;
     state.cancel?.();
@@ -98,16 +100,15 @@ export async function realtimeMetricsWorkflow(input: RealtimeMetricsInput): Prom
     }, state);
     if (end === 'signal') return { ...totals, stoppedBy: 'signal' };
     if (end === 'finished') return { ...totals, stoppedBy: 'maxPasses' };
-    return continueAsNew<typeof realtimeMetricsWorkflow>({ ...input, totals });
+    return continueAsNew<typeof realtimeMetricsWorkflow>({ ...input, totals, failureStreak: state.failures });
   }
 
   // Runs from before the supervised sessions: one activity per pass.
-  let stop = false;
-  setHandler(stopRealtimeSignal, () => void (stop = true));
+  // The handler above sets state.stop (a signal buffered before it was registered went to it).
 
   const passesPerRun = input.passesPerRun ?? 300;
   for (let i = 0; i < passesPerRun && !workflowInfo().continueAsNewSuggested; i++) {
-    if (stop) return { ...totals, stoppedBy: 'signal' };
+    if (state.stop) return { ...totals, stoppedBy: 'signal' };
     if (input.maxPasses !== undefined && totals.passes >= input.maxPasses) return { ...totals, stoppedBy: 'maxPasses' };
     const r = await refreshRealtime({});
     totals.passes++;
@@ -117,8 +118,8 @@ export async function realtimeMetricsWorkflow(input: RealtimeMetricsInput): Prom
     totals.raised += r.raised;
     totals.sent += r.sent;
     // Work found: look again at once, since loads kept committing during the pass.
-    if (r.minutes === 0 && !r.dirtyLeft) await condition(() => stop, input.pollMs ?? 500);
+    if (r.minutes === 0 && !r.dirtyLeft) await condition(() => state.stop, input.pollMs ?? 500);
   }
-  if (stop) return { ...totals, stoppedBy: 'signal' };
+  if (state.stop) return { ...totals, stoppedBy: 'signal' };
   return continueAsNew<typeof realtimeMetricsWorkflow>({ ...input, totals });
 }

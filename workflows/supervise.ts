@@ -7,12 +7,15 @@
  * fails for good, raising an alert, so the loop never ends silently. Idle, that is a handful of
  * history events an hour instead of thousands (docs/orchestration.md, "Supervised loops").
  */
-import { CancellationScope, condition, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import { raiseAlert } from './alerting';
 import { causeMessage } from './helpers';
 
-/** Set by the loop's stop signal; `cancel` ends the running session. */
-export interface StopState { stop: boolean; cancel?: () => void }
+/**
+ * Set by the loop's stop signal; `cancel` ends the running session. `failures` is the current
+ * failure streak, carried across continue-as-new so the back-off and the alerts go on from it.
+ */
+export interface StopState { stop: boolean; cancel?: () => void; failures: number }
 
 export interface Supervised<O> {
   pipeline: 'events' | 'realtime';
@@ -36,7 +39,6 @@ export const restartDelayMs = (n: number, first = 5_000) => Math.min(300_000, fi
 
 /** Runs sessions until stopped, finished, or it is time to continue as new. */
 export async function superviseSessions<O>(s: Supervised<O>, state: StopState): Promise<'signal' | 'finished' | 'continue'> {
-  let failures = 0;
   for (let i = 0; i < s.sessionsPerRun && !workflowInfo().continueAsNewSuggested; i++) {
     if (state.stop) return 'signal';
     if (s.finished()) return 'finished';
@@ -44,19 +46,25 @@ export async function superviseSessions<O>(s: Supervised<O>, state: StopState): 
     state.cancel = () => scope.cancel();
     try {
       s.record(await scope.run(() => s.session()));
-      failures = 0;
+      state.failures = 0;
     } catch (err) {
       if (state.stop && isCancellation(err)) return 'signal';
-      failures++;
+      const failures = ++state.failures;
       s.failed();
       // One alert per failure streak (and a reminder every tenth failure in a row), never silence.
       if (failures === 1 || failures % 10 === 0) {
         const { workflowId, runId } = workflowInfo();
         const wait = restartDelayMs(failures, s.restartDelayMs);
-        await raiseAlert({
-          alertId: `${workflowId}/${runId}/session-${i}`, pipeline: s.pipeline, kind: 'failed', workflowId, runId,
-          message: `${s.name} failed ${failures} time${failures > 1 ? 's' : ''} in a row (its retries spent): ${causeMessage(err)}. It restarts in ${(wait / 1000).toFixed(1)} s and keeps restarting with back-off; fix the cause (the worker log has the stack).`,
-        });
+        try {
+          await raiseAlert({
+            alertId: `${workflowId}/${runId}/session-${i}`, pipeline: s.pipeline, kind: 'failed', workflowId, runId,
+            message: `${s.name} failed ${failures} time${failures > 1 ? 's' : ''} in a row (its retries spent): ${causeMessage(err)}. It restarts in ${(wait / 1000).toFixed(1)} s and keeps restarting with back-off; fix the cause (the worker log has the stack).`,
+          });
+        } catch (alertErr) {
+          // Staging may be what is down (it is where alerts are written): the loop must outlive that.
+          if (isCancellation(alertErr)) throw alertErr;
+          log.warn('could not record the loop failure alert', { pipeline: s.pipeline, error: causeMessage(alertErr) });
+        }
       }
       await condition(() => state.stop, restartDelayMs(failures, s.restartDelayMs));
     } finally {

@@ -23,6 +23,7 @@ export const CANCEL_SIBLINGS_PATCH = 'transform-cancel-sibling-extracts';
  * Temporal's history limit (51,200 events).
  */
 export const MAX_DATES_PER_RUN = 400;
+export const DATES_PER_RUN_PATCH = 'transform-dates-per-run';
 
 /** A run continued as new: the extracts are done; rebuild `dates`, then finish with the carried output. */
 export interface TransformResume { dates: string[]; allDates: string[]; loads: LoadSummary[]; dimsChanged: boolean }
@@ -64,11 +65,13 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
     resume = { dates, allDates: dates, loads: extracts.map((e) => e.load), dimsChanged };
   }
   const limit = Math.max(1, input.maxDatesPerRun ?? MAX_DATES_PER_RUN);
-  await slidingWindow(resume.dates.slice(0, limit), DATE_CONCURRENCY, async (date) => {
+  // Patched where it changes anything (more dates than a run takes): a run in flight at the deploy rebuilds all its dates.
+  const split = resume.dates.length > limit && patched(DATES_PER_RUN_PATCH);
+  await slidingWindow(split ? resume.dates.slice(0, limit) : resume.dates, DATE_CONCURRENCY, async (date) => {
     await acts.loadAnalyticsDate({ date, partition: base });
     await acts.writeCuratedDate({ date });
   });
-  if (resume.dates.length > limit) {
+  if (split) {
     return continueAsNew<typeof transformWorkflow>({ ...input, resume: { ...resume, dates: resume.dates.slice(limit) } });
   }
   // A deprecated patch (docs/orchestration.md, "Patch lifecycle"): runs that wrote the snapshot every time are gone.

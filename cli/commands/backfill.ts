@@ -95,7 +95,10 @@ export function register(program: Command): void {
           console.log(`${id}: ${desc.status.name.toLowerCase()}${out ? `\n${renderBar(out)}` : ''}${'message' in o ? `\n${o.message}` : ''}\n${workflowUiUrl(config, id)}`);
           for (const f of out?.failedPartitions ?? []) console.log(`  ${f.workflowId}: ${f.error}`);
           const more = (out?.failed ?? 0) - (out?.failedPartitions.length ?? 0);
-          if (more > 0) console.log(`  … and ${more} more: select workflow_id, error from etl.backfill_failures where backfill_id = '${id.replace(/'/g, "''")}' (staging database)`);
+          // The chain's first run id: a backfill started again under the same id has a list of its own.
+          const firstRunId = (desc.raw.workflowExecutionInfo as { firstRunId?: string | null } | null | undefined)?.firstRunId;
+          const run = firstRunId ? ` and run_id = '${firstRunId}'` : '';
+          if (more > 0) console.log(`  … and ${more} more: select workflow_id, error from etl.backfill_failures where backfill_id = '${id.replace(/'/g, "''")}'${run} (staging database)`);
         }
         if (o.kind !== 'completed') process.exitCode = 1;
       } finally {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { invalidBackfill, lazyPlan, planBackfill, SERIAL_PIPELINES, takeReady, type PlanItem } from '../../workflows/backfill-plan';
 import { PIPELINE_NAMES, partitionsBetween, partitionWorkflowId, type PipelineName } from '../../workflows/partitions';
 import { renderBar } from '../../cli/backfill-watch';
+import { dependencyHorizon } from '../../workflows/backfill';
 import { parseBackfillArgs } from '../../cli/commands/backfill';
 
 const FROM = '2026-03-01T00:00:00.000Z';
@@ -136,5 +137,21 @@ describe('backfill input validation', () => {
   it('draws the progress bar', () => {
     const p = { total: 10, completed: 4, failed: 1, skipped: 0, running: 2, pending: 3, runningIds: [], current: 'orders/x', continuedAsNew: 0, failedPartitions: [] };
     expect(renderBar(p, 10)).toBe('[#####.....] 5/10 50%  running 2  1 failed  at orders/x');
+  });
+});
+
+describe('dependencyHorizon (which failed indices a continued backfill must still carry)', () => {
+  const plan = lazyPlan(['orders', 'transform'], FROM, '2026-03-01T03:00:00Z'); // per hour: 6 orders, then its transform
+  it('reaches back to the first ingestion partition of the hour whose transform is still ahead', () => {
+    // Cursor on the 3rd orders partition of hour 2 (index 9): the hour's transform (13) needs 7..12.
+    expect(plan.at(9)?.workflowId).toBe('orders/2026-03-01T01:20:00.000Z');
+    expect(dependencyHorizon(plan, 9, ['orders', 'transform'])).toBe(7);
+    // Right after a transform hour nothing earlier is needed.
+    expect(dependencyHorizon(plan, 14, ['orders', 'transform'])).toBe(14);
+    expect(dependencyHorizon(plan, plan.length, ['orders', 'transform'])).toBe(plan.length);
+  });
+  it('is the cursor itself without a transform in the plan', () => {
+    const ingestOnly = lazyPlan(['orders', 'files'], FROM, '2026-03-01T03:00:00Z');
+    expect(dependencyHorizon(ingestOnly, 10, ['orders', 'files'])).toBe(10);
   });
 });

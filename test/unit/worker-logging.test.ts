@@ -18,7 +18,7 @@ describe('the worker concise log lines', () => {
     expect(line).toBe('[WARN] Activity failed (ingestPurchaseFile): connection reset');
   });
 
-  it('adds the stack to a failed workflow task and to errors, so a non-determinism error can be traced', () => {
+  it('adds the stack when a failed workflow task or an ERROR carries an Error (the SDK side; Core sends its failures as text with their stack_trace inside)', () => {
     const e = thrown('[TMPRL1100] Nondeterminism error: Activity machine does not handle this event');
     const task = conciseLine(entry('WARN', 'Failing workflow task', { workflowId: 'transform/x', failure: e })).split('\n');
     expect(task[0]).toBe('[WARN] Failing workflow task (transform/x): [TMPRL1100] Nondeterminism error: Activity machine does not handle this event');
