@@ -11,6 +11,10 @@ export interface ScheduleRow {
   nextRuns: string[];
   lastRunAt: string | null;
   lastWorkflowId: string | null;
+  /** Starts waiting behind a running one (overlap BUFFER_ALL); the server keeps at most 1,000. */
+  buffered: number;
+  /** Starts the server dropped because the buffer was full: windows that were never run. */
+  dropped: number;
 }
 
 export async function listSchedules(client: Client, idPrefix = DEFAULT_ID_PREFIX): Promise<ScheduleRow[]> {
@@ -28,6 +32,8 @@ export async function listSchedules(client: Client, idPrefix = DEFAULT_ID_PREFIX
       nextRuns: d.info.nextActionTimes.slice(0, 2).map((t) => t.toISOString()),
       lastRunAt: last?.scheduledAt.toISOString() ?? null,
       lastWorkflowId: last?.action.workflow.workflowId ?? null,
+      buffered: Number(d.raw.info?.bufferSize ?? 0),
+      dropped: Number(d.raw.info?.bufferDropped ?? 0),
     });
   }
   return rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));

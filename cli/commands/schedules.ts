@@ -57,7 +57,7 @@ export function register(program: Command): void {
 
   schedules
     .command('list')
-    .description('The schedules with their state, next runs and latest run.')
+    .description('The schedules with their state, next runs, latest run, and starts buffered behind a running one or dropped (the server keeps at most 1,000).')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       await withClient(async (client) => printData((await listSchedules(client)).map((r) => ({ ...r, nextRuns: r.nextRuns.join(' ') })), opts));

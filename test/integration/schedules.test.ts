@@ -69,6 +69,8 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
     });
     expect(rows.map((r) => r.scheduleId)).toEqual([...ids].sort());
     expect(rows.every((r) => r.paused && r.workflowType === 'scheduledPipelineWorkflow')).toBe(true);
+    // Paused and new: nothing waits behind a running start, nothing was dropped.
+    expect(rows.map((r) => [r.buffered, r.dropped])).toEqual(rows.map(() => [0, 0]));
     const orders = await env.client.schedule.getHandle(scheduleId('orders', prefix)).describe();
     expect(orders.action.type === 'startWorkflow' && orders.action.args).toEqual([{ pipeline: 'orders', lagMinutes: 2, slaMinutes: 3 }]);
     expect(orders.policies.overlap).toBe('BUFFER_ALL');
