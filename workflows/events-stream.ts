@@ -1,5 +1,6 @@
 import { ActivityCancellationType, ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { EventsActivities, EventsSessionOutput } from '../activities/events';
+import { addCounts } from './helpers';
 import { superviseSessions, type StopState } from './supervise';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { activitiesOn } from './queues';
@@ -43,6 +44,9 @@ export interface EventsStreamInput {
 }
 
 export interface EventsStreamOutput extends EventsTotals { stoppedBy: 'signal' | 'maxBatches' }
+
+/** What a batch or a session counts, summed into the totals. */
+const COUNTS = ['received', 'loaded', 'quarantined', 'duplicates'] as const;
 
 export const stopEventsSignal = defineSignal('stop');
 export const eventsProgressQuery = defineQuery<EventsTotals>('progress');
@@ -103,13 +107,7 @@ export async function eventsStreamWorkflow(input: EventsStreamInput): Promise<Ev
         topic: input.topic, consumerGroup: input.consumerGroup, maxMessages: input.maxMessages, maxWaitMs: input.maxWaitMs, idleSleepMs: input.idleSleepMs,
         maxBatches: input.maxBatches === undefined ? undefined : input.maxBatches - totals.batches, sessionMs: input.sessionMs,
       }),
-      record: (o) => {
-        totals.batches += o.batches;
-        totals.received += o.received;
-        totals.loaded += o.loaded;
-        totals.quarantined += o.quarantined;
-        totals.duplicates += o.duplicates;
-      },
+      record: (o) => addCounts(totals, o, ['batches', ...COUNTS]),
       finished: () => input.maxBatches !== undefined && totals.batches >= input.maxBatches,
       sessionsPerRun: input.sessionsPerRun ?? 24,
       restartDelayMs: input.restartDelayMs,
@@ -129,10 +127,7 @@ export async function eventsStreamWorkflow(input: EventsStreamInput): Promise<Ev
     if (input.maxBatches !== undefined && totals.batches >= input.maxBatches) return { ...totals, stoppedBy: 'maxBatches' };
     const b = await consumeEventsBatch({ topic: input.topic, consumerGroup: input.consumerGroup, maxMessages: input.maxMessages, maxWaitMs: input.maxWaitMs });
     totals.batches++;
-    totals.received += b.received;
-    totals.loaded += b.loaded;
-    totals.quarantined += b.quarantined;
-    totals.duplicates += b.duplicates;
+    addCounts(totals, b, COUNTS);
     if (b.received === 0) await condition(() => state.stop, input.idleSleepMs ?? 1000);
   }
   // A stop that arrived during the last batch ends the stream here instead of being lost in the next run.

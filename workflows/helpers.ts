@@ -13,6 +13,11 @@ export async function slidingWindow<T>(items: readonly T[], limit: number, run: 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
+/** Adds each of `keys` of `from` into `to` (a loop's totals from one batch, pass or session). */
+export function addCounts<K extends string>(to: Record<K, number>, from: Record<K, number>, keys: readonly K[]): void {
+  for (const k of keys) to[k] += from[k];
+}
+
 /** The innermost message of an error: ChildWorkflowFailure and ActivityFailure wrap the real reason. */
 export function causeMessage(err: unknown): string {
   let e: unknown = err;

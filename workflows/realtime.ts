@@ -1,6 +1,7 @@
 import { ActivityCancellationType, ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RealtimeActivities, RealtimeSessionOutput } from '../activities/realtime';
 import { SUPERVISED_SESSION_PATCH } from './events-stream';
+import { addCounts } from './helpers';
 import { superviseSessions, type StopState } from './supervise';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { activitiesOn } from './queues';
@@ -39,6 +40,9 @@ export interface RealtimeMetricsInput {
 }
 
 export interface RealtimeMetricsOutput extends RealtimeTotals { stoppedBy: 'signal' | 'maxPasses' }
+
+/** What a pass or a session counts, summed into the totals. */
+const COUNTS = ['minutes', 'loads', 'evaluated', 'raised', 'sent'] as const;
 
 export const stopRealtimeSignal = defineSignal('stop');
 export const realtimeProgressQuery = defineQuery<RealtimeTotals>('progress');
@@ -85,14 +89,7 @@ export async function realtimeMetricsWorkflow(input: RealtimeMetricsInput): Prom
       pipeline: 'realtime',
       name: 'the realtime metrics loop',
       session: () => runRealtimeSession({ pollMs: input.pollMs, maxPasses: input.maxPasses === undefined ? undefined : input.maxPasses - totals.passes, sessionMs: input.sessionMs }),
-      record: (o) => {
-        totals.passes += o.passes;
-        totals.minutes += o.minutes;
-        totals.loads += o.loads;
-        totals.evaluated += o.evaluated;
-        totals.raised += o.raised;
-        totals.sent += o.sent;
-      },
+      record: (o) => addCounts(totals, o, ['passes', ...COUNTS]),
       finished: () => input.maxPasses !== undefined && totals.passes >= input.maxPasses,
       sessionsPerRun: input.sessionsPerRun ?? 24,
       restartDelayMs: input.restartDelayMs,
@@ -112,11 +109,7 @@ export async function realtimeMetricsWorkflow(input: RealtimeMetricsInput): Prom
     if (input.maxPasses !== undefined && totals.passes >= input.maxPasses) return { ...totals, stoppedBy: 'maxPasses' };
     const r = await refreshRealtime({});
     totals.passes++;
-    totals.minutes += r.minutes;
-    totals.loads += r.loads;
-    totals.evaluated += r.evaluated;
-    totals.raised += r.raised;
-    totals.sent += r.sent;
+    addCounts(totals, r, COUNTS);
     // Work found: look again at once, since loads kept committing during the pass.
     if (r.minutes === 0 && !r.dirtyLeft) await condition(() => state.stop, input.pollMs ?? 500);
   }

@@ -15,6 +15,7 @@ import type { LoadSummary, PartitionInput } from '../../contract/pipeline';
 import { fetchOrdersPage, type ClientHooks, type FetchedPage, type OrdersApi, type RetryPolicy } from './client';
 import { liveCursor, loadOrdersPage, pageLoadId } from './load';
 import { writeRawText } from '../common/raw';
+import { heartbeat } from '../common/heartbeat';
 
 export const DEFAULT_PAGE_SIZE = 500;
 // A 10-minute partition at the default 500 per page: 5 million versions, far above the shop's rate.
@@ -103,7 +104,7 @@ export function createOrdersActivities(deps: OrdersDeps) {
             page: p.page + 1, cursor: fetched.page.next_cursor, loads: [...p.loads, summary],
             requests: p.requests + fetched.requests, rateLimited: p.rateLimited + fetched.rateLimited, failures: p.failures + fetched.failures,
           };
-          ctx.heartbeat(p);
+          heartbeat(p); // a progress point: a cancelled attempt stops between pages
         }
       } catch (err) {
         rethrowClassified(err, `orders partition ${since}..${before}, page ${p.page} (workflow ${input.workflowId})`);
