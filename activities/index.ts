@@ -4,6 +4,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createFilesActivities } from './files';
 import { createEventsActivities } from './events';
@@ -12,6 +13,7 @@ import { createCatalogActivities } from './catalog';
 import { createOrdersActivities } from './orders';
 import { createAlertActivities } from './common/alerts';
 import { createBackfillActivities } from './common/backfills';
+import { createMonitorActivities } from './monitor';
 import { createSmokeActivities } from './smoke';
 import { createTransformActivities } from './transform';
 
@@ -30,6 +32,8 @@ export interface ActivityDeps {
   alertWebhookUrl?: string;
   /** Spike thresholds and lateness of the realtime metrics; defaults in activities/realtime/index.ts. */
   realtime?: RealtimeSettings;
+  /** The worker's Temporal client, for activities that read the server's own state (the schedule monitor). */
+  temporal?: Client;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -43,6 +47,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCatalogActivities(deps),
     ...createAlertActivities(deps),
     ...createBackfillActivities(deps),
+    ...createMonitorActivities(deps),
   };
 }
 

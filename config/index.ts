@@ -66,6 +66,8 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     ALERT_WEBHOOK_URL: httpUrl.optional(),
     /** Per-pipeline SLA of scheduled runs in minutes, e.g. `orders=8,transform=45`; unnamed pipelines get their cadence. */
     ETL_SLA_MINUTES: z.string().regex(/^(\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)?(,\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)*$/, 'must look like orders=8,transform=45').default(''),
+    /** Starts buffered behind a running one (per schedule) that raise a backlog alert; 0 turns it off. Applied by etl schedules apply. */
+    ETL_SCHEDULE_BACKLOG_ALERT: z.coerce.number().int().min(0).default(3),
     /** Realtime spike alerts (docs/realtime.md): robust z-score of a closed minute against the trailing window. */
     REALTIME_SPIKE_WINDOW_MINUTES: z.coerce.number().int().min(5).max(1440).default(30),
     REALTIME_SPIKE_MIN_HISTORY: z.coerce.number().int().min(3).default(10),

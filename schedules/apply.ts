@@ -3,14 +3,16 @@
  * schedule per id. An update keeps the schedule's paused state and note, so applying a new
  * version does not resume a schedule someone paused.
  */
-import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
-import { scheduleDefinitions, type ScheduleContext } from './specs';
+import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
+import { monitorScheduleDefinition, scheduleDefinitions, type ScheduleContext } from './specs';
 
 export interface AppliedSchedule { scheduleId: string; pipeline: string; change: 'created' | 'updated' }
 
 export async function applySchedules(client: Client, ctx: ScheduleContext): Promise<AppliedSchedule[]> {
   const out: AppliedSchedule[] = [];
-  for (const def of scheduleDefinitions(ctx)) {
+  const defs: Array<{ scheduleId: string; pipeline: string; options: ScheduleOptions }> = scheduleDefinitions(ctx);
+  if (ctx.monitor ?? true) defs.push({ ...monitorScheduleDefinition(ctx), pipeline: 'monitor' });
+  for (const def of defs) {
     try {
       await client.schedule.create(def.options);
       out.push({ scheduleId: def.scheduleId, pipeline: def.pipeline, change: 'created' });

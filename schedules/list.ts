@@ -15,6 +15,8 @@ export interface ScheduleRow {
   buffered: number;
   /** Starts the server dropped because the buffer was full: windows that were never run. */
   dropped: number;
+  /** Workflows the schedule started that are still running (with BUFFER_ALL, at most one). */
+  running: string[];
 }
 
 export async function listSchedules(client: Client, idPrefix = DEFAULT_ID_PREFIX): Promise<ScheduleRow[]> {
@@ -34,6 +36,7 @@ export async function listSchedules(client: Client, idPrefix = DEFAULT_ID_PREFIX
       lastWorkflowId: last?.action.workflow.workflowId ?? null,
       buffered: Number(d.raw.info?.bufferSize ?? 0),
       dropped: Number(d.raw.info?.bufferDropped ?? 0),
+      running: d.info.runningActions.map((a) => a.workflow.workflowId),
     });
   }
   return rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));

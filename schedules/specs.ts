@@ -13,6 +13,7 @@
 import { ScheduleOverlapPolicy, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import { PIPELINES, PIPELINE_NAMES, type PipelineName } from '../workflows/partitions';
 import type { scheduledPipelineWorkflow, ScheduledPipelineInput } from '../workflows/scheduled';
+import { DEFAULT_BACKLOG_THRESHOLD, type scheduleMonitorWorkflow, type ScheduleMonitorInput } from '../workflows/monitor';
 import { EtlPipeline } from '../workflows/search-attributes';
 
 /** When each schedule fires: every `cadence` minutes, `lagMinutes` after the window closes. */
@@ -41,6 +42,10 @@ export interface ScheduleContext {
   pipelines?: readonly PipelineName[];
   /** Create new schedules paused (an existing schedule keeps its own state). */
   startPaused?: boolean;
+  /** Also apply the schedule monitor (default true). */
+  monitor?: boolean;
+  /** Buffered starts that raise a backlog alert (ETL_SCHEDULE_BACKLOG_ALERT); 0 turns it off. */
+  backlogThreshold?: number;
 }
 
 export interface ScheduleDefinition {
@@ -80,6 +85,41 @@ export function scheduleDefinitions(ctx: ScheduleContext): ScheduleDefinition[] 
       },
     };
   });
+}
+
+/** The monitor's schedule id and cadence. */
+export const MONITOR_NAME = 'monitor';
+export const MONITOR_EVERY_MINUTES = 5;
+
+export interface MonitorScheduleDefinition {
+  scheduleId: string;
+  options: ScheduleOptions<ScheduleOptionsStartWorkflowAction<typeof scheduleMonitorWorkflow>>;
+}
+
+/**
+ * The schedule monitor (workflows/monitor.ts): every 5 minutes it checks the project's schedules
+ * for starts buffered behind a stuck run, or dropped. Overlap SKIP and a short catch-up: a check is
+ * about now, a missed one is worth nothing later.
+ */
+export function monitorScheduleDefinition(ctx: ScheduleContext): MonitorScheduleDefinition {
+  const id = `${ctx.idPrefix ?? DEFAULT_ID_PREFIX}${MONITOR_NAME}`;
+  const args: ScheduleMonitorInput = { idPrefix: ctx.idPrefix ?? DEFAULT_ID_PREFIX, backlogThreshold: ctx.backlogThreshold ?? DEFAULT_BACKLOG_THRESHOLD };
+  return {
+    scheduleId: id,
+    options: {
+      scheduleId: id,
+      spec: { intervals: [{ every: `${MONITOR_EVERY_MINUTES} minutes` }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'scheduleMonitorWorkflow',
+        workflowId: `${ctx.workflowIdPrefix ?? 'scheduled/'}${MONITOR_NAME}`,
+        taskQueue: ctx.taskQueue,
+        args: [args],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${MONITOR_EVERY_MINUTES} minutes`, pauseOnFailure: false },
+      state: { paused: ctx.startPaused ?? false, note: `checks the schedules' buffered and dropped starts every ${MONITOR_EVERY_MINUTES} minutes; managed by etl schedules apply` },
+    },
+  };
 }
 
 /** Parses ETL_SLA_MINUTES, e.g. `orders=8,transform=45`; throws naming the bad entry. */

@@ -1,4 +1,5 @@
 /** Builds the activity dependencies from configuration. The one place clients are made for a worker. */
+import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import type { ActivityDeps } from '../activities';
 import { closeEventReaders } from '../activities/events/reader';
@@ -15,6 +16,8 @@ export function buildDeps(config: Config): ActivityDeps & { close(): Promise<voi
   const analytics = makePool(config, 'analytics', 12);
   const shop = makePool(config, 'shop', 8);
   const s3 = makeS3(config);
+  // Connects on first use: only the monitor's activities read the server's state through it.
+  const temporal = new Client({ connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
   return {
     staging,
     analytics,
@@ -30,7 +33,9 @@ export function buildDeps(config: Config): ActivityDeps & { close(): Promise<voi
       windowMinutes: config.REALTIME_SPIKE_WINDOW_MINUTES, minHistory: config.REALTIME_SPIKE_MIN_HISTORY, z: config.REALTIME_SPIKE_Z,
       minRatio: config.REALTIME_SPIKE_MIN_RATIO, minExcess: config.REALTIME_SPIKE_MIN_EXCESS, latenessMinutes: config.REALTIME_LATENESS_MINUTES,
     },
+    temporal,
     async close() {
+      await temporal.connection.close();
       await closeEventReaders(); // the events pipeline's long-lived Kafka consumers leave their groups first
       s3.destroy();
       await Promise.allSettled([staging.end(), analytics.end(), shop.end()]);

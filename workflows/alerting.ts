@@ -26,9 +26,9 @@ export async function alertDeliveryWorkflow(input: { alertId: string }): Promise
   }
 }
 
-/** Records the alert (etl.alerts); one row per alert id, however often it is called. */
-export async function recordAlert(input: RaiseAlertInput): Promise<void> {
-  await alerts.raiseAlert(input);
+/** Records the alert (etl.alerts); one row per alert id, however often it is called. True when this call wrote it. */
+export async function recordAlert(input: RaiseAlertInput): Promise<boolean> {
+  return (await alerts.raiseAlert(input)).created;
 }
 
 /** Leaves the webhook of a recorded alert to an abandoned alertDeliveryWorkflow. */

@@ -9,3 +9,4 @@ export * from './backfill';
 export * from './files';
 export * from './events-stream';
 export * from './realtime';
+export * from './monitor';

@@ -9,7 +9,8 @@ import { HttpError, rethrowClassified } from '../../lib/errors';
 
 export interface AlertDeps { staging: Pool; alertWebhookUrl?: string }
 
-export type AlertKind = 'failed' | 'slow';
+/** 'schedule_backlog' and 'schedule_dropped' come from the schedule monitor (workflows/monitor.ts). */
+export type AlertKind = 'failed' | 'slow' | 'schedule_backlog' | 'schedule_dropped';
 
 /** alertId is `<workflowId>/<runId>/<kind>`: one alert per run and kind. */
 export interface RaiseAlertInput {

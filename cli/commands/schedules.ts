@@ -6,13 +6,14 @@ import { applySchedules } from '../../schedules/apply';
 import { deleteSchedules } from '../../schedules/delete';
 import { listSchedules } from '../../schedules/list';
 import { pauseSchedules } from '../../schedules/pause';
-import { DEFAULT_ID_PREFIX, parseSlaMinutes, scheduleId } from '../../schedules/specs';
+import { DEFAULT_ID_PREFIX, MONITOR_NAME, parseSlaMinutes } from '../../schedules/specs';
 import { triggerSchedule } from '../../schedules/trigger';
 import { unpauseSchedules } from '../../schedules/unpause';
 import { PIPELINE_NAMES } from '../../workflows/partitions';
 import { printData } from '../output';
 
-const ALL_IDS = PIPELINE_NAMES.map((p) => scheduleId(p));
+const NAMES: string[] = [...PIPELINE_NAMES, MONITOR_NAME];
+const ALL_IDS = NAMES.map((p) => `${DEFAULT_ID_PREFIX}${p}`);
 
 async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -32,7 +33,7 @@ async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>)
 /** Accepts `etl-orders` or just `orders`; no ids means all of the project's schedules. */
 function resolveIds(ids: string[]): string[] {
   if (ids.length === 0) return ALL_IDS;
-  return ids.map((id) => ((PIPELINE_NAMES as string[]).includes(id) ? `${DEFAULT_ID_PREFIX}${id}` : id));
+  return ids.map((id) => (NAMES.includes(id) ? `${DEFAULT_ID_PREFIX}${id}` : id));
 }
 
 export function register(program: Command): void {
@@ -50,6 +51,7 @@ export function register(program: Command): void {
           taskQueue: opts.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
           slaMinutes: parseSlaMinutes(config.ETL_SLA_MINUTES),
           startPaused: opts.paused ?? false,
+          backlogThreshold: config.ETL_SCHEDULE_BACKLOG_ALERT,
         });
         printData(applied.map((a) => ({ ...a })), opts);
       });
@@ -60,7 +62,7 @@ export function register(program: Command): void {
     .description('The schedules with their state, next runs, latest run, and starts buffered behind a running one or dropped (the server keeps at most 1,000).')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      await withClient(async (client) => printData((await listSchedules(client)).map((r) => ({ ...r, nextRuns: r.nextRuns.join(' ') })), opts));
+      await withClient(async (client) => printData((await listSchedules(client)).map((r) => ({ ...r, nextRuns: r.nextRuns.join(' '), running: r.running.join(' ') })), opts));
     });
 
   schedules

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { WorkflowFailedError } from '@temporalio/client';
+import { ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applySchedules } from '../../schedules/apply';
 import { deleteSchedules } from '../../schedules/delete';
@@ -14,13 +14,16 @@ import { triggerSchedule } from '../../schedules/trigger';
 import { backfillWorkflow } from '../../workflows/backfill';
 import { planBackfill } from '../../workflows/backfill-plan';
 import { partitionEndingAt, PIPELINE_NAMES } from '../../workflows/partitions';
+import { scheduleMonitorWorkflow } from '../../workflows/monitor';
 import { scheduledPipelineWorkflow, TemporalScheduledStartTime, type ScheduledPipelineOutput } from '../../workflows/scheduled';
 import { EtlPartition, EtlPipeline } from '../../workflows/search-attributes';
-import { iso, orchestrationEnv, randomDay, waitFor, type OrchestrationEnv } from '../fixtures/orchestration/env';
+import { iso, orchestrationEnv, randomDay, sleepMs, waitFor, type OrchestrationEnv } from '../fixtures/orchestration/env';
 
 describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelines)', () => {
   const prefix = `t${randomUUID().slice(0, 8)}-`;
   const ids = PIPELINE_NAMES.map((p) => scheduleId(p, prefix));
+  const monitorId = `${prefix}monitor`;
+  const blockedId = `${prefix}blocked`;
   const hooks: Array<{ key: string | undefined; body: Record<string, unknown> }> = [];
   /** While set, the webhook answers 503 to everything, and `refused` counts the tries by alert id. */
   let webhookDown = false;
@@ -49,7 +52,7 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
   });
   afterAll(async () => {
     if (env) {
-      await deleteSchedules(env.client, ids);
+      await deleteSchedules(env.client, [...ids, monitorId, blockedId]);
       await env.close();
     }
     await new Promise((r) => server?.close(r));
@@ -60,15 +63,16 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
 
   it('apply twice leaves exactly one schedule per id, updated in place and still paused', async () => {
     const first = await applySchedules(env.client, ctx());
-    expect(first.map((a) => a.change)).toEqual(['created', 'created', 'created', 'created']);
+    expect(first.map((a) => a.change)).toEqual(['created', 'created', 'created', 'created', 'created']);
     const second = await applySchedules(env.client, { ...ctx(), slaMinutes: { orders: 3 } });
-    expect(second.map((a) => [a.scheduleId, a.change])).toEqual(ids.map((id) => [id, 'updated']));
-    const rows = await waitFor('the listing to show the four schedules', async () => {
+    expect(second.map((a) => [a.scheduleId, a.change])).toEqual([...ids, monitorId].map((id) => [id, 'updated']));
+    const rows = await waitFor('the listing to show the five schedules', async () => {
       const r = await listSchedules(env.client, prefix);
-      return r.length >= 4 ? r : undefined;
+      return r.length >= 5 ? r : undefined;
     });
-    expect(rows.map((r) => r.scheduleId)).toEqual([...ids].sort());
-    expect(rows.every((r) => r.paused && r.workflowType === 'scheduledPipelineWorkflow')).toBe(true);
+    expect(rows.map((r) => r.scheduleId)).toEqual([...ids, monitorId].sort());
+    expect(rows.every((r) => r.paused)).toBe(true);
+    expect(rows.map((r) => r.workflowType)).toEqual(rows.map((r) => (r.scheduleId === monitorId ? 'scheduleMonitorWorkflow' : 'scheduledPipelineWorkflow')));
     // Paused and new: nothing waits behind a running start, nothing was dropped.
     expect(rows.map((r) => [r.buffered, r.dropped])).toEqual(rows.map(() => [0, 0]));
     const orders = await env.client.schedule.getHandle(scheduleId('orders', prefix)).describe();
@@ -176,6 +180,43 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
       });
     } finally {
       webhookDown = false;
+    }
+  });
+
+  it('the monitor raises one backlog alert when starts pile up behind a stuck run, and none for a schedule that keeps up', async () => {
+    // A schedule whose run holds on (a 60 s activity), triggered four times: one runs, three wait.
+    await env.client.schedule.create({
+      scheduleId: blockedId,
+      spec: { intervals: [{ every: '1 day' }] },
+      action: { type: 'startWorkflow', workflowType: 'slowActivityWorkflow', workflowId: `${prefix}blocked-run`, taskQueue: env.taskQueue, args: [{ key: `${prefix}blocked`, steps: 600 }] },
+      policies: { overlap: ScheduleOverlapPolicy.BUFFER_ALL },
+      state: { paused: true },
+    });
+    const blocked = env.client.schedule.getHandle(blockedId);
+    // Buffered as the schedule's own starts would be; a second apart, as the started ids carry the time in seconds.
+    for (let i = 0; i < 4; i++) {
+      await blocked.trigger(ScheduleOverlapPolicy.BUFFER_ALL);
+      await sleepMs(1100);
+    }
+    const listed = await waitFor('three starts buffered', async () => (await listSchedules(env.client, prefix)).find((r) => r.scheduleId === blockedId && r.buffered === 3));
+    expect(listed.running).toHaveLength(1);
+    try {
+      const monitor = (n: number) => env.client.workflow.execute(scheduleMonitorWorkflow, { taskQueue: env.taskQueue, workflowId: `${prefix}monitor-check-${n}`, args: [{ idPrefix: prefix, backlogThreshold: 3 }] });
+      const [first, second] = await env.run(async () => [await monitor(1), await monitor(2)]);
+      const alertId = `schedule/${blockedId}/backlog/${listed.running[0]}`;
+      // The paused pipeline schedules (nothing buffered) and the monitor's own are checked and quiet.
+      expect(first.checked).toBe(6);
+      expect(first.findings.map((f) => [f.scheduleId, f.kind])).toEqual([[blockedId, 'schedule_backlog']]);
+      expect(first.raised).toEqual([alertId]);
+      // The same stuck run on the next check: still a finding, not a second alert.
+      expect(second.raised).toEqual([]);
+      const rows = await q<{ kind: string; message: string }>('select kind, message from etl.alerts where alert_id = $1', [alertId]);
+      expect(rows).toEqual([{ kind: 'schedule_backlog', message: expect.stringContaining('3 starts wait behind') }]);
+    } finally {
+      await blocked.delete();
+      for await (const w of env.client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}blocked-run" AND ExecutionStatus = "Running"` })) {
+        await env.client.workflow.getHandle(w.workflowId, w.runId).terminate('test done');
+      }
     }
   });
 
