@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { ActivityDeps } from '../activities';
 import { closeEventReaders } from '../activities/events/reader';
 import { makeKafka, makePool, makeS3 } from '../lib/clients';
+import { cancellablePool, cancellableS3 } from './cancellation';
 
 /**
  * Pool sizes follow the worker's activity slots (workers/worker.ts ACTIVITY_SLOTS, 8 + 4 + 6): every
@@ -12,10 +13,11 @@ import { makeKafka, makePool, makeS3 } from '../lib/clients';
  * database only the catalog's four sources of a partition or two.
  */
 export function buildDeps(config: Config): ActivityDeps & { close(): Promise<void> } {
-  const staging = makePool(config, 'staging', 20);
-  const analytics = makePool(config, 'analytics', 12);
-  const shop = makePool(config, 'shop', 8);
-  const s3 = makeS3(config);
+  // Inside an activity, a cancelled attempt cancels its statement in flight and aborts its S3 request (workers/cancellation.ts).
+  const staging = cancellablePool(makePool(config, 'staging', 20));
+  const analytics = cancellablePool(makePool(config, 'analytics', 12));
+  const shop = cancellablePool(makePool(config, 'shop', 8));
+  const s3 = cancellableS3(makeS3(config));
   // Connects on first use: only the monitor's activities read the server's state through it.
   const temporal = new Client({ connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
   return {

@@ -9,6 +9,7 @@ import { createActivities } from '../activities';
 import { join } from 'node:path';
 import { modulePath } from '../lib/module-path';
 import { buildDeps } from './deps';
+import { reportCancellation } from './cancellation';
 import { boxed } from './logging';
 import { QUEUE_ROLES, queueName, type QueueRole } from '../workflows/queue-names';
 
@@ -61,6 +62,7 @@ export async function createWorker(config: Config, overrides: Partial<WorkerOpti
     shutdownForceTime: '30 seconds',
     // A cancel request reaches an activity in the answer to a heartbeat: send them at least this often.
     maxHeartbeatThrottleInterval: '5 seconds',
+    interceptors: { activity: [reportCancellation] },
     ...common,
   })));
   const shutdown = () => {

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorker } from '../../workers/worker';
 import { createFakePipelineActivities } from '../fixtures/orchestration/activities';
@@ -49,5 +50,28 @@ describe('worker shutdown during a load (real Temporal + PostgreSQL)', () => {
     const started = (events ?? []).map((e) => e.activityTaskStartedEventAttributes).find((a) => a?.attempt === 2);
     expect(started?.lastFailure?.timeoutFailureInfo).toBeFalsy();
     expect(started?.lastFailure?.message ?? '').toMatch(/cancel|shut/i);
+  });
+
+  it('a cancelled activity cancels its PostgreSQL statement in flight: the attempt ends at once, not after the statement', async () => {
+    const key = `stmt-${randomUUID().slice(0, 8)}`;
+    const inFlight = async () => (await env.deps.staging.query<{ pid: number }>(
+      "select pid from pg_stat_activity where query like $1 and query not like '%pg_stat_activity%'", [`%/* ${key} */%`])).rows;
+    const ended = await env.run(async () => {
+      const handle = await env.client.workflow.start('longStatementWorkflow', { taskQueue: env.taskQueue, workflowId: key, args: [{ key, seconds: 300 }] });
+      await waitFor('the statement running', async () => (await inFlight()).length === 1);
+      await handle.cancel();
+      // The workflow waits for the activity to finish its cancellation (WAIT_CANCELLATION_COMPLETED).
+      const result = handle.result().then(() => 'completed', (err: unknown) => (err instanceof WorkflowFailedError ? err.cause?.constructor.name : String(err)));
+      // Without the cancel reaching the statement, the attempt would run its 300 s.
+      const late = new Promise<string>((r) => setTimeout(() => r('still running 60 s after the cancel'), 60_000).unref());
+      const out = await Promise.race([result, late]);
+      if (out !== 'completed' && out !== 'CancelledFailure') await handle.terminate('test: the statement was not cancelled').catch(() => undefined);
+      return out;
+    });
+    expect(ended).toBe('CancelledFailure');
+    // The statement was cancelled on the server (57014), not left to run its 300 s behind the attempt.
+    const [run] = (await env.deps.staging.query<{ note: string; finished: boolean }>('select note, finished_at is not null as finished from orch_test.runs where run_id = $1', [key])).rows;
+    expect(run).toEqual({ note: '57014', finished: true });
+    expect(await inFlight()).toEqual([]);
   });
 });

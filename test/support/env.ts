@@ -9,6 +9,7 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import { loadConfig, type Config } from '../../config';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { buildDeps } from '../../workers/deps';
+import { reportCancellation } from '../../workers/cancellation';
 import { WORKFLOWS_PATH } from '../../workers/worker';
 import { QUEUE_ROLES, queueName } from '../../workflows/queue-names';
 
@@ -68,6 +69,7 @@ export async function testEnv(name: string, env: Record<string, string | undefin
         // A stop reaches a loop's session in a heartbeat's answer: quick ones keep the tests quick
         // (the shipped worker sends one at most every 5 s, workers/worker.ts).
         maxHeartbeatThrottleInterval: '1 second',
+        interceptors: { activity: [reportCancellation] },
         ...common,
         ...(role === 'default' ? { workflowBundle, workflowsPath } : {}),
       })));
