@@ -34,7 +34,7 @@ describe('S3 requests of a cancelled activity', () => {
     const env = new MockActivityEnvironment();
     const running = env.run(async () => get().then(() => 'answered', (err: Error) => err.name));
     await new Promise((r) => setTimeout(r, 300));
-    env.cancel('test');
+    env.cancel();
     expect(await running).toBe('AbortError');
   });
 
