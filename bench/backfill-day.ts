@@ -6,7 +6,11 @@
  * person. Files: purchase files are loaded by landing time, so a historical day has none to take
  * and its 288 files partitions measure orchestration overhead only.
  *
- *   npx tsx bench/backfill-day.ts [--scale 1] [--concurrency 4]
+ * `--days N` backfills N generated days (issue 11's goal: 30 days at scale 1 in ≤ 10 minutes).
+ * `--partitions-per-run` is passed to `etl backfill` (default: its coalesced sizes, a day of each
+ * ingestion pipeline per run and one transform run over the range; `all=1` is the old grain).
+ *
+ *   npx tsx bench/backfill-day.ts [--scale 1] [--days 1] [--concurrency 4] [--partitions-per-run all=1]
  */
 import { execFile } from 'node:child_process';
 import { randomInt, randomUUID } from 'node:crypto';
@@ -29,13 +33,15 @@ async function main(): Promise<void> {
   installConciseLogging('ERROR');
   const scale = Number(arg('scale', '1'));
   const concurrency = arg('concurrency', '4');
+  const days = Number(arg('days', '1'));
+  const perRun = arg('partitions-per-run', '');
   const base = loadConfig();
   const start = new Date(Date.UTC(1986, 0, 1) + randomInt(0, 28 * 365) * 86_400_000).toISOString().slice(0, 10);
   const dir = mkdtempSync(join(tmpdir(), 'bench-backfill-'));
   const schema = `bench_orch_${randomUUID().slice(0, 8)}`;
   const taskQueue = `bench-orch-${randomUUID().slice(0, 8)}`;
   const t0 = performance.now();
-  const { manifest } = await generateDataset({ seed: 3, start, days: 1, scale, dirt: 'default', out: dir });
+  const { manifest } = await generateDataset({ seed: 3, start, days, scale, dirt: 'default', out: dir });
   console.log(`generated ${start} at scale ${scale}: ${manifest.totals.rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const owner = new Pool({ connectionString: base.SHOP_OWNER_DATABASE_URL, options: `-c search_path=${schema}`, max: 2 });
@@ -54,13 +60,17 @@ async function main(): Promise<void> {
   const running = started.run();
   try {
     const from = manifest.range.start;
-    const to = new Date(Date.parse(from) + 86_400_000).toISOString();
-    const args = ['backfill', 'orders,catalog,files,transform', '--from', from, '--to', to, '--concurrency', concurrency];
+    const to = new Date(Date.parse(from) + days * 86_400_000).toISOString();
+    const args = ['backfill', 'orders,catalog,files,transform', '--from', from, '--to', to, '--concurrency', concurrency, '--json', ...(perRun ? ['--partitions-per-run', perRun] : [])];
     console.log(`etl ${args.join(' ')}   (TEMPORAL_TASK_QUEUE=${taskQueue})`);
     const began = performance.now();
+    let last = '';
     const code = await new Promise<number>((resolve) => {
-      const child = execFile(process.execPath, [join(__dirname, '..', 'bin', 'etl.js'), ...args], { env }, (err) => resolve(err ? Number((err as { code?: number }).code ?? 1) : 0));
-      child.stdout?.pipe(process.stdout);
+      const child = execFile(process.execPath, [join(__dirname, '..', 'bin', 'etl.js'), ...args], { env, maxBuffer: 1 << 28 }, (err) => resolve(err ? Number((err as { code?: number }).code ?? 1) : 0));
+      child.stdout?.on('data', (chunk: Buffer) => {
+        const lines = chunk.toString('utf8').trim().split('\n');
+        last = lines.at(-1) ?? last;
+      });
       child.stderr?.pipe(process.stderr);
     });
     const seconds = (performance.now() - began) / 1000;
@@ -71,7 +81,8 @@ async function main(): Promise<void> {
       [from, to],
     );
     await staging.end();
-    console.log(`exit ${code}; wall time ${seconds.toFixed(1)} s for 504 partitions at concurrency ${concurrency}`);
+    const outcome = (() => { try { return JSON.parse(last) as { total?: number; partitions?: { total: number } }; } catch { return {}; } })();
+    console.log(`exit ${code}; wall time ${seconds.toFixed(1)} s for ${outcome.partitions?.total ?? days * 504} partitions in ${outcome.total ?? '?'} runs at concurrency ${concurrency}`);
     console.table(rows);
   } finally {
     started.shutdown();

@@ -12,7 +12,9 @@ export function renderBar(p: BackfillProgress, width = 30): string {
   const filled = p.total === 0 ? width : Math.round((done / p.total) * width);
   const pct = p.total === 0 ? 100 : Math.floor((done / p.total) * 100);
   const extra = [p.failed ? `${p.failed} failed` : '', p.skipped ? `${p.skipped} skipped` : ''].filter(Boolean).join(', ');
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${p.total} ${pct}%  running ${p.running}${extra ? `  ${extra}` : ''}${p.current ? `  at ${p.current}` : ''}`;
+  // Coalesced runs cover several partitions each: say both, so progress still speaks in partitions.
+  const parts = p.partitions && p.partitions.total !== p.total ? `  (partitions ${p.partitions.completed + p.partitions.failed}/${p.partitions.total})` : '';
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${p.total} ${pct}%${parts}  running ${p.running}${extra ? `  ${extra}` : ''}${p.current ? `  at ${p.current}` : ''}`;
 }
 
 type Outcome = { kind: 'completed'; out: BackfillOutput } | { kind: 'failed'; out?: BackfillOutput; message: string } | { kind: 'cancelled' };
@@ -58,7 +60,8 @@ function report(id: string, o: Outcome, opts: { json?: boolean }): number {
     return o.kind === 'completed' ? 0 : 1;
   }
   if (o.kind === 'completed') {
-    console.log(`backfill ${id}: ${renderBar(o.out)}\nall ${o.out.total} partitions done (${o.out.skipped} were already running elsewhere).`);
+    const runs = o.out.partitions && o.out.partitions.total !== o.out.total ? ` in ${o.out.total} runs` : '';
+    console.log(`backfill ${id}: ${renderBar(o.out)}\nall ${o.out.partitions?.total ?? o.out.total} partitions done${runs} (${o.out.skipped} were already running elsewhere).`);
     return 0;
   }
   if (o.kind === 'cancelled') {

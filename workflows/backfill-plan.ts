@@ -5,15 +5,17 @@
  * the whole plan (201,600 items for 400 days took 2.7 s of the sandbox's 5 s). Continue-as-new
  * carries only a cursor and counts.
  */
-import { cadenceMs, isPipelineName, PIPELINE_NAMES, partitionsBetween, partitionWorkflowId, type PipelineName } from './partitions';
+import { cadenceMs, isPipelineName, PIPELINE_NAMES, partitionWorkflowId, type PipelineName } from './partitions';
 
 export interface PlanItem {
   pipeline: PipelineName;
   partitionStart: string;
   partitionEnd: string;
   workflowId: string;
-  /** Plan indices that must finish first (ingestion partitions under a transform hour); all lower than this item's. */
+  /** Plan indices that must finish first (ingestion runs under a transform run); all lower than this item's. */
   deps: number[];
+  /** Base partitions the run covers (absent or 1 unless the backfill coalesces, see RunSizes). */
+  partitions?: number;
 }
 
 const INGESTION: ReadonlySet<PipelineName> = new Set(['orders', 'catalog', 'files']);
@@ -48,65 +50,129 @@ export function invalidBackfill(input: { pipelines?: unknown; from?: unknown; to
 
 /** What the sliding window reads of a plan: an array of items, or the arithmetic one. */
 export interface BackfillPlan {
+  /** Runs. */
   readonly length: number;
+  /** Base partitions the runs cover (absent: one per run). */
+  readonly partitions?: number;
   at(index: number): PlanItem | undefined;
 }
 
-interface Lane { pipeline: PipelineName; rank: number; cadence: number; firstStart: number; count: number }
+/**
+ * Base partitions a backfill runs as one child, per pipeline (Dagster's
+ * `BackfillPolicy.multi_run(max_partitions_per_run)`); 0 means the whole range as one run.
+ * A run is clipped to the range and never crosses a UTC day (orders and catalog write their raw
+ * copy under the day of the window's start), except a whole-range transform.
+ */
+export type RunSizes = Partial<Record<PipelineName, number>>;
+
+/**
+ * The sizes `etl backfill` uses (docs/orchestration.md, "Coalesced backfills", says why):
+ * - orders 144 (a day): the API pages through a day's versions in one window, one load per page,
+ *   resumable from its heartbeat, instead of 144 runs that each pay a workflow, an activity and a
+ *   first page;
+ * - catalog 48 (a day): four keyset loads of a day's changes, each heartbeating per chunk;
+ * - files 288 (a day): purchase files are taken by arrival, so a historical window has nothing new
+ *   after its first run; one listing a day is enough;
+ * - transform 0 (the range): one run after all of the range's ingestion, so each date is rebuilt
+ *   once, not once per hour of it (the run continues as new every 400 dates).
+ */
+export const DEFAULT_RUN_SIZES: Readonly<Record<PipelineName, number>> = { orders: 144, catalog: 48, files: 288, transform: 0 };
+
+/** Checks run sizes; a message naming the bad entry, or undefined. */
+export function invalidRunSizes(sizes: unknown): string | undefined {
+  if (sizes === undefined) return undefined;
+  if (typeof sizes !== 'object' || sizes === null) return 'backfill: runSizes must be an object of pipeline: partitions per run';
+  for (const [name, n] of Object.entries(sizes)) {
+    if (!isPipelineName(name)) return `backfill: runSizes names an unknown pipeline "${name}"; known: ${PIPELINE_NAMES.join(', ')}`;
+    const perDay = 86_400_000 / cadenceMs(name);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || (n > 0 && perDay % n !== 0 && name !== 'transform')) {
+      return `backfill: partitions per run of ${name} must be 0 (the whole range)${name === 'transform' ? ' or a positive integer' : ` or divide a day's ${perDay}`} (got ${String(n)})`;
+    }
+    if (n === 0 && name !== 'transform') return `backfill: only the transform runs a whole range at once; give ${name} a size that divides a day's ${perDay} partitions`;
+  }
+  return undefined;
+}
+
+interface Lane {
+  pipeline: PipelineName;
+  rank: number;
+  /** One base partition, ms. */
+  cadence: number;
+  /** One run, ms (a multiple of cadence). */
+  run: number;
+  /** The run grid's origin (epoch-aligned), at or before `from`. */
+  firstStart: number;
+  /** The range on this lane's partition grid: [from rounded down, to rounded up). */
+  from: number;
+  to: number;
+  /** Runs. */
+  count: number;
+}
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
- * Every partition of each pipeline overlapping [from, to), ordered by partition end, ingestion
- * before transform at the same end (orders, catalog, files), so a transform hour comes after the
- * ingestion it reads, which are its deps. Items are computed when asked for: partitions are
- * aligned to the epoch, so the items ending before a time T are counted per pipeline by division.
+ * Every run of each pipeline over [from, to), ordered by end, ingestion before transform at the same
+ * end (orders, catalog, files), so a transform run comes after the ingestion it reads, which are
+ * its deps. A run is `runSizes[pipeline]` partitions (default 1: every partition on its own) on an
+ * epoch-aligned grid, clipped to the range. Items are computed when asked for: the items ending
+ * before a time T are counted per pipeline by division.
  */
-export function lazyPlan(pipelines: readonly PipelineName[], from: string, to: string): BackfillPlan {
+export function lazyPlan(pipelines: readonly PipelineName[], from: string, to: string, runSizes: RunSizes = {}): BackfillPlan {
   const fromMs = Date.parse(from);
   const toMs = Date.parse(to);
   const lanes: Lane[] = PIPELINE_NAMES.filter((p) => pipelines.includes(p)).map((pipeline) => {
     const cadence = cadenceMs(pipeline);
-    const firstStart = Math.floor(fromMs / cadence) * cadence;
-    return { pipeline, rank: (INGESTION.has(pipeline) ? 0 : 1) * 10 + PIPELINE_NAMES.indexOf(pipeline), cadence, firstStart, count: Math.max(0, Math.ceil((toMs - firstStart) / cadence)) };
+    const lo = Math.floor(fromMs / cadence) * cadence;
+    const hi = Math.max(lo, Math.ceil(toMs / cadence) * cadence);
+    const size = runSizes[pipeline] ?? 1;
+    const run = size === 0 ? Math.max(cadence, hi - lo) : cadence * size;
+    const firstStart = size === 0 ? lo : Math.floor(lo / run) * run;
+    const count = hi > lo ? Math.ceil((hi - firstStart) / run) : 0;
+    return { pipeline, rank: (INGESTION.has(pipeline) ? 0 : 1) * 10 + PIPELINE_NAMES.indexOf(pipeline), cadence, run, firstStart, from: lo, to: hi, count };
   }).sort((a, b) => a.rank - b.rank);
   const length = lanes.reduce((n, l) => n + l.count, 0);
-  const step = lanes.reduce((g, l) => gcd(g, l.cadence), 0) || 1;
-  const clamp = (n: number, l: Lane) => Math.min(l.count, Math.max(0, n));
-  /** A lane's partitions ending at or before `t`. */
-  const endedBy = (l: Lane, t: number) => clamp(Math.floor((t - l.firstStart) / l.cadence), l);
+  const partitions = lanes.reduce((n, l) => n + (l.to - l.from) / l.cadence, 0);
+  const step = lanes.reduce((g, l) => gcd(gcd(g, l.cadence), l.run), 0) || 1;
+  /** A lane's runs ending at or before `t`: all of them once `t` reaches the range's end. */
+  const endedBy = (l: Lane, t: number) => (t >= l.to ? l.count : Math.min(l.count - 1, Math.max(0, Math.floor((t - l.firstStart) / l.run))));
   const countEndedBy = (t: number) => lanes.reduce((n, l) => n + endedBy(l, t), 0);
-  /** The lanes with a partition ending exactly at `t`, in rank order. */
+  /** The lanes with a run ending exactly at `t`, in rank order. */
   const endingAt = (t: number) => lanes.filter((l) => endedBy(l, t) - endedBy(l, t - 1) === 1);
-  /** Plan index of a lane's k-th partition. */
+  const bounds = (l: Lane, k: number) => ({ start: Math.max(l.from, l.firstStart + k * l.run), end: Math.min(l.to, l.firstStart + (k + 1) * l.run) });
+  /** Plan index of a lane's k-th run. */
   const indexOf = (l: Lane, k: number) => {
-    const end = l.firstStart + (k + 1) * l.cadence;
+    const { end } = bounds(l, k);
     return countEndedBy(end - 1) + endingAt(end).findIndex((x) => x === l);
   };
   const item = (l: Lane, k: number, index: number): PlanItem => {
-    const start = l.firstStart + k * l.cadence;
+    const { start, end } = bounds(l, k);
     const partitionStart = new Date(start).toISOString();
-    const partitionEnd = new Date(start + l.cadence).toISOString();
+    const partitionEnd = new Date(end).toISOString();
     const deps: number[] = [];
     if (!INGESTION.has(l.pipeline)) {
       for (const ing of lanes.filter((x) => INGESTION.has(x.pipeline))) {
-        for (const p of partitionsBetween(ing.pipeline, partitionStart, partitionEnd)) {
-          const j = (Date.parse(p.partitionStart) - ing.firstStart) / ing.cadence;
-          if (j < 0 || j >= ing.count) continue;
+        // The ingestion runs overlapping [start, end).
+        const first = Math.max(0, Math.floor((Math.max(start, ing.from) - ing.firstStart) / ing.run));
+        const last = Math.min(ing.count - 1, Math.floor((Math.min(end, ing.to) - 1 - ing.firstStart) / ing.run));
+        for (let j = first; j <= last; j++) {
           const d = indexOf(ing, j);
           if (d < index) deps.push(d);
         }
       }
     }
-    return { pipeline: l.pipeline, partitionStart, partitionEnd, workflowId: partitionWorkflowId(l.pipeline, partitionStart), deps };
+    const covered = (end - start) / l.cadence;
+    const workflowId = covered === 1 ? partitionWorkflowId(l.pipeline, partitionStart) : coalescedWorkflowId(l.pipeline, partitionStart, partitionEnd);
+    return { pipeline: l.pipeline, partitionStart, partitionEnd, workflowId, deps, partitions: covered };
   };
   return {
     length,
+    partitions,
     at(index: number): PlanItem | undefined {
       if (!Number.isInteger(index) || index < 0 || index >= length) return undefined;
-      // The first end time (a multiple of every cadence's gcd) by which more than `index` items ended.
+      // The first end time (a multiple of every run's and cadence's gcd) by which more than `index` items ended.
       let lo = Math.floor(Math.min(...lanes.map((l) => l.firstStart)) / step);
-      let hi = Math.ceil(Math.max(...lanes.map((l) => l.firstStart + l.count * l.cadence)) / step);
+      let hi = Math.ceil(Math.max(...lanes.map((l) => l.to)) / step);
       while (lo < hi) {
         const mid = Math.floor((lo + hi) / 2);
         if (countEndedBy(mid * step) > index) hi = mid;
@@ -115,14 +181,19 @@ export function lazyPlan(pipelines: readonly PipelineName[], from: string, to: s
       const end = lo * step;
       const lane = endingAt(end)[index - countEndedBy(end - 1)];
       if (!lane) return undefined;
-      return item(lane, (end - lane.firstStart) / lane.cadence - 1, index);
+      return item(lane, endedBy(lane, end) - 1, index);
     },
   };
 }
 
+/** Workflow id of a backfill run covering several partitions: `<pipeline>/<start>..<end>`. */
+export function coalescedWorkflowId(pipeline: PipelineName, partitionStart: string, partitionEnd: string): string {
+  return `${partitionWorkflowId(pipeline, partitionStart)}..${partitionEnd}`;
+}
+
 /** The whole plan as an array (the CLI and tests; the workflow reads lazyPlan). */
-export function planBackfill(pipelines: readonly PipelineName[], from: string, to: string): PlanItem[] {
-  const plan = lazyPlan(pipelines, from, to);
+export function planBackfill(pipelines: readonly PipelineName[], from: string, to: string, runSizes: RunSizes = {}): PlanItem[] {
+  const plan = lazyPlan(pipelines, from, to, runSizes);
   return Array.from({ length: plan.length }, (_, i) => plan.at(i) as PlanItem);
 }
 

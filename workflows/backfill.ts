@@ -14,7 +14,7 @@ import {
   sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/common/backfills';
-import { invalidBackfill, lazyPlan, SERIAL_PIPELINES, takeReady, type BackfillPlan, type PlanItem } from './backfill-plan';
+import { invalidBackfill, invalidRunSizes, lazyPlan, SERIAL_PIPELINES, takeReady, type BackfillPlan, type PlanItem, type RunSizes } from './backfill-plan';
 import { PIPELINES, type PipelineName } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { causeMessage } from './helpers';
@@ -25,6 +25,11 @@ export interface BackfillInput {
   from: string;
   to: string;
   concurrency?: number;
+  /**
+   * Partitions per child run, per pipeline (backfill-plan.ts RunSizes; `etl backfill` passes
+   * DEFAULT_RUN_SIZES). Absent: every partition is its own run, as before coalescing.
+   */
+  runSizes?: RunSizes;
   /** Children per run before continuing as new (default 250, about 2,000 history events). */
   maxChildrenPerRun?: number;
   /** A partition already running elsewhere is retried after this many seconds (default 30) until it can be run here. */
@@ -51,6 +56,9 @@ export interface BackfillState {
   /** Failed plan indices that a later item may still depend on (the rest are only counted). */
   recentFailed?: number[];
   continuedAsNew: number;
+  /** Base partitions of completed and of failed runs (absent before coalescing: one per run). */
+  partitionsCompleted?: number;
+  partitionsFailed?: number;
 }
 
 export interface BackfillProgress {
@@ -65,6 +73,11 @@ export interface BackfillProgress {
   current?: string;
   continuedAsNew: number;
   failedPartitions: FailedPartition[];
+  /**
+   * The same in base partitions (a coalesced run covers several; its id `<pipeline>/<start>..<end>`
+   * names them): what the schedule's grain would have run.
+   */
+  partitions?: { total: number; completed: number; failed: number };
 }
 
 export interface BackfillOutput extends BackfillProgress { pipelines: PipelineName[]; from: string; to: string }
@@ -97,9 +110,9 @@ export function dependencyHorizon(plan: BackfillPlan, next: number, pipelines: r
 }
 
 export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOutput> {
-  const invalid = invalidBackfill(input);
+  const invalid = invalidBackfill(input) ?? invalidRunSizes(input.runSizes);
   if (invalid) throw ApplicationFailure.nonRetryable(invalid, 'InvalidBackfillInput');
-  const plan = lazyPlan(input.pipelines, input.from, input.to);
+  const plan = lazyPlan(input.pipelines, input.from, input.to, input.runSizes);
   const state: BackfillState = input.state ?? { next: 0, completed: 0, skipped: 0, failed: [], continuedAsNew: 0 };
   const concurrency = input.concurrency ?? 4;
   const budget = Math.max(1, input.maxChildrenPerRun ?? 250);
@@ -122,13 +135,16 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
     current,
     continuedAsNew: state.continuedAsNew,
     failedPartitions: state.failed.slice(0, 50).map(({ workflowId, error }) => ({ workflowId, error })),
+    partitions: { total: plan.partitions ?? plan.length, completed: state.partitionsCompleted ?? state.completed, failed: state.partitionsFailed ?? failedCount },
   });
   setHandler(progressQuery, progress);
   upsertSearchAttributes([{ key: EtlPipeline, value: 'backfill' }, { key: EtlPartition, value: `${input.from}/${input.to}` }]);
 
+  const covered = (index: number) => plan.at(index)?.partitions ?? 1;
   const fail = (index: number, error: string) => {
     failedSet.add(index);
     failedCount++;
+    state.partitionsFailed = (state.partitionsFailed ?? failedCount - 1) + covered(index);
     const workflowId = plan.at(index)?.workflowId ?? String(index);
     if (bounded) {
       unrecorded.push({ workflowId, error: error.slice(0, 1000) });
@@ -157,6 +173,7 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOu
             parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           });
           state.completed++;
+          state.partitionsCompleted = (state.partitionsCompleted ?? state.completed - 1) + covered(index);
           return;
         } catch (err) {
           if (isCancellation(err)) throw err;

@@ -3,12 +3,12 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { loadConfig } from '../../config';
 import { makeTemporalClient, workflowUiUrl } from '../../lib/temporal';
 import { backfillWorkflow, progressQuery } from '../../workflows/backfill';
-import { invalidBackfill } from '../../workflows/backfill-plan';
+import { DEFAULT_RUN_SIZES, invalidBackfill, invalidRunSizes, type RunSizes } from '../../workflows/backfill-plan';
 import { PIPELINE_NAMES } from '../../workflows/partitions';
 import { outcomeOf, renderBar, watchBackfill } from '../backfill-watch';
 import { printData } from '../output';
 
-interface StartOpts { from: string; to: string; concurrency: string; json?: boolean; detach?: boolean }
+interface StartOpts { from: string; to: string; concurrency: string; partitionsPerRun?: string; json?: boolean; detach?: boolean }
 
 /** The id of a backfill: the same request gets the same id, so a cancelled one can simply be run again. */
 export function backfillId(pipelines: string[], from: string, to: string): string {
@@ -22,8 +22,24 @@ export function parseBackfillArgs(pipelinesArg: string | undefined, opts: StartO
   if (bad) throw new Error(bad);
   // Canonical order, so `transform,orders` and `orders,transform` are the same backfill (same id).
   const ordered = PIPELINE_NAMES.filter((p) => pipelines.includes(p));
-  const input = { pipelines: ordered, from: new Date(opts.from).toISOString(), to: new Date(opts.to).toISOString(), concurrency };
+  const runSizes = Object.fromEntries(ordered.map((p) => [p, DEFAULT_RUN_SIZES[p]])) as RunSizes;
+  Object.assign(runSizes, parseRunSizes(opts.partitionsPerRun));
+  const badSizes = invalidRunSizes(runSizes);
+  if (badSizes) throw new Error(`${badSizes} (--partitions-per-run)`);
+  const input = { pipelines: ordered, from: new Date(opts.from).toISOString(), to: new Date(opts.to).toISOString(), concurrency, runSizes };
   return { input, workflowId: backfillId(input.pipelines, input.from, input.to) };
+}
+
+/** `orders=6,transform=24`; `1` everywhere with `all=1`. Numbers are checked by invalidRunSizes. */
+export function parseRunSizes(text: string | undefined): RunSizes {
+  const out: Record<string, number> = {};
+  for (const entry of (text ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [name = '', value = ''] = entry.split('=').map((x) => x.trim());
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (name === 'all') for (const p of PIPELINE_NAMES) out[p] = n;
+    else out[name] = n;
+  }
+  return out as RunSizes;
 }
 
 function notFound(id: string) {
@@ -40,7 +56,8 @@ export function register(program: Command): void {
     .argument('[pipelines]', 'comma-separated: orders, catalog, files, transform')
     .option('--from <iso>', 'start of the range, included (ISO 8601, UTC)')
     .option('--to <iso>', 'end of the range, excluded (ISO 8601, UTC)')
-    .option('--concurrency <n>', 'partitions running at once', '4')
+    .option('--concurrency <n>', 'runs at once', '4')
+    .option('--partitions-per-run <spec>', `partitions one run covers, per pipeline, e.g. orders=6,transform=24; 0 = the whole range (transform only); all=1 runs every partition on its own (default ${Object.entries(DEFAULT_RUN_SIZES).map(([p, n]) => `${p}=${n}`).join(',')}: a day of each ingestion pipeline per run, then one transform over the range)`)
     .option('--json', 'print progress and the outcome as JSON lines')
     .option('--detach', 'start it and return; follow with `etl backfill status <id>`')
     .action(async (pipelinesArg: string | undefined, opts: StartOpts) => {

@@ -71,4 +71,28 @@ describe('backfill of the real catalog pipeline (shop database, real Temporal, P
     expect(second).toMatchObject({ total: 48, completed: 48, failed: 0 });
     expect(await snapshot()).toEqual(before);
   });
+
+  it('a coalesced backfill loads the day as one run with the same rows as its 48 partitions, and says it covered 48', async () => {
+    const from = data.manifest.range.start;
+    const to = new Date(Date.parse(from) + 86_400_000).toISOString();
+    const partitionLoads = planBackfill(['catalog'], from, to).flatMap((p) => SOURCES.map((s) => `${p.workflowId}/${s}`));
+    const [run] = planBackfill(['catalog'], from, to, { catalog: 48 });
+    expect(run?.workflowId).toBe(`catalog/${from}..${to}`);
+    const runLoads = SOURCES.map((s) => `${run?.workflowId}/${s}`);
+    // What was staged, without the load that staged it.
+    const content = (loadIds: string[]) => Promise.all(SOURCES.map((s) => checksum(env.deps.staging,
+      `select to_jsonb(x) - 'load_id' - 'ingested_at' as t from staging.${s} x where load_id = any($1)`, 't::text', [loadIds])));
+    const byPartition = await content(partitionLoads);
+    expect(byPartition.reduce((a, c) => a + c.rows, 0)).toBeGreaterThan(0);
+    for (const s of SOURCES) await env.deps.staging.query(`delete from staging.${s} where load_id = any($1)`, [partitionLoads]);
+
+    const out = await env.withWorker(() => env.client.workflow.execute(backfillWorkflow, {
+      taskQueue: env.taskQueue, workflowId: `backfill-test/catalog-coalesced/${from}`, args: [{ pipelines: ['catalog'], from, to, concurrency: 4, runSizes: { catalog: 48 } }],
+    }));
+    expect(out).toMatchObject({ total: 1, completed: 1, failed: 0, partitions: { total: 48, completed: 48, failed: 0 } });
+    expect(await content(runLoads)).toEqual(byPartition);
+    const { rows } = await env.deps.staging.query<{ n: number }>(
+      'select count(*)::int as n from etl.loads where load_id = any($1) and partition_start = $2 and partition_end = $3', [runLoads, from, to]);
+    expect(rows[0]?.n).toBe(4);
+  });
 });

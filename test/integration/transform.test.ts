@@ -83,6 +83,24 @@ describe('hourly transform into analytics (real Temporal, PostgreSQL, S3)', () =
     await expectContractMetrics();
   }, 600_000);
 
+  it('a coalesced transform backfill rebuilds the same analytics in one run over the range, each date once', async () => {
+    const scheduled = await analyticsChecksum(env.deps.analytics, dates, prefix);
+    await forgetFacts(env.deps.analytics, dates, prefix);
+    const from = `${dates[0]}T00:00:00.000Z`;
+    const to = partitionAt('transform', new Date(ex.maxBusinessTime)).partitionEnd;
+    const out = await env.withWorker(() => env.client.workflow.execute(backfillWorkflow, {
+      taskQueue: env.taskQueue, workflowId: `backfill-test/transform-range/${prefix}`, args: [{ pipelines: ['transform'], from, to, concurrency: 4, runSizes: { transform: 0 } }],
+    }));
+    const hours = partitionsBetween('transform', from, to).length;
+    expect(out).toMatchObject({ failed: 0, total: 1, completed: 1, partitions: { total: hours, completed: hours, failed: 0 } });
+    const child = await env.client.workflow.getHandle(`transform/${from}..${to}`).result() as { dates: string[] };
+    // Each date rebuilt once by the one run (the hourly backfill rebuilt a date once per hour of it).
+    expect(child.dates).toEqual([...new Set(child.dates)]);
+    expect(child.dates).toEqual(expect.arrayContaining(dates));
+    expect(await analyticsChecksum(env.deps.analytics, dates, prefix)).toEqual(scheduled);
+    await expectContractMetrics();
+  }, 600_000);
+
   it('moves an order whose earliest purchase line arrives later to its new date, without colliding', async () => {
     // Dates of their own (not in `dates`): the order is first seen on d2, then a line dated d1 arrives.
     const d1 = new Date(Date.parse(day) + 9 * 86_400_000).toISOString().slice(0, 10);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { invalidBackfill, lazyPlan, planBackfill, SERIAL_PIPELINES, takeReady, type PlanItem } from '../../workflows/backfill-plan';
-import { PIPELINE_NAMES, partitionsBetween, partitionWorkflowId, type PipelineName } from '../../workflows/partitions';
+import { DEFAULT_RUN_SIZES, invalidBackfill, lazyPlan, planBackfill, SERIAL_PIPELINES, takeReady, type PlanItem, type RunSizes } from '../../workflows/backfill-plan';
+import { PIPELINE_NAMES, PIPELINES, partitionsBetween, partitionWorkflowId, type PartitionInput, type PipelineName } from '../../workflows/partitions';
 import { renderBar } from '../../cli/backfill-watch';
 import { dependencyHorizon } from '../../workflows/backfill';
 import { parseBackfillArgs } from '../../cli/commands/backfill';
@@ -33,21 +33,35 @@ describe('planBackfill', () => {
   });
 });
 
-/** The plan built the slow, obvious way: every partition listed, sorted, deps looked up by id. */
-function referencePlan(pipelines: readonly PipelineName[], from: string, to: string): PlanItem[] {
+/**
+ * The plan built the slow, obvious way: every partition listed, grouped into runs on the run grid
+ * (the whole range for size 0), sorted, deps looked up by overlap.
+ */
+function referencePlan(pipelines: readonly PipelineName[], from: string, to: string, runSizes: RunSizes = {}): PlanItem[] {
   const ingestion = new Set<PipelineName>(['orders', 'catalog', 'files']);
-  const items: PlanItem[] = PIPELINE_NAMES.filter((p) => pipelines.includes(p)).flatMap((pipeline) =>
-    partitionsBetween(pipeline, from, to).map((p) => ({ pipeline, ...p, workflowId: partitionWorkflowId(pipeline, p.partitionStart), deps: [] as number[] })));
+  const items: PlanItem[] = PIPELINE_NAMES.filter((p) => pipelines.includes(p)).flatMap((pipeline) => {
+    const size = runSizes[pipeline] ?? 1;
+    const runMs = PIPELINES[pipeline].cadenceMinutes * 60_000 * size;
+    const groups = new Map<number, PartitionInput[]>();
+    for (const p of partitionsBetween(pipeline, from, to)) {
+      const key = size === 0 ? 0 : Math.floor(Date.parse(p.partitionStart) / runMs);
+      groups.set(key, [...(groups.get(key) ?? []), p]);
+    }
+    return [...groups.values()].map((ps) => {
+      const partitionStart = ps[0]!.partitionStart;
+      const partitionEnd = ps.at(-1)!.partitionEnd;
+      const workflowId = ps.length === 1 ? partitionWorkflowId(pipeline, partitionStart) : `${pipeline}/${partitionStart}..${partitionEnd}`;
+      return { pipeline, partitionStart, partitionEnd, workflowId, deps: [] as number[], partitions: ps.length };
+    });
+  });
   const rank = (p: PipelineName) => (ingestion.has(p) ? 0 : 10) + PIPELINE_NAMES.indexOf(p);
   items.sort((a, b) => a.partitionEnd.localeCompare(b.partitionEnd) || rank(a.pipeline) - rank(b.pipeline));
-  const index = new Map(items.map((it, i) => [it.workflowId, i]));
   items.forEach((item, i) => {
     if (ingestion.has(item.pipeline)) return;
-    for (const ing of pipelines.filter((p) => ingestion.has(p))) {
-      for (const p of partitionsBetween(ing, item.partitionStart, item.partitionEnd)) {
-        const d = index.get(partitionWorkflowId(ing, p.partitionStart));
-        if (d !== undefined && d < i) item.deps.push(d);
-      }
+    for (const ing of PIPELINE_NAMES.filter((p) => ingestion.has(p) && pipelines.includes(p))) {
+      items.forEach((other, d) => {
+        if (other.pipeline === ing && other.partitionStart < item.partitionEnd && other.partitionEnd > item.partitionStart && d < i) item.deps.push(d);
+      });
     }
   });
   return items;
@@ -70,6 +84,14 @@ describe('lazyPlan (items by arithmetic)', () => {
         expect(Array.from({ length: lazy.length }, (_, i) => lazy.at(i))).toEqual(ref);
         expect([lazy.at(-1), lazy.at(ref.length), lazy.at(0.5)]).toEqual([undefined, undefined, undefined]);
       });
+      for (const sizes of [DEFAULT_RUN_SIZES, { orders: 6, catalog: 2, files: 12, transform: 1 }, { orders: 36, files: 3, transform: 5 }] as RunSizes[]) {
+        it(`coalesced ${JSON.stringify(sizes)}: equals the runs built by grouping partitions: ${pipelines.join(',')} over ${from} .. ${to}`, () => {
+          const lazy = lazyPlan(pipelines, from, to, sizes);
+          const ref = referencePlan(pipelines, from, to, sizes);
+          expect(Array.from({ length: lazy.length }, (_, i) => lazy.at(i))).toEqual(ref);
+          expect(lazy.partitions).toBe(planBackfill(pipelines, from, to).length);
+        });
+      }
     }
   }
 
@@ -128,15 +150,22 @@ describe('backfill input validation', () => {
   });
   it('the CLI normalises times into a stable backfill id', () => {
     expect(parseBackfillArgs('orders,transform', { from: '2026-03-01', to: '2026-03-01T06:00+02:00', concurrency: '4' })).toEqual({
-      input: { pipelines: ['orders', 'transform'], from: FROM, to: '2026-03-01T04:00:00.000Z', concurrency: 4 },
+      input: { pipelines: ['orders', 'transform'], from: FROM, to: '2026-03-01T04:00:00.000Z', concurrency: 4, runSizes: { orders: 144, transform: 0 } },
       workflowId: 'backfill/orders,transform/2026-03-01T00:00:00.000Z/2026-03-01T04:00:00.000Z',
     });
     expect(parseBackfillArgs('transform, orders', { from: FROM, to: DAY, concurrency: '2' }).workflowId).toBe(`backfill/orders,transform/${FROM}/${DAY}`);
     expect(() => parseBackfillArgs('orders', { from: FROM, to: DAY, concurrency: 'many' })).toThrow(/concurrency/);
+    expect(parseBackfillArgs('orders,files', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'orders=6' }).input.runSizes).toEqual({ orders: 6, files: 288 });
+    expect(parseBackfillArgs('orders,transform', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'all=1' }).input.runSizes).toEqual({ orders: 1, catalog: 1, files: 1, transform: 1 });
+    expect(() => parseBackfillArgs('orders', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'orders=7' })).toThrow(/divide a day's 144/);
+    expect(() => parseBackfillArgs('orders', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'orders=0' })).toThrow(/only the transform/);
+    expect(() => parseBackfillArgs('orders', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'order=6' })).toThrow(/unknown pipeline "order"/);
   });
   it('draws the progress bar', () => {
     const p = { total: 10, completed: 4, failed: 1, skipped: 0, running: 2, pending: 3, runningIds: [], current: 'orders/x', continuedAsNew: 0, failedPartitions: [] };
     expect(renderBar(p, 10)).toBe('[#####.....] 5/10 50%  running 2  1 failed  at orders/x');
+    // Coalesced runs: the partitions they cover are shown beside the runs.
+    expect(renderBar({ ...p, partitions: { total: 1440, completed: 600, failed: 144 } }, 10)).toBe('[#####.....] 5/10 50%  (partitions 744/1440)  running 2  1 failed  at orders/x');
   });
 });
 
