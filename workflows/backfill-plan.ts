@@ -60,8 +60,9 @@ export interface BackfillPlan {
 /**
  * Base partitions a backfill runs as one child, per pipeline (Dagster's
  * `BackfillPolicy.multi_run(max_partitions_per_run)`); 0 means the whole range as one run.
- * A run is clipped to the range and never crosses a UTC day (orders and catalog write their raw
- * copy under the day of the window's start), except a whole-range transform.
+ * A run is clipped to the range. Sizes that divide a day never cross midnight, so orders and
+ * catalog file each raw copy under its own day; a whole-range ingestion run (an initial load, `etl
+ * backfill --initial`) files the range's raw copy under the range's first day.
  */
 export type RunSizes = Partial<Record<PipelineName, number>>;
 
@@ -85,10 +86,8 @@ export function invalidRunSizes(sizes: unknown): string | undefined {
   for (const [name, n] of Object.entries(sizes)) {
     if (!isPipelineName(name)) return `backfill: runSizes names an unknown pipeline "${name}"; known: ${PIPELINE_NAMES.join(', ')}`;
     const perDay = 86_400_000 / cadenceMs(name);
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || (n > 0 && perDay % n !== 0 && name !== 'transform')) {
-      return `backfill: partitions per run of ${name} must be 0 (the whole range)${name === 'transform' ? ' or a positive integer' : ` or divide a day's ${perDay}`} (got ${String(n)})`;
-    }
-    if (n === 0 && name !== 'transform') return `backfill: only the transform runs a whole range at once; give ${name} a size that divides a day's ${perDay} partitions`;
+    const ok = typeof n === 'number' && Number.isInteger(n) && n >= 0 && (n === 0 || name === 'transform' || perDay % n === 0);
+    if (!ok) return `backfill: partitions per run of ${name} must be 0 (the whole range)${name === 'transform' ? ' or a positive integer' : ` or divide a day's ${perDay}`} (got ${String(n)})`;
   }
   return undefined;
 }

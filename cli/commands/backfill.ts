@@ -8,7 +8,7 @@ import { PIPELINE_NAMES } from '../../workflows/partitions';
 import { outcomeOf, renderBar, watchBackfill } from '../backfill-watch';
 import { printData } from '../output';
 
-interface StartOpts { from: string; to: string; concurrency: string; partitionsPerRun?: string; json?: boolean; detach?: boolean }
+interface StartOpts { from: string; to: string; concurrency: string; partitionsPerRun?: string; initial?: boolean; json?: boolean; detach?: boolean }
 
 /** The id of a backfill: the same request gets the same id, so a cancelled one can simply be run again. */
 export function backfillId(pipelines: string[], from: string, to: string): string {
@@ -18,11 +18,15 @@ export function backfillId(pipelines: string[], from: string, to: string): strin
 export function parseBackfillArgs(pipelinesArg: string | undefined, opts: StartOpts) {
   const pipelines = (pipelinesArg ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   const concurrency = Number(opts.concurrency);
+  // `--to now`: up to the current minute (the id then names that minute; loads are idempotent, so a later re-run overlaps harmlessly).
+  if (opts.to === 'now') opts = { ...opts, to: new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString() };
   const bad = invalidBackfill({ pipelines, from: opts.from, to: opts.to, concurrency });
   if (bad) throw new Error(bad);
   // Canonical order, so `transform,orders` and `orders,transform` are the same backfill (same id).
   const ordered = PIPELINE_NAMES.filter((p) => pipelines.includes(p));
   const runSizes = Object.fromEntries(ordered.map((p) => [p, DEFAULT_RUN_SIZES[p]])) as RunSizes;
+  // An initial load: the whole history of each pipeline as one run (README, "Running it for real").
+  if (opts.initial) for (const p of ordered) runSizes[p] = 0;
   Object.assign(runSizes, parseRunSizes(opts.partitionsPerRun));
   const badSizes = invalidRunSizes(runSizes);
   if (badSizes) throw new Error(`${badSizes} (--partitions-per-run)`);
@@ -55,9 +59,10 @@ export function register(program: Command): void {
     .description('Backfill pipelines over a date range with bounded concurrency and a progress bar (`etl backfill orders,transform --from 2026-01-01 --to 2026-01-02`).')
     .argument('[pipelines]', 'comma-separated: orders, catalog, files, transform')
     .option('--from <iso>', 'start of the range, included (ISO 8601, UTC)')
-    .option('--to <iso>', 'end of the range, excluded (ISO 8601, UTC)')
+    .option('--to <iso>', 'end of the range, excluded (ISO 8601, UTC, or now)')
     .option('--concurrency <n>', 'runs at once', '4')
     .option('--partitions-per-run <spec>', `partitions one run covers, per pipeline, e.g. orders=6,transform=24; 0 = the whole range (transform only); all=1 runs every partition on its own (default ${Object.entries(DEFAULT_RUN_SIZES).map(([p, n]) => `${p}=${n}`).join(',')}: a day of each ingestion pipeline per run, then one transform over the range)`)
+    .option('--initial', 'an initial load: each pipeline\'s whole range as one run (same as --partitions-per-run all=0; --to may be "now")')
     .option('--json', 'print progress and the outcome as JSON lines')
     .option('--detach', 'start it and return; follow with `etl backfill status <id>`')
     .action(async (pipelinesArg: string | undefined, opts: StartOpts) => {

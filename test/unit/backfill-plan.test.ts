@@ -158,7 +158,9 @@ describe('backfill input validation', () => {
     expect(parseBackfillArgs('orders,files', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'orders=6' }).input.runSizes).toEqual({ orders: 6, files: 288 });
     expect(parseBackfillArgs('orders,transform', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'all=1' }).input.runSizes).toEqual({ orders: 1, catalog: 1, files: 1, transform: 1 });
     expect(() => parseBackfillArgs('orders', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'orders=7' })).toThrow(/divide a day's 144/);
-    expect(() => parseBackfillArgs('orders', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'orders=0' })).toThrow(/only the transform/);
+    expect(parseBackfillArgs('catalog,orders', { from: FROM, to: DAY, concurrency: '2', initial: true }).input.runSizes).toEqual({ orders: 0, catalog: 0 });
+    expect(planBackfill(['orders', 'catalog'], '2000-01-01T00:00:00Z', DAY, { orders: 0, catalog: 0 }).map((p) => [p.workflowId, p.partitions])).toEqual([
+      ['orders/2000-01-01T00:00:00.000Z..2026-03-02T00:00:00.000Z', 9557 * 144], ['catalog/2000-01-01T00:00:00.000Z..2026-03-02T00:00:00.000Z', 9557 * 48]]);
     expect(() => parseBackfillArgs('orders', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'order=6' })).toThrow(/unknown pipeline "order"/);
   });
   it('draws the progress bar', () => {
