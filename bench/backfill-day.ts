@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { loadConfig } from '../config';
+import { makeTemporalClient } from '../lib/temporal';
 import { generateDataset } from '../shop/generator';
 import { startShop } from '../shop/simulator/start-shop';
 import { installConciseLogging } from '../workers/logging';
@@ -74,6 +75,19 @@ async function main(): Promise<void> {
       child.stderr?.pipe(process.stderr);
     });
     const seconds = (performance.now() - began) / 1000;
+    // The Temporal server's load: history events of every workflow the backfill ran (itself, its
+    // continue-as-new runs, the children and their alert children), from visibility.
+    const client = await makeTemporalClient(config);
+    await new Promise((r) => setTimeout(r, 2000));
+    let workflows = 0;
+    let events = 0;
+    let largest = 0;
+    for await (const w of client.workflow.list({ query: `TaskQueue = "${taskQueue}"` })) {
+      workflows++;
+      events += w.historyLength;
+      largest = Math.max(largest, w.historyLength);
+    }
+    await client.connection.close();
     const staging = new Pool({ connectionString: config.STAGING_DATABASE_URL, max: 1 });
     const { rows } = await staging.query<{ pipeline: string; loads: number; received: number; loaded: number }>(
       `select pipeline, count(*)::int as loads, sum(received)::int as received, sum(loaded)::int as loaded from etl.loads
@@ -82,7 +96,9 @@ async function main(): Promise<void> {
     );
     await staging.end();
     const outcome = (() => { try { return JSON.parse(last) as { total?: number; partitions?: { total: number } }; } catch { return {}; } })();
-    console.log(`exit ${code}; wall time ${seconds.toFixed(1)} s for ${outcome.partitions?.total ?? days * 504} partitions in ${outcome.total ?? '?'} runs at concurrency ${concurrency}`);
+    const partitions = outcome.partitions?.total ?? days * 504;
+    console.log(`exit ${code}; wall time ${seconds.toFixed(1)} s for ${partitions} partitions in ${outcome.total ?? '?'} runs at concurrency ${concurrency}`);
+    console.log(`Temporal: ${workflows} workflow runs, ${events} history events (${(events / partitions).toFixed(2)} per partition), largest history ${largest} events`);
     console.table(rows);
   } finally {
     started.shutdown();

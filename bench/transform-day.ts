@@ -25,7 +25,7 @@ const secs = (t: number) => ((performance.now() - t) / 1000).toFixed(1);
 async function transformHour(acts: ReturnType<typeof createTransformActivities>, hour: string, tag: string) {
   const part = partitionAt('transform', hour);
   const t0 = performance.now();
-  const extracts = await Promise.all(TRANSFORM_SOURCES.map((source) => acts.extractTransformSource({ source, ...part, loadId: `bench/${tag}/${part.partitionStart}/${source}` })));
+  const extracts = await Promise.all(TRANSFORM_SOURCES.map((source) => acts.extractTransformSource({ source, ...part, loadId: `bench/${tag}/${part.partitionStart}/${source}`, changedOnly: true })));
   const tExtract = secs(t0);
   const dates = [...new Set(extracts.flatMap((e) => e.dates))].sort();
   const t1 = performance.now();
@@ -34,9 +34,9 @@ async function transformHour(acts: ReturnType<typeof createTransformActivities>,
   const lane = async () => {
     while (next < dates.length) {
       const date = dates[next++]!;
-      await acts.loadAnalyticsDate({ date, partition: `bench/${tag}` });
+      const loaded = await acts.loadAnalyticsDate({ date, partition: `bench/${tag}` });
       const tl = performance.now();
-      await acts.writeCuratedDate({ date });
+      await acts.writeCuratedDate({ date, clearPending: loaded.snapshot });
       lakeMs += performance.now() - tl;
     }
   };

@@ -4,12 +4,12 @@
  * activities/transform/extract.ts): rows that arrived or happened in it are merged into the work
  * layer, and only the dates they touch are rebuilt, each in its own transaction, a few at a time.
  */
-import { ApplicationFailure, continueAsNew, deprecatePatch, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, deprecatePatch, isCancellation, log, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TransformActivities } from '../activities/transform';
 import type { TransformSource } from '../activities/transform/sources';
 import { invalidPartition, type LoadSummary, type PartitionInput, type PartitionOutput } from './partitions';
 import { EtlPartition, EtlPipeline } from './search-attributes';
-import { allOrCancel, slidingWindow } from './helpers';
+import { allOrCancel, causeMessage, slidingWindow } from './helpers';
 import { activitiesOn } from './queues';
 
 /** Every source the transform reads; dimensions first only for readability, they run in parallel. */
@@ -26,7 +26,14 @@ export const MAX_DATES_PER_RUN = 400;
 export const DATES_PER_RUN_PATCH = 'transform-dates-per-run';
 
 /** A run continued as new: the extracts are done; rebuild `dates`, then finish with the carried output. */
-export interface TransformResume { dates: string[]; allDates: string[]; loads: LoadSummary[]; dimsChanged: boolean }
+export interface TransformResume {
+  dates: string[];
+  allDates: string[];
+  loads: LoadSummary[];
+  dimsChanged: boolean;
+  /** Dates only other runs left pending: rebuilt too, but their failure is logged, not this run's. */
+  othersPending?: string[];
+}
 
 export interface TransformInput extends PartitionInput {
   /** Set by continue-as-new only. */
@@ -53,23 +60,35 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
   upsertSearchAttributes([{ key: EtlPipeline, value: 'transform' }, { key: EtlPartition, value: partitionStart }]);
   const base = `${workflowInfo().workflowId}`;
 
-  const extract = (source: TransformSource) => () => acts.extractTransformSource({ source, partitionStart, partitionEnd, loadId: `${base}/extract/${source}` });
+  // A scheduled run rebuilds only dates whose input changed (and dates an earlier run left pending); a backfill recomputes every date its window touches.
+  const changedOnly = input.backfill !== true;
+  const extract = (source: TransformSource) => () => acts.extractTransformSource({ source, partitionStart, partitionEnd, loadId: `${base}/extract/${source}`, changedOnly });
   let resume = input.resume;
   if (!resume) {
     // One extract failing cancels the other six (patched: older runs let them run on).
     const extracts = patched(CANCEL_SIBLINGS_PATCH) ? await allOrCancel(SOURCES.map(extract)) : await Promise.all(SOURCES.map((s) => extract(s)()));
-    const dates = [...new Set(extracts.flatMap((e) => e.dates))].sort();
+    const own = new Set(extracts.flatMap((e) => e.dates));
+    const othersPending = [...new Set(extracts.flatMap((e) => e.pending ?? []))].filter((d) => !own.has(d)).sort();
+    const dates = [...new Set([...own, ...othersPending])].sort();
     // A dimension snapshot only when products or users changed: a full dump every hour (and every
     // backfilled hour) cost more than the rest of the run at scale.
     const dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
-    resume = { dates, allDates: dates, loads: extracts.map((e) => e.load), dimsChanged };
+    resume = { dates, allDates: dates, loads: extracts.map((e) => e.load), dimsChanged, ...(othersPending.length ? { othersPending } : {}) };
   }
   const limit = Math.max(1, input.maxDatesPerRun ?? MAX_DATES_PER_RUN);
   // Patched where it changes anything (more dates than a run takes): a run in flight at the deploy rebuilds all its dates.
   const split = resume.dates.length > limit && patched(DATES_PER_RUN_PATCH);
+  const othersOnly = new Set(resume.othersPending ?? []);
   await slidingWindow(split ? resume.dates.slice(0, limit) : resume.dates, DATE_CONCURRENCY, async (date) => {
-    await acts.loadAnalyticsDate({ date, partition: base });
-    await acts.writeCuratedDate({ date });
+    try {
+      const loaded = await acts.loadAnalyticsDate({ date, partition: base });
+      await acts.writeCuratedDate({ date, clearPending: loaded?.snapshot });
+    } catch (err) {
+      // A date another run left pending and that still fails is that run's problem (its alert was
+      // raised); its mark stays, and this run goes on with its own dates.
+      if (!othersOnly.has(date) || isCancellation(err)) throw err;
+      log.warn('a date left pending by an earlier run failed to rebuild again; its mark stays', { date, error: causeMessage(err) });
+    }
   });
   if (split) {
     return continueAsNew<typeof transformWorkflow>({ ...input, resume: { ...resume, dates: resume.dates.slice(limit) } });

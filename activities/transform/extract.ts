@@ -21,9 +21,15 @@ export const LOOKBACK_MS = 2 * 60 * 60_000;
 
 export interface ExtractDeps { staging: Pool; analytics: Pool; s3: S3Client; bucket: string; pseudonymKey: string }
 
-/** One source's share of a transform partition; loadId is `transform/<hour>/extract/<source>`. */
-export interface ExtractInput { source: TransformSource; partitionStart: string; partitionEnd: string; loadId: string }
-export interface ExtractOutput { load: LoadSummary; dates: string[] }
+/**
+ * One source's share of a transform partition; loadId is `transform/<hour>/extract/<source>`.
+ * changedOnly (scheduled runs): the dates to rebuild are those of rows this extract merged (new or
+ * corrected), plus every date still marked pending by an earlier run; without it (backfills, a
+ * deliberate recompute), every date the window's rows touch.
+ */
+export interface ExtractInput { source: TransformSource; partitionStart: string; partitionEnd: string; loadId: string; changedOnly?: boolean }
+/** dates: this extract's own; pending: dates earlier runs changed and left unbuilt (absent before pending marks). */
+export interface ExtractOutput { load: LoadSummary; dates: string[]; pending?: string[] }
 
 
 interface Rejected { ref: string; reason: string; raw: string }
@@ -50,7 +56,16 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     rejected = await findRejected(dst, spec);
     const loaded = await merge(dst, spec);
     const duplicates = received - rejected.length - loaded;
-    const dates = spec.dates ? (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${spec.dates}) t(x) where x is not null`)).rows.map((r) => r.d) : [];
+    const touched = spec.dates ? input.changedOnly ? spec.dates.replace(/\b_in\b/g, '_changed') : spec.dates : undefined;
+    const dates = touched ? (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${touched}) t(x) where x is not null`)).rows.map((r) => r.d) : [];
+    if (dates.length > 0) await dst.query('insert into work.pending_dates (date, load_id) select unnest($1::date[]), $2', [dates, input.loadId]);
+    // Dates an earlier run changed but did not finish rebuilding (it failed, or was cancelled).
+    // Its own marks count as its own dates: a retried extract merges nothing new, but its first
+    // attempt's marks (committed, then the attempt failed) still say what it changed.
+    const marks = spec.dates ? (await dst.query<{ d: string; mine: boolean }>(
+      `select to_char(date, 'YYYY-MM-DD') as d, bool_or(load_id = $1) as mine from work.pending_dates group by date`, [input.loadId])).rows : [];
+    dates.push(...marks.filter((m) => m.mine).map((m) => m.d));
+    const pending = marks.filter((m) => !m.mine).map((m) => m.d);
     await upsertDimensions(dst, input.source);
     await dst.query(
       `insert into work.loads (load_id, source, partition_start, partition_end, received, loaded, quarantined, duplicates)
@@ -59,7 +74,8 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
       [input.loadId, input.source, input.partitionStart, input.partitionEnd, received, loaded, rejected.length, duplicates],
     );
     await dst.query('commit');
-    out = { load: { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates }, dates: [...new Set(dates)].sort() };
+    const own = [...new Set(dates)].sort();
+    out = { load: { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates }, dates: own, pending: [...new Set(pending)].filter((d) => !own.includes(d)).sort() };
   } catch (err) {
     await dst.query('rollback').catch(() => undefined);
     await src.query('rollback').catch(() => undefined);
@@ -89,23 +105,30 @@ async function findRejected(client: PoolClient, spec: TransformSourceSpec): Prom
   return rows.map((r) => ({ ...r, ref: r.ref ?? '(no reference)' }));
 }
 
+/** Merges _in into the work table; the rows it inserted or corrected go to _changed (the work table's columns). */
 async function merge(client: PoolClient, spec: TransformSourceSpec): Promise<number> {
   const exprs = spec.columns.map((c) => (spec.clean as Record<string, string>)[c] ?? c);
   const cols = spec.columns.join(', ');
+  await client.query(`create temp table _changed on commit drop as select ${cols} from ${spec.table} with no data`);
   if (!spec.upsert) {
-    const res = await client.query(`insert into ${spec.table} (${cols}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) on conflict do nothing`);
+    const res = await client.query(
+      `with ins as (insert into ${spec.table} (${cols}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) on conflict do nothing returning ${cols})
+       insert into _changed select ${cols} from ins`);
     return res.rowCount ?? 0;
   }
   // A corrected row replaces the stored one; the same row again changes nothing (and counts as a duplicate).
   const { key, order } = spec.upsert;
   const rest = spec.columns.filter((c) => !key.includes(c));
   const res = await client.query(
-    `insert into ${spec.table} as t (${cols})
-     select distinct on (${key.join(', ')}) ${cols}
-     from (select ${exprs.map((e, i) => `${e} as ${spec.columns[i] as string}`).join(', ')} from _in where not (${failsAny(spec)})) x
-     order by ${key.join(', ')}, ${order}
-     on conflict (${key.join(', ')}) do update set ${rest.map((c) => `${c} = excluded.${c}`).join(', ')}
-     where (${rest.map((c) => `t.${c}`).join(', ')}) is distinct from (${rest.map((c) => `excluded.${c}`).join(', ')})`,
+    `with ins as (
+       insert into ${spec.table} as t (${cols})
+       select distinct on (${key.join(', ')}) ${cols}
+       from (select ${exprs.map((e, i) => `${e} as ${spec.columns[i] as string}`).join(', ')} from _in where not (${failsAny(spec)})) x
+       order by ${key.join(', ')}, ${order}
+       on conflict (${key.join(', ')}) do update set ${rest.map((c) => `${c} = excluded.${c}`).join(', ')}
+       where (${rest.map((c) => `t.${c}`).join(', ')}) is distinct from (${rest.map((c) => `excluded.${c}`).join(', ')})
+       returning ${spec.columns.map((c) => `t.${c}`).join(', ')})
+     insert into _changed select ${cols} from ins`,
   );
   return res.rowCount ?? 0;
 }

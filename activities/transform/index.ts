@@ -8,7 +8,7 @@ import { rethrowClassified } from '../../lib/errors';
 import { keepAlive } from '../common/heartbeat';
 import { extractSource, type ExtractInput, type ExtractOutput } from './extract';
 import { writeCurated, writeCuratedSnapshots, type CuratedInput, type CuratedOutput } from './lake';
-import { loadDate, type LoadDateInput, type LoadDateOutput } from './load';
+import { clearPendingDates, loadDate, type LoadDateInput, type LoadDateOutput } from './load';
 
 export type { ExtractInput, ExtractOutput } from './extract';
 export type { CuratedInput, CuratedOutput } from './lake';
@@ -38,9 +38,12 @@ export function createTransformActivities(deps: TransformDeps) {
     async loadAnalyticsDate(input: LoadDateInput): Promise<LoadDateOutput> {
       return alive(() => loadDate(deps.analytics, input));
     },
-    async writeCuratedDate(input: CuratedInput): Promise<CuratedOutput> {
+    /** With `clearPending` (loadAnalyticsDate's snapshot), the date's pending marks that load covered are cleared after the write. */
+    async writeCuratedDate(input: CuratedInput & { clearPending?: string }): Promise<CuratedOutput> {
       try {
-        return await alive(() => writeCurated(deps, input));
+        const out = await alive(() => writeCurated(deps, input));
+        if (input.clearPending) await clearPendingDates(deps.analytics, input.date, input.clearPending);
+        return out;
       } catch (err) {
         rethrowClassified(err, `curated lake write of ${input.date}`);
       }

@@ -11,13 +11,16 @@ import { inTransaction } from '../common/transaction';
 
 /** date is a UTC day YYYY-MM-DD; partition names the transform run, for error messages. */
 export interface LoadDateInput { date: string; partition: string }
-export interface LoadDateOutput { date: string; orderLines: number; events: number; orders: number }
+/** snapshot: the first statement's snapshot; pending marks visible in it are covered by this load (clearPendingDates). */
+export interface LoadDateOutput { date: string; orderLines: number; events: number; orders: number; snapshot?: string }
 
 export async function loadDate(analytics: Pool, input: LoadDateInput): Promise<LoadDateOutput> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) rethrowClassified(new TypeError(`date must be YYYY-MM-DD, got ${input.date}`), `transform ${input.partition}`);
   try {
     return await inTransaction(analytics, async (client) => {
       await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
+      // Every extract committed by now is seen by the statements below (each takes a newer snapshot).
+      const snap = await client.query<{ s: string }>('select pg_current_snapshot()::text as s');
       await client.query('select work.infer_dimensions($1::date)', [input.date]);
       await client.query('select work.load_facts($1::date)', [input.date]);
       await client.query('select work.refresh_metrics($1::date)', [input.date]);
@@ -28,11 +31,21 @@ export async function loadDate(analytics: Pool, input: LoadDateInput): Promise<L
         [input.date],
       );
       const r = rows[0];
-      return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0) };
+      return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0), snapshot: snap.rows[0]?.s };
     });
   } catch (err) {
     // A constraint violation here (e.g. a fact whose dimension row is missing) is a bug, not bad
     // data: classified non-retryable, naming the date and the run so it can be found and re-run.
     rethrowClassified(err, `transform ${input.partition}: loading analytics date ${input.date} failed (re-run the partition after fixing the cause)`);
   }
+}
+
+/**
+ * Clears a date's pending marks (work.pending_dates) that a load with `snapshot` could see: called
+ * once the date's analytics and curated copies are both written. Marks of extracts that committed
+ * after the load began stay, and their run (or the next) rebuilds the date again.
+ */
+export async function clearPendingDates(analytics: Pool, date: string, snapshot: string): Promise<number> {
+  const { rowCount } = await analytics.query('delete from work.pending_dates where date = $1::date and pg_visible_in_snapshot(xid, $2::pg_snapshot)', [date, snapshot]);
+  return rowCount ?? 0;
 }
