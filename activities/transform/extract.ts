@@ -4,6 +4,7 @@
  * the rest on their natural key (a row seen before is a duplicate, however late it arrives) and
  * says which order/event dates the rows affect. Re-running it changes nothing but the counts.
  */
+import { createHash } from 'node:crypto';
 import { heartbeat as beat } from '../common/heartbeat';
 import type { Pool, PoolClient } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -29,7 +30,13 @@ export interface ExtractDeps { staging: Pool; analytics: Pool; s3: S3Client; buc
  */
 export interface ExtractInput { source: TransformSource; partitionStart: string; partitionEnd: string; loadId: string; changedOnly?: boolean }
 /** dates: this extract's own; pending: dates earlier runs changed and left unbuilt (absent before pending marks). */
-export interface ExtractOutput { load: LoadSummary; dates: string[]; pending?: string[] }
+export interface ExtractOutput {
+  load: LoadSummary;
+  dates: string[];
+  pending?: string[];
+  /** The window's staging rows were the same as at its last extract (changedOnly): nothing was copied. */
+  unchanged?: boolean;
+}
 
 
 interface Rejected { ref: string; reason: string; raw: string }
@@ -38,18 +45,32 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
   const spec: TransformSourceSpec = TRANSFORM_SPECS[input.source];
   const from = new Date(Date.parse(input.partitionStart) - LOOKBACK_MS).toISOString();
   const to = new Date(input.partitionEnd).toISOString();
+  const select = spec.select(from, to);
   const src = await deps.staging.connect();
   const dst = await deps.analytics.connect();
   let rejected: Rejected[] = [];
   let out: ExtractOutput;
   try {
     await dst.query('begin');
+    await src.query('begin isolation level repeatable read read only');
+    // The window's content, in the snapshot the copy would read: unchanged since the last extract
+    // of this window (same rows, same code, same key) means nothing to merge, so skip the copy.
+    const fingerprint = await windowFingerprint(src, select, spec, deps.pseudonymKey);
+    const before = input.changedOnly ? await lastExtract(dst, input.source, from, to) : undefined;
+    if (before && before.fingerprint === fingerprint) {
+      await src.query('commit');
+      const received = before.received;
+      const summary = { loadId: input.loadId, source: input.source, received, loaded: 0, quarantined: before.quarantined, duplicates: received - before.quarantined };
+      await recordLoad(dst, input, summary);
+      const marks = spec.dates ? await pendingMarks(dst, input.loadId) : { own: [], others: [] };
+      await dst.query('commit');
+      return { load: summary, dates: marks.own, pending: marks.others, unchanged: true };
+    }
     // CTAS copies no NOT NULL: a row with a missing value must arrive, to be quarantined.
     await dst.query(`create temp table _in on commit drop as select ${spec.columns.join(', ')} from ${spec.table} with no data`);
     const userIdx = spec.userColumn ? spec.columns.indexOf(spec.userColumn) : -1;
     const map = userIdx >= 0 ? rewriteCell(userIdx, (id) => pseudonym(id, deps.pseudonymKey)) : undefined;
-    await src.query('begin isolation level repeatable read read only');
-    await transferRows(src, spec.select(from, to), dst, '_in', spec.columns, map);
+    await transferRows(src, select, dst, '_in', spec.columns, map);
     await src.query('commit');
     beat({ source: input.source, stage: 'copied' });
     const received = await count(dst, 'select count(*) from _in');
@@ -60,22 +81,19 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     const dates = touched ? (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${touched}) t(x) where x is not null`)).rows.map((r) => r.d) : [];
     if (dates.length > 0) await dst.query('insert into work.pending_dates (date, load_id) select unnest($1::date[]), $2', [dates, input.loadId]);
     // Dates an earlier run changed but did not finish rebuilding (it failed, or was cancelled).
-    // Its own marks count as its own dates: a retried extract merges nothing new, but its first
-    // attempt's marks (committed, then the attempt failed) still say what it changed.
-    const marks = spec.dates ? (await dst.query<{ d: string; mine: boolean }>(
-      `select to_char(date, 'YYYY-MM-DD') as d, bool_or(load_id = $1) as mine from work.pending_dates group by date`, [input.loadId])).rows : [];
-    dates.push(...marks.filter((m) => m.mine).map((m) => m.d));
-    const pending = marks.filter((m) => !m.mine).map((m) => m.d);
+    const marks = spec.dates ? await pendingMarks(dst, input.loadId) : { own: [], others: [] };
+    dates.push(...marks.own);
     await upsertDimensions(dst, input.source);
+    const summary = { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates };
+    await recordLoad(dst, input, summary);
     await dst.query(
-      `insert into work.loads (load_id, source, partition_start, partition_end, received, loaded, quarantined, duplicates)
-       values ($1, $2, $3, $4, $5, $6, $7, $8)
-       on conflict (load_id) do update set received = $5, loaded = $6, quarantined = $7, duplicates = $8, finished_at = now()`,
-      [input.loadId, input.source, input.partitionStart, input.partitionEnd, received, loaded, rejected.length, duplicates],
+      `insert into work.extract_fingerprints (source, window_from, window_to, fingerprint, received, quarantined) values ($1, $2, $3, $4, $5, $6)
+       on conflict (source, window_from, window_to) do update set fingerprint = $4, received = $5, quarantined = $6, extracted_at = now()`,
+      [input.source, from, to, fingerprint, received, rejected.length],
     );
     await dst.query('commit');
     const own = [...new Set(dates)].sort();
-    out = { load: { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates }, dates: own, pending: [...new Set(pending)].filter((d) => !own.includes(d)).sort() };
+    out = { load: summary, dates: own, pending: [...new Set(marks.others)].filter((d) => !own.includes(d)).sort() };
   } catch (err) {
     await dst.query('rollback').catch(() => undefined);
     await src.query('rollback').catch(() => undefined);
@@ -86,6 +104,39 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
   }
   await keepRejected(deps, input, rejected);
   return out;
+}
+
+/**
+ * count and a sum of 64-bit row hashes of the window's rows, with a hash of everything else the
+ * work layer's rows depend on: the select, the cleaning and quarantine rules, the pseudonym key.
+ * Any row added, removed or changed in place changes it (but for a hash collision of 2^-64).
+ */
+async function windowFingerprint(src: PoolClient, select: string, spec: TransformSourceSpec, pseudonymKey: string): Promise<string> {
+  const { rows } = await src.query<{ n: string; h: string | null }>(`select count(*)::text as n, sum(hashtextextended(t::text, 0))::text as h from (${select}) t`);
+  const code = createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.upsert, spec.dates])).update(pseudonymKey).digest('hex').slice(0, 16);
+  return `${rows[0]?.n ?? 0}:${rows[0]?.h ?? 0}:${code}`;
+}
+
+async function lastExtract(dst: PoolClient, source: string, from: string, to: string): Promise<{ fingerprint: string; received: number; quarantined: number } | undefined> {
+  const { rows } = await dst.query<{ fingerprint: string; received: number; quarantined: number }>(
+    'select fingerprint, received, quarantined from work.extract_fingerprints where source = $1 and window_from = $2 and window_to = $3', [source, from, to]);
+  return rows[0];
+}
+
+/** Pending date marks: this load's own (a retried attempt's first commit) and other runs'. */
+async function pendingMarks(dst: PoolClient, loadId: string): Promise<{ own: string[]; others: string[] }> {
+  const { rows } = await dst.query<{ d: string; mine: boolean }>(
+    `select to_char(date, 'YYYY-MM-DD') as d, bool_or(load_id = $1) as mine from work.pending_dates group by date`, [loadId]);
+  return { own: rows.filter((m) => m.mine).map((m) => m.d), others: rows.filter((m) => !m.mine).map((m) => m.d) };
+}
+
+async function recordLoad(dst: PoolClient, input: ExtractInput, l: LoadSummary): Promise<void> {
+  await dst.query(
+    `insert into work.loads (load_id, source, partition_start, partition_end, received, loaded, quarantined, duplicates)
+     values ($1, $2, $3, $4, $5, $6, $7, $8)
+     on conflict (load_id) do update set received = $5, loaded = $6, quarantined = $7, duplicates = $8, finished_at = now()`,
+    [input.loadId, input.source, input.partitionStart, input.partitionEnd, l.received, l.loaded, l.quarantined, l.duplicates],
+  );
 }
 
 async function count(client: PoolClient, sql: string): Promise<number> {

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTransformActivities } from '../../activities/transform';
 import { generateDataset } from '../../shop/generator';
 import { backfillWorkflow } from '../../workflows/backfill';
 import { partitionAt, partitionsBetween, partitionWorkflowId } from '../../workflows/partitions';
@@ -52,6 +53,27 @@ describe('hourly transform into analytics (real Temporal, PostgreSQL, S3)', () =
     // Nothing new: none of the test's dates is rebuilt (the old code rebuilt every date it read).
     expect(again!.dates.filter((d) => dates.includes(d))).toEqual([]);
     expect(await analyticsChecksum(env.deps.analytics, dates, prefix)).toEqual(before);
+  });
+
+  it('an extract over a window whose staging rows are unchanged copies nothing; one changed row makes it copy again', async () => {
+    const acts = createTransformActivities(env.deps);
+    const part = partitionAt('transform', new Date());
+    const extract = (n: number) => acts.extractTransformSource({ source: 'events', ...part, loadId: `test/${prefix}/fp-${n}`, changedOnly: true });
+    const first = await extract(1);
+    const second = await extract(2);
+    expect(second.unchanged).toBe(true);
+    expect(second.load).toMatchObject({ received: first.load.received, loaded: 0 });
+    await env.deps.staging.query(
+      `insert into staging.events (event_id, event_name, user_id, session_id, product_id, order_id, price, ts, kafka_partition, kafka_offset, load_id)
+       values ($1, 'wishlist', $2, $3, null, null, null, now(), 0, 0, $4)`,
+      [`${prefix}fp-1`, `${prefix}U-fp`, `${prefix}S-fp`, `test/${prefix}/fp`],
+    );
+    const third = await extract(3);
+    expect(third.unchanged).toBeFalsy();
+    expect(third.load).toMatchObject({ received: first.load.received + 1, loaded: 1 });
+    expect(third.dates).toEqual([new Date().toISOString().slice(0, 10)]);
+    // A backfill's extract (changedOnly off) never skips.
+    expect((await acts.extractTransformSource({ source: 'events', ...part, loadId: `test/${prefix}/fp-4` })).unchanged).toBeFalsy();
   });
 
   it('a date an earlier run changed but failed to rebuild is rebuilt by the next run, with nothing new, and its mark cleared', async () => {
