@@ -22,7 +22,8 @@ import { DATE_CONCURRENCY } from '../workflows/transform';
 
 const secs = (t: number) => ((performance.now() - t) / 1000).toFixed(1);
 
-async function transformHour(acts: ReturnType<typeof createTransformActivities>, hour: string, tag: string) {
+/** Runs one hour's transform activities as the workflow does; returns its wall time in seconds. */
+export async function transformHour(acts: ReturnType<typeof createTransformActivities>, hour: string, tag: string): Promise<number> {
   const part = partitionAt('transform', hour);
   const t0 = performance.now();
   const extracts = await Promise.all(TRANSFORM_SOURCES.map((source) => acts.extractTransformSource({ source, ...part, loadId: `bench/${tag}/${part.partitionStart}/${source}`, changedOnly: true })));
@@ -44,7 +45,9 @@ async function transformHour(acts: ReturnType<typeof createTransformActivities>,
   await acts.writeCuratedDimensions({ date: part.partitionStart.slice(0, 10) });
   const received = extracts.reduce((a, e) => a + e.load.received, 0);
   const loaded = extracts.reduce((a, e) => a + e.load.loaded, 0);
+  const seconds = (performance.now() - t0) / 1000;
   console.log(`${tag}: ${secs(t0)} s in all (extract ${tExtract} s, ${received} rows received, ${loaded} new; dates ${dates.join(', ')}: load + lake ${secs(t1)} s, of which Parquet ${(lakeMs / 1000).toFixed(1)} s summed over lanes)`);
+  return seconds;
 }
 
 async function main() {
@@ -71,7 +74,9 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -11,7 +11,8 @@
  *
  * Limit: the cancel goes to the connection's backend, so in the rare race where the statement ends
  * just as the cancellation arrives, the next statement the activity sends on that connection may be
- * the one cancelled (Postgres ignores a cancel that arrives between statements).
+ * the one cancelled (Postgres ignores a cancel that arrives between statements). A connection
+ * released after a cancellation is closed, not pooled, so the cancel never reaches another activity.
  */
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
@@ -53,11 +54,14 @@ function watch(pool: Pool, client: PoolClient, signal: AbortSignal): void {
   const onAbort = () => void cancelBackend(pool, pid);
   signal.addEventListener('abort', onAbort, { once: true });
   const release = client.release.bind(client);
-  client.release = ((err?: Error | boolean) => {
+  const wrapped = ((err?: Error | boolean) => {
     signal.removeEventListener('abort', onAbort);
-    client.release = release;
-    return release(err);
+    if (client.release === wrapped) client.release = release;
+    // After a cancellation the cancel request may still be on its way to this backend: close the
+    // connection rather than hand it to another activity whose statement it could hit.
+    return release(signal.aborted ? true : err);
   }) as PoolClient['release'];
+  client.release = wrapped;
 }
 
 /** Makes statements of `pool` run inside an activity cancellable by the activity's cancellation. */
@@ -68,8 +72,10 @@ export function cancellablePool(pool: Pool): Pool {
     if (!signal) return connect(cb);
     if (cb) {
       return connect((err, client, done) => {
-        if (client && !err) watch(pool, client, signal);
-        cb(err, client, client ? (r?: unknown) => client.release(r as Error | boolean) : done);
+        if (!client || err) return cb(err, client, done);
+        watch(pool, client, signal);
+        const release = client.release; // this checkout's, not whatever client.release is later
+        cb(err, client, (r?: unknown) => release(r as Error | boolean));
       });
     }
     return (connect() as Promise<PoolClient>).then((client) => {

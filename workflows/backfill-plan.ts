@@ -79,15 +79,30 @@ export type RunSizes = Partial<Record<PipelineName, number>>;
  */
 export const DEFAULT_RUN_SIZES: Readonly<Record<PipelineName, number>> = { orders: 144, catalog: 48, files: 288, transform: 0 };
 
-/** Checks run sizes; a message naming the bad entry, or undefined. */
-export function invalidRunSizes(sizes: unknown): string | undefined {
+/**
+ * Checks run sizes; a message naming the bad entry, or undefined. With `pipelines`, a transform run
+ * must also cover whole ingestion runs (its length a multiple of theirs, or the whole range), so
+ * every ingestion run it reads ends no later than it does and comes before it in the plan.
+ */
+export function invalidRunSizes(sizes: unknown, pipelines: readonly string[] = []): string | undefined {
   if (sizes === undefined) return undefined;
   if (typeof sizes !== 'object' || sizes === null) return 'backfill: runSizes must be an object of pipeline: partitions per run';
-  for (const [name, n] of Object.entries(sizes)) {
+  const given = sizes as Record<string, unknown>;
+  for (const [name, n] of Object.entries(given)) {
     if (!isPipelineName(name)) return `backfill: runSizes names an unknown pipeline "${name}"; known: ${PIPELINE_NAMES.join(', ')}`;
     const perDay = 86_400_000 / cadenceMs(name);
     const ok = typeof n === 'number' && Number.isInteger(n) && n >= 0 && (n === 0 || name === 'transform' || perDay % n === 0);
     if (!ok) return `backfill: partitions per run of ${name} must be 0 (the whole range)${name === 'transform' ? ' or a positive integer' : ` or divide a day's ${perDay}`} (got ${String(n)})`;
+  }
+  const t = (given.transform as number | undefined) ?? 1;
+  if (pipelines.includes('transform') && t > 0) {
+    for (const ing of PIPELINE_NAMES.filter((p) => p !== 'transform' && pipelines.includes(p))) {
+      const n = (given[ing] as number | undefined) ?? 1;
+      const ingMs = n === 0 ? Infinity : n * cadenceMs(ing);
+      if ((t * cadenceMs('transform')) % ingMs !== 0) {
+        return `backfill: a transform run (${t} h) must cover whole ${ing} runs (${n === 0 ? 'the whole range' : `${n * cadenceMs(ing) / 60_000} min`}): make it a multiple of them, or 0 (the whole range)`;
+      }
+    }
   }
   return undefined;
 }

@@ -110,7 +110,7 @@ export function dependencyHorizon(plan: BackfillPlan, next: number, pipelines: r
 }
 
 export async function backfillWorkflow(input: BackfillInput): Promise<BackfillOutput> {
-  const invalid = invalidBackfill(input) ?? invalidRunSizes(input.runSizes);
+  const invalid = invalidBackfill(input) ?? invalidRunSizes(input.runSizes, input.pipelines);
   if (invalid) throw ApplicationFailure.nonRetryable(invalid, 'InvalidBackfillInput');
   const plan = lazyPlan(input.pipelines, input.from, input.to, input.runSizes);
   const state: BackfillState = input.state ?? { next: 0, completed: 0, skipped: 0, failed: [], continuedAsNew: 0 };

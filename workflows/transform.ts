@@ -24,6 +24,8 @@ export const CANCEL_SIBLINGS_PATCH = 'transform-cancel-sibling-extracts';
  */
 export const MAX_DATES_PER_RUN = 400;
 export const DATES_PER_RUN_PATCH = 'transform-dates-per-run';
+/** Runs from before it rebuilt only their own dates, never those other runs left pending. */
+export const PENDING_DATES_PATCH = 'transform-pending-dates';
 
 /** A run continued as new: the extracts are done; rebuild `dates`, then finish with the carried output. */
 export interface TransformResume {
@@ -68,7 +70,9 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
     // One extract failing cancels the other six (patched: older runs let them run on).
     const extracts = patched(CANCEL_SIBLINGS_PATCH) ? await allOrCancel(SOURCES.map(extract)) : await Promise.all(SOURCES.map((s) => extract(s)()));
     const own = new Set(extracts.flatMap((e) => e.dates));
-    const othersPending = [...new Set(extracts.flatMap((e) => e.pending ?? []))].filter((d) => !own.has(d)).sort();
+    // Patched: which dates a run rebuilds now depends on a new field of the extracts' results.
+    const withPending = patched(PENDING_DATES_PATCH);
+    const othersPending = withPending ? [...new Set(extracts.flatMap((e) => e.pending ?? []))].filter((d) => !own.has(d)).sort() : [];
     const dates = [...new Set([...own, ...othersPending])].sort();
     // A dimension snapshot only when products or users changed: a full dump every hour (and every
     // backfilled hour) cost more than the rest of the run at scale.

@@ -22,6 +22,7 @@ export interface RaiseAlertInput {
   workflowId: string;
   runId: string;
 }
+/** created: the row is this run's (written by this call or an earlier attempt of it). */
 export interface RaiseAlertOutput { alertId: string; created: boolean }
 
 export interface DeliverAlertInput { alertId: string }
@@ -38,7 +39,10 @@ export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
            values ($1, $2, $3, $4, $5, $6, $7) on conflict (alert_id) do nothing`,
           [input.alertId, input.pipeline, input.partitionStart ?? null, input.kind, input.message.slice(0, 4000), input.workflowId, input.runId],
         );
-        return { alertId: input.alertId, created: rowCount === 1 };
+        if (rowCount === 1) return { alertId: input.alertId, created: true };
+        // Written already: by this run (an earlier attempt committed, then timed out) counts as created.
+        const { rows } = await staging.query<{ mine: boolean }>('select workflow_id = $2 and run_id = $3 as mine from etl.alerts where alert_id = $1', [input.alertId, input.workflowId, input.runId]);
+        return { alertId: input.alertId, created: rows[0]?.mine === true };
       } catch (err) {
         rethrowClassified(err, `raising ${input.kind} alert ${input.alertId}`);
       }

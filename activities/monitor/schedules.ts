@@ -5,8 +5,8 @@
  * - Backlog: with overlap BUFFER_ALL, starts that fall due while a run is going wait behind it. A
  *   buffer at or past the threshold means the pipeline is that many windows behind; one alert per
  *   blocking run (the alert id names it), however often the monitor looks.
- * - Dropped: the server keeps at most 1,000 buffered starts and drops the rest, silently. The
- *   schedule's dropped count only grows, so each new count is one alert.
+ * - Dropped: the server keeps at most 1,000 buffered starts and drops the rest, silently: one alert
+ *   per blocking run while drops go on, and one per dropped total once no run is blocking.
  */
 import type { AlertKind } from '../common/alerts';
 
@@ -41,7 +41,9 @@ export function scheduleFindings(rows: readonly ScheduleState[], backlogThreshol
       out.push({
         scheduleId: r.scheduleId,
         kind: 'schedule_dropped',
-        alertId: `schedule/${r.scheduleId}/dropped/${r.dropped}`,
+        // One per blocking run while it holds starts back (the count grows with every drop); after
+        // it, one per total.
+        alertId: `schedule/${r.scheduleId}/dropped/${r.running[0] ?? `total-${r.dropped}`}`,
         message: `${r.scheduleId}: the server dropped ${r.dropped} starts in all because the schedule's buffer was full: those windows never ran. Find the gap with etl runs and re-run it with etl backfill`,
       });
     }

@@ -5,6 +5,9 @@
  * says which order/event dates the rows affect. Re-running it changes nothing but the counts.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SQL_DIR } from '../../lib/migrate';
 import { heartbeat as beat } from '../common/heartbeat';
 import type { Pool, PoolClient } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -50,13 +53,15 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
   const dst = await deps.analytics.connect();
   let rejected: Rejected[] = [];
   let out: ExtractOutput;
+  let fingerprint: string | undefined;
   try {
     await dst.query('begin');
     await src.query('begin isolation level repeatable read read only');
     // The window's content, in the snapshot the copy would read: unchanged since the last extract
     // of this window (same rows, same code, same key) means nothing to merge, so skip the copy.
-    const fingerprint = await windowFingerprint(src, select, spec, deps.pseudonymKey);
-    const before = input.changedOnly ? await lastExtract(dst, input.source, from, to) : undefined;
+    // A backfill always copies, so it neither needs nor records one.
+    fingerprint = input.changedOnly ? await windowFingerprint(src, select, spec, deps.pseudonymKey) : undefined;
+    const before = fingerprint ? await lastExtract(dst, input.source, from, to) : undefined;
     if (before && before.fingerprint === fingerprint) {
       await src.query('commit');
       const received = before.received;
@@ -79,18 +84,16 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     const duplicates = received - rejected.length - loaded;
     const touched = spec.dates ? input.changedOnly ? spec.dates.replace(/\b_in\b/g, '_changed') : spec.dates : undefined;
     const dates = touched ? (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${touched}) t(x) where x is not null`)).rows.map((r) => r.d) : [];
-    if (dates.length > 0) await dst.query('insert into work.pending_dates (date, load_id) select unnest($1::date[]), $2', [dates, input.loadId]);
+    // Marks and others' pending dates are a scheduled run's (changedOnly): a backfill recomputes
+    // every date of its window whatever it merged, so a failed one is simply run again, and a
+    // long one's dates do not spill into every hourly run meanwhile.
+    if (input.changedOnly && dates.length > 0) await dst.query('insert into work.pending_dates (date, load_id) select unnest($1::date[]), $2', [dates, input.loadId]);
     // Dates an earlier run changed but did not finish rebuilding (it failed, or was cancelled).
-    const marks = spec.dates ? await pendingMarks(dst, input.loadId) : { own: [], others: [] };
+    const marks = spec.dates && input.changedOnly ? await pendingMarks(dst, input.loadId) : { own: [], others: [] };
     dates.push(...marks.own);
     await upsertDimensions(dst, input.source);
     const summary = { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates };
     await recordLoad(dst, input, summary);
-    await dst.query(
-      `insert into work.extract_fingerprints (source, window_from, window_to, fingerprint, received, quarantined) values ($1, $2, $3, $4, $5, $6)
-       on conflict (source, window_from, window_to) do update set fingerprint = $4, received = $5, quarantined = $6, extracted_at = now()`,
-      [input.source, from, to, fingerprint, received, rejected.length],
-    );
     await dst.query('commit');
     const own = [...new Set(dates)].sort();
     out = { load: summary, dates: own, pending: [...new Set(marks.others)].filter((d) => !own.includes(d)).sort() };
@@ -103,6 +106,14 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     dst.release();
   }
   await keepRejected(deps, input, rejected);
+  // Only now, with the rejected rows kept: a retry after a failed quarantine write must not skip.
+  if (fingerprint) {
+    await deps.analytics.query(
+      `insert into work.extract_fingerprints (source, window_from, window_to, fingerprint, received, quarantined) values ($1, $2, $3, $4, $5, $6)
+       on conflict (source, window_from, window_to) do update set fingerprint = $4, received = $5, quarantined = $6, extracted_at = now()`,
+      [input.source, from, to, fingerprint, out.load.received, out.load.quarantined],
+    );
+  }
   return out;
 }
 
@@ -113,8 +124,21 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
  */
 async function windowFingerprint(src: PoolClient, select: string, spec: TransformSourceSpec, pseudonymKey: string): Promise<string> {
   const { rows } = await src.query<{ n: string; h: string | null }>(`select count(*)::text as n, sum(hashtextextended(t::text, 0))::text as h from (${select}) t`);
-  const code = createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.upsert, spec.dates])).update(pseudonymKey).digest('hex').slice(0, 16);
+  const code = createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.upsert, spec.dates]))
+    .update(analyticsCodeVersion()).update(pseudonymKey).digest('hex').slice(0, 16);
   return `${rows[0]?.n ?? 0}:${rows[0]?.h ?? 0}:${code}`;
+}
+
+let codeVersion: string | undefined;
+/** A hash of sql/analytics/code (the functions the cleaning rules call, e.g. work.norm_text). */
+function analyticsCodeVersion(): string {
+  if (codeVersion === undefined) {
+    const dir = join(SQL_DIR, 'analytics', 'code');
+    const h = createHash('sha256');
+    for (const f of readdirSync(dir).sort()) h.update(f).update(readFileSync(join(dir, f)));
+    codeVersion = h.digest('hex');
+  }
+  return codeVersion;
 }
 
 async function lastExtract(dst: PoolClient, source: string, from: string, to: string): Promise<{ fingerprint: string; received: number; quarantined: number } | undefined> {

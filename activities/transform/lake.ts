@@ -47,7 +47,13 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
   const client = await deps.analytics.connect();
   const rows: Record<string, number> = {};
   let objects = 0;
+  let locked = false;
   try {
+    // The date's lock (the one loadDate takes), held over the snapshot and the uploads, so a copy
+    // read before another run's load cannot land after that run's own copy. Taken before the
+    // snapshot: in repeatable read the first statement fixes it, even one that waits for a lock.
+    await client.query(`select pg_advisory_lock(hashtext('transform-date:' || $1))`, [input.date]);
+    locked = true;
     // One snapshot for every table of the date, so the files agree with each other.
     await client.query(`begin isolation level repeatable read read only`);
     await client.query(`set local timezone = 'UTC'`);
@@ -68,7 +74,9 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
     await client.query('commit');
   } finally {
     await client.query('rollback').catch(() => undefined);
-    client.release();
+    // A session lock that cannot be released must not go back to the pool with its connection.
+    const unlocked = !locked || await client.query(`select pg_advisory_unlock(hashtext('transform-date:' || $1))`, [input.date]).then(() => true, () => false);
+    client.release(!unlocked);
     await rm(dir, { recursive: true, force: true });
   }
   return { date: input.date, objects, rows };

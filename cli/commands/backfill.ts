@@ -28,7 +28,7 @@ export function parseBackfillArgs(pipelinesArg: string | undefined, opts: StartO
   // An initial load: the whole history of each pipeline as one run (README, "Running it for real").
   if (opts.initial) for (const p of ordered) runSizes[p] = 0;
   Object.assign(runSizes, parseRunSizes(opts.partitionsPerRun));
-  const badSizes = invalidRunSizes(runSizes);
+  const badSizes = invalidRunSizes(runSizes, ordered);
   if (badSizes) throw new Error(`${badSizes} (--partitions-per-run)`);
   const input = { pipelines: ordered, from: new Date(opts.from).toISOString(), to: new Date(opts.to).toISOString(), concurrency, runSizes };
   return { input, workflowId: backfillId(input.pipelines, input.from, input.to) };
@@ -61,7 +61,7 @@ export function register(program: Command): void {
     .option('--from <iso>', 'start of the range, included (ISO 8601, UTC)')
     .option('--to <iso>', 'end of the range, excluded (ISO 8601, UTC, or now)')
     .option('--concurrency <n>', 'runs at once', '4')
-    .option('--partitions-per-run <spec>', `partitions one run covers, per pipeline, e.g. orders=6,transform=24; 0 = the whole range (transform only); all=1 runs every partition on its own (default ${Object.entries(DEFAULT_RUN_SIZES).map(([p, n]) => `${p}=${n}`).join(',')}: a day of each ingestion pipeline per run, then one transform over the range)`)
+    .option('--partitions-per-run <spec>', `partitions one run covers, per pipeline, e.g. orders=6,transform=24; 0 = the whole range; a transform run covers whole ingestion runs; all=1 runs every partition on its own (default ${Object.entries(DEFAULT_RUN_SIZES).map(([p, n]) => `${p}=${n}`).join(',')}: a day of each ingestion pipeline per run, then one transform over the range)`)
     .option('--initial', 'an initial load: each pipeline\'s whole range as one run (same as --partitions-per-run all=0; --to may be "now")')
     .option('--json', 'print progress and the outcome as JSON lines')
     .option('--detach', 'start it and return; follow with `etl backfill status <id>`')

@@ -203,7 +203,8 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
     const to = iso(day + 14 * 3600_000 + 30 * 60_000);
     const bad = `files/${iso(day + 14 * 3600_000 + 10 * 60_000)}`;
     await q('insert into orch_test.control (workflow_id, fail) values ($1, true) on conflict (workflow_id) do update set fail = true', [bad]);
-    const run = await env.run(() => cli('backfill', 'files', '--from', from, '--to', to, '--concurrency', '2', '--json'));
+    // The schedule's grain (the CLI coalesces by default; the coalesced case is below).
+    const run = await env.run(() => cli('backfill', 'files', '--from', from, '--to', to, '--concurrency', '2', '--json', '--partitions-per-run', 'all=1'));
     expect(run.code).toBe(1);
     const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.filter((l) => l.event === 'progress').length).toBeGreaterThan(0);
@@ -227,5 +228,17 @@ describe('backfill workflow (real Temporal + PostgreSQL, test pipelines)', () =>
     const failedOnly = JSON.parse((await cli('runs', '--pipeline', 'files', '--status', 'failed', '--limit', '200', '--json')).stdout) as Run[];
     expect(failedOnly.every((x) => x.status === 'FAILED')).toBe(true);
     expect(failedOnly.some((x) => x.workflowId === bad)).toBe(true);
+  });
+
+  it('a coalesced run that fails names the window and the partitions it covered', async () => {
+    const from = iso(day + 15 * 3600_000);
+    const to = iso(day + 15 * 3600_000 + 30 * 60_000);
+    const runId = `files/${from}..${to}`;
+    await q('insert into orch_test.control (workflow_id, fail) values ($1, true) on conflict (workflow_id) do update set fail = true', [runId]);
+    const run = await env.run(() => cli('backfill', 'files', '--from', from, '--to', to, '--json'));
+    expect(run.code).toBe(1);
+    const last = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    expect(last).toMatchObject({ event: 'failed', total: 1, completed: 0, failed: 1, partitions: { total: 6, completed: 0, failed: 6 } });
+    expect(JSON.stringify(last.failedPartitions)).toContain(runId);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RUN_SIZES, invalidBackfill, lazyPlan, planBackfill, SERIAL_PIPELINES, takeReady, type PlanItem, type RunSizes } from '../../workflows/backfill-plan';
+import { DEFAULT_RUN_SIZES, invalidBackfill, invalidRunSizes, lazyPlan, planBackfill, SERIAL_PIPELINES, takeReady, type PlanItem, type RunSizes } from '../../workflows/backfill-plan';
 import { PIPELINE_NAMES, PIPELINES, partitionsBetween, partitionWorkflowId, type PartitionInput, type PipelineName } from '../../workflows/partitions';
 import { renderBar } from '../../cli/backfill-watch';
 import { dependencyHorizon } from '../../workflows/backfill';
@@ -84,12 +84,20 @@ describe('lazyPlan (items by arithmetic)', () => {
         expect(Array.from({ length: lazy.length }, (_, i) => lazy.at(i))).toEqual(ref);
         expect([lazy.at(-1), lazy.at(ref.length), lazy.at(0.5)]).toEqual([undefined, undefined, undefined]);
       });
-      for (const sizes of [DEFAULT_RUN_SIZES, { orders: 6, catalog: 2, files: 12, transform: 1 }, { orders: 36, files: 3, transform: 5 }] as RunSizes[]) {
+      for (const sizes of [DEFAULT_RUN_SIZES, { orders: 6, catalog: 2, files: 12, transform: 1 }, { orders: 36, files: 3, transform: 12 }, { orders: 18, catalog: 6, files: 36, transform: 6 }] as RunSizes[]) {
         it(`coalesced ${JSON.stringify(sizes)}: equals the runs built by grouping partitions: ${pipelines.join(',')} over ${from} .. ${to}`, () => {
           const lazy = lazyPlan(pipelines, from, to, sizes);
           const ref = referencePlan(pipelines, from, to, sizes);
           expect(Array.from({ length: lazy.length }, (_, i) => lazy.at(i))).toEqual(ref);
           expect(lazy.partitions).toBe(planBackfill(pipelines, from, to).length);
+          // Every ingestion run a transform run overlaps is a dep, so none starts before what it reads.
+          expect(invalidRunSizes(sizes, pipelines)).toBeUndefined();
+          for (let i = 0; i < lazy.length; i++) {
+            const item = lazy.at(i)!;
+            if (item.pipeline !== 'transform') continue;
+            const overlapping = ref.flatMap((o, j) => (o.pipeline !== 'transform' && o.partitionStart < item.partitionEnd && o.partitionEnd > item.partitionStart ? [j] : []));
+            expect([...item.deps].sort((a, b) => a - b)).toEqual(overlapping);
+          }
         });
       }
     }
@@ -162,6 +170,10 @@ describe('backfill input validation', () => {
     expect(planBackfill(['orders', 'catalog'], '2000-01-01T00:00:00Z', DAY, { orders: 0, catalog: 0 }).map((p) => [p.workflowId, p.partitions])).toEqual([
       ['orders/2000-01-01T00:00:00.000Z..2026-03-02T00:00:00.000Z', 9557 * 144], ['catalog/2000-01-01T00:00:00.000Z..2026-03-02T00:00:00.000Z', 9557 * 48]]);
     expect(() => parseBackfillArgs('orders', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'order=6' })).toThrow(/unknown pipeline "order"/);
+    // A transform hour inside a day-long orders run would start before the orders it reads.
+    expect(() => parseBackfillArgs('orders,transform', { from: FROM, to: DAY, concurrency: '2', partitionsPerRun: 'transform=1' })).toThrow(/must cover whole orders runs/);
+    expect(invalidRunSizes({ orders: 36, transform: 5 }, ['orders', 'transform'])).toMatch(/must cover whole orders runs \(360 min\)/);
+    expect(invalidRunSizes({ orders: 36, transform: 5 }, ['orders'])).toBeUndefined();
   });
   it('draws the progress bar', () => {
     const p = { total: 10, completed: 4, failed: 1, skipped: 0, running: 2, pending: 3, runningIds: [], current: 'orders/x', continuedAsNew: 0, failedPartitions: [] };

@@ -25,11 +25,13 @@ describe('schedule monitor rules', () => {
     expect(scheduleFindings([row({ buffered: 999, running: ['r'], dropped: 5 })], 0).map((f) => f.kind)).toEqual(['schedule_dropped']);
   });
 
-  it('raises a dropped alert for each new dropped count', () => {
-    const five = scheduleFindings([row({ dropped: 5 })], 3);
-    expect(five).toEqual([expect.objectContaining({ kind: 'schedule_dropped', alertId: 'schedule/etl-orders/dropped/5' })]);
-    expect(five[0]?.message).toMatch(/dropped 5 starts.*never ran.*etl backfill/);
-    expect(scheduleFindings([row({ dropped: 7 })], 3)[0]?.alertId).toBe('schedule/etl-orders/dropped/7');
+  it('raises one dropped alert per blocking run while drops go on, and one per total after it', () => {
+    const during = (dropped: number) => scheduleFindings([row({ buffered: 1000, dropped, running: ['scheduled/orders-1'] })], 0);
+    expect(during(5)).toEqual([expect.objectContaining({ kind: 'schedule_dropped', alertId: 'schedule/etl-orders/dropped/scheduled/orders-1' })]);
+    expect(during(9)[0]?.alertId).toBe(during(5)[0]?.alertId);
+    const after = scheduleFindings([row({ dropped: 9 })], 3);
+    expect(after[0]?.alertId).toBe('schedule/etl-orders/dropped/total-9');
+    expect(after[0]?.message).toMatch(/dropped 9 starts.*never ran.*etl backfill/);
   });
 
   it("the monitor's schedule runs every 5 minutes, skips overlaps, and passes the prefix and threshold", () => {
