@@ -14,8 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,25 +23,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createFilesActivities, purchaseLoadId, purchaseRawKey, type IngestPurchaseFileOutput } from '../activities/files';
 import { loadConfig } from '../config';
 import { deletePrefix, listObjects, putObject } from '../lib/s3';
-import { generateDataset } from '../shop/generator';
 import { buildDeps } from '../workers/deps';
-
-async function writeFile(path: string, rows: number, tag: string): Promise<void> {
-  const gen = mkdtempSync(join(tmpdir(), 'bench-files-'));
-  await generateDataset({ seed: 3, start: '2024-03-01', days: 1, scale: 1, dirt: 'none', out: gen });
-  const [header, ...lines] = readFileSync(join(gen, 'purchases', 'purchases_2024-02-29.csv'), 'utf8').trim().split('\n');
-  rmSync(gen, { recursive: true, force: true });
-  const out = createWriteStream(path);
-  out.write(`${header}\n`);
-  for (let i = 0, rep = 0; i < rows; rep++) {
-    for (const line of lines) {
-      if (i++ >= rows) break;
-      if (!out.write(line.replace(/\bH(\d+)\b/, `${tag}r${rep}H$1`) + '\n')) await once(out, 'drain');
-    }
-  }
-  out.end();
-  await once(out, 'finish');
-}
+import { writePurchaseFile } from './purchase-file';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -60,7 +42,7 @@ async function main(): Promise<void> {
     for (const t of ['staging.purchases', 'etl.quarantine', 'etl.files', 'etl.loads']) await deps.staging.query(`delete from ${t} where load_id = $1`, [loadId]);
   };
   try {
-    await writeFile(path, rows, tag);
+    await writePurchaseFile(path, { rows }, tag);
     const bytes = statSync(path).size;
     await putObject(deps.s3, deps.bucket, prefix + 'purchases_2024-02-29.csv', readFileSync(path), 'text/csv');
     const [obj] = await listObjects(deps.s3, deps.bucket, prefix);
