@@ -14,17 +14,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createFilesActivities, purchaseLoadId, purchaseRawKey, type IngestPurchaseFileOutput } from '../activities/files';
+import { createFilesActivities, type IngestPurchaseFileOutput } from '../activities/files';
 import { loadConfig } from '../config';
-import { deletePrefix, listObjects, putObject } from '../lib/s3';
+import { listObjects, putObject } from '../lib/s3';
 import { buildDeps } from '../workers/deps';
-import { writePurchaseFile } from './purchase-file';
+import { cleanUpPurchaseBench, writePurchaseFile } from './purchase-file';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -99,13 +98,7 @@ async function main(): Promise<void> {
       copyThenMergeIsFasterBy: +(m.pipeline / m.copyThenMerge).toFixed(2),
     }));
   } finally {
-    if (file) {
-      await forget(purchaseLoadId(file));
-      await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: purchaseRawKey(file) }));
-    }
-    await deletePrefix(deps.s3, deps.bucket, prefix);
-    rmSync(dir, { recursive: true, force: true });
-    await deps.close();
+    await cleanUpPurchaseBench(deps, file, prefix, dir);
   }
 }
 

@@ -9,18 +9,17 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createFilesActivities, purchaseLoadId, purchaseRawKey, type IngestPurchaseFileOutput, type PurchaseFileRef } from '../activities/files';
+import { createFilesActivities, type IngestPurchaseFileOutput, type PurchaseFileRef } from '../activities/files';
 import { loadConfig } from '../config';
-import { deletePrefix, listObjects } from '../lib/s3';
+import { listObjects } from '../lib/s3';
 import { buildDeps } from '../workers/deps';
-import { writePurchaseFile } from './purchase-file';
+import { cleanUpPurchaseBench, writePurchaseFile } from './purchase-file';
 
 /** The child: loads one file and prints its load, time and peak RSS as one JSON line. */
 async function load(ref: PurchaseFileRef): Promise<void> {
@@ -62,14 +61,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ bytes: size, rows, seconds: +r.seconds.toFixed(1), rowsPerSecond: Math.round(rows / r.seconds), loaded: r.load?.loaded, quarantined: r.load?.quarantined, peakRssMiB: r.maxRssMiB, goalRssMiB: 400 }));
     if (r.load?.loaded !== rows) throw new Error(`loaded ${r.load?.loaded} of ${rows} rows`);
   } finally {
-    if (ref) {
-      const loadId = purchaseLoadId(ref);
-      for (const table of ['staging.purchases', 'etl.quarantine', 'etl.files', 'etl.loads']) await deps.staging.query(`delete from ${table} where load_id = $1`, [loadId]);
-      await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: purchaseRawKey(ref) }));
-    }
-    await deletePrefix(deps.s3, deps.bucket, prefix);
-    rmSync(dir, { recursive: true, force: true });
-    await deps.close();
+    await cleanUpPurchaseBench(deps, ref, prefix, dir);
   }
 }
 
