@@ -60,7 +60,7 @@ function report(id: string, o: Outcome, opts: { json?: boolean }): number {
     return o.kind === 'completed' ? 0 : 1;
   }
   if (o.kind === 'completed') {
-    const runs = o.out.partitions && o.out.partitions.total !== o.out.total ? ` in ${o.out.total} runs` : '';
+    const runs = o.out.partitions && o.out.partitions.total !== o.out.total ? ` in ${o.out.total} run${o.out.total === 1 ? '' : 's'}` : '';
     console.log(`backfill ${id}: ${renderBar(o.out)}\nall ${o.out.partitions?.total ?? o.out.total} partitions done${runs} (${o.out.skipped} were already running elsewhere).`);
     return 0;
   }

@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { loadConfig } from '../../config';
 import { makeTemporalClient, workflowUiUrl } from '../../lib/temporal';
 import { backfillWorkflow, progressQuery } from '../../workflows/backfill';
-import { DEFAULT_RUN_SIZES, invalidBackfill, invalidRunSizes, type RunSizes } from '../../workflows/backfill-plan';
+import { DEFAULT_RUN_SIZES, invalidBackfill, invalidBackfillShape, invalidRunSizes, type RunSizes } from '../../workflows/backfill-plan';
 import { PIPELINE_NAMES } from '../../workflows/partitions';
 import { outcomeOf, renderBar, watchBackfill } from '../backfill-watch';
 import { printData } from '../output';
@@ -20,7 +20,7 @@ export function parseBackfillArgs(pipelinesArg: string | undefined, opts: StartO
   const concurrency = Number(opts.concurrency);
   // `--to now`: up to the current minute (the id then names that minute; loads are idempotent, so a later re-run overlaps harmlessly).
   if (opts.to === 'now') opts = { ...opts, to: new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString() };
-  const bad = invalidBackfill({ pipelines, from: opts.from, to: opts.to, concurrency });
+  const bad = invalidBackfillShape({ pipelines, from: opts.from, to: opts.to, concurrency });
   if (bad) throw new Error(bad);
   // Canonical order, so `transform,orders` and `orders,transform` are the same backfill (same id).
   const ordered = PIPELINE_NAMES.filter((p) => pipelines.includes(p));
@@ -31,6 +31,9 @@ export function parseBackfillArgs(pipelinesArg: string | undefined, opts: StartO
   const badSizes = invalidRunSizes(runSizes, ordered);
   if (badSizes) throw new Error(`${badSizes} (--partitions-per-run)`);
   const input = { pipelines: ordered, from: new Date(opts.from).toISOString(), to: new Date(opts.to).toISOString(), concurrency, runSizes };
+  // The plan's size depends on the run sizes.
+  const tooBig = invalidBackfill(input);
+  if (tooBig) throw new Error(tooBig);
   return { input, workflowId: backfillId(input.pipelines, input.from, input.to) };
 }
 

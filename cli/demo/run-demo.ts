@@ -14,6 +14,7 @@ import { startShop } from '../../shop/simulator/start-shop';
 import { installConciseLogging } from '../../workers/logging';
 import { createWorker } from '../../workers/worker';
 import { backfillWorkflow } from '../../workflows';
+import { DEFAULT_RUN_SIZES } from '../../workflows/backfill-plan';
 import { backfillId } from '../commands/backfill';
 import { watchBackfill } from '../backfill-watch';
 import { REALTIME_WORKFLOW_ID } from '../commands/live';
@@ -50,25 +51,29 @@ export async function runDemo(config: Config, o: DemoOptions): Promise<number> {
     console.log(`events stream ${EVENTS_STREAM_ID}: ${await ensureRunning(client, config, 'eventsStreamWorkflow', EVENTS_STREAM_ID, 'events')}`);
     console.log(`realtime loop ${REALTIME_WORKFLOW_ID}: ${await ensureRunning(client, config, 'realtimeMetricsWorkflow', REALTIME_WORKFLOW_ID, 'realtime')}`);
     const end = manifest.range.end;
-    const [catalog, files] = await Promise.all([
-      // The first catalog load takes everything before the range's end; schedules then go 30 minutes at a time.
-      runPartition(client, config, 'catalog', { partitionStart: '2000-01-01T00:00:00.000Z', partitionEnd: end, backfill: true }),
-      runPartition(client, config, 'files', { partitionStart: new Date(Math.floor(Date.now() / 300_000) * 300_000).toISOString(), partitionEnd: new Date(Math.floor(Date.now() / 300_000) * 300_000 + 300_000).toISOString(), backfill: true }),
-    ]);
-    console.log(summariseLoads(catalog));
+    // The initial catalog load, as `etl backfill catalog --from 2000-01-01 --to <end> --initial`
+    // runs it: the shop's whole history as one run; schedules then go 30 minutes at a time.
+    const catalogFrom = '2000-01-01T00:00:00.000Z';
+    const catalog = await client.workflow.start(backfillWorkflow, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: backfillId(['catalog'], catalogFrom, end),
+      args: [{ pipelines: ['catalog'], from: catalogFrom, to: end, concurrency: 1, runSizes: { catalog: 0 } }],
+    });
+    const files = await runPartition(client, config, 'files', { partitionStart: new Date(Math.floor(Date.now() / 300_000) * 300_000).toISOString(), partitionEnd: new Date(Math.floor(Date.now() / 300_000) * 300_000 + 300_000).toISOString(), backfill: true });
+    if ((await watchBackfill(catalog, {})) !== 0) return 1;
     console.log(summariseLoads(files));
 
-    step(`ingest: backfill of the orders API, ${manifest.range.start} .. ${end}`);
+    step(`ingest: backfill of the orders API, ${manifest.range.start} .. ${end} (a day per run, as etl backfill coalesces)`);
     const ordersId = backfillId(['orders'], manifest.range.start, end);
-    const orders = await client.workflow.start(backfillWorkflow, { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: ordersId, args: [{ pipelines: ['orders'], from: manifest.range.start, to: end, concurrency: o.concurrency }] });
+    const orders = await client.workflow.start(backfillWorkflow, { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: ordersId, args: [{ pipelines: ['orders'], from: manifest.range.start, to: end, concurrency: o.concurrency, runSizes: { orders: DEFAULT_RUN_SIZES.orders } }] });
     if ((await watchBackfill(orders, {})) !== 0) return 1;
 
     const events = await waitEventsCaughtUp(kafka, staging, config.KAFKA_EVENTS_TOPIC, DEFAULT_EVENTS_GROUP, 300_000);
     console.log(`events stream caught up: ${events} messages on ${config.KAFKA_EVENTS_TOPIC} consumed`);
 
-    step(`transform: backfill of the hourly transform, ${manifest.range.purchasesStart} .. ${end}`);
+    step(`transform: backfill over ${manifest.range.purchasesStart} .. ${end}, one run after the ingestion`);
     const transformId = backfillId(['transform'], manifest.range.purchasesStart, end);
-    const transform = await client.workflow.start(backfillWorkflow, { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: transformId, args: [{ pipelines: ['transform'], from: manifest.range.purchasesStart, to: end, concurrency: o.concurrency }] });
+    // One run over the range, each date rebuilt once (etl backfill's default for the transform).
+    const transform = await client.workflow.start(backfillWorkflow, { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: transformId, args: [{ pipelines: ['transform'], from: manifest.range.purchasesStart, to: end, concurrency: o.concurrency, runSizes: { transform: DEFAULT_RUN_SIZES.transform } }] });
     if ((await watchBackfill(transform, {})) !== 0) return 1;
 
     step('realtime: a burst of add_to_cart (x8 for 3 minutes) in a compressed stream, judged by the spike detector');

@@ -154,6 +154,14 @@ describe('backfill input validation', () => {
     expect(invalidBackfill({ pipelines: ['orders'], from: 'yesterday', to: FROM })).toMatch(/ISO 8601/);
     expect(invalidBackfill({ pipelines: ['orders'], from: FROM, to: DAY, concurrency: 0 })).toMatch(/concurrency must be an integer from 1 to 100/);
     expect(invalidBackfill({ pipelines: [], from: FROM, to: DAY })).toMatch(/at least one pipeline/);
+    // The bound is on runs, not years: eleven years partition by partition is too many; the shop's
+    // whole history as one catalog run (an initial load), or at a day per run, is not.
+    const all = ['orders', 'catalog', 'files', 'transform'];
+    expect(invalidBackfill({ pipelines: all, from: '2015-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' })).toMatch(/runs are more than 1844640/);
+    expect(invalidBackfill({ pipelines: all, from: '2000-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z', runSizes: DEFAULT_RUN_SIZES })).toBeUndefined();
+    expect(invalidBackfill({ pipelines: ['catalog'], from: '2000-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z', runSizes: { catalog: 0 } })).toBeUndefined();
+    expect(parseBackfillArgs('orders,catalog,files,transform', { from: '2000-01-01', to: '2026-01-01', concurrency: '4' }).input.runSizes).toEqual(DEFAULT_RUN_SIZES);
+    expect(() => parseBackfillArgs('orders,catalog,files,transform', { from: '2000-01-01', to: '2026-01-01', concurrency: '4', partitionsPerRun: 'all=1' })).toThrow(/runs are more than/);
     expect(invalidBackfill({ pipelines: ['orders'], from: FROM, to: DAY, concurrency: 8 })).toBeUndefined();
   });
   it('the CLI normalises times into a stable backfill id', () => {
