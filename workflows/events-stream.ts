@@ -1,7 +1,7 @@
-import { ActivityCancellationType, ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { EventsActivities, EventsSessionOutput } from '../activities/events';
 import { addCounts } from './helpers';
-import { superviseSessions, type StopState } from './supervise';
+import { batchActivityOptions, sessionActivityOptions, superviseSessions, type StopState } from './supervise';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { activitiesOn } from './queues';
 
@@ -54,23 +54,9 @@ export const eventsProgressQuery = defineQuery<EventsTotals>('progress');
 /** Runs from before it ran one short activity per batch and a timer when idle (thousands of history events an hour). */
 export const SUPERVISED_SESSION_PATCH = 'supervised-session';
 
-const { runEventsSession } = activitiesOn<EventsActivities>('stream', {
-  // A session ends itself after sessionMs (an hour); this only bounds a session that lost track.
-  startToCloseTimeout: '3 hours',
-  // A worker killed mid-session is noticed within this, and the session retried on another from the stored offsets.
-  heartbeatTimeout: '20 seconds',
-  // A stop waits for the session to end its batch (it stops at its next heartbeat).
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  // Then the supervisor restarts it with back-off and an alert.
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
-});
-
-const { consumeEventsBatch } = activitiesOn<EventsActivities>('stream', {
-  startToCloseTimeout: '5 minutes',
-  // A worker killed mid-batch is noticed within this and the batch re-read elsewhere from the stored offsets.
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
-});
+// A worker killed mid-session or mid-batch is noticed within 20 s, and the work re-read elsewhere from the stored offsets.
+const { runEventsSession } = activitiesOn<EventsActivities>('stream', sessionActivityOptions('20 seconds'));
+const { consumeEventsBatch } = activitiesOn<EventsActivities>('stream', batchActivityOptions('20 seconds'));
 
 function invalid(input: EventsStreamInput | undefined): string | undefined {
   if (!input || typeof input !== 'object') return 'events: input must be an object (use {} for the defaults)';

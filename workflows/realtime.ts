@@ -1,8 +1,8 @@
-import { ActivityCancellationType, ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RealtimeActivities, RealtimeSessionOutput } from '../activities/realtime';
 import { SUPERVISED_SESSION_PATCH } from './events-stream';
 import { addCounts } from './helpers';
-import { superviseSessions, type StopState } from './supervise';
+import { batchActivityOptions, sessionActivityOptions, superviseSessions, type StopState } from './supervise';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { activitiesOn } from './queues';
 
@@ -47,19 +47,9 @@ const COUNTS = ['minutes', 'loads', 'evaluated', 'raised', 'sent'] as const;
 export const stopRealtimeSignal = defineSignal('stop');
 export const realtimeProgressQuery = defineQuery<RealtimeTotals>('progress');
 
-const { runRealtimeSession } = activitiesOn<RealtimeActivities>('stream', {
-  startToCloseTimeout: '3 hours',
-  // A pass heartbeats between its steps; webhook deliveries (up to 20 at 5 s each) are the longest gap.
-  heartbeatTimeout: '30 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
-});
-
-const { refreshRealtime } = activitiesOn<RealtimeActivities>('stream', {
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
-});
+// A pass heartbeats between its steps; webhook deliveries (up to 20 at 5 s each) are the longest gap.
+const { runRealtimeSession } = activitiesOn<RealtimeActivities>('stream', sessionActivityOptions('30 seconds'));
+const { refreshRealtime } = activitiesOn<RealtimeActivities>('stream', batchActivityOptions('30 seconds'));
 
 function invalid(input: RealtimeMetricsInput | undefined): string | undefined {
   if (!input || typeof input !== 'object') return 'realtime: input must be an object (use {} for the defaults)';

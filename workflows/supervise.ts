@@ -7,9 +7,30 @@
  * fails for good, raising an alert, so the loop never ends silently. Idle, that is a handful of
  * history events an hour instead of thousands (docs/orchestration.md, "Supervised loops").
  */
-import { CancellationScope, condition, isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, condition, isCancellation, log, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import { raiseAlert } from './alerting';
 import { causeMessage } from './helpers';
+
+/**
+ * A loop's session activity: ends itself hourly (the timeout only bounds one that lost track); a
+ * stop waits for it to end its batch (it stops at its next heartbeat); a worker killed mid-session
+ * is noticed within `heartbeatTimeout` and the session retried elsewhere; one failing for good is
+ * restarted by the supervisor with back-off and an alert.
+ */
+export function sessionActivityOptions(heartbeatTimeout: Duration): ActivityOptions {
+  return {
+    startToCloseTimeout: '3 hours',
+    heartbeatTimeout,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
+  };
+}
+
+/** The old shape's one-batch (or one-pass) activity, retried until it succeeds. */
+export function batchActivityOptions(heartbeatTimeout: Duration): ActivityOptions {
+  return { startToCloseTimeout: '5 minutes', heartbeatTimeout, retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 } };
+}
 
 /**
  * Set by the loop's stop signal; `cancel` ends the running session. `failures` is the current

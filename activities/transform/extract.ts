@@ -5,9 +5,6 @@
  * says which order/event dates the rows affect. Re-running it changes nothing but the counts.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { SQL_DIR } from '../../lib/migrate';
 import { heartbeat as beat } from '../common/heartbeat';
 import type { Pool, PoolClient } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -60,7 +57,7 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     // The window's content, in the snapshot the copy would read: unchanged since the last extract
     // of this window (same rows, same code, same key) means nothing to merge, so skip the copy.
     // A backfill always copies, so it neither needs nor records one.
-    fingerprint = input.changedOnly ? await windowFingerprint(src, select, spec, deps.pseudonymKey) : undefined;
+    fingerprint = input.changedOnly ? await windowFingerprint(src, dst, select, spec, deps.pseudonymKey) : undefined;
     const before = fingerprint ? await lastExtract(dst, input.source, from, to) : undefined;
     if (before && before.fingerprint === fingerprint) {
       await src.query('commit');
@@ -122,23 +119,13 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
  * work layer's rows depend on: the select, the cleaning and quarantine rules, the pseudonym key.
  * Any row added, removed or changed in place changes it (but for a hash collision of 2^-64).
  */
-async function windowFingerprint(src: PoolClient, select: string, spec: TransformSourceSpec, pseudonymKey: string): Promise<string> {
+async function windowFingerprint(src: PoolClient, dst: PoolClient, select: string, spec: TransformSourceSpec, pseudonymKey: string): Promise<string> {
   const { rows } = await src.query<{ n: string; h: string | null }>(`select count(*)::text as n, sum(hashtextextended(t::text, 0))::text as h from (${select}) t`);
-  const code = createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.upsert, spec.dates]))
-    .update(analyticsCodeVersion()).update(pseudonymKey).digest('hex').slice(0, 16);
+  // The analytics code the database runs (lib/migrate.ts records each file's checksum as applied).
+  const deployed = await dst.query<{ v: string | null }>(`select string_agg(name || ':' || checksum, ',' order by name) as v from public.schema_code`);
+  const code = createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.upsert, spec.dates, deployed.rows[0]?.v ?? '']))
+    .update(pseudonymKey).digest('hex').slice(0, 16);
   return `${rows[0]?.n ?? 0}:${rows[0]?.h ?? 0}:${code}`;
-}
-
-let codeVersion: string | undefined;
-/** A hash of sql/analytics/code (the functions the cleaning rules call, e.g. work.norm_text). */
-function analyticsCodeVersion(): string {
-  if (codeVersion === undefined) {
-    const dir = join(SQL_DIR, 'analytics', 'code');
-    const h = createHash('sha256');
-    for (const f of readdirSync(dir).sort()) h.update(f).update(readFileSync(join(dir, f)));
-    codeVersion = h.digest('hex');
-  }
-  return codeVersion;
 }
 
 async function lastExtract(dst: PoolClient, source: string, from: string, to: string): Promise<{ fingerprint: string; received: number; quarantined: number } | undefined> {
