@@ -17,6 +17,7 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { cancellationError } from '../activities/common/heartbeat';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, type Pool, type PoolClient } from 'pg';
 
@@ -114,8 +115,7 @@ export const reportCancellation: ActivityInterceptorsFactory = (ctx) => ({
       } catch (err) {
         const signal = ctx.cancellationSignal;
         if (!signal.aborted || err instanceof CancelledFailure) throw err;
-        const reason: unknown = signal.reason;
-        throw reason instanceof Error ? reason : new CancelledFailure(`activity cancelled: ${String(reason)}`, [], err instanceof Error ? err : undefined);
+        throw cancellationError(signal, err);
       }
     },
   },

@@ -17,7 +17,7 @@ export function heartbeat(details?: unknown): void {
   }
   ctx.heartbeat(details);
   const signal = ctx.cancellationSignal;
-  if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledFailure(`activity cancelled: ${String(signal.reason)}`);
+  if (signal.aborted) throw cancellationError(signal);
 }
 
 /**
@@ -31,4 +31,10 @@ export function keepAlive(details?: unknown): void {
   } catch {
     // Not in an activity.
   }
+}
+
+/** The error a cancelled attempt ends with: the SDK's reason (a CancelledFailure), or one made from it. */
+export function cancellationError(signal: AbortSignal, cause?: unknown): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new CancelledFailure(`activity cancelled: ${String(reason)}`, [], cause instanceof Error ? cause : undefined);
 }
