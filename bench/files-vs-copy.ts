@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const prefix = `bench/files-vs-copy/${tag}/`;
   let file: { key: string; etag: string; size: number; lastModified: string } | null = null;
   const forget = async (loadId: string) => {
-    for (const t of ['staging.purchases', 'etl.quarantine', 'etl.files', 'etl.loads']) await deps.staging.query(`delete from ${t} where load_id = $1`, [loadId]);
+    for (const t of ['staging.purchases', 'etl.quarantine', 'etl.files', 'etl.load_pieces', 'etl.loads']) await deps.staging.query(`delete from ${t} where load_id = $1`, [loadId]);
   };
   try {
     await writePurchaseFile(path, { rows }, tag);

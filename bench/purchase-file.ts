@@ -38,7 +38,7 @@ export async function writePurchaseFile(path: string, limit: { rows?: number; by
 export async function cleanUpPurchaseBench(deps: ActivityDeps & { close(): Promise<void> }, ref: PurchaseFileRef | null | undefined, dropPrefix: string, dir: string): Promise<void> {
   if (ref) {
     const loadId = purchaseLoadId(ref);
-    for (const table of ['staging.purchases', 'etl.quarantine', 'etl.files', 'etl.loads']) await deps.staging.query(`delete from ${table} where load_id = $1`, [loadId]);
+    for (const table of ['staging.purchases', 'etl.quarantine', 'etl.files', 'etl.load_pieces', 'etl.loads']) await deps.staging.query(`delete from ${table} where load_id = $1`, [loadId]);
     await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: purchaseRawKey(ref) }));
   }
   await deletePrefix(deps.s3, deps.bucket, dropPrefix);

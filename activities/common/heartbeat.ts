@@ -33,6 +33,15 @@ export function keepAlive(details?: unknown): void {
   }
 }
 
+/** The attempt number of the running activity (1 outside an activity). */
+export function attempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
+}
+
 /** The error a cancelled attempt ends with: the SDK's reason (a CancelledFailure), or one made from it. */
 export function cancellationError(signal: AbortSignal, cause?: unknown): Error {
   const reason: unknown = signal.reason;

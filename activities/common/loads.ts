@@ -16,6 +16,8 @@ export interface LoadMeta {
 
 export interface LoadCounts { received: number; loaded: number; quarantined: number; duplicates: number; detail?: Record<string, unknown> }
 
+const reconciles = (c: LoadCounts) => c.received === c.loaded + c.quarantined + c.duplicates;
+
 /**
  * Runs `body` in a transaction that also records the load. If the load id already succeeded the
  * body is not run and the recorded counts are returned with skipped = true.
@@ -44,17 +46,7 @@ export async function runLoad(pool: Pool, meta: LoadMeta, body: (client: PoolCli
       await client.query('rollback');
       return { loadId: meta.loadId, source: meta.source, received: row.received, loaded: row.loaded, quarantined: row.quarantined, duplicates: row.duplicates, skipped: true };
     }
-    const counts = await body(client);
-    if (counts.received !== counts.loaded + counts.quarantined + counts.duplicates) {
-      throw new Error(`load ${meta.loadId} does not reconcile: received ${counts.received} != loaded ${counts.loaded} + quarantined ${counts.quarantined} + duplicates ${counts.duplicates}`);
-    }
-    await client.query(
-      `update etl.loads set status = 'succeeded', received = $2, loaded = $3, quarantined = $4, duplicates = $5,
-         finished_at = now(), detail = $6 where load_id = $1`,
-      [meta.loadId, counts.received, counts.loaded, counts.quarantined, counts.duplicates, JSON.stringify(counts.detail ?? {})],
-    );
-    await client.query('commit');
-    return { loadId: meta.loadId, source: meta.source, received: counts.received, loaded: counts.loaded, quarantined: counts.quarantined, duplicates: counts.duplicates };
+    return await succeed(client, meta, await body(client));
   } catch (err) {
     // The connection goes back before the failure is recorded through another one: loads failing
     // at once would otherwise each hold one while waiting for a second, and a full pool never frees.
@@ -66,6 +58,111 @@ export async function runLoad(pool: Pool, meta: LoadMeta, body: (client: PoolCli
   } finally {
     release();
   }
+}
+
+/** One committed piece of a load (etl.load_pieces). */
+export interface LoadPiece {
+  piece: number;
+  endLine: number;
+  endByte: number;
+  counts: LoadCounts;
+  attempt: number;
+  /** What the reader needs to go on after endByte. */
+  state: Record<string, unknown>;
+}
+
+export interface PieceLoad {
+  /** In a transaction; committed piece by piece by commitPiece, and at the end by runPieceLoad. */
+  client: PoolClient;
+  /** Pieces committed by earlier attempts, in order: the body resumes after the last one. */
+  done: LoadPiece[];
+  /** Commits the open transaction with the piece's row, and opens the next one. */
+  commitPiece(p: Omit<LoadPiece, 'piece' | 'attempt'>): Promise<void>;
+}
+
+/**
+ * runLoad for a load too big for one transaction: the body commits pieces as it goes
+ * (`commitPiece`), and a later attempt gets them in `done` and goes on after the last. The load
+ * succeeds, with the counts the body returns for the whole of it, only in the last piece's
+ * transaction. Attempts at the same load are serialised by a session advisory lock held from
+ * start to end; a killed worker's connection closes and lets it go.
+ */
+export async function runPieceLoad(pool: Pool, meta: LoadMeta, attempt: number, body: (p: PieceLoad) => Promise<LoadCounts>): Promise<LoadSummary> {
+  const client = await pool.connect();
+  const lockKey = `etl.loads/${meta.loadId}`;
+  let locked = false;
+  let broken: Error | undefined;
+  let released = false;
+  try {
+    await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+    locked = true;
+    const { rows: [row] } = await client.query<{ status: string; received: number; loaded: number; quarantined: number; duplicates: number }>(
+      `insert into etl.loads (load_id, pipeline, source, partition_start, partition_end, status)
+       values ($1, $2, $3, $4, $5, 'running') on conflict (load_id) do update set load_id = excluded.load_id
+       returning status, received, loaded, quarantined, duplicates`,
+      [meta.loadId, meta.pipeline, meta.source, meta.partitionStart ?? null, meta.partitionEnd ?? null],
+    );
+    if (row?.status === 'succeeded') {
+      return { loadId: meta.loadId, source: meta.source, received: row.received, loaded: row.loaded, quarantined: row.quarantined, duplicates: row.duplicates, skipped: true };
+    }
+    const { rows: pieces } = await client.query<{ piece: number; end_line: string; end_byte: string; received: number; loaded: number; quarantined: number; duplicates: number; attempt: number; state: Record<string, unknown>; detail: Record<string, unknown> }>(
+      'select * from etl.load_pieces where load_id = $1 order by piece', [meta.loadId]);
+    const done: LoadPiece[] = pieces.map((p) => ({
+      piece: p.piece, endLine: Number(p.end_line), endByte: Number(p.end_byte), attempt: p.attempt, state: p.state,
+      counts: { received: p.received, loaded: p.loaded, quarantined: p.quarantined, duplicates: p.duplicates, detail: p.detail },
+    }));
+    let next = done.length + 1;
+    await client.query('begin');
+    const counts = await body({
+      client,
+      done,
+      async commitPiece(p) {
+        if (!reconciles(p.counts)) throw new Error(`load ${meta.loadId} piece ${next} does not reconcile: ${JSON.stringify({ ...p.counts, detail: undefined })}`);
+        await client.query(
+          `insert into etl.load_pieces (load_id, piece, end_line, end_byte, received, loaded, quarantined, duplicates, attempt, state, detail)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+          [meta.loadId, next, p.endLine, p.endByte, p.counts.received, p.counts.loaded, p.counts.quarantined, p.counts.duplicates, attempt,
+            JSON.stringify(p.state), JSON.stringify(p.counts.detail ?? {})],
+        );
+        await client.query('commit');
+        next++;
+        await client.query('begin');
+      },
+    });
+    return await succeed(client, meta, counts);
+  } catch (err) {
+    const rolledBack = await client.query('rollback').then(() => true, () => false);
+    if (!rolledBack) broken = err instanceof Error ? err : new Error(String(err));
+    await letGo();
+    await recordFailure(pool, meta, err); // after the connection went back, as in runLoad
+    throw err;
+  } finally {
+    await letGo();
+  }
+
+  async function letGo() {
+    if (released) return;
+    released = true;
+    // A pooled connection keeps session locks: unlock, or drop the connection when that fails.
+    if (locked && !broken) {
+      await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
+    }
+    client.release(broken);
+  }
+}
+
+/** Records the load as succeeded with its counts, which must reconcile, and commits its transaction. */
+async function succeed(client: PoolClient, meta: LoadMeta, counts: LoadCounts): Promise<LoadSummary> {
+  if (!reconciles(counts)) {
+    throw new Error(`load ${meta.loadId} does not reconcile: received ${counts.received} != loaded ${counts.loaded} + quarantined ${counts.quarantined} + duplicates ${counts.duplicates}`);
+  }
+  await client.query(
+    `update etl.loads set status = 'succeeded', received = $2, loaded = $3, quarantined = $4, duplicates = $5,
+       finished_at = now(), detail = $6 where load_id = $1`,
+    [meta.loadId, counts.received, counts.loaded, counts.quarantined, counts.duplicates, JSON.stringify(counts.detail ?? {})],
+  );
+  await client.query('commit');
+  return { loadId: meta.loadId, source: meta.source, received: counts.received, loaded: counts.loaded, quarantined: counts.quarantined, duplicates: counts.duplicates };
 }
 
 async function recordFailure(pool: Pool, meta: LoadMeta, err: unknown): Promise<void> {

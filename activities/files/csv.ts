@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import { finished } from 'node:stream/promises';
 import { parse, type Parser } from 'csv-parse';
-import type { SourceRecord } from './reader';
+import type { ReaderState, SourceRecord } from './reader';
 
 /** A purchase line is a few hundred bytes; a record past this is an unclosed quote, not data. */
 export const MAX_RECORD_BYTES = 1 << 20;
@@ -33,7 +33,7 @@ export function recordText(raw: string, endLine: number): { raw: string; line: n
   return { raw: text, line: endLine - inner };
 }
 
-interface Run { parser: Parser; lineBase: number; fed: number; lastEnd: number; lastLine: number; openAtEnd: boolean; runaway: boolean }
+interface Run { parser: Parser; base: number; lineBase: number; fed: number; lastEnd: number; lastLine: number; openAtEnd: boolean; runaway: boolean }
 
 type Recovery = 'end' | 'cap' | 'runaway';
 
@@ -61,25 +61,31 @@ function cellsOnLine(line: string): number {
 /** A record the parser gave up on at the end of input because a quote never closed. */
 const UNCLOSED = 'CSV_QUOTE_NOT_CLOSED';
 
-export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceRecord[]> {
+/**
+ * Every record comes with `next`: the byte offset just past it (in `body`'s bytes, counted from
+ * `state.byte`) and the line it ends on, where a reader resumed with the same `state` goes on.
+ * `state` is read at the start (a resumed file) and kept current: the header's width and whether
+ * the file has shown bad UTF-8 are what the records after a boundary depend on.
+ */
+export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECORD_BYTES, state: ReaderState = { byte: 0, line: 0 }): AsyncGenerator<SourceRecord[]> {
   let out: SourceRecord[] = [];
   let failed: unknown = null;
   // Bytes fed to the current parser that no record has ended yet: the open record, at most the cap.
   let pending: Buffer = Buffer.alloc(0);
   let skipToNewline = false;
-  let badUtf8 = false;
-  let headerWidth: number | null = null;
+  let badUtf8 = state.badUtf8 ?? false;
+  let headerWidth: number | null = state.headerWidth ?? null;
   let carry: Buffer = Buffer.alloc(0); // the incomplete character at the end of the last chunk
   const checkUtf8 = (chunk: Buffer) => {
     if (badUtf8) return;
     const all = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     const cut = incompleteTail(all);
     carry = Buffer.from(all.subarray(all.length - cut));
-    if (!isUtf8(all.subarray(0, all.length - cut))) badUtf8 = true;
+    if (!isUtf8(all.subarray(0, all.length - cut))) badUtf8 = state.badUtf8 = true;
   };
 
-  const start = (lineBase: number, first: boolean): Run => {
-    const run: Run = { parser: null as unknown as Parser, lineBase, fed: 0, lastEnd: 0, lastLine: 0, openAtEnd: false, runaway: false };
+  const start = (base: number, lineBase: number, first: boolean): Run => {
+    const run: Run = { parser: null as unknown as Parser, base, lineBase, fed: 0, lastEnd: 0, lastLine: 0, openAtEnd: false, runaway: false };
     run.parser = parse({
       bom: first,
       record_delimiter: ['\r\n', '\n', '\r'], // mixed line endings in one export are common
@@ -95,16 +101,17 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
         const text = recordText(raw, lineBase + context.lines);
         // A quote left open pairs with a later quote: the record then spans lines that are whole
         // records themselves. Its first line is quarantined and the rest read again (recover).
-        if (headerWidth === null) headerWidth = record.length;
+        if (headerWidth === null) headerWidth = state.headerWidth = record.length;
         else if (/[\r\n]/.test(text.raw) && text.raw.split(/\r\n|\r|\n/).slice(1).some((l) => cellsOnLine(l) === headerWidth)) {
           run.runaway = true;
           return null;
         }
         run.lastEnd = context.bytes;
         run.lastLine = context.lines;
+        const next = { byte: run.base + context.bytes, line: lineBase + context.lines };
         // csv-parse decodes bad bytes to U+FFFD; once the file has shown some, such a record is not loaded altered.
-        if (badUtf8 && text.raw.includes('\uFFFD')) out.push({ ...text, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)' });
-        else out.push({ ...text, cells: record });
+        if (badUtf8 && text.raw.includes('\uFFFD')) out.push({ ...text, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)', next });
+        else out.push({ ...text, cells: record, next });
         return null; // collected here, nothing is pushed downstream
       },
       on_skip: (err, raw) => {
@@ -114,9 +121,9 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
           return undefined;
         }
         const at = recordText(raw ?? '', lineBase + Number((err as { lines?: unknown } | undefined)?.lines ?? 0));
-        out.push({ ...at, broken: `unreadable CSV (${err?.code ?? 'parse error'}): ${err?.message ?? 'skipped by the parser'}` });
         run.lastEnd = run.parser.info.bytes;
         run.lastLine = run.parser.info.lines;
+        out.push({ ...at, broken: `unreadable CSV (${err?.code ?? 'parse error'}): ${err?.message ?? 'skipped by the parser'}`, next: { byte: run.base + run.lastEnd, line: lineBase + run.lastLine } });
         return undefined;
       },
     });
@@ -125,7 +132,8 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     return run;
   };
 
-  let run = start(0, true);
+  let run = start(state.byte, state.line, state.byte === 0);
+  let consumed = state.byte; // bytes of body read so far, as offsets
   const feed = (chunk: Buffer) => {
     checkUtf8(chunk);
     run.fed += chunk.length;
@@ -146,12 +154,16 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     }
     const br = lineBreak(pending, i);
     const text = pending.toString('utf8', i, br ? br.at : pending.length);
+    const pendingAt = run.base + run.fed - pending.length;
+    // Where reading goes on: past the line break; at the end of the input; unknown yet for a line cut at the cap.
+    const after = br ? pendingAt + br.at + br.length : pendingAt + pending.length;
     const why = kind === 'end' ? 'a quoted field is never closed before the end of the file'
       : kind === 'cap' ? `a record is longer than ${maxRecordBytes} bytes (a quoted field is never closed)`
       : 'a quoted field opened on this line closes only on a later line that is a whole record itself (the quote is not closed)';
-    out.push({ line, raw: text.slice(0, maxRecordBytes), broken: `unreadable CSV (line ${line}): ${why}; this line is quarantined and reading goes on at the next line` });
+    const next = br || kind !== 'cap' ? { byte: after, line } : undefined;
+    out.push({ line, raw: text.slice(0, maxRecordBytes), broken: `unreadable CSV (line ${line}): ${why}; this line is quarantined and reading goes on at the next line`, next });
     run.parser.destroy();
-    run = start(line, false);
+    run = start(after, line, false);
     if (!br) {
       skipToNewline = kind === 'cap'; // the runaway line itself is longer than the cap: drop the rest of it
       pending = Buffer.alloc(0);
@@ -170,11 +182,14 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
 
   for await (const piece of body as AsyncIterable<Buffer | string>) {
     let chunk: Buffer | null = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    const chunkAt = consumed;
+    consumed += chunk.length;
     if (skipToNewline) {
       const br = lineBreak(chunk, 0);
       if (!br) continue;
       skipToNewline = false;
       chunk = chunk.subarray(br.at + br.length);
+      run.base = chunkAt + br.at + br.length; // nothing was fed to this parser yet
     }
     while (chunk) {
       feed(chunk);

@@ -1,19 +1,21 @@
 /**
  * The files pipeline's activities: find purchase files dropped under the drop prefix that are not
- * loaded yet, and load one file exactly once. A file is its object key plus ETag; its rows, its
- * quarantined lines, its etl.files row and its etl.loads record commit in one transaction, so a
- * repeated run or a retried attempt finds the load done and changes nothing.
+ * loaded yet, and load one file exactly once. A file is its object key plus ETag. Its lines commit
+ * in pieces (a million source lines each by default, etl.load_pieces), each with its quarantined
+ * lines; the last piece's transaction also writes its etl.files row and its etl.loads record. A
+ * retried attempt goes on after the last committed piece, and a repeated run finds the load done
+ * and changes nothing.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { heartbeat, keepAlive } from '../common/heartbeat';
+import { attempt, heartbeat, keepAlive } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import { BadDataError, rethrowClassified } from '../../lib/errors';
 import { DROP_PREFIX, lakeKey, safeName, utcDate } from '../../lib/lake';
 import { listObjects } from '../../lib/s3';
 import { PURCHASE_EXTENSIONS } from '../../contract/layout';
 import type { LoadSummary } from '../../contract/pipeline';
-import { runLoad } from '../common/loads';
+import { runPieceLoad } from '../common/loads';
 import { loadPurchaseFile } from './load';
 import { recordIgnoredFiles } from './ignored';
 import { formatOf } from './reader';
@@ -28,7 +30,14 @@ export interface PurchaseFileRef { key: string; etag: string; size: number; last
 export interface ListNewPurchaseFilesInput { dropPrefix?: string; before?: string; maxFiles?: number }
 export interface ListNewPurchaseFilesOutput { files: PurchaseFileRef[]; ignored: string[]; more: boolean }
 
-export interface IngestPurchaseFileInput { file: PurchaseFileRef; partitionStart?: string; partitionEnd?: string; batchSize?: number }
+export interface IngestPurchaseFileInput {
+  file: PurchaseFileRef;
+  partitionStart?: string;
+  partitionEnd?: string;
+  batchSize?: number;
+  /** Source lines per committed piece (default DEFAULT_PIECE_LINES): a retry resumes after the last one. */
+  pieceLines?: number;
+}
 /** `load` is null only when the object changed or disappeared since it was listed (`vanished` says how). */
 export interface IngestPurchaseFileOutput { key: string; load: LoadSummary | null; vanished?: string }
 
@@ -95,26 +104,42 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
       try {
         if (!kind) throw new BadDataError(`${file.key} does not end in ${PURCHASE_EXTENSIONS.join(', ')}: rename it or drop it elsewhere`, file.key);
         const meta = { loadId, pipeline: 'files', source: 'purchases', partitionStart: input.partitionStart, partitionEnd: input.partitionEnd };
-        const load = await runLoad(staging, meta, async (client) => {
-          // IfMatch: the bytes parsed are exactly the listed version, or the attempt stops here.
-          const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.key, IfMatch: file.etag })).catch((err: unknown) => {
-            if (status(err) === 404 || status(err) === 412) throw new Vanished(`${status(err) === 404 ? 'deleted' : 'replaced'} since it was listed`);
-            throw err;
-          });
+        const load = await runPieceLoad(staging, meta, attempt(), async ({ client, done, commitPiece }) => {
+          // Past the last committed piece: a plain file is read from there (a ranged GET); a gzip
+          // file is read whole and decompressed up to there (see readPurchaseBatches).
+          const from = done[done.length - 1]?.endByte ?? 0;
+          const range = from > 0 && !kind.gzip ? `bytes=${from}-` : undefined;
           const rawKey = purchaseRawKey(file);
-          const source = `${bucket}/${file.key.split('/').map(encodeURIComponent).join('/')}`;
-          await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: rawKey, CopySource: source, CopySourceIfMatch: file.etag }));
-          const body = obj.Body as Readable;
+          let body: Readable;
+          if (range && from >= file.size) {
+            body = Readable.from([]); // the pieces reached the end: only the load's own commit is left
+          } else {
+            // IfMatch: the bytes parsed are exactly the listed version, or the attempt stops here.
+            const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.key, IfMatch: file.etag, Range: range })).catch((err: unknown) => {
+              if (status(err) === 404 || status(err) === 412) throw new Vanished(`${status(err) === 404 ? 'deleted' : 'replaced'} since it was listed`);
+              throw err;
+            });
+            body = obj.Body as Readable;
+          }
+          if (done.length === 0) {
+            // The raw copy, before any piece commits: a committed piece implies it exists.
+            const source = `${bucket}/${file.key.split('/').map(encodeURIComponent).join('/')}`;
+            await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: rawKey, CopySource: source, CopySourceIfMatch: file.etag })).catch((err: unknown) => {
+              body.destroy();
+              throw err;
+            });
+          }
           const counts = await loadPurchaseFile({
             client, lake: { s3, bucket }, loadId, key: file.key, kind, body, batchSize: input.batchSize, fileModifiedAt: file.lastModified,
-            quarantineKey: quarantineKey({ source: 'purchases', dt, loadId }),
+            quarantineKey: quarantineKey({ source: 'purchases', dt, loadId }), commitPiece, done, pieceLines: input.pieceLines,
             heartbeat: (at) => {
               line = at;
               heartbeat({ key: file.key, line });
             },
           }).finally(() => body.destroy()); // a failed attempt must not leave the download's socket open
           await client.query('insert into etl.files (object_key, etag, load_id) values ($1, $2, $3) on conflict do nothing', [file.key, file.etag, loadId]);
-          return { ...counts, detail: { ...counts.detail, etag: file.etag, bytes: file.size, dt, rawKey } };
+          const resumedAt = done.length ? { resumedAfterPiece: done.length, resumedAtLine: done[done.length - 1]?.endLine } : {};
+          return { ...counts, detail: { ...counts.detail, etag: file.etag, bytes: file.size, dt, rawKey, ...resumedAt } };
         });
         return { key: file.key, load };
       } catch (err) {

@@ -8,10 +8,10 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
 import { CopyText } from '../../lib/bulk';
 import { jsonlUpload } from '../common/jsonl-upload';
-import type { LoadCounts } from '../common/loads';
+import type { LoadCounts, LoadPiece, PieceLoad } from '../common/loads';
 import { quarantine } from '../common/loads';
 import type { PurchaseFileKind } from '../../contract/layout';
-import { readPurchaseBatches, type SourceRecord } from './reader';
+import { readPurchaseBatches, type ReaderState, type SourceRecord } from './reader';
 import { mergePurchases } from './merge';
 import { validatePurchaseCells, validatePurchaseJson, planHeader, purchaseRow, type HeaderPlan, type PurchaseVerdict } from './validation';
 import type { Lake } from '../common/raw';
@@ -22,14 +22,58 @@ export interface PurchaseFileLoad {
   loadId: string;
   key: string;
   kind: PurchaseFileKind;
+  /** The file's bytes from where the load goes on (all of them for a gzip file: see readPurchaseBatches). */
   body: Readable;
-  /** Lake key of the quarantine object (written only if something is rejected). */
+  /** Lake key of the quarantine object (written only if something is rejected); later pieces add `.piece-N`. */
   quarantineKey: string;
   batchSize?: number;
   heartbeat?: (line: number) => void;
   /** The file's S3 LastModified: a newer file's line replaces an older one's (merge.ts). */
   fileModifiedAt: string;
+  /**
+   * Commits what is loaded so far as one piece (runPieceLoad). Without it the file is one
+   * transaction. A piece is cut at the first batch boundary after `pieceLines` source lines.
+   */
+  commitPiece?: PieceLoad['commitPiece'];
+  pieceLines?: number;
+  /** Pieces committed by earlier attempts: reading goes on after the last. */
+  done?: readonly LoadPiece[];
 }
+
+/** A piece's state: what reading after its end needs to know of the lines before. */
+interface PieceState {
+  headerWidth: number | null;
+  badUtf8: boolean;
+  header: { line: number; raw: string; cells: string[] } | null;
+  whole: { line: number; raw: string; reason: string } | null;
+}
+
+/** What one piece (or the whole load) counted. */
+interface Tally { counts: Omit<LoadCounts, 'detail'>; updated: number; reasons: Record<string, number>; extraColumns: string[]; totalMismatch: number }
+
+const emptyTally = (): Tally => ({ counts: { received: 0, loaded: 0, quarantined: 0, duplicates: 0 }, updated: 0, reasons: {}, extraColumns: [], totalMismatch: 0 });
+
+function addTally(a: Tally, b: Tally): Tally {
+  const reasons = { ...a.reasons };
+  for (const [k, n] of Object.entries(b.reasons)) reasons[k] = (reasons[k] ?? 0) + n;
+  return {
+    counts: { received: a.counts.received + b.counts.received, loaded: a.counts.loaded + b.counts.loaded, quarantined: a.counts.quarantined + b.counts.quarantined, duplicates: a.counts.duplicates + b.counts.duplicates },
+    updated: a.updated + b.updated, reasons, totalMismatch: a.totalMismatch + b.totalMismatch,
+    extraColumns: [...new Set([...a.extraColumns, ...b.extraColumns])].slice(0, 50),
+  };
+}
+
+/** The tally a committed piece recorded (its detail holds the rest). */
+function pieceTally(p: LoadPiece): Tally & { quarantineKey: string | null } {
+  const d = (p.counts.detail ?? {}) as Partial<Tally & { quarantineKey: string | null }>;
+  const { received, loaded, quarantined, duplicates } = p.counts;
+  return { counts: { received, loaded, quarantined, duplicates }, updated: d.updated ?? 0, reasons: d.reasons ?? {}, extraColumns: d.extraColumns ?? [], totalMismatch: d.totalMismatch ?? 0, quarantineKey: d.quarantineKey ?? null };
+}
+
+export const DEFAULT_PIECE_LINES = 1_000_000;
+
+/** The lake key of piece `n`'s rejects: the load's key for the first, `.piece-N` added for later ones. */
+export const pieceQuarantineKey = (key: string, n: number) => (n === 1 ? key : key.replace(/(\.jsonl)?$/, `.piece-${n}$1`));
 
 const QUARANTINE_BATCH = 1000;
 // PostgreSQL text cannot hold NUL; such a line is kept with the character spelled out.
@@ -39,16 +83,28 @@ const reasonKind = (reason: string) => reason.replace(/"(?:[^"\\]|\\.)*"/g, '…
 
 export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts> {
   const batchSize = f.batchSize ?? 10_000;
-  const lakeOut = jsonlUpload(f.lake, f.quarantineKey);
-  const counts = { received: 0, loaded: 0, quarantined: 0, duplicates: 0 };
-  let updated = 0;
-  const reasons: Record<string, number> = {};
+  const pieceLines = f.pieceLines ?? DEFAULT_PIECE_LINES;
+  const done = f.done ?? [];
+  const last = done[done.length - 1];
+  const resumed = (last?.state ?? null) as PieceState | null;
+  let pieceNo = done.length + 1;
+  let lakeOut = jsonlUpload(f.lake, pieceQuarantineKey(f.quarantineKey, pieceNo));
+  // Earlier pieces' tallies, and this piece's as it grows.
+  let prior = done.map(pieceTally).reduce(addTally, emptyTally());
+  const quarantineKeys = done.map((p) => pieceTally(p).quarantineKey).filter((k): k is string => k !== null);
+  let cur = emptyTally();
   const extraColumns = new Set<string>();
-  let totalMismatch = 0;
   let rows = new CopyText();
   let rejects: Array<{ ref: string; reason: string; raw: string }> = [];
-  let header: { line: number; raw: string; plan: HeaderPlan } | null = null;
-  let whole: { line: number; raw: string; reason: string } | null = null;
+  const headerOf = (h: PieceState['header']) => {
+    if (!h) return null;
+    const verdict = planHeader(h.cells);
+    if (!verdict.ok) throw new Error(`${f.loadId}: the header recorded with piece ${done.length} no longer plans (${verdict.reason})`);
+    return { ...h, plan: verdict.plan };
+  };
+  let header: { line: number; raw: string; cells: string[]; plan: HeaderPlan } | null = headerOf(resumed?.header ?? null);
+  let whole: { line: number; raw: string; reason: string } | null = resumed?.whole ?? null;
+  const reader: ReaderState = last ? { byte: last.endByte, line: last.endLine, headerWidth: resumed?.headerWidth ?? null, badUtf8: resumed?.badUtf8 ?? false } : { byte: 0, line: 0 };
 
   // One merge runs in PostgreSQL while the next batch is parsed here: the two use different cores.
   // At most two batches are in memory; a failed merge surfaces at the next flush or at the end.
@@ -57,10 +113,11 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
     const batch = rows;
     rows = new CopyText();
     await merging;
+    const into = cur;
     merging = mergePurchases(f.client, batch).then((m) => {
-      counts.loaded += m.inserted + m.updated;
-      updated += m.updated;
-      counts.duplicates += batch.rows - m.inserted - m.updated;
+      into.counts.loaded += m.inserted + m.updated;
+      into.updated += m.updated;
+      into.counts.duplicates += batch.rows - m.inserted - m.updated;
     });
     merging.catch(() => undefined); // awaited at the next flush; this only keeps it from being "unhandled" meanwhile
   };
@@ -69,27 +126,37 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
     rejects = [];
   };
   const reject = async (rec: SourceRecord, reason: string, toTable: boolean) => {
-    counts.quarantined++;
-    reasons[reasonKind(reason)] = (reasons[reasonKind(reason)] ?? 0) + 1;
+    cur.counts.quarantined++;
+    cur.reasons[reasonKind(reason)] = (cur.reasons[reasonKind(reason)] ?? 0) + 1;
     await lakeOut.write({ ref: `${f.key}:${rec.line}`, line: rec.line, reason, record: rec.raw });
     if (!toTable) return;
     rejects.push({ ref: `${f.key}:${rec.line}`, reason, raw: storable(rec.raw) });
     if (rejects.length >= QUARANTINE_BATCH) await flushRejects();
   };
+  // Everything read so far is written; the piece's tally is final.
+  const settle = async () => {
+    await flushRows();
+    await merging;
+    await flushRejects();
+    const written = await lakeOut.end();
+    if (written) quarantineKeys.push(written.key);
+    cur.extraColumns = header ? [] : [...extraColumns];
+    return written?.key ?? null;
+  };
 
   try {
-    for await (const batch of readPurchaseBatches(f.body, f.kind)) {
+    for await (const batch of readPurchaseBatches(f.body, f.kind, reader)) {
       // A turn of the event loop per chunk: the merge's round trips (create, COPY, insert) would
       // otherwise queue behind bursts of parsing many buffered chunks long, and PostgreSQL idles.
       await nextTurn();
       for (const rec of batch) {
         if (f.kind.format === 'csv' && !header && !whole) {
           const verdict = 'cells' in rec ? planHeader(rec.cells) : { ok: false as const, reason: `header unreadable: ${'broken' in rec ? rec.broken : 'no cells'}` };
-          if (verdict.ok) header = { line: rec.line, raw: rec.raw, plan: verdict.plan };
+          if (verdict.ok) header = { line: rec.line, raw: rec.raw, cells: 'cells' in rec ? rec.cells : [], plan: verdict.plan };
           else whole = { line: rec.line, raw: rec.raw, reason: verdict.reason };
           continue;
         }
-        counts.received++;
+        cur.counts.received++;
         if (whole) {
           await reject(rec, `file quarantined whole: ${whole.reason}`, false);
           continue;
@@ -100,28 +167,37 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
         if (!judged.ok) {
           await reject(rec, judged.reason, true);
         } else {
-          if (judged.value.totalMismatch) totalMismatch++;
+          if (judged.value.totalMismatch) cur.totalMismatch++;
           if (judged.extra) for (const k of Object.keys(judged.extra)) if (extraColumns.size < 50) extraColumns.add(k);
           rows.add(purchaseRow(judged.value, judged.extra, f.key, rec.line, f.loadId, f.fileModifiedAt));
           if (rows.rows >= batchSize) await flushRows();
         }
-        if (counts.received % batchSize === 0) f.heartbeat?.(rec.line);
+        if ((prior.counts.received + cur.counts.received) % batchSize === 0) f.heartbeat?.(rec.line);
+      }
+      const end = batch[batch.length - 1]?.next;
+      if (f.commitPiece && end && cur.counts.received >= pieceLines) {
+        const quarantineKey = await settle();
+        const state: PieceState = { headerWidth: reader.headerWidth ?? null, badUtf8: reader.badUtf8 ?? false, header: header && { line: header.line, raw: header.raw, cells: header.cells }, whole };
+        const { updated, reasons, totalMismatch } = cur;
+        await f.commitPiece({ endLine: end.line, endByte: end.byte, state: { ...state }, counts: { ...cur.counts, detail: { updated, reasons, totalMismatch, extraColumns: cur.extraColumns, quarantineKey } } });
+        prior = addTally(prior, cur);
+        cur = emptyTally();
+        lakeOut = jsonlUpload(f.lake, pieceQuarantineKey(f.quarantineKey, ++pieceNo));
       }
     }
-    await flushRows();
-    await merging;
     if (whole) {
-      const reason = `file quarantined whole: ${whole.reason}; its ${counts.received} data lines are counted as quarantined and listed in s3://${f.lake.bucket}/${f.quarantineKey}. Fix the header (or add an alias in contract/layout.ts PURCHASE_ALIASES) and drop the file again.`;
+      const reason = `file quarantined whole: ${whole.reason}; its ${prior.counts.received + cur.counts.received} data lines are counted as quarantined and listed in s3://${f.lake.bucket}/${f.quarantineKey}${pieceNo > 1 ? ` and its .piece-N objects` : ''}. Fix the header (or add an alias in contract/layout.ts PURCHASE_ALIASES) and drop the file again.`;
       rejects.push({ ref: `${f.key}:${whole.line}`, reason, raw: storable(whole.raw) });
     }
-    await flushRejects();
-    const written = await lakeOut.end();
+    await settle();
+    const total = addTally(prior, cur);
     return {
-      ...counts,
+      ...total.counts,
       detail: {
         file: f.key, format: f.kind.format, gzip: f.kind.gzip, header: header?.plan.names ?? null, renamed: header?.plan.renamed ?? {},
-        extraColumns: header ? header.plan.extra : [...extraColumns], totalMismatch, quarantinedWhole: whole?.reason ?? null,
-        quarantineKey: written?.key ?? null, reasons, updated,
+        extraColumns: header ? header.plan.extra : total.extraColumns, totalMismatch: total.totalMismatch, quarantinedWhole: whole?.reason ?? null,
+        quarantineKey: quarantineKeys.length <= 1 ? (quarantineKeys[0] ?? null) : null, ...(pieceNo > 1 ? { quarantineKeys, pieces: pieceNo } : {}),
+        reasons: total.reasons, updated: total.updated,
       },
     };
   } catch (err) {

@@ -12,11 +12,30 @@ import { MAX_RECORD_BYTES, readCsvBatches } from './csv';
 
 export type { PurchaseFormat };
 
-/** One source record: its cells (CSV) or parsed value (JSONL), or why it could not be read. */
-export type SourceRecord =
+/** Where reading goes on after a record: the byte offset just past it and the line it ends on. */
+export interface Position { byte: number; line: number }
+
+/**
+ * Where a reader starts (`byte`, of the file's decompressed bytes, and the lines before it) and
+ * what it must know of the file before that point; kept current while reading.
+ */
+export interface ReaderState extends Position {
+  /** CSV: cells of the header, for telling a record that swallowed later lines. */
+  headerWidth?: number | null;
+  /** CSV: the file has shown bytes that are not UTF-8 (records decoded with U+FFFD are broken). */
+  badUtf8?: boolean;
+}
+
+/**
+ * One source record: its cells (CSV) or parsed value (JSONL), or why it could not be read. `next`
+ * says where a reader resumed after it starts; a reader may leave it out where it cannot say
+ * (the rest of a line cut at the size cap not read yet).
+ */
+export type SourceRecord = (
   | { line: number; raw: string; cells: string[] }
   | { line: number; raw: string; value: unknown }
-  | { line: number; raw: string; broken: string };
+  | { line: number; raw: string; broken: string }
+) & { next?: Position };
 
 /** Any name with a known extension (`.csv`, `.jsonl`, `.ndjson`, each optionally `.gz`). */
 export function formatOf(key: string): PurchaseFileKind | null {
@@ -51,11 +70,16 @@ async function* flatten(batches: AsyncGenerator<SourceRecord[]>): AsyncGenerator
   for await (const batch of batches) yield* batch;
 }
 
-/** The same records, in order, in batches (a CSV yields one per chunk read). */
-export async function* readPurchaseBatches(body: Readable, kind: PurchaseFileKind): AsyncGenerator<SourceRecord[]> {
-  const input = kind.gzip ? gunzipped(body) : { stream: body, damage: () => null };
-  let last = 0;
-  for await (const batch of kind.format === 'csv' ? readCsvBatches(input.stream) : readJsonlBatches(input.stream)) {
+/**
+ * The same records, in order, in batches (a CSV yields one per chunk read). With `state`, reading
+ * resumes at `state.byte`: a plain body must start there already (a ranged GET), a gzip body is
+ * the whole file and is decompressed up to that point without parsing.
+ */
+export async function* readPurchaseBatches(body: Readable, kind: PurchaseFileKind, state: ReaderState = { byte: 0, line: 0 }): AsyncGenerator<SourceRecord[]> {
+  const unzipped = kind.gzip ? gunzipped(body) : { stream: body, damage: () => null };
+  const input = kind.gzip && state.byte > 0 ? { stream: Readable.from(skipBytes(unzipped.stream, state.byte), { objectMode: false }), damage: unzipped.damage } : unzipped;
+  let last = state.line;
+  for await (const batch of kind.format === 'csv' ? readCsvBatches(input.stream, MAX_RECORD_BYTES, state) : readJsonlBatches(input.stream, state)) {
     last = batch[batch.length - 1]?.line ?? last;
     yield batch;
   }
@@ -63,9 +87,23 @@ export async function* readPurchaseBatches(body: Readable, kind: PurchaseFileKin
   if (damage) yield [{ line: last + 1, raw: '', broken: `${damage}; the rest of the file is quarantined as this one record (the raw zone keeps the file's bytes)` }];
 }
 
-async function* readJsonlBatches(body: Readable): AsyncGenerator<SourceRecord[]> {
+/** The first `n` bytes of a stream dropped, the rest passed on. */
+async function* skipBytes(body: Readable, n: number): AsyncGenerator<Buffer> {
+  let left = n;
+  for await (const piece of body as AsyncIterable<Buffer>) {
+    if (left >= piece.length) {
+      left -= piece.length;
+      continue;
+    }
+    yield left > 0 ? piece.subarray(left) : piece;
+    left = 0;
+  }
+  if (left > 0) throw new Error(`the file is ${n - left} bytes long, shorter than the ${n} bytes already loaded from it`);
+}
+
+async function* readJsonlBatches(body: Readable, state: Position): AsyncGenerator<SourceRecord[]> {
   let batch: SourceRecord[] = [];
-  for await (const rec of readJsonl(body)) {
+  for await (const rec of readJsonl(body, MAX_RECORD_BYTES, state)) {
     batch.push(rec);
     if (batch.length >= 1000) {
       yield batch;
@@ -80,13 +118,15 @@ async function* readJsonlBatches(body: Readable): AsyncGenerator<SourceRecord[]>
  * chunks stays intact) and checked to be UTF-8. A line longer than MAX_RECORD_BYTES is quarantined
  * (its first MAX_RECORD_BYTES kept) and reading goes on at the next line, in bounded memory.
  */
-async function* readJsonl(body: Readable, maxLineBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceRecord> {
+async function* readJsonl(body: Readable, maxLineBytes = MAX_RECORD_BYTES, from: Position = { byte: 0, line: 0 }): AsyncGenerator<SourceRecord> {
   let parts: Buffer[] = [];
   let size = 0;
-  let line = 0;
+  let line = from.line;
   let overlong = false;
+  let offset = from.byte; // of the byte after the line being finished
   const finish = (): SourceRecord | null => {
     line++;
+    const next = { byte: offset, line };
     const bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
     const wasOverlong = overlong;
     parts = [];
@@ -94,13 +134,13 @@ async function* readJsonl(body: Readable, maxLineBytes = MAX_RECORD_BYTES): Asyn
     overlong = false;
     const end = bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length;
     const raw = bytes.toString('utf8', line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0, end);
-    if (wasOverlong) return { line, raw, broken: `line ${line} is longer than ${maxLineBytes} bytes; its first ${maxLineBytes} bytes are kept here` };
+    if (wasOverlong) return { line, raw, broken: `line ${line} is longer than ${maxLineBytes} bytes; its first ${maxLineBytes} bytes are kept here`, next };
     if (raw.trim() === '') return null;
-    if (!isUtf8(bytes)) return { line, raw, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)' };
+    if (!isUtf8(bytes)) return { line, raw, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)', next };
     try {
-      return { line, raw, value: JSON.parse(raw) as unknown };
+      return { line, raw, value: JSON.parse(raw) as unknown, next };
     } catch {
-      return { line, raw, broken: 'not valid JSON' };
+      return { line, raw, broken: 'not valid JSON', next };
     }
   };
   const add = (piece: Buffer) => {
@@ -117,13 +157,16 @@ async function* readJsonl(body: Readable, maxLineBytes = MAX_RECORD_BYTES): Asyn
   for await (const piece of body as AsyncIterable<Buffer | string>) {
     const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
     let from = 0;
+    const chunkAt = offset;
     for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
       add(chunk.subarray(from, nl));
       from = nl + 1;
+      offset = chunkAt + from;
       const rec = finish();
       if (rec) yield rec;
     }
     if (from < chunk.length) add(chunk.subarray(from));
+    offset = chunkAt + chunk.length;
   }
   if (size > 0 || overlong) {
     const rec = finish();

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFilesActivities, purchaseLoadId, purchaseRawKey } from '../../activities/files';
+import { createFilesActivities, purchaseLoadId, purchaseRawKey, type PurchaseFileRef } from '../../activities/files';
 import { deletePrefix, getObjectText, listObjects, putObject } from '../../lib/s3';
 import { dropPurchaseFiles } from '../../shop/simulator/drops';
 import { filesPipelineWorkflow, type FilesPipelineOutput } from '../../workflows/files';
 import { partitionAt } from '../../workflows/partitions';
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
-import { until } from '../support/wait';
+import { anyActivityRetried, startWorkerProcess, until } from '../support/wait';
 
 const BAD_HEADER = 'purchases_2024-02-20_noprice.csv';
 const BAD_FILE = 'CustomerID,OrderID,OrderDate,ProductID,ProductName,Quantity,Total\nU1,X1,2024-02-20,P1,A,1,1.00\nU1,X2,2024-02-20,P1,A,1,1.00\n\nU2,X3,2024-02-20,P2,B,2\n';
@@ -167,6 +167,102 @@ describe('files pipeline (real Temporal, PostgreSQL, S3; generator data dropped 
     // Every generated file with invalid lines was checked, and the file without Price.
     const invalidFiles = Object.entries(data.manifest.files).filter(([f, st]) => f.startsWith('purchases/') && st.invalid > 0).length;
     expect(withRejects).toBe(invalidFiles + 1);
+  });
+
+  it('loads a large file in pieces; a worker killed -9 mid-file resumes after the last committed piece, not at byte 0', async () => {
+    // The same 12,000 lines twice, ids prefixed apart: bad lines (quarantined) and repeats of lines
+    // 600 earlier (duplicates, across pieces too). The reference loads in one transaction.
+    const HEAD = 'CustomerID,OrderID,OrderDate,ProductID,ProductName,Quantity,Price,Total';
+    const body = (p: string) => {
+      const out = [HEAD];
+      for (let i = 0; i < 12_000; i++) {
+        if (i % 997 === 5) out.push(`${p}U${i},${p}O${i},not a date,${p}P1,Widget,1,2.50,2.50`);
+        else if (i % 1500 === 700) out.push(out[i + 1 - 600] as string);
+        else out.push(`${p}U${i % 300},${p}O${Math.floor(i / 3)},2024-03-0${1 + (i % 5)},${p}P${i % 50},Widget ${i % 50},${1 + (i % 4)},2.50,${(2.5 * (1 + (i % 4))).toFixed(2)}`);
+      }
+      return out.join('\n') + '\n';
+    };
+    const drop = async (p: string) => {
+      const dir = `test/ingest-files/${tag}/pieces-${p}/`;
+      await putObject(env.deps.s3, env.deps.bucket, `${dir}big.csv`, body(p), 'text/csv');
+      const [o] = await listObjects(env.deps.s3, env.deps.bucket, dir);
+      if (!o) throw new Error('not dropped');
+      return { dir, file: { key: o.key, etag: o.etag, size: o.size, lastModified: (o.lastModified ?? new Date()).toISOString() } satisfies PurchaseFileRef };
+    };
+    const rowsOf = async (loadId: string, p: string) => (await env.deps.staging.query<{ r: string }>(
+      `select replace(concat_ws('|', order_id, product_id, customer_id, order_date, product_name, quantity, price, total, total_mismatch, source_line), $2, '') r
+       from staging.purchases where load_id = $1 order by source_line`, [loadId, p])).rows.map((r) => r.r);
+    const quarantinedOf = async (loadId: string) => (await env.deps.staging.query<{ r: string }>(
+      `select split_part(record_ref, ':', 2) || ' ' || reason r from etl.quarantine where load_id = $1 order by split_part(record_ref, ':', 2)::int`, [loadId])).rows.map((r) => r.r);
+
+    const ref = await drop('R');
+    const whole = await createFilesActivities(env.deps).ingestPurchaseFile({ file: ref.file });
+    const bad = Array.from({ length: 12_000 }, (_, n) => n).filter((n) => n % 997 === 5).length; // 13
+    const repeats = Array.from({ length: 12_000 }, (_, n) => n).filter((n) => n % 1500 === 700).length; // 8
+    expect(whole.load).toMatchObject({ received: 12_000, quarantined: bad, duplicates: repeats, loaded: 12_000 - bad - repeats });
+
+    const kill = await drop('K');
+    const loadId = purchaseLoadId(kill.file);
+    // An uncommitted row with the key of line 6,001 (order K2000, product K0): the merge that
+    // reaches it waits, with its piece's transaction open, while the earlier pieces have committed.
+    const gate = new Client({ connectionString: env.config.STAGING_DATABASE_URL, application_name: 'ingest-files-test:piece-gate' });
+    await gate.connect();
+    await gate.query('begin');
+    await gate.query(`insert into staging.purchases (order_id, product_id, customer_id, order_date, quantity, price, total_mismatch, source_file, source_line, load_id)
+      values ('KO2000', 'KP0', 'gate', '2024-03-01', 1, 1, false, 'gate', 0, 'gate')`);
+    const taskQueue = `test-ingest-files-kill-${tag}`;
+    let worker = await startWorkerProcess(taskQueue);
+    const i = { ...partitionAt('files', new Date(Date.now() + 60_000)), dropPrefix: kill.dir, batchSize: 200, pieceLines: 1000 };
+    const workflowId = `files/${i.partitionStart}/${tag}-pieces`;
+    const handle = await env.client.workflow.start(filesPipelineWorkflow, { taskQueue, workflowId, args: [i] });
+    let committed = 0;
+    let killedAt: Date;
+    try {
+      await until('a merge waiting at the gate row', async () => {
+        const { rowCount } = await env.deps.staging.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%staging.purchases%' and application_name <> 'ingest-files-test:piece-gate'`);
+        return rowCount ? true : undefined;
+      }, 120_000, 50);
+      committed = Number((await env.deps.staging.query<{ n: string }>('select count(*) n from etl.load_pieces where load_id = $1', [loadId])).rows[0]?.n);
+      worker.kill('SIGKILL');
+      killedAt = new Date();
+      await gate.query('rollback');
+      expect(committed).toBeGreaterThan(0);
+      worker = await startWorkerProcess(taskQueue);
+      const out = await handle.result();
+      expect(out.loads).toHaveLength(1);
+      expect(out.loads[0]).toMatchObject({ received: 12_000, loaded: whole.load?.loaded, quarantined: bad, duplicates: repeats });
+      expect(await anyActivityRetried(env.client, workflowId)).toBe(true);
+    } finally {
+      worker.kill('SIGTERM');
+      await gate.end();
+    }
+
+    // The pieces follow one another; the first attempt's were kept, the rest came from the retry.
+    const { rows: pieces } = await env.deps.staging.query<{ piece: number; end_line: string; attempt: number; received: number }>(
+      'select piece, end_line, attempt, received from etl.load_pieces where load_id = $1 order by piece', [loadId]);
+    expect(pieces.length).toBeGreaterThan(committed);
+    expect(pieces.map((p) => p.piece)).toEqual(pieces.map((_, n) => n + 1));
+    expect(pieces.slice(0, committed).every((p) => p.attempt === 1)).toBe(true);
+    expect(pieces.slice(committed).every((p) => p.attempt > 1)).toBe(true);
+    const { rows: [load] } = await env.deps.staging.query<{ status: string; detail: { resumedAfterPiece?: number; resumedAtLine?: number; pieces?: number } }>(
+      'select status, detail from etl.loads where load_id = $1', [loadId]);
+    expect(load?.status).toBe('succeeded');
+    expect(load?.detail.resumedAfterPiece).toBe(committed);
+    expect(load?.detail.resumedAtLine).toBe(Number(pieces[committed - 1]?.end_line));
+    // Nothing before the resume point was loaded again: those rows are the first attempt's.
+    const { rows: [early] } = await env.deps.staging.query<{ before: string; upto: string }>(
+      `select count(*) filter (where ingested_at < $2) before, count(*) filter (where source_line <= $3) upto from staging.purchases where load_id = $1`,
+      [loadId, killedAt!, Number(pieces[committed - 1]?.end_line)]);
+    expect(Number(early?.before)).toBe(Number(early?.upto));
+    expect(Number(early?.before)).toBeGreaterThan(0);
+
+    // Row for row, reject for reject, the same as the load in one transaction.
+    expect(await rowsOf(loadId, 'K')).toEqual(await rowsOf(purchaseLoadId(ref.file), 'R'));
+    expect(await quarantinedOf(loadId)).toEqual(await quarantinedOf(purchaseLoadId(ref.file)));
+    const keys = (load?.detail as { quarantineKeys?: string[] }).quarantineKeys ?? [];
+    let lakeLines = 0;
+    for (const k of keys) lakeLines += (await getObjectText(env.deps.s3, env.deps.bucket, k)).trim().split('\n').length;
+    expect(lakeLines).toBe(bad);
   });
 
   it('leaves staging unchanged when the pipeline runs again or a file load is retried', async () => {

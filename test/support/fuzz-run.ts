@@ -54,6 +54,7 @@ export async function dropLoads(staging: Pool, s3: S3Client, bucket: string, loa
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
   }
   await staging.query('delete from etl.quarantine where load_id = any($1)', [loadIds]);
+  await staging.query('delete from etl.load_pieces where load_id = any($1)', [loadIds]);
   await staging.query('delete from etl.loads where load_id = any($1)', [loadIds]);
 }
 
