@@ -1,0 +1,184 @@
+/**
+ * Where a purchase file's load spends its time (issue 12 P1: profile the stages first). One CSV of
+ * --rows generator lines (dirt none) in the drop zone, each stage timed on its own, --rounds times
+ * (medians), against the same file:
+ * - download: the S3 GET streamed to the end;
+ * - parse: download + the reader (csv-parse with the project's recovery, activities/files/csv.ts);
+ * - validate: parse + the header plan, the dataset rules and the COPY rows (validation.ts);
+ * - copy: those rows COPYed into a temp table shaped like staging.purchases (no merge);
+ * - merge: mergePurchases per 10,000-row batch (temp table, COPY, the upsert), minus the copy;
+ * - raw copy: the server-side CopyObject into raw/;
+ * - pipeline: ingestPurchaseFile end to end (the stages overlap there: parsing runs while
+ *   PostgreSQL merges the batch before);
+ * - psql \copy into a plain typed temp table, the P1 baseline.
+ * Database stages run in a transaction that is rolled back. Prints one JSON line per round and the
+ * medians, each stage as seconds and as a share of the pipeline's time.
+ *   npx tsx bench/files-stages.ts --rows 200000 --rounds 3
+ */
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createFilesActivities, purchaseLoadId, type IngestPurchaseFileOutput, type PurchaseFileRef } from '../activities/files';
+import { mergePurchases, PURCHASE_STAGING_COLUMNS } from '../activities/files/merge';
+import { readPurchaseBatches } from '../activities/files/reader';
+import { planHeader, purchaseRow, validatePurchaseCells, type HeaderPlan } from '../activities/files/validation';
+import { loadConfig } from '../config';
+import { copyRows, CopyText } from '../lib/bulk';
+import { listObjects, putObject } from '../lib/s3';
+import { buildDeps } from '../workers/deps';
+import { cleanUpPurchaseBench, writePurchaseFile } from './purchase-file';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const KIND = { format: 'csv', gzip: false } as const;
+const BATCH = 10_000;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rows: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '3' } } });
+  const rows = Number(values.rows);
+  const config = loadConfig();
+  const deps = buildDeps(config);
+  const tag = `stages${randomUUID().slice(0, 6)}`;
+  const dir = mkdtempSync(join(tmpdir(), 'bench-stages-'));
+  const path = join(dir, 'purchases_2024-02-29.csv');
+  const prefix = `bench/files-stages/${tag}/`;
+  let ref: PurchaseFileRef | null = null;
+  const timed = async (fn: () => Promise<unknown>) => {
+    const t = performance.now();
+    await fn();
+    return (performance.now() - t) / 1000;
+  };
+  try {
+    await writePurchaseFile(path, { rows }, tag);
+    await putObject(deps.s3, deps.bucket, `${prefix}purchases_2024-02-29.csv`, readFileSync(path), 'text/csv');
+    const [obj] = await listObjects(deps.s3, deps.bucket, prefix);
+    if (!obj) throw new Error('upload not listed');
+    const file: PurchaseFileRef = { key: obj.key, etag: obj.etag, size: obj.size, lastModified: new Date().toISOString() };
+    ref = file;
+    const loadId = purchaseLoadId(file);
+    const body = async () => (await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: file.key }))).Body as Readable;
+
+    const download = async () => {
+      for await (const chunk of await body()) void chunk;
+    };
+    const parse = async () => {
+      let n = 0;
+      for await (const batch of readPurchaseBatches(await body(), KIND)) n += batch.length;
+      if (n !== rows + 1) throw new Error(`parsed ${n} records, expected ${rows + 1}`);
+    };
+    /** The valid rows as COPY text, in batches of BATCH as the loader builds them. */
+    const validate = async (): Promise<CopyText[]> => {
+      const out: CopyText[] = [];
+      let cur = new CopyText();
+      let plan: HeaderPlan | null = null;
+      for await (const batch of readPurchaseBatches(await body(), KIND)) {
+        for (const rec of batch) {
+          if (!('cells' in rec)) throw new Error(`line ${rec.line} is not a record`);
+          if (!plan) {
+            const v = planHeader(rec.cells);
+            if (!v.ok) throw new Error(v.reason);
+            plan = v.plan;
+            continue;
+          }
+          const judged = validatePurchaseCells(plan, rec.cells);
+          if (!judged.ok) throw new Error(`line ${rec.line}: ${judged.reason}`);
+          cur.add(purchaseRow(judged.value, judged.extra, file.key, rec.line, loadId, file.lastModified));
+          if (cur.rows >= BATCH) {
+            out.push(cur);
+            cur = new CopyText();
+          }
+        }
+      }
+      if (cur.rows) out.push(cur);
+      return out;
+    };
+    const inRolledBack = async (fn: (c: import('pg').PoolClient) => Promise<void>) => {
+      const client = await deps.staging.connect();
+      try {
+        await client.query('begin');
+        return await timed(() => fn(client));
+      } finally {
+        await client.query('rollback');
+        client.release();
+      }
+    };
+    // A COPY takes its rows' text (CopyText.take): each database stage gets freshly built batches, untimed.
+    const copy = async () => {
+      const batches = await validate();
+      return inRolledBack(async (c) => {
+        await c.query('create temp table bench_stage (like staging.purchases including defaults) on commit drop');
+        for (const b of batches) await copyRows(c, 'bench_stage', PURCHASE_STAGING_COLUMNS, b);
+      });
+    };
+    const copyMerge = async () => {
+      const batches = await validate();
+      return inRolledBack(async (c) => {
+        let loaded = 0;
+        for (const b of batches) loaded += (await mergePurchases(c, b)).inserted;
+        if (loaded !== rows) throw new Error(`merged ${loaded} of ${rows}`);
+      });
+    };
+    const rawKey = `${prefix}raw-copy.csv`;
+    const rawCopy = async () => {
+      const t = await timed(() => deps.s3.send(new CopyObjectCommand({ Bucket: deps.bucket, Key: rawKey, CopySource: `${deps.bucket}/${file.key}` })));
+      await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: rawKey }));
+      return t;
+    };
+    const acts = createFilesActivities(deps);
+    const pipeline = async () => {
+      const t = performance.now();
+      const out = (await new MockActivityEnvironment().run(acts.ingestPurchaseFile, { file })) as IngestPurchaseFileOutput;
+      const seconds = (performance.now() - t) / 1000;
+      for (const table of ['staging.purchases', 'etl.quarantine', 'etl.files', 'etl.load_pieces', 'etl.loads']) await deps.staging.query(`delete from ${table} where load_id = $1`, [loadId]);
+      if (out.load?.loaded !== rows) throw new Error(`the pipeline loaded ${out.load?.loaded} of ${rows}`);
+      return seconds;
+    };
+    const psqlCopy = async () => {
+      const create = 'create temp table bench_copy (customer_id text, order_id text, order_date date, product_id text, product_name text, quantity integer, price numeric(14,2), total numeric(14,2))';
+      const t0 = performance.now();
+      const r = spawnSync('psql', [config.STAGING_DATABASE_URL, '-v', 'ON_ERROR_STOP=1', '-q', '-c', create, '-c', `\\copy bench_copy from '${path}' with (format csv, header true)`], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+      return (performance.now() - t0) / 1000;
+    };
+
+    const stages = {
+      download: () => timed(download), parse: () => timed(parse), validate: () => timed(validate),
+      copy, copyMerge, rawCopy, pipeline, psqlCopy,
+    };
+    type Stage = keyof typeof stages;
+    const times = {} as Record<Stage, number[]>;
+    for (let round = 0; round < Number(values.rounds); round++) {
+      const line = {} as Record<Stage, number>;
+      for (const name of Object.keys(stages) as Stage[]) (times[name] ??= []).push((line[name] = await stages[name]()));
+      console.log(JSON.stringify({ round: round + 1, ...Object.fromEntries(Object.entries(line).map(([k, v]) => [k, +v.toFixed(3)])) }));
+    }
+    const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) as Record<Stage, number>;
+    // Each stage's own time: the streamed ones are cumulative (parse includes the download, ...).
+    const own = {
+      download: m.download, parse: m.parse - m.download, validate: m.validate - m.parse,
+      copy: m.copy, merge: m.copyMerge - m.copy, rawCopy: m.rawCopy,
+    };
+    const share = (s: number) => `${((100 * s) / m.pipeline).toFixed(0)}%`;
+    console.log(JSON.stringify({
+      rows, rounds: Number(values.rounds),
+      medianSeconds: Object.fromEntries(Object.entries(own).map(([k, v]) => [k, +v.toFixed(3)])),
+      shareOfPipeline: Object.fromEntries(Object.entries(own).map(([k, v]) => [k, share(v)])),
+      sumOfStages: +Object.values(own).reduce((a, b) => a + b, 0).toFixed(3),
+      pipeline: { seconds: +m.pipeline.toFixed(3), rowsPerSecond: Math.round(rows / m.pipeline) },
+      psqlCopy: { seconds: +m.psqlCopy.toFixed(3), rowsPerSecond: Math.round(rows / m.psqlCopy) },
+      pipelineVsCopy: +(m.psqlCopy / m.pipeline).toFixed(3), goal: 0.6,
+    }));
+  } finally {
+    await cleanUpPurchaseBench(deps, ref, prefix, dir);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
