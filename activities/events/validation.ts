@@ -1,5 +1,5 @@
 /**
- * Validation of one Kafka event value: zod over the dataset layout's event rules (checkEvent), plus
+ * Validation of one Kafka event value: the dataset layout's event rules (checkEvent), plus
  * what staging.events can store. A rejected event gets one reason naming the field. Any message at
  * all gets a verdict: judging never throws, so one message cannot stop its partition.
  */
@@ -43,25 +43,32 @@ function storageIssue(r: Record<string, unknown>): Issue | null {
   return null;
 }
 
-export const eventRecordSchema = z.record(z.string(), z.unknown()).transform((record, ctx): CheckedEvent => {
-  const issue = (i: Issue) => {
-    ctx.addIssue({ code: 'custom', path: [i.field], message: i.reason });
-    return z.NEVER;
-  };
+/**
+ * The rules over a parsed record: the event, or the first issue. The hot path calls it directly
+ * (zod around it cost a third of the time per message); eventRecordSchema wraps the same function.
+ */
+function judgeRecord(record: Record<string, unknown>): { ok: true; event: CheckedEvent } | ({ ok: false } & Issue) {
   const before = storageIssue(record);
-  if (before) return issue(before);
+  if (before) return { ok: false, ...before };
   const checked = checkEvent(record);
-  if (!checked.ok) return issue(checked);
+  if (!checked.ok) return { ok: false, field: checked.field, reason: checked.reason };
   const e = checked.value;
   const t = e.ts.getTime();
-  if (!(t >= TS_MIN && t < TS_END)) return issue({ field: 'ts', reason: `ts ${JSON.stringify(record.ts)} is out of range: it must fall in the years 1000 to 9999 (UTC)` });
+  if (!(t >= TS_MIN && t < TS_END)) return { ok: false, field: 'ts', reason: `ts ${JSON.stringify(record.ts)} is out of range: it must fall in the years 1000 to 9999 (UTC)` };
   if (e.price !== null) {
     // numeric(14,2) rounds half away from zero, so 999999999999.995 overflows although it has 12 integer digits.
     const [int = '0', frac = ''] = e.price.split('.');
     const cents = int.length > 13 ? NUMERIC_14_2_LIMIT : BigInt(int + frac.slice(0, 2).padEnd(2, '0')) + (frac.charCodeAt(2) >= 53 ? 1n : 0n);
-    if (cents >= NUMERIC_14_2_LIMIT) return issue({ field: 'price', reason: `price ${e.price.slice(0, 40)} rounds to more than 12 integer digits, which numeric(14,2) cannot hold` });
+    if (cents >= NUMERIC_14_2_LIMIT) return { ok: false, field: 'price', reason: `price ${e.price.slice(0, 40)} rounds to more than 12 integer digits, which numeric(14,2) cannot hold` };
   }
-  return e;
+  return { ok: true, event: e };
+}
+
+export const eventRecordSchema = z.record(z.string(), z.unknown()).transform((record, ctx): CheckedEvent => {
+  const v = judgeRecord(record);
+  if (v.ok) return v.event;
+  ctx.addIssue({ code: 'custom', path: [v.field], message: v.reason });
+  return z.NEVER;
 });
 
 /**
@@ -85,12 +92,10 @@ export function nestingDepth(value: unknown, limit: number): number {
 export function validateEventRecord(record: Record<string, unknown>): EventVerdict {
   try {
     for (const [k, v] of Object.entries(record)) {
-      if (nestingDepth(v, MAX_EVENT_DEPTH - 1) >= MAX_EVENT_DEPTH) return reject(k, `${k} is nested more than ${MAX_EVENT_DEPTH} levels deep`);
+      if (typeof v === 'object' && v !== null && nestingDepth(v, MAX_EVENT_DEPTH - 1) >= MAX_EVENT_DEPTH) return reject(k, `${k} is nested more than ${MAX_EVENT_DEPTH} levels deep`);
     }
-    const r = eventRecordSchema.safeParse(record);
-    if (r.success) return { ok: true, event: r.data };
-    const i = r.error.issues[0];
-    return reject(String(i?.path[0] ?? '*'), i?.message ?? 'invalid event');
+    const v = judgeRecord(record);
+    return v.ok ? v : reject(v.field, v.reason);
   } catch (err) {
     return reject('*', `the event could not be checked: ${err instanceof Error ? `${err.name}: ${err.message}` : typeof err}`);
   }
