@@ -4,7 +4,9 @@
  * activity or a repeated run leaves staging unchanged (dlt's load-package pattern).
  */
 import type { Pool, PoolClient } from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadSummary } from '../../contract/pipeline';
+import { heartbeat } from './heartbeat';
 
 export interface LoadMeta {
   loadId: string;
@@ -85,7 +87,8 @@ export interface PieceLoad {
  * (`commitPiece`), and a later attempt gets them in `done` and goes on after the last. The load
  * succeeds, with the counts the body returns for the whole of it, only in the last piece's
  * transaction. Attempts at the same load are serialised by a session advisory lock held from
- * start to end; a killed worker's connection closes and lets it go.
+ * start to end; a killed worker's connection closes and lets it go. Rows of committed pieces stay
+ * in staging if the load never completes (a file failing for good after them).
  */
 export async function runPieceLoad(pool: Pool, meta: LoadMeta, attempt: number, body: (p: PieceLoad) => Promise<LoadCounts>): Promise<LoadSummary> {
   const client = await pool.connect();
@@ -94,7 +97,14 @@ export async function runPieceLoad(pool: Pool, meta: LoadMeta, attempt: number, 
   let broken: Error | undefined;
   let released = false;
   try {
-    await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+    // Waiting for another attempt beats, and stops when this attempt is cancelled or timed out
+    // (heartbeat throws), rather than holding a pooled connection in a lock wait for good.
+    for (;;) {
+      const { rows: [got] } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 0)) as ok', [lockKey]);
+      if (got?.ok) break;
+      heartbeat({ waiting: `another attempt at ${meta.loadId}` });
+      await sleep(500);
+    }
     locked = true;
     const { rows: [row] } = await client.query<{ status: string; received: number; loaded: number; quarantined: number; duplicates: number }>(
       `insert into etl.loads (load_id, pipeline, source, partition_start, partition_end, status)

@@ -106,26 +106,29 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
         const meta = { loadId, pipeline: 'files', source: 'purchases', partitionStart: input.partitionStart, partitionEnd: input.partitionEnd };
         const load = await runPieceLoad(staging, meta, attempt(), async ({ client, done, commitPiece }) => {
           // Past the last committed piece: a plain file is read from there (a ranged GET); a gzip
-          // file is read whole and decompressed up to there (see readPurchaseBatches).
+          // file is read whole and decompressed up to there (see readPurchaseBatches). A resumed load
+          // reads the raw copy, made before its first piece: the dropped object may have been
+          // replaced or deleted since, but the load goes on with the bytes it began with.
           const from = done[done.length - 1]?.endByte ?? 0;
           const range = from > 0 && !kind.gzip ? `bytes=${from}-` : undefined;
           const rawKey = purchaseRawKey(file);
           let body: Readable;
           if (range && from >= file.size) {
             body = Readable.from([]); // the pieces reached the end: only the load's own commit is left
+          } else if (done.length > 0) {
+            body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: rawKey, Range: range }))).Body as Readable;
           } else {
             // IfMatch: the bytes parsed are exactly the listed version, or the attempt stops here.
-            const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.key, IfMatch: file.etag, Range: range })).catch((err: unknown) => {
+            const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.key, IfMatch: file.etag })).catch((err: unknown) => {
               if (status(err) === 404 || status(err) === 412) throw new Vanished(`${status(err) === 404 ? 'deleted' : 'replaced'} since it was listed`);
               throw err;
             });
             body = obj.Body as Readable;
-          }
-          if (done.length === 0) {
             // The raw copy, before any piece commits: a committed piece implies it exists.
             const source = `${bucket}/${file.key.split('/').map(encodeURIComponent).join('/')}`;
             await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: rawKey, CopySource: source, CopySourceIfMatch: file.etag })).catch((err: unknown) => {
               body.destroy();
+              if (status(err) === 404 || status(err) === 412) throw new Vanished(`${status(err) === 404 ? 'deleted' : 'replaced'} since it was listed`);
               throw err;
             });
           }

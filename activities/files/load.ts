@@ -1,9 +1,11 @@
 /**
- * The body of one purchase file's load, run inside runLoad's transaction: the object is streamed
- * record by record; valid lines are merged into staging.purchases in batches, rejected ones go to
- * etl.quarantine and to the lake's quarantine object. Memory stays bounded by one batch.
+ * The body of one purchase file's load, run by runPieceLoad: the object is streamed record by
+ * record; valid lines are merged into staging.purchases in batches, rejected ones go to
+ * etl.quarantine and to the lake's quarantine object, and every `pieceLines` lines what is loaded
+ * commits as a piece that a retried attempt goes on after. Memory stays bounded by one batch.
  */
 import type { Readable } from 'node:stream';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
 import { CopyText } from '../../lib/bulk';
@@ -72,6 +74,14 @@ function pieceTally(p: LoadPiece): Tally & { quarantineKey: string | null } {
 
 export const DEFAULT_PIECE_LINES = 1_000_000;
 
+// jsonb cannot hold U+0000 (a header may): such a string is kept in a piece's row as { nul: base64 }.
+const NUL = '\u0000';
+const toJsonb = <T>(v: T): T => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' && x.includes(NUL) ? { nul: Buffer.from(x).toString('base64') } : x))) as T;
+const fromJsonb = <T>(v: unknown): T => JSON.parse(JSON.stringify(v), (_k, x: unknown) => {
+  const o = x as { nul?: unknown } | null;
+  return o && typeof o === 'object' && !Array.isArray(o) && typeof o.nul === 'string' && Object.keys(o).length === 1 ? Buffer.from(o.nul, 'base64').toString('utf8') : x;
+}) as T;
+
 /** The lake key of piece `n`'s rejects: the load's key for the first, `.piece-N` added for later ones. */
 export const pieceQuarantineKey = (key: string, n: number) => (n === 1 ? key : key.replace(/(\.jsonl)?$/, `.piece-${n}$1`));
 
@@ -79,15 +89,18 @@ const QUARANTINE_BATCH = 1000;
 // PostgreSQL text cannot hold NUL; such a line is kept with the character spelled out.
 const storable = (raw: string) => raw.replace(/\u0000/g, '\\u0000');
 // Reasons quote the offending value; the load detail counts them by kind, values left out.
-const reasonKind = (reason: string) => reason.replace(/"(?:[^"\\]|\\.)*"/g, '…').slice(0, 120);
+const reasonKind = (reason: string) => storable(reason.replace(/"(?:[^"\\]|\\.)*"/g, '…').slice(0, 120));
 
 export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts> {
   const batchSize = f.batchSize ?? 10_000;
   const pieceLines = f.pieceLines ?? DEFAULT_PIECE_LINES;
   const done = f.done ?? [];
   const last = done[done.length - 1];
-  const resumed = (last?.state ?? null) as PieceState | null;
+  const resumed = last ? fromJsonb<PieceState>(last.state) : null;
   let pieceNo = done.length + 1;
+  // An earlier attempt may have completed this piece's rejects object and died before the piece
+  // committed; where this attempt cuts the piece (and so what it rejects) can differ.
+  await f.lake.s3.send(new DeleteObjectCommand({ Bucket: f.lake.bucket, Key: pieceQuarantineKey(f.quarantineKey, pieceNo) }));
   let lakeOut = jsonlUpload(f.lake, pieceQuarantineKey(f.quarantineKey, pieceNo));
   // Earlier pieces' tallies, and this piece's as it grows.
   let prior = done.map(pieceTally).reduce(addTally, emptyTally());
@@ -179,7 +192,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
         const quarantineKey = await settle();
         const state: PieceState = { headerWidth: reader.headerWidth ?? null, badUtf8: reader.badUtf8 ?? false, header: header && { line: header.line, raw: header.raw, cells: header.cells }, whole };
         const { updated, reasons, totalMismatch } = cur;
-        await f.commitPiece({ endLine: end.line, endByte: end.byte, state: { ...state }, counts: { ...cur.counts, detail: { updated, reasons, totalMismatch, extraColumns: cur.extraColumns, quarantineKey } } });
+        await f.commitPiece({ endLine: end.line, endByte: end.byte, state: toJsonb({ ...state }), counts: { ...cur.counts, detail: toJsonb({ updated, reasons, totalMismatch, extraColumns: cur.extraColumns, quarantineKey }) } });
         prior = addTally(prior, cur);
         cur = emptyTally();
         lakeOut = jsonlUpload(f.lake, pieceQuarantineKey(f.quarantineKey, ++pieceNo));
@@ -191,12 +204,13 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
     }
     await settle();
     const total = addTally(prior, cur);
+    const pieces = cur.counts.received > 0 || pieceNo === 1 ? pieceNo : pieceNo - 1; // the last commit may hold no lines
     return {
       ...total.counts,
       detail: {
         file: f.key, format: f.kind.format, gzip: f.kind.gzip, header: header?.plan.names ?? null, renamed: header?.plan.renamed ?? {},
         extraColumns: header ? header.plan.extra : total.extraColumns, totalMismatch: total.totalMismatch, quarantinedWhole: whole?.reason ?? null,
-        quarantineKey: quarantineKeys.length <= 1 ? (quarantineKeys[0] ?? null) : null, ...(pieceNo > 1 ? { quarantineKeys, pieces: pieceNo } : {}),
+        quarantineKey: quarantineKeys.length <= 1 ? (quarantineKeys[0] ?? null) : null, ...(pieces > 1 ? { quarantineKeys, pieces } : {}),
         reasons: total.reasons, updated: total.updated,
       },
     };

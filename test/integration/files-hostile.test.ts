@@ -106,4 +106,28 @@ describe('files pipeline on hostile drops (real PostgreSQL, S3)', () => {
     const o = (await listObjects(env.deps.s3, env.deps.bucket, key))[0] ?? expect.fail('copy listed');
     return { key, etag: o.etag, size: o.size, lastModified: '' };
   }
+
+  it('loads in pieces what it quarantines whole (a header with a NUL), and a gzip JSON-lines file in pieces, counting every line once', async () => {
+    const dir = `test/files-hostile/${tag}/pieces/`;
+    const lines = Array.from({ length: 3000 }, (_, i) => row(50_000 + i));
+    await putObject(env.deps.s3, env.deps.bucket, `${dir}nul-header.csv`, `Customer\u0000ID,OrderID,OrderDate,ProductID,ProductName,Quantity,Price,Total\n${lines.join('\n')}\n`, 'text/csv');
+    const json = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ CustomerID: `U${i}`, OrderID: id(60_000 + i), OrderDate: '2024-03-02', ProductID: `P${i % 7}`, Quantity: 1, Price: i === 17 ? 'free' : '1.50' }));
+    await putObject(env.deps.s3, env.deps.bucket, `${dir}lines.jsonl.gz`, gzipSync(`${json.join('\n')}\n`), 'application/gzip');
+    const acts = createFilesActivities(env.deps);
+    const listed = (await acts.listNewPurchaseFiles({ dropPrefix: dir })).files;
+    const out = Object.fromEntries(await Promise.all(listed.map(async (file) => [file.key.slice(dir.length), await acts.ingestPurchaseFile({ file, pieceLines: 500 })] as const)));
+    const whole = out['nul-header.csv']?.load;
+    expect(whole).toMatchObject({ received: 3000, quarantined: 3000, loaded: 0, duplicates: 0 });
+    const gz = out['lines.jsonl.gz']?.load;
+    expect(gz).toMatchObject({ received: 3000, quarantined: 1, loaded: 2999, duplicates: 0 });
+    for (const l of [whole, gz]) {
+      const { rows: [d] } = await env.deps.staging.query<{ detail: { pieces?: number; quarantinedWhole?: string | null } }>('select detail from etl.loads where load_id = $1', [l?.loadId]);
+      expect(d?.detail.pieces).toBeGreaterThan(1);
+      const { rows: [p] } = await env.deps.staging.query<{ n: string }>('select count(*) n from etl.load_pieces where load_id = $1', [l?.loadId]);
+      expect(Number(p?.n)).toBeGreaterThanOrEqual((d?.detail.pieces ?? 0) - 1);
+    }
+    expect(await staged(gz?.loadId ?? '')).toBe(2999);
+    // The whole file's lines are in the lake's piece objects, once each; its one table row names the header.
+    expect((await quarantined(whole?.loadId ?? '')).length).toBe(1);
+  });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFilesActivities, purchaseLoadId, purchaseRawKey, type PurchaseFileRef } from '../../activities/files';
@@ -169,7 +170,7 @@ describe('files pipeline (real Temporal, PostgreSQL, S3; generator data dropped 
     expect(withRejects).toBe(invalidFiles + 1);
   });
 
-  it('loads a large file in pieces; a worker killed -9 mid-file resumes after the last committed piece, not at byte 0', async () => {
+  it('loads a large file in pieces; a worker killed -9 mid-file resumes after the last committed piece, not at byte 0, from the raw copy', async () => {
     // The same 12,000 lines twice, ids prefixed apart: bad lines (quarantined) and repeats of lines
     // 600 earlier (duplicates, across pieces too). The reference loads in one transaction.
     const HEAD = 'CustomerID,OrderID,OrderDate,ProductID,ProductName,Quantity,Price,Total';
@@ -226,6 +227,8 @@ describe('files pipeline (real Temporal, PostgreSQL, S3; generator data dropped 
       worker.kill('SIGKILL');
       killedAt = new Date();
       await gate.query('rollback');
+      // The dropped object goes away meanwhile: the resumed load reads the raw copy it began with.
+      await env.deps.s3.send(new DeleteObjectCommand({ Bucket: env.deps.bucket, Key: kill.file.key }));
       expect(committed).toBeGreaterThan(0);
       worker = await startWorkerProcess(taskQueue);
       const out = await handle.result();

@@ -48,9 +48,9 @@ export async function loadFacts(staging: Pool, loadId: string, staged: LoadFacts
 /** Deletes the loads' bookkeeping and the lake objects their detail names (raw, quarantine). */
 export async function dropLoads(staging: Pool, s3: S3Client, bucket: string, loadIds: string[]): Promise<void> {
   if (loadIds.length === 0) return;
-  const { rows } = await staging.query<{ raw: string | null; q: string | null }>(
-    "select detail->>'rawKey' raw, detail->>'quarantineKey' q from etl.loads where load_id = any($1)", [loadIds]);
-  for (const key of rows.flatMap((r) => [r.raw, r.q]).filter((k): k is string => !!k)) {
+  const { rows } = await staging.query<{ raw: string | null; q: string | null; qs: string[] | null }>(
+    "select detail->>'rawKey' raw, detail->>'quarantineKey' q, detail->'quarantineKeys' qs from etl.loads where load_id = any($1)", [loadIds]);
+  for (const key of rows.flatMap((r) => [r.raw, r.q, ...(r.qs ?? [])]).filter((k): k is string => !!k)) {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
   }
   await staging.query('delete from etl.quarantine where load_id = any($1)', [loadIds]);
