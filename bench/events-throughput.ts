@@ -156,6 +156,8 @@ async function main(): Promise<void> {
       }
       await h.signal(stopEventsSignal);
       await h.result();
+      const staged = Number((await staging.query<{ n: string }>('select count(*) n from staging.events where event_id like $1', [`${tag}-%`])).rows[0]?.n);
+      if (staged !== total) throw new Error(`staged ${staged} of ${total} events`);
       const seconds = samples[samples.length - 1]?.s ?? 0;
       // Events stored in each full minute after the first message was (interpolated between samples).
       const at = (t: number) => {
