@@ -59,5 +59,9 @@ export function makePool(config: Config, db: DatabaseName, max = 5): Pool {
   const pool = new Pool({ connectionString: databaseUrl(config, db), max, application_name: `shop-etl:${db}`, connectionTimeoutMillis: config.PG_POOL_TIMEOUT_MS });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor a checked-out one between its queries (a server restart or kill sends it a FATAL then): its
+  // next query fails instead, the activity retries, and the broken client is discarded on release.
+  // Found by bench/chaos-postgres.ts, where the worker died at the restart without it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
