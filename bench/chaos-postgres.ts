@@ -114,25 +114,8 @@ async function main(): Promise<void> {
     process.kill(pid, 'SIGKILL');
     const killedAt = Date.now();
     console.log(JSON.stringify({ killed: 'postgres', pid, storedBeforeKill: String(beforeKill), of: String(endSum), afterSeconds: (killedAt - began) / 1000 }));
-    // Its backends notice the postmaster's death and exit, and the dead postmaster is reaped (until
-    // then its pid answers, and a new postmaster refuses the data directory); then `etl services up`.
-    const home = servicePaths(config, 'postgres').dir;
-    for (let i = 0; i < 300; i++) {
-      let alive = true;
-      try {
-        process.kill(pid, 0);
-      } catch {
-        alive = false;
-      }
-      let backends = true;
-      try {
-        execFileSync('pgrep', ['-f', `postgres: .*${home}`]);
-      } catch {
-        backends = false;
-      }
-      if (!alive && !backends) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // At once, as an operator would: `etl services up` must itself wait for the dead postmaster and
+    // its backends to be gone (services/postgres.ts).
     execFileSync(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'services', 'up', 'postgres'], { cwd: ROOT, env: process.env, stdio: 'inherit' });
     const afterRestart = BigInt(await stored());
     console.log(JSON.stringify({ restarted: 'postgres', seconds: (Date.now() - killedAt) / 1000, storedAfterRestart: String(afterRestart), steppedBack: String(beforeKill > afterRestart ? beforeKill - afterRestart : 0n) }));

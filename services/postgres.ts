@@ -4,12 +4,14 @@
  * tie the server's life to the node process.
  */
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Client } from 'pg';
 import type { Config } from '../config';
 import { bootstrapDatabases, localAdminUrl } from './postgres-bootstrap';
 import { assertReachable, isReachable, relocatedCopy, relocatedLink, unprivilegedAccount } from './unprivileged';
+import { isZombie, readCmdline } from './process';
 import type { ServiceContext, ServiceDef } from './types';
 
 function binDir(): string {
@@ -62,6 +64,24 @@ function initdb(ctx: ServiceContext): void {
   ctx.log('initialised a new cluster');
 }
 
+/**
+ * Right after a crash (a kill -9) the dead postmaster is a zombie until it is reaped, and its
+ * backends run on until they notice; meanwhile a new postmaster refuses the data folder ("lock file
+ * postmaster.pid already exists"). Waits up to 30 s for both to be gone. Found by
+ * bench/chaos-postgres.ts, which restarts PostgreSQL the moment it has killed it.
+ */
+async function previousPostmasterGone(ctx: ServiceContext): Promise<void> {
+  const lock = path.join(ctx.paths.data, 'postmaster.pid');
+  const title = `postgres: shop-etl:${ctx.paths.dir}/:`; // the backends' process title (cluster_name below)
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
+    const pid = existsSync(lock) ? Number.parseInt(readFileSync(lock, 'utf8').split('\n')[0] ?? '', 10) : NaN;
+    const deadPostmaster = Number.isInteger(pid) && pid > 1 && existsSync(`/proc/${pid}`) && isZombie(pid);
+    const backends = readdirSync('/proc').some((d) => /^\d+$/.test(d) && (readCmdline(Number(d)) ?? '').startsWith(title));
+    if (!deadPostmaster && !backends) return;
+  }
+  ctx.log('the previous postmaster or its backends are still exiting after 30 s; starting anyway');
+}
+
 export const postgres: ServiceDef = {
   name: 'postgres',
   executable: 'postgres',
@@ -71,6 +91,7 @@ export const postgres: ServiceDef = {
 
   async prepare(ctx) {
     dataDir(ctx);
+    await previousPostmasterGone(ctx);
     if (!existsSync(path.join(ctx.paths.data, 'PG_VERSION'))) initdb(ctx);
     const who = unprivilegedAccount();
     // The real path: a relocated data folder's symlink sits where `nobody` cannot follow it.

@@ -36,7 +36,7 @@ export function isOurs(pid: number, own: Ownership): boolean {
   return cmdline !== undefined && cmdlineMatches(cmdline, own) && !isZombie(pid);
 }
 
-function isZombie(pid: number): boolean {
+export function isZombie(pid: number): boolean {
   try {
     // The state follows the parenthesised command name, which may itself contain spaces.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
