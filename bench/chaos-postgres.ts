@@ -12,18 +12,22 @@
  * once, the loads cover every partition's offsets without gap or overlap, they reconcile, and their
  * sums equal what was sent. Reports how far the stored offsets stepped back across the crash.
  *   npx tsx bench/chaos-postgres.ts --events 600000 --kill-at 0.4
- * Everything it writes is deleted at the end.
+ * It kills the project's own local PostgreSQL: do not run it beside the tests or another bench.
+ * Everything it writes is deleted at the end, except the worker's output, kept in
+ * $ETL_HOME/<tag>-worker.log. The stepped-back figure is a lower bound: the stored offsets are read
+ * just before the kill and again once `services up` returned, when the worker may have committed more.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { makeKafka, makePool, makeS3 } from '../lib/clients';
 import { deletePrefix } from '../lib/s3';
 import { servicePaths } from '../services/paths';
+import { isOurs } from '../services/process';
 import { ensureTopic, eventsProducer } from '../shop/simulator/events';
 
 const ROOT = join(__dirname, '..');
@@ -108,9 +112,16 @@ async function main(): Promise<void> {
     worker = await startWorker(tag, log);
     const began = Date.now();
     await client.workflow.start('eventsStreamWorkflow', { taskQueue: tag, workflowId: `events/stream/${tag}`, args: [{ topic, consumerGroup: group }] });
-    while (BigInt(await stored()) < BigInt(Math.floor(Number(endSum) * killAt))) await new Promise((r) => setTimeout(r, 50));
+    const startDeadline = Date.now() + 10 * 60_000;
+    while (BigInt(await stored()) < BigInt(Math.floor(Number(endSum) * killAt))) {
+      if (workerDied) throw new Error(workerDied);
+      if (Date.now() > startDeadline) throw new Error(`the stream did not reach ${killAt} of the topic in 10 minutes: ${await stored()} of ${endSum}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const beforeKill = BigInt(await stored());
-    const pid = Number(readFileSync(servicePaths(config, 'postgres').pid, 'utf8').trim());
+    const paths = servicePaths(config, 'postgres');
+    const pid = Number(readFileSync(paths.pid, 'utf8').trim());
+    if (!isOurs(pid, { executable: 'postgres', marker: paths.dir })) throw new Error(`pid ${pid} of ${paths.pid} is not this project's PostgreSQL; not killing it`);
     process.kill(pid, 'SIGKILL');
     const killedAt = Date.now();
     console.log(JSON.stringify({ killed: 'postgres', pid, storedBeforeKill: String(beforeKill), of: String(endSum), afterSeconds: (killedAt - began) / 1000 }));
@@ -152,19 +163,25 @@ async function main(): Promise<void> {
     console.log(ok ? 'exactly once across the PostgreSQL crash: OK' : 'VIOLATION: see the result above');
     if (!ok) process.exitCode = 1;
   } finally {
+    // Each step on its own: one failing (the database still down) does not skip the others.
+    const step = (what: string, fn: () => Promise<unknown>) => fn().catch((err: unknown) => console.error(`cleanup: ${what} failed: ${String(err)}`));
+    await step('terminate the workflow', () => client.workflow.getHandle(`events/stream/${tag}`).terminate('chaos bench cleanup').catch((err: unknown) => {
+      if (!(err instanceof WorkflowNotFoundError)) throw err; // already stopped: the run got to the end
+    }));
     worker?.kill('SIGTERM');
-    await q('delete from staging.events where event_id like $1', [`${tag}-%`]);
-    await q('delete from etl.quarantine where load_id like $1', [`events/${topic}/%`]);
-    await q('delete from etl.realtime_dirty where load_id like $1', [`events/${topic}/%`]).catch(() => undefined);
-    await q('delete from etl.loads where load_id like $1', [`events/${topic}/%`]);
-    await q('delete from etl.kafka_offsets where topic = $1', [topic]);
+    for (const [table, where, arg] of [['staging.events', 'event_id like $1', `${tag}-%`], ['etl.quarantine', 'load_id like $1', `events/${topic}/%`], ['etl.realtime_dirty', 'load_id like $1', `events/${topic}/%`],
+      ['etl.loads', 'load_id like $1', `events/${topic}/%`], ['etl.kafka_offsets', 'topic = $1', topic]] as const) {
+      await step(`delete from ${table}`, () => staging.query(`delete from ${table} where ${where}`, [arg]));
+    }
     const s3 = makeS3(config);
-    await deletePrefix(s3, config.S3_BUCKET, `raw/events/dt=${new Date().toISOString().slice(0, 10)}/${topic}-`);
+    // Raw event objects are filed under their messages' date: today's, and yesterday's for a run across midnight.
+    for (const day of [0, 1]) await step('delete the raw objects', () => deletePrefix(s3, config.S3_BUCKET, `raw/events/dt=${new Date(Date.now() - day * 86_400_000).toISOString().slice(0, 10)}/${topic}-`));
     s3.destroy();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await step('delete the topic', async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic] }).finally(() => admin.disconnect());
+    });
     await connection.close();
     await staging.end();
   }

@@ -74,12 +74,17 @@ async function previousPostmasterGone(ctx: ServiceContext): Promise<void> {
   const lock = path.join(ctx.paths.data, 'postmaster.pid');
   const title = `postgres: shop-etl:${ctx.paths.dir}/:`; // the backends' process title (cluster_name below)
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
-    const pid = existsSync(lock) ? Number.parseInt(readFileSync(lock, 'utf8').split('\n')[0] ?? '', 10) : NaN;
+    let pid = NaN;
+    try {
+      pid = Number.parseInt(readFileSync(lock, 'utf8').split('\n')[0] ?? '', 10);
+    } catch {
+      // No lock file (or it went away meanwhile): no previous postmaster to wait for.
+    }
     const deadPostmaster = Number.isInteger(pid) && pid > 1 && existsSync(`/proc/${pid}`) && isZombie(pid);
     const backends = readdirSync('/proc').some((d) => /^\d+$/.test(d) && (readCmdline(Number(d)) ?? '').startsWith(title));
     if (!deadPostmaster && !backends) return;
   }
-  ctx.log('the previous postmaster or its backends are still exiting after 30 s; starting anyway');
+  ctx.log('the previous postmaster or its backends are still exiting after 30 s (a dead postmaster nobody reaps keeps its pid, and PostgreSQL then refuses the data folder); starting anyway');
 }
 
 export const postgres: ServiceDef = {
