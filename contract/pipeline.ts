@@ -29,6 +29,8 @@ export interface LoadSummary {
   loaded: number;
   quarantined: number;
   duplicates: number;
+  /** Records the source deleted before they were read (Kafka retention), when any; not part of received. */
+  lost?: number;
   /** True when the load had already succeeded and was not applied again. */
   skipped?: boolean;
 }

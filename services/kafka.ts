@@ -28,6 +28,10 @@ export function serverProperties(c: Pick<Config, 'ETL_KAFKA_PORT' | 'ETL_KAFKA_C
     'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
+    // Retention is applied within seconds, not the default 5 minutes, so a topic's short retention.ms
+    // takes effect while a test waits (ingest-events: a stream stopped past retention). The check
+    // only looks at segment timestamps; on a local broker with a few topics it costs nothing.
+    'log.retention.check.interval.ms=2000',
     '',
   ].join('\n');
 }

@@ -4,13 +4,16 @@
  * workflow writes one row, and the webhook is sent until it is accepted once (delivered_at), with the
  * id as Idempotency-Key so a receiver can drop the rare repeat (POST accepted, update then lost).
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { HttpError, rethrowClassified } from '../../lib/errors';
 
 export interface AlertDeps { staging: Pool; alertWebhookUrl?: string }
 
-/** 'schedule_backlog' and 'schedule_dropped' come from the schedule monitor (workflows/monitor.ts). */
-export type AlertKind = 'failed' | 'slow' | 'schedule_backlog' | 'schedule_dropped';
+/**
+ * 'schedule_backlog' and 'schedule_dropped' come from the schedule monitor (workflows/monitor.ts);
+ * 'data_lost' from the events stream when Kafka's retention deleted messages it had not read.
+ */
+export type AlertKind = 'failed' | 'slow' | 'schedule_backlog' | 'schedule_dropped' | 'data_lost';
 
 /** alertId is `<workflowId>/<runId>/<kind>`: one alert per run and kind. */
 export interface RaiseAlertInput {
@@ -30,16 +33,21 @@ export interface DeliverAlertOutput { alertId: string; delivered: 'sent' | 'alre
 
 interface AlertRow { alert_id: string; raised_at: Date; pipeline: string; partition_start: Date | null; kind: string; message: string; workflow_id: string; run_id: string; delivered_at: Date | null }
 
+/** Writes the alert row unless its id exists; true when this call wrote it. Takes a client to write it inside a caller's transaction. */
+export async function insertAlert(db: Pool | PoolClient, input: RaiseAlertInput): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `insert into etl.alerts (alert_id, pipeline, partition_start, kind, message, workflow_id, run_id)
+     values ($1, $2, $3, $4, $5, $6, $7) on conflict (alert_id) do nothing`,
+    [input.alertId, input.pipeline, input.partitionStart ?? null, input.kind, input.message.slice(0, 4000), input.workflowId, input.runId],
+  );
+  return rowCount === 1;
+}
+
 export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
   return {
     async raiseAlert(input: RaiseAlertInput): Promise<RaiseAlertOutput> {
       try {
-        const { rowCount } = await staging.query(
-          `insert into etl.alerts (alert_id, pipeline, partition_start, kind, message, workflow_id, run_id)
-           values ($1, $2, $3, $4, $5, $6, $7) on conflict (alert_id) do nothing`,
-          [input.alertId, input.pipeline, input.partitionStart ?? null, input.kind, input.message.slice(0, 4000), input.workflowId, input.runId],
-        );
-        if (rowCount === 1) return { alertId: input.alertId, created: true };
+        if (await insertAlert(staging, input)) return { alertId: input.alertId, created: true };
         // Written already: by this run (an earlier attempt committed, then timed out) counts as created.
         const { rows } = await staging.query<{ mine: boolean }>('select workflow_id = $2 and run_id = $3 as mine from etl.alerts where alert_id = $1', [input.alertId, input.workflowId, input.runId]);
         return { alertId: input.alertId, created: rows[0]?.mine === true };

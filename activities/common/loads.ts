@@ -16,7 +16,8 @@ export interface LoadMeta {
   partitionEnd?: string;
 }
 
-export interface LoadCounts { received: number; loaded: number; quarantined: number; duplicates: number; detail?: Record<string, unknown> }
+/** lost: records the source deleted before they could be read (Kafka retention); never part of received. */
+export interface LoadCounts { received: number; loaded: number; quarantined: number; duplicates: number; lost?: number; detail?: Record<string, unknown> }
 
 const reconciles = (c: LoadCounts) => c.received === c.loaded + c.quarantined + c.duplicates;
 
@@ -168,11 +169,14 @@ async function succeed(client: PoolClient, meta: LoadMeta, counts: LoadCounts): 
   }
   await client.query(
     `update etl.loads set status = 'succeeded', received = $2, loaded = $3, quarantined = $4, duplicates = $5,
-       finished_at = now(), detail = $6 where load_id = $1`,
-    [meta.loadId, counts.received, counts.loaded, counts.quarantined, counts.duplicates, JSON.stringify(counts.detail ?? {})],
+       finished_at = now(), detail = $6, lost = $7 where load_id = $1`,
+    [meta.loadId, counts.received, counts.loaded, counts.quarantined, counts.duplicates, JSON.stringify(counts.detail ?? {}), counts.lost ?? 0],
   );
   await client.query('commit');
-  return { loadId: meta.loadId, source: meta.source, received: counts.received, loaded: counts.loaded, quarantined: counts.quarantined, duplicates: counts.duplicates };
+  return {
+    loadId: meta.loadId, source: meta.source, received: counts.received, loaded: counts.loaded, quarantined: counts.quarantined, duplicates: counts.duplicates,
+    ...(counts.lost ? { lost: counts.lost } : {}),
+  };
 }
 
 async function recordFailure(pool: Pool, meta: LoadMeta, err: unknown): Promise<void> {

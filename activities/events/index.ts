@@ -12,8 +12,8 @@ import { classifyError, rethrowClassified } from '../../lib/errors';
 import { lakeKey, utcDate } from '../../lib/lake';
 import { putObject } from '../../lib/s3';
 import type { LoadSummary } from '../../contract/pipeline';
-import { createAlertActivities, type RaiseAlertInput } from '../common/alerts';
-import { eventReader, type ReadMessage } from './reader';
+import { createAlertActivities, insertAlert, type RaiseAlertInput } from '../common/alerts';
+import { eventReader, logStartOffsets, type ReadMessage } from './reader';
 import { loadEventRange, StaleOffsetsError, type EventsBatchHook } from './load';
 import { runLoad } from '../common/loads';
 import { rawMessages } from '../common/raw';
@@ -94,6 +94,31 @@ export function stuckRangeAlert(f: FailedRange, at: AttemptInfo): RaiseAlertInpu
   };
 }
 
+/** The data_lost alert's id: one per load that moved past a deleted range. */
+export const lostAlertId = (loadId: string) => `${loadId}/data_lost`;
+
+export interface LostMessages { group: string; topic: string; partition: number; loadId: string; from: string; to: string; count: number }
+
+/** The alert for offsets [from, to) that Kafka deleted before the stream read them. */
+export function lostAlert(l: LostMessages, at: AttemptInfo | null): RaiseAlertInput {
+  return {
+    alertId: lostAlertId(l.loadId),
+    pipeline: 'events',
+    kind: 'data_lost',
+    workflowId: at?.workflowId ?? '-',
+    runId: at?.runId ?? '-',
+    message: `events group ${l.group} lost ${l.count} messages of topic ${l.topic} partition ${l.partition}, offsets ${l.from}-${BigInt(l.to) - 1n}: Kafka's retention deleted them before the stream read them (the stored offset ${l.from} was below the log start). The stream went on from offset ${l.to}; load ${l.loadId} counts them in etl.loads.lost. Re-send them from the producer's side if it keeps them, and make the topic's retention.ms longer than the stream can be stopped.`,
+  };
+}
+
+function log(): { warn(m: string): void } {
+  try {
+    return Context.current().log;
+  } catch {
+    return console;
+  }
+}
+
 function attemptInfo(): AttemptInfo | null {
   try {
     const { attempt, workflowExecution: w, activityId } = Context.current().info;
@@ -146,8 +171,12 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
         else byPartition.set(m.partition, [m]);
       }
       const ranges = [...byPartition.entries()].sort(([a], [b]) => a - b);
+      // A range starting past its stored offset: Kafka's retention deleted what was there, or the
+      // offsets between were compaction's or transaction markers'. The log start tells which.
+      const gap = ranges.some(([p, msgs]) => { const s = stored.get(p); return s !== undefined && BigInt(msgs[0]?.offset ?? s) > s; });
+      const logStart = gap ? await logStartOffsets(kafka, topic) : new Map<number, bigint>();
       // allSettled: the attempt reports only once every partition's transaction has ended, one way or the other.
-      const settled = await Promise.allSettled(ranges.map(([partition, msgs]) => loadRange(topic, group, partition, msgs)));
+      const settled = await Promise.allSettled(ranges.map(([partition, msgs]) => loadRange(topic, group, partition, msgs, stored.get(partition), logStart.get(partition))));
       const failed = ranges.flatMap(([partition, msgs], i): FailedRange[] => {
         const s = settled[i];
         if (s?.status !== 'rejected') return [];
@@ -158,6 +187,7 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
         throw failed[0].error;
       }
       const loads = settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value);
+      for (const l of loads) if (l.lost && !l.skipped) await deliverLost(l);
       const sum = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => loads.reduce((n, l) => n + (l.skipped ? 0 : l[k]), 0);
       return { received: sum('received'), loaded: sum('loaded'), quarantined: sum('quarantined'), duplicates: sum('duplicates'), loads };
     } catch (err) {
@@ -182,7 +212,14 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
     }
   }
 
-  async function loadRange(topic: string, group: string, partition: number, messages: ReadMessage[]): Promise<LoadSummary> {
+  /** The data_lost alert was written with the load; sending it is best effort (`etl alerts` lists it either way). */
+  async function deliverLost(l: LoadSummary): Promise<void> {
+    const alertId = lostAlertId(l.loadId);
+    log().warn(`events: ${l.lost} messages were deleted by Kafka's retention before they were read; alert ${alertId}`);
+    await alerts.deliverAlert({ alertId }).catch((err: unknown) => log().warn(`could not deliver alert ${alertId}: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  async function loadRange(topic: string, group: string, partition: number, messages: ReadMessage[], from: bigint | undefined, logStart: bigint | undefined): Promise<LoadSummary> {
     const first = messages[0] as ReadMessage;
     const last = messages[messages.length - 1] as ReadMessage;
     const loadId = `events/${topic}/${partition}:${first.offset}-${last.offset}`;
@@ -191,7 +228,9 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
     // Built from the values' Buffers: a range's bytes are bounded by maxBytes, never one JS string.
     await putObject(s3, bucket, rawKey, rawMessages(messages.map((m) => m.value)), 'application/x-ndjson');
     const summary = await runLoad(staging, { loadId, pipeline: 'events', source: 'events' }, async (client) => {
-      const counts = await loadEventRange(client, { s3, bucket }, { topic, group, partition, loadId, dt, messages }, hooks);
+      const counts = await loadEventRange(client, { s3, bucket }, { topic, group, partition, loadId, dt, messages, from: from?.toString(), logStart: logStart?.toString() }, hooks);
+      // The loss is recorded with the load that moves past it: both commit, or neither.
+      if (counts.lost) await insertAlert(client, lostAlert({ group, topic, partition, loadId, from: String(counts.detail?.lostFrom), to: String(counts.detail?.lostTo), count: counts.lost }, attemptInfo()));
       return { ...counts, detail: { ...counts.detail, rawKey } };
     });
     if (summary.skipped) {

@@ -22,7 +22,28 @@ export type MergedEvent = CheckedEvent & { partition: number; offset: string };
  */
 export type EventsBatchHook = (client: PoolClient, batch: { loadId: string; topic: string; partition: number; events: readonly MergedEvent[] }) => Promise<void>;
 
-export interface EventRange { topic: string; group: string; partition: number; loadId: string; dt: string; messages: readonly ReadMessage[] }
+export interface EventRange {
+  topic: string; group: string; partition: number; loadId: string; dt: string; messages: readonly ReadMessage[];
+  /** The stored offset the read began at; absent when the group had none (it read from the log start). */
+  from?: string;
+  /** The partition's log start, needed when the first message is past `from` (to tell retention's loss from compaction's gaps). */
+  logStart?: string;
+}
+
+/** Offsets deleted by Kafka's retention before they were read: [from, to). */
+export interface LostRange { from: string; to: string; count: number }
+
+/**
+ * What a range starting at `first`, read from the stored offset `from`, lost: the offsets below the
+ * log start that were never read. Offsets skipped at or above the log start were compacted away or
+ * were transaction markers, which is no loss. Null when nothing was lost.
+ */
+export function lostBefore(from: bigint | undefined, first: bigint, logStart: bigint | undefined): LostRange | null {
+  if (from === undefined || first <= from) return null;
+  if (logStart === undefined) throw new Error(`a range starting at ${first} was read from ${from}: the log start is needed to tell a loss from a compacted gap`);
+  const to = logStart < first ? logStart : first;
+  return to > from ? { from: from.toString(), to: to.toString(), count: Number(to - from) } : null;
+}
 
 /** Another attempt moved the offsets first (a zombie or concurrent attempt): retry from the new offset. */
 export class StaleOffsetsError extends Error {
@@ -45,9 +66,12 @@ export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRan
     [r.group, r.topic, r.partition],
   );
   const stored = rows[0]?.next_offset;
-  if (stored !== undefined && BigInt(stored) !== BigInt(first)) {
-    throw new StaleOffsetsError(`events ${r.loadId}: the stored offset of ${r.group}/${r.topic}[${r.partition}] is ${stored}, not ${first}; another attempt loaded this range first, the next attempt reads from ${stored}`);
+  const unmoved = stored === undefined || r.from === undefined ? stored === r.from : BigInt(stored) === BigInt(r.from);
+  if (!unmoved) {
+    throw new StaleOffsetsError(`events ${r.loadId}: the stored offset of ${r.group}/${r.topic}[${r.partition}] is ${stored ?? 'unset'}, not ${r.from ?? 'unset'} as when this range was read; another attempt loaded a range first, the next attempt reads from ${stored}`);
   }
+  if (r.from !== undefined && BigInt(first) < BigInt(r.from)) throw new Error(`events ${r.loadId}: the range starts at ${first}, before the offset ${r.from} it was read from (a reader bug)`);
+  const lost = lostBefore(r.from === undefined ? undefined : BigInt(r.from), BigInt(first), r.logStart === undefined ? undefined : BigInt(r.logStart));
 
   const valid: MergedEvent[] = [];
   const rejected: Rejected[] = [];
@@ -67,7 +91,8 @@ export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRan
   for (const hook of hooks) await hook(client, { loadId: r.loadId, topic: r.topic, partition: r.partition, events: merged });
   return {
     received: r.messages.length, loaded: merged.length, quarantined: rejected.length, duplicates: valid.length - merged.length,
-    detail: { topic: r.topic, consumerGroup: r.group, partition: r.partition, firstOffset: first, lastOffset: last, quarantineKey },
+    ...(lost ? { lost: lost.count } : {}),
+    detail: { topic: r.topic, consumerGroup: r.group, partition: r.partition, firstOffset: first, lastOffset: last, quarantineKey, ...(lost ? { lostFrom: lost.from, lostTo: lost.to } : {}) },
   };
 }
 

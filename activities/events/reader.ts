@@ -117,14 +117,7 @@ export class EventReader {
   }
 
   private async start(stored: ReadonlyMap<number, bigint>): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      this.low = new Map(offsets.map((o) => [o.partition, BigInt(o.low)]));
-    } finally {
-      await admin.disconnect();
-    }
+    this.low = await logStartOffsets(this.kafka, this.topic);
     for (const [p, low] of this.low) {
       const at = stored.get(p) ?? low;
       this.parts.set(p, { floor: at, fetchPos: at, buf: [], bytes: 0, paused: false });
@@ -153,7 +146,10 @@ export class EventReader {
       this.consumer?.seek({ topic: this.topic, partition: batch.partition, offset: st.fetchPos.toString() });
       return;
     }
-    // fetched > fetchPos only when Kafka skipped records (compaction, transaction markers): nothing is lost.
+    // fetched > fetchPos when Kafka had no records at fetchPos any more (retention deleted them, and
+    // kafkajs reset to the log start): the range loaded next starts past its stored offset, and its
+    // load counts the gap as lost (loadEventRange). Offsets skipped inside a batch (compaction,
+    // transaction markers) are gaps too, but nothing is lost there.
     for (const m of batch.messages) {
       if (BigInt(m.offset) < st.fetchPos) continue;
       st.buf.push(m);
@@ -174,6 +170,17 @@ export class EventReader {
     const c = this.consumer;
     this.consumer = null;
     await c?.disconnect().catch(() => undefined);
+  }
+}
+
+/** Each partition's log start: the earliest offset Kafka still keeps (retention moves it up). */
+export async function logStartOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.low)]));
+  } finally {
+    await admin.disconnect();
   }
 }
 

@@ -34,22 +34,30 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     const { rows } = await env.deps.staging.query<{ partition: number; next_offset: string }>('select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic]);
     return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
   };
-  const newTopic = async (name: string, maxMessageBytes?: number) => {
-    const topic = `test.events.${tag}.${name}`;
-    topics.push(topic);
-    if (maxMessageBytes === undefined) {
-      await ensureTopic(env.deps.kafka, topic, 3);
-      return topic;
-    }
+  const withAdmin = async <T>(f: (admin: ReturnType<TestEnv['deps']['kafka']['admin']>) => Promise<T>): Promise<T> => {
     const admin = env.deps.kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: String(maxMessageBytes) }] }], waitForLeaders: true });
+      return await f(admin);
     } finally {
       await admin.disconnect();
     }
+  };
+  const newTopic = async (name: string, config: Record<string, string> = {}, partitions = 3) => {
+    const topic = `test.events.${tag}.${name}`;
+    topics.push(topic);
+    if (Object.keys(config).length === 0 && partitions === 3) {
+      await ensureTopic(env.deps.kafka, topic, 3);
+      return topic;
+    }
+    const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
+    await withAdmin((admin) => admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }], waitForLeaders: true }));
     return topic;
   };
+  const setTopicConfig = (topic: string, name: string, value: string) =>
+    withAdmin((admin) => admin.alterConfigs({ validateOnly: false, resources: [{ type: 2 /* TOPIC */, name: topic, configEntries: [{ name, value }] }] }));
+  const logStart = async (topic: string, partition: number) =>
+    BigInt((await withAdmin((admin) => admin.fetchTopicOffsets(topic))).find((o) => o.partition === partition)?.low ?? '0');
   /** Sends one at a time, so each message's offset is known. */
   const produce = async (topic: string, messages: Array<Message & { partition: number }>) => {
     const producer = eventsProducer(env.deps.kafka);
@@ -198,7 +206,7 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
   });
 
   it('quarantines every hostile message with its reason and exact bytes, loads the valid ones between them, and moves past all', async () => {
-    const topic = await newTopic('hostile', 4 << 20);
+    const topic = await newTopic('hostile', { 'max.message.bytes': String(4 << 20) });
     const group = `test-${tag}-hostile`;
     const base = { event_name: 'view', user_id: 'U1', session_id: 'S1', product_id: 'P1', order_id: null, price: '1.00', ts: '2024-03-01T00:00:00Z' };
     const ev = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ event_id: `${tag}-v${id}`, ...base, ...extra });
@@ -303,6 +311,53 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     expect(sum('quarantined')).toBe(quarantined.length);
     expect(sum('duplicates')).toBe(1);
     expect(sum('received')).toBe(staged.length + quarantined.length + 1);
+  });
+
+  it("moves past messages Kafka's retention deleted while the stream was stopped: counts them as lost in etl.loads and raises one data_lost alert", async () => {
+    // Small segments, so retention can delete all but the last few messages.
+    const topic = await newTopic('retention', { 'segment.bytes': '1024' }, 1);
+    const group = `test-${tag}-retention`;
+    const ev = (i: number) => JSON.stringify({ event_id: `${tag}-r${i}`, event_name: 'view', user_id: 'U1', session_id: 'S1', product_id: 'P1', order_id: null, price: '1.00', ts: '2024-03-01T00:00:00Z' });
+    const send = (from: number, n: number) => produce(topic, Array.from({ length: n }, (_, i) => ({ partition: 0, key: 'k', value: ev(from + i) })));
+    const acts = createEventsActivities(env.deps);
+    const input = { topic, consumerGroup: group, maxMessages: 1000, maxWaitMs: 3000 };
+    await send(0, 20);
+    expect((await consumeToEnd((i) => acts.consumeEventsBatch(i), input, topic)).errors).toEqual([]);
+    expect(await storedOffsets(group, topic)).toEqual(new Map([[0, 20n]]));
+
+    // The stream stops; 30 more messages arrive, and a short retention.ms deletes most of them unread.
+    await closeEventReaders();
+    await send(20, 30);
+    await setTopicConfig(topic, 'retention.ms', '100');
+    await until('retention to move the log start past the stored offset', async () => ((await logStart(topic, 0)) > 20n ? true : undefined), 60_000, 500);
+    await setTopicConfig(topic, 'retention.ms', '-1');
+    await send(50, 5);
+    const low = await logStart(topic, 0);
+    expect(low).toBeGreaterThan(20n);
+    expect(low).toBeLessThanOrEqual(50n); // the active segment holds at least the last message of the 30
+
+    const { end, errors } = await consumeToEnd((i) => acts.consumeEventsBatch(i), input, topic);
+    expect(errors).toEqual([]);
+    expect(await storedOffsets(group, topic)).toEqual(end);
+    expect(end.get(0)).toBe(55n);
+
+    // Staged: the 20 read before, and everything Kafka still had; nothing else.
+    const { rows: staged } = await env.deps.staging.query<{ event_id: string }>('select event_id from staging.events where event_id like $1', [`${tag}-r%`]);
+    const kept = Array.from({ length: 55 }, (_, i) => i).filter((i) => i < 20 || BigInt(i) >= low).map((i) => `${tag}-r${i}`);
+    expect(staged.map((r) => r.event_id).sort()).toEqual(kept.sort());
+    // The load that moved past the gap counts it as lost, apart from received (which still reconciles).
+    const { rows: loads } = await env.deps.staging.query<{ load_id: string; received: number; loaded: number; lost: string; detail: { firstOffset: string; lastOffset: string; lostFrom?: string; lostTo?: string } }>(
+      `select load_id, received, loaded, lost, detail from etl.loads where load_id like $1 and status = 'succeeded' order by (detail->>'firstOffset')::bigint`, [`events/${topic}/%`]);
+    const gapLoad = loads.find((l) => Number(l.lost) > 0);
+    expect(gapLoad?.detail).toMatchObject({ firstOffset: low.toString(), lostFrom: '20', lostTo: low.toString() });
+    expect(Number(gapLoad?.lost)).toBe(Number(low) - 20);
+    expect(loads.filter((l) => Number(l.lost) > 0)).toHaveLength(1);
+    expect(loads.reduce((a, l) => a + l.received + Number(l.lost), 0)).toBe(55); // every offset is received or lost, once
+    // One alert, naming the group, the partition, the offsets and the count.
+    const { rows: alerts } = await env.deps.staging.query<{ alert_id: string; kind: string; message: string }>('select alert_id, kind, message from etl.alerts where alert_id like $1', [`events/${topic}/%`]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]?.kind).toBe('data_lost');
+    expect(alerts[0]?.message).toContain(`group ${group} lost ${Number(low) - 20} messages of topic ${topic} partition 0, offsets 20-${low - 1n}`);
   });
 
   it('raises one alert naming the partition, offsets and error when a range fails attempt after attempt, and keeps retrying', async () => {

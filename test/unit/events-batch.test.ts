@@ -2,8 +2,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { takeFair } from '../../activities/events/reader';
-import { kafkaDt, STUCK_ALERT_ATTEMPT, stuckRangeAlert, type FailedRange } from '../../activities/events';
-import { StaleOffsetsError } from '../../activities/events/load';
+import { kafkaDt, lostAlert, STUCK_ALERT_ATTEMPT, stuckRangeAlert, type FailedRange } from '../../activities/events';
+import { lostBefore, StaleOffsetsError } from '../../activities/events/load';
 import { rawMessages, rawMessageValue } from '../../activities/common/raw';
 
 const lines = (object: Buffer): Buffer[] => {
@@ -82,6 +82,32 @@ describe('stuckRangeAlert', () => {
     const m = stuckRangeAlert({ ...range, error: new Error(`bad\u0000${'x'.repeat(10_000)}`) }, at(5))?.message ?? '';
     expect(m).not.toContain('\u0000');
     expect(m.length).toBeLessThan(2000);
+  });
+});
+
+describe('lostBefore', () => {
+  it('counts the offsets below the log start between the stored offset and the range', () => {
+    expect(lostBefore(20n, 45n, 45n)).toEqual({ from: '20', to: '45', count: 25 });
+    // The log start moved on past the range after it was read: only what was before the range is lost.
+    expect(lostBefore(20n, 45n, 60n)).toEqual({ from: '20', to: '45', count: 25 });
+  });
+
+  it('is no loss when the range starts where it was read, or the gap is above the log start (compaction, markers)', () => {
+    expect(lostBefore(20n, 20n, 0n)).toBeNull();
+    expect(lostBefore(20n, 23n, 5n)).toBeNull();
+    expect(lostBefore(20n, 23n, 20n)).toBeNull();
+    expect(lostBefore(undefined, 23n, 23n)).toBeNull(); // a new group starts at the log start by design
+    expect(lostBefore(20n, 30n, 25n)).toEqual({ from: '20', to: '25', count: 5 });
+  });
+
+  it('needs the log start to judge a gap', () => {
+    expect(() => lostBefore(20n, 23n, undefined)).toThrow(/log start is needed/);
+  });
+
+  it('names the group, the partition, the last lost offset and the count in the alert', () => {
+    const a = lostAlert({ group: 'g', topic: 't', partition: 2, loadId: 'events/t/2:45-50', from: '20', to: '45', count: 25 }, { attempt: 1, workflowId: 'w', runId: 'r' });
+    expect(a).toMatchObject({ alertId: 'events/t/2:45-50/data_lost', kind: 'data_lost', pipeline: 'events', workflowId: 'w' });
+    expect(a.message).toContain('group g lost 25 messages of topic t partition 2, offsets 20-44');
   });
 });
 
