@@ -61,7 +61,7 @@ export function makePool(config: Config, db: DatabaseName, max = 5): Pool {
   pool.on('error', () => undefined);
   // Nor a checked-out one between its queries (a server restart or kill sends it a FATAL then): its
   // next query fails instead, the activity retries, and the broken client is discarded on release.
-  // Found by bench/chaos-postgres.ts, where the worker died at the restart without it.
+  // Found by bench/chaos.ts (--faults postgres), where the worker died at the restart without it.
   pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }

@@ -68,7 +68,7 @@ function initdb(ctx: ServiceContext): void {
  * Right after a crash (a kill -9) the dead postmaster is a zombie until it is reaped, and its
  * backends run on until they notice; meanwhile a new postmaster refuses the data folder ("lock file
  * postmaster.pid already exists"). Waits up to 30 s for both to be gone. Found by
- * bench/chaos-postgres.ts, which restarts PostgreSQL the moment it has killed it.
+ * bench/chaos.ts (--faults postgres), which restarts PostgreSQL the moment it has killed it.
  */
 async function previousPostmasterGone(ctx: ServiceContext): Promise<void> {
   const lock = path.join(ctx.paths.data, 'postmaster.pid');

@@ -33,6 +33,28 @@ export function keepAlive(details?: unknown): void {
   }
 }
 
+/**
+ * A long session's hand-over. A session activity (workflows/supervise.ts) runs for an hour with a
+ * retry budget of a few attempts, and Temporal counts attempts per activity, not per failure
+ * streak: a worker killed, then S3 down a minute later, then PostgreSQL restarted, each with the
+ * session making progress between them, would spend the budget and alert as if the stream were
+ * stuck (found by bench/chaos.ts). So a retried attempt whose predecessor made progress (its last
+ * heartbeat's details say so) ends at once and hands that progress back, `endedBy: 'handover'`:
+ * the workflow records it (it was lost before) and starts a fresh session with a fresh budget. Only
+ * failures in a row without progress count toward the budget. Null when there is nothing to hand over.
+ */
+export function handOver<T extends { endedBy: string }>(progressed: (prior: T) => boolean): (T & { endedBy: 'handover' }) | null {
+  let info: Context['info'];
+  try {
+    info = Context.current().info;
+  } catch {
+    return null;
+  }
+  const prior = info.heartbeatDetails as T | undefined;
+  if (info.attempt <= 1 || !prior || typeof prior !== 'object' || !progressed(prior)) return null;
+  return { ...prior, endedBy: 'handover' };
+}
+
 /** The attempt number of the running activity (1 outside an activity). */
 export function attempt(): number {
   try {

@@ -4,7 +4,7 @@
  * partition's range is one load whose rows, quarantine and new offset commit together.
  */
 import { Context } from '@temporalio/activity';
-import { heartbeat } from '../common/heartbeat';
+import { handOver, heartbeat } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
@@ -42,7 +42,8 @@ export interface EventsSessionInput extends ConsumeEventsBatchInput {
   sessionMs?: number;
 }
 
-export interface EventsSessionOutput { batches: number; received: number; loaded: number; quarantined: number; duplicates: number; endedBy: 'maxBatches' | 'time' }
+/** endedBy 'handover': a retried attempt handing back what the failed one did (handOver in common/heartbeat.ts). */
+export interface EventsSessionOutput { batches: number; received: number; loaded: number; quarantined: number; duplicates: number; endedBy: 'maxBatches' | 'time' | 'handover' }
 
 export const DEFAULT_SESSION_MS = 3_600_000;
 
@@ -137,6 +138,8 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
 
     async runEventsSession(input: EventsSessionInput): Promise<EventsSessionOutput> {
       const ctx = Context.current();
+      const prior = handOver<EventsSessionOutput>((p) => p.batches > 0);
+      if (prior) return prior;
       const until = Date.now() + (input.sessionMs ?? DEFAULT_SESSION_MS);
       const t: EventsSessionOutput = { batches: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, endedBy: 'time' };
       while (Date.now() < until) {

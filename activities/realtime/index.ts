@@ -4,7 +4,7 @@
  * pass leaves the same rows (docs/realtime.md).
  */
 import { Context } from '@temporalio/activity';
-import { heartbeat } from '../common/heartbeat';
+import { handOver, heartbeat } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import { rethrowClassified } from '../../lib/errors';
 import { DEFAULT_SPIKE_SETTINGS } from '../../lib/spike-detect';
@@ -46,7 +46,8 @@ export interface RealtimeSessionInput {
   sessionMs?: number;
 }
 
-export interface RealtimeSessionOutput { passes: number; minutes: number; loads: number; evaluated: number; raised: number; sent: number; endedBy: 'maxPasses' | 'time' }
+/** endedBy 'handover': a retried attempt handing back what the failed one did (handOver in common/heartbeat.ts). */
+export interface RealtimeSessionOutput { passes: number; minutes: number; loads: number; evaluated: number; raised: number; sent: number; endedBy: 'maxPasses' | 'time' | 'handover' }
 
 export function createRealtimeActivities(deps: RealtimeDeps) {
   const settings = deps.realtime ?? DEFAULT_REALTIME_SETTINGS;
@@ -71,6 +72,8 @@ export function createRealtimeActivities(deps: RealtimeDeps) {
 
     async runRealtimeSession(input: RealtimeSessionInput): Promise<RealtimeSessionOutput> {
       const ctx = Context.current();
+      const prior = handOver<RealtimeSessionOutput>((p) => p.passes > 0);
+      if (prior) return prior;
       const until = Date.now() + (input.sessionMs ?? 3_600_000);
       const t: RealtimeSessionOutput = { passes: 0, minutes: 0, loads: 0, evaluated: 0, raised: 0, sent: 0, endedBy: 'time' };
       while (Date.now() < until) {

@@ -38,7 +38,7 @@ describe('runLoad at a full pool', () => {
 
 describe('a pooled connection the server ends', () => {
   it('a checked-out connection whose server ends it between queries fails its next query, is discarded on release, and the process goes on', async () => {
-    // What a PostgreSQL restart does to a connection an activity holds (bench/chaos-postgres.ts):
+    // What a PostgreSQL restart does to a connection an activity holds (bench/chaos.ts (--faults postgres)):
     // the server sends it a FATAL between two queries. Unheard, that 'error' event kills the worker
     // (here: vitest reports an unhandled error and the run fails).
     const client = await staging.connect();

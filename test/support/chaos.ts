@@ -1,0 +1,299 @@
+/**
+ * The chaos run of the events stream (issue 13): a real worker (`etl worker`, child process) runs
+ * eventsStreamWorkflow on a private topic and task queue while a producer sends events at a steady
+ * rate, and faults land one after another at seeded moments, each after the previous one has
+ * recovered, so every fault hits a moving stream. The producer stops once the last fault has
+ * recovered; the run ends when the stored offsets reach the topic's end. The result must be exactly
+ * once: every distinct event_id staged once, the loads tiling every partition's offsets without gap
+ * or overlap, reconciling, and adding up to what the topic holds. Faults:
+ * - worker: the worker is killed -9 and a new one started;
+ * - postgres, kafka, s3, temporal: the service is killed -9 (after checking the pid is this
+ *   project's) and started again at once by `etl services up <name>`, as an operator would;
+ * - s3-stall: the S3 server is stopped (SIGSTOP) for stallSeconds, then continued (a network stall).
+ * 1 % of the events are sent twice, a few thousand events later (a producer's duplicate delivery).
+ * Recovery is the time from the fault until the stored offsets move past where they were when it
+ * landed (the next range that commits). Used by bench/chaos.ts (the long run) and by
+ * test/integration/chaos.test.ts (the short run inside `npm test`). It kills the project's own
+ * local services: nothing else may use them meanwhile (vitest runs test files one at a time).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { Config } from '../../config';
+import { databaseUrl, makeKafka, makePool, makeS3 } from '../../lib/clients';
+import { migrate } from '../../lib/migrate';
+import { deletePrefix } from '../../lib/s3';
+import { servicePaths } from '../../services/paths';
+import { isOurs } from '../../services/process';
+import type { ServiceName } from '../../services/types';
+import { Rng } from '../../shop/generator/prng';
+import { ensureTopic, eventsProducer } from '../../shop/simulator/events';
+
+const ROOT = join(__dirname, '..', '..');
+const PARTITIONS = 3;
+
+export const FAULT_KINDS = ['worker', 'postgres', 'kafka', 's3', 's3-stall', 'temporal'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface ChaosOptions {
+  faults: FaultKind[];
+  seed: number;
+  /** Events per second sent while the faults land (default 2000). */
+  rate?: number;
+  /** Seconds between one fault's recovery and the next fault: drawn from this range (default [2, 8]). */
+  gapSeconds?: [number, number];
+  /** How long the S3 server stays stopped in an s3-stall (default 30). */
+  stallSeconds?: number;
+  /** Progress lines (JSON); default console.log. */
+  log?: (line: string) => void;
+}
+
+export interface FaultRecord {
+  kind: FaultKind;
+  /** Seconds since the stream started. */
+  at: number;
+  /** Seconds until the service answered again (restart, or the stall's end); 0 for a worker. */
+  downSeconds: number;
+  /** Seconds from the fault until the stored offsets moved past where they were. */
+  recoverySeconds: number;
+  /** Offsets the stored position stepped back across the fault (a database crash undoing commits); a lower bound. */
+  steppedBack: number;
+}
+
+export interface ChaosReport {
+  ok: boolean;
+  seconds: number;
+  faults: FaultRecord[];
+  /** Events produced (with the 1 % sent twice), distinct event ids, and the topic's messages (a producer retry may add some). */
+  events: { sent: number; distinct: number; inTopic: number };
+  staged: number;
+  stagedDistinct: number;
+  loads: { count: number; received: number; loaded: number; duplicates: number; quarantined: number };
+  /** Alerts raised about this run's stream, by kind and text (a person would have been told these). */
+  alerts: Array<{ kind: string; message: string }>;
+  problems: string[];
+  workerLog: string;
+}
+
+/** The order of the faults and the pause before each, from the seed. */
+export function faultPlan(faults: readonly FaultKind[], seed: number, gap: [number, number] = [2, 8]): Array<{ kind: FaultKind; afterSeconds: number }> {
+  const rng = new Rng(seed, 'chaos');
+  const kinds = [...faults];
+  for (let i = kinds.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [kinds[i], kinds[j]] = [kinds[j] as FaultKind, kinds[i] as FaultKind];
+  }
+  return kinds.map((kind) => ({ kind, afterSeconds: gap[0] + rng.next() * (gap[1] - gap[0]) }));
+}
+
+/** `etl worker` in a child process, its output appended to `log`. */
+function startWorker(taskQueue: string, log: string, onDeath: (why: string) => void): Promise<ChildProcess> {
+  const out = createWriteStream(log, { flags: 'a' });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr?.pipe(out);
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      out.write(d);
+      if (d.toString().includes('worker polling')) resolve(child);
+    });
+    child.on('exit', (code, signal) => {
+      const why = `the worker exited (${String(code ?? signal)}); its output: ${log}`;
+      reject(new Error(why));
+      if (signal !== 'SIGTERM' && signal !== 'SIGKILL') onDeath(why);
+    });
+  });
+}
+
+function servicePid(config: Config, name: ServiceName, executable: string): number {
+  const paths = servicePaths(config, name);
+  const pid = Number(readFileSync(paths.pid, 'utf8').trim());
+  if (!isOurs(pid, { executable, marker: paths.dir })) throw new Error(`pid ${pid} of ${paths.pid} is not this project's ${name}; not touching it`);
+  return pid;
+}
+
+const EXECUTABLE: Record<ServiceName, string> = { postgres: 'postgres', kafka: 'java', s3: 'weed', temporal: 'temporal' };
+
+function servicesUp(name: ServiceName): void {
+  execFileSync(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'services', 'up', name], { cwd: ROOT, env: process.env, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosReport> {
+  const say = o.log ?? ((line: string) => console.log(line));
+  // A fresh stack (`etl services up` only) has no tables yet.
+  await migrate('staging', databaseUrl(config, 'staging'));
+  const kafka = makeKafka(config, 'chaos');
+  const staging = makePool(config, 'staging', 2);
+  // The run's own connections die with the services too: every query is retried until it answers.
+  const q = async <T extends object>(sql: string, params: unknown[] = []): Promise<T[]> => {
+    for (let i = 0; ; i++) {
+      try {
+        return (await staging.query<T>(sql, params)).rows;
+      } catch (err) {
+        if (i > 300) throw err;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  };
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const tag = `chaos-${randomUUID().slice(0, 8)}`;
+  const topic = `bench.chaos.${tag}`;
+  const group = tag;
+  const workflowId = `events/stream/${tag}`;
+  const workerLog = join(servicePaths(config, 'postgres').dir, '..', `${tag}-worker.log`);
+  let worker: ChildProcess | null = null;
+  let workerDied: string | null = null;
+  const began = Date.now();
+  try {
+    await ensureTopic(kafka, topic, PARTITIONS);
+    const event = (n: number) => {
+      const name = n % 10 === 9 ? 'order' : n % 10 > 6 ? 'add_to_cart' : 'view';
+      return JSON.stringify({ event_id: `${tag}-${n}`, event_name: name, user_id: `U${(n * 7919) % 5000}`, session_id: `S${n % 20000}`, product_id: `P${n % 300}`,
+        order_id: name === 'order' ? `${tag}-O${n}` : null, price: name === 'view' ? null : '9.99', ts: new Date(Date.UTC(2031, 0, 1) + n * 100).toISOString() });
+    };
+    // The producer: `rate` events a second in batches of a tenth of a second, until told to stop.
+    // A send that fails (Kafka restarting) is sent again: the topic may then hold a copy more, which
+    // the loads count as duplicates; the checks compare with the topic, not with what was sent.
+    const producer = eventsProducer(kafka);
+    await producer.connect();
+    const rate = o.rate ?? 2000;
+    let produced = 0;
+    let sent = 0;
+    let stopProducing = false;
+    const production = (async () => {
+      const t0 = Date.now();
+      while (!stopProducing) {
+        const messages = [];
+        for (const n of Array.from({ length: Math.ceil(rate / 10) }, (_, i) => produced + i)) {
+          messages.push({ key: `U${(n * 7919) % 5000}`, value: event(n) });
+          // 1 % sent again, a few thousand events later (a producer retry that was not deduplicated).
+          if (n % 100 === 42 && n > 3000) messages.push({ key: `U${((n - 3000) * 7919) % 5000}`, value: event(n - 3000) });
+        }
+        for (let tries = 0; ; tries++) {
+          try {
+            await producer.send({ topic, acks: -1, messages });
+            break;
+          } catch (err) {
+            if (tries > 60) throw err;
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        }
+        produced += Math.ceil(rate / 10);
+        sent += messages.length;
+        const due = t0 + (produced / rate) * 1000;
+        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      }
+    })();
+
+    const stored = async () => BigInt((await q<{ n: string }>('select coalesce(sum(next_offset), 0) n from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic]))[0]?.n ?? '0');
+    const onDeath = (why: string) => void (workerDied = why);
+    worker = await startWorker(tag, workerLog, onDeath);
+    const streamStart = Date.now();
+    await client.workflow.start('eventsStreamWorkflow', { taskQueue: tag, workflowId, args: [{ topic, consumerGroup: group }] });
+    const waitFor = async (what: string, target: bigint, minutes: number) => {
+      const deadline = Date.now() + minutes * 60_000;
+      for (;;) {
+        const now = await stored();
+        if (now >= target) return now;
+        if (workerDied) throw new Error(workerDied);
+        if (Date.now() > deadline) throw new Error(`${what}: the stored offsets did not reach ${target} in ${minutes} minutes (${now})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    const records: FaultRecord[] = [];
+    say(JSON.stringify({ rate, faults: o.faults.length, seed: o.seed }));
+    for (const f of faultPlan(o.faults, o.seed, o.gapSeconds)) {
+      await new Promise((r) => setTimeout(r, f.afterSeconds * 1000));
+      const before = await stored();
+      const t0 = Date.now();
+      if (f.kind === 'worker') {
+        worker?.kill('SIGKILL');
+        worker = await startWorker(tag, workerLog, onDeath);
+      } else if (f.kind === 's3-stall') {
+        const pid = servicePid(config, 's3', EXECUTABLE.s3);
+        process.kill(pid, 'SIGSTOP');
+        try {
+          await new Promise((r) => setTimeout(r, (o.stallSeconds ?? 30) * 1000));
+        } finally {
+          process.kill(pid, 'SIGCONT');
+        }
+      } else {
+        process.kill(servicePid(config, f.kind, EXECUTABLE[f.kind]), 'SIGKILL');
+        servicesUp(f.kind);
+      }
+      const downSeconds = f.kind === 'worker' ? 0 : (Date.now() - t0) / 1000;
+      const afterUp = await stored();
+      await waitFor(`recovery from the ${f.kind} fault`, before + 1n, 10);
+      const r: FaultRecord = { kind: f.kind, at: (t0 - streamStart) / 1000, downSeconds, recoverySeconds: (Date.now() - t0) / 1000, steppedBack: Number(before > afterUp ? before - afterUp : 0n) };
+      records.push(r);
+      say(JSON.stringify({ fault: r.kind, at: r.at, downSeconds: r.downSeconds, recoverySeconds: r.recoverySeconds, steppedBack: r.steppedBack }));
+    }
+    stopProducing = true;
+    await production;
+    await producer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    const end = new Map((await admin.fetchTopicOffsets(topic)).map((x) => [x.partition, BigInt(x.high)]));
+    await admin.disconnect();
+    const endSum = [...end.values()].reduce((a, b) => a + b, 0n);
+    const ids = produced;
+    say(JSON.stringify({ produced: sent, distinct: ids, inTopic: Number(endSum) }));
+    await waitFor('the end of the topic', endSum, 15);
+    const handle = client.workflow.getHandle(workflowId);
+    await handle.signal('stop');
+    await handle.result();
+
+    // What staging holds: each distinct event once; the loads tile the offsets and add up.
+    const [staged] = await q<{ n: string; distinct: string }>('select count(*) n, count(distinct event_id) distinct from staging.events where event_id like $1', [`${tag}-%`]);
+    const loads = await q<{ partition: number; first: string; last: string; received: number; loaded: number; quarantined: number; duplicates: number }>(
+      `select (detail->>'partition')::int partition, detail->>'firstOffset' first, detail->>'lastOffset' last, received, loaded, quarantined, duplicates
+       from etl.loads where load_id like $1 and status = 'succeeded' order by 1, (detail->>'firstOffset')::bigint`, [`events/${topic}/%`]);
+    const next = new Map<number, bigint>();
+    const problems: string[] = [];
+    for (const l of loads) {
+      if (BigInt(l.first) !== (next.get(l.partition) ?? 0n)) problems.push(`partition ${l.partition}: a load starts at ${l.first}, expected ${next.get(l.partition) ?? 0n}`);
+      next.set(l.partition, BigInt(l.last) + 1n);
+      if (l.received !== l.loaded + l.quarantined + l.duplicates) problems.push(`the load of partition ${l.partition} at ${l.first} does not reconcile`);
+    }
+    for (const [p, o2] of end) if (next.get(p) !== o2) problems.push(`partition ${p}: the loads end at ${next.get(p) ?? 0n}, the topic at ${o2}`);
+    const sum = (k: 'received' | 'loaded' | 'duplicates' | 'quarantined') => loads.reduce((a, l) => a + l[k], 0);
+    const alerts = await q<{ kind: string; message: string }>('select kind, left(message, 300) message from etl.alerts where alert_id like $1 order by raised_at', [`%${tag}%`]);
+    const report: ChaosReport = {
+      ok: false, seconds: (Date.now() - began) / 1000, faults: records, events: { sent, distinct: ids, inTopic: Number(endSum) },
+      staged: Number(staged?.n), stagedDistinct: Number(staged?.distinct),
+      loads: { count: loads.length, received: sum('received'), loaded: sum('loaded'), duplicates: sum('duplicates'), quarantined: sum('quarantined') },
+      alerts, problems, workerLog,
+    };
+    if (report.staged !== ids || report.stagedDistinct !== ids) problems.push(`staged ${report.staged} rows (${report.stagedDistinct} distinct), expected ${ids}`);
+    if (report.loads.received !== Number(endSum)) problems.push(`the loads received ${report.loads.received}, the topic holds ${endSum}`);
+    if (Number(endSum) < sent) problems.push(`the topic holds ${endSum} messages, fewer than the ${sent} sent`);
+    if (report.loads.loaded !== ids || report.loads.duplicates !== Number(endSum) - ids) problems.push(`the loads count ${report.loads.loaded} loaded and ${report.loads.duplicates} duplicates, expected ${ids} and ${Number(endSum) - ids}`);
+    report.ok = problems.length === 0;
+    return report;
+  } finally {
+    // Each step on its own: one failing (a service still down) does not skip the others.
+    const step = (what: string, fn: () => Promise<unknown>) => fn().catch((err: unknown) => console.error(`chaos cleanup: ${what} failed: ${String(err)}`));
+    await step('terminate the workflow', () => client.workflow.getHandle(workflowId).terminate('chaos run cleanup').catch((err: unknown) => {
+      if (!(err instanceof WorkflowNotFoundError)) throw err; // already stopped: the run got to the end
+    }));
+    worker?.kill('SIGTERM');
+    for (const [table, where, arg] of [['staging.events', 'event_id like $1', `${tag}-%`], ['etl.quarantine', 'load_id like $1', `events/${topic}/%`], ['etl.realtime_dirty', 'load_id like $1', `events/${topic}/%`],
+      ['etl.loads', 'load_id like $1', `events/${topic}/%`], ['etl.kafka_offsets', 'topic = $1', topic], ['etl.alerts', 'alert_id like $1', `%${tag}%`]] as const) {
+      await step(`delete from ${table}`, () => staging.query(`delete from ${table} where ${where}`, [arg]));
+    }
+    const s3 = makeS3(config);
+    // Raw event objects are filed under their messages' date: today's, and yesterday's for a run across midnight.
+    for (const day of [0, 1]) await step('delete the raw objects', () => deletePrefix(s3, config.S3_BUCKET, `raw/events/dt=${new Date(Date.now() - day * 86_400_000).toISOString().slice(0, 10)}/${topic}-`));
+    s3.destroy();
+    await step('delete the topic', async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic] }).finally(() => admin.disconnect());
+    });
+    await connection.close();
+    await staging.end();
+  }
+}
