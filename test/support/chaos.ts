@@ -20,7 +20,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../../config';
 import { databaseUrl, makeKafka, makePool, makeS3 } from '../../lib/clients';
 import { migrate } from '../../lib/migrate';
@@ -46,6 +46,14 @@ export interface ChaosOptions {
   gapSeconds?: [number, number];
   /** How long the S3 server stays stopped in an s3-stall (default 30). */
   stallSeconds?: number;
+  /** How long the Temporal server stays down in a temporal fault before `etl services up` (default 20). */
+  temporalDownSeconds?: number;
+  /**
+   * A schedule firing every this many seconds through the run (wiringCheckWorkflow, the project's
+   * overlap policy BUFFER_ALL and a day's catch-up window): the windows missed while Temporal was
+   * down must all run after it, in order. Default 5; 0 for none.
+   */
+  scheduleEverySeconds?: number;
   /** Progress lines (JSON); default console.log. */
   log?: (line: string) => void;
 }
@@ -56,7 +64,7 @@ export interface FaultRecord {
   at: number;
   /** Seconds until the service answered again (restart, or the stall's end); 0 for a worker. */
   downSeconds: number;
-  /** Seconds from the fault until the stored offsets moved past where they were. */
+  /** Seconds from the fault until the stored offsets moved past where they were (watched throughout, so it can be less than downSeconds). */
   recoverySeconds: number;
   /** Offsets the stored position stepped back across the fault (a database crash undoing commits); a lower bound. */
   steppedBack: number;
@@ -71,6 +79,8 @@ export interface ChaosReport {
   staged: number;
   stagedDistinct: number;
   loads: { count: number; received: number; loaded: number; duplicates: number; quarantined: number };
+  /** The schedule's actions: windows fired, none missed (gaps lists any), started in window order, all closed. */
+  schedule?: { every: number; windows: number; missed: string[]; outOfOrder: number; failed: number; stillRunning: number; caughtUp: number };
   /** Alerts raised about this run's stream, by kind and text (a person would have been told these). */
   alerts: Array<{ kind: string; message: string }>;
   problems: string[];
@@ -203,12 +213,33 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
       }
     };
 
+    const every = o.scheduleEverySeconds ?? 5;
+    const scheduleId = `${tag}-every-${every}s`;
+    if (every > 0) {
+      await client.schedule.create({
+        scheduleId,
+        spec: { intervals: [{ every: `${every} seconds` }] },
+        action: { type: 'startWorkflow', workflowType: 'wiringCheckWorkflow', taskQueue: tag, workflowId: `${tag}-wiring`, args: [{ runId: `${tag}-wiring` }] },
+        policies: { overlap: ScheduleOverlapPolicy.BUFFER_ALL, catchupWindow: '1 day' },
+      });
+    }
+    const outages: Array<[number, number]> = [];
+
     const records: FaultRecord[] = [];
     say(JSON.stringify({ rate, faults: o.faults.length, seed: o.seed }));
     for (const f of faultPlan(o.faults, o.seed, o.gapSeconds)) {
       await new Promise((r) => setTimeout(r, f.afterSeconds * 1000));
       const before = await stored();
       const t0 = Date.now();
+      // Watched from the moment of the fault: the stream may go on while a service is down (Temporal).
+      let movedAt: number | null = null;
+      const watching = (async () => {
+        while (movedAt === null) {
+          if (workerDied || Date.now() - t0 > 10 * 60_000) return;
+          if ((await stored()) > before) movedAt = Date.now();
+          else await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
       if (f.kind === 'worker') {
         worker?.kill('SIGKILL');
         worker = await startWorker(tag, workerLog, onDeath);
@@ -222,12 +253,16 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
         }
       } else {
         process.kill(servicePid(config, f.kind, EXECUTABLE[f.kind]), 'SIGKILL');
+        // Temporal stays down a while, so the schedule misses windows it must catch up on.
+        if (f.kind === 'temporal') await new Promise((r) => setTimeout(r, (o.temporalDownSeconds ?? 20) * 1000));
         servicesUp(f.kind);
+        if (f.kind === 'temporal') outages.push([t0, Date.now()]);
       }
       const downSeconds = f.kind === 'worker' ? 0 : (Date.now() - t0) / 1000;
       const afterUp = await stored();
       await waitFor(`recovery from the ${f.kind} fault`, before + 1n, 10);
-      const r: FaultRecord = { kind: f.kind, at: (t0 - streamStart) / 1000, downSeconds, recoverySeconds: (Date.now() - t0) / 1000, steppedBack: Number(before > afterUp ? before - afterUp : 0n) };
+      await watching;
+      const r: FaultRecord = { kind: f.kind, at: (t0 - streamStart) / 1000, downSeconds, recoverySeconds: ((movedAt ?? Date.now()) - t0) / 1000, steppedBack: Number(before > afterUp ? before - afterUp : 0n) };
       records.push(r);
       say(JSON.stringify({ fault: r.kind, at: r.at, downSeconds: r.downSeconds, recoverySeconds: r.recoverySeconds, steppedBack: r.steppedBack }));
     }
@@ -245,6 +280,8 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     const handle = client.workflow.getHandle(workflowId);
     await handle.signal('stop');
     await handle.result();
+
+    const schedule = every > 0 ? await scheduleOutcome(client, scheduleId, every, outages) : undefined;
 
     // What staging holds: each distinct event once; the loads tile the offsets and add up.
     const [staged] = await q<{ n: string; distinct: string }>('select count(*) n, count(distinct event_id) distinct from staging.events where event_id like $1', [`${tag}-%`]);
@@ -265,8 +302,11 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
       ok: false, seconds: (Date.now() - began) / 1000, faults: records, events: { sent, distinct: ids, inTopic: Number(endSum) },
       staged: Number(staged?.n), stagedDistinct: Number(staged?.distinct),
       loads: { count: loads.length, received: sum('received'), loaded: sum('loaded'), duplicates: sum('duplicates'), quarantined: sum('quarantined') },
-      alerts, problems, workerLog,
+      ...(schedule ? { schedule } : {}), alerts, problems, workerLog,
     };
+    if (schedule && (schedule.missed.length || schedule.outOfOrder || schedule.stillRunning)) {
+      problems.push(`the schedule missed ${schedule.missed.length} windows (${schedule.missed.slice(0, 5).join(', ')}), started ${schedule.outOfOrder} out of order, left ${schedule.stillRunning} running`);
+    }
     if (report.staged !== ids || report.stagedDistinct !== ids) problems.push(`staged ${report.staged} rows (${report.stagedDistinct} distinct), expected ${ids}`);
     if (report.loads.received !== Number(endSum)) problems.push(`the loads received ${report.loads.received}, the topic holds ${endSum}`);
     if (Number(endSum) < sent) problems.push(`the topic holds ${endSum} messages, fewer than the ${sent} sent`);
@@ -276,6 +316,7 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
   } finally {
     // Each step on its own: one failing (a service still down) does not skip the others.
     const step = (what: string, fn: () => Promise<unknown>) => fn().catch((err: unknown) => console.error(`chaos cleanup: ${what} failed: ${String(err)}`));
+    await step('delete the schedule', () => client.schedule.getHandle(`${tag}-every-${o.scheduleEverySeconds ?? 5}s`).delete().catch(() => undefined));
     await step('terminate the workflow', () => client.workflow.getHandle(workflowId).terminate('chaos run cleanup').catch((err: unknown) => {
       if (!(err instanceof WorkflowNotFoundError)) throw err; // already stopped: the run got to the end
     }));
@@ -296,4 +337,44 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     await connection.close();
     await staging.end();
   }
+}
+
+/**
+ * The schedule's record: stops it, waits for its buffered and running actions to end, and checks
+ * that every window from the first to the last ran (the ones due while Temporal was down too),
+ * one after another in window order. The window is the time in the workflow id Temporal gives a
+ * scheduled run (`<id>-<RFC 3339 time>`).
+ */
+async function scheduleOutcome(client: Client, scheduleId: string, every: number, outages: ReadonlyArray<[number, number]>): Promise<NonNullable<ChaosReport['schedule']>> {
+  const handle = client.schedule.getHandle(scheduleId);
+  await handle.pause('the chaos run is over');
+  const query = `TemporalScheduledById = '${scheduleId}'`;
+  const list = async () => {
+    const out: Array<{ window: number; start: number; status: string }> = [];
+    for await (const w of client.workflow.list({ query })) {
+      const time = w.workflowId.slice(w.workflowId.lastIndexOf('-', w.workflowId.length - 21) + 1);
+      out.push({ window: Date.parse(time), start: w.startTime.getTime(), status: w.status.name });
+    }
+    return out.sort((a, b) => a.window - b.window);
+  };
+  // Buffered actions still start after a pause; wait until the count stops growing and none runs.
+  let runs = await list();
+  for (let i = 0, last = -1; i < 120; i++) {
+    if (runs.length === last && !runs.some((r) => r.status === 'RUNNING')) break;
+    last = runs.length;
+    await new Promise((r) => setTimeout(r, 2000));
+    runs = await list();
+  }
+  const missed: string[] = [];
+  for (let i = 1; i < runs.length; i++) {
+    for (let t = (runs[i - 1]?.window ?? 0) + every * 1000; t < (runs[i]?.window ?? 0); t += every * 1000) missed.push(new Date(t).toISOString());
+  }
+  let outOfOrder = 0;
+  for (let i = 1; i < runs.length; i++) if ((runs[i]?.start ?? 0) < (runs[i - 1]?.start ?? 0)) outOfOrder++;
+  const caughtUp = runs.filter((r) => outages.some(([from, to]) => r.window >= from && r.window < to)).length;
+  return {
+    every, windows: runs.length, missed, outOfOrder, caughtUp,
+    failed: runs.filter((r) => r.status !== 'COMPLETED' && r.status !== 'RUNNING').length,
+    stillRunning: runs.filter((r) => r.status === 'RUNNING').length,
+  };
 }
