@@ -37,20 +37,41 @@ export function startWorkerProcess(taskQueue: string): Promise<ChildProcess> {
   });
 }
 
+/** The range transaction a kill interrupted: its partition, the stored offset it started from, and the database's clock at the kill. */
+export interface KilledRange { partition: number; offset: string; at: Date }
+
 /**
  * Kills the worker (SIGKILL) while one of the group's range transactions is certainly open: the
  * stored-offset row of a partition is held FOR UPDATE, so that partition's next range blocks at its
- * offset update with its advisory lock held; the kill lands then, and the row is let go.
+ * offset update with its advisory lock held; the kill lands then, and the row is let go. Returns
+ * that range's start, for rangeReloadedAfter.
  */
-export async function killDuringRange(worker: ChildProcess, staging: Pool, group: string, topic: string): Promise<void> {
+export async function killDuringRange(worker: ChildProcess, staging: Pool, group: string, topic: string): Promise<KilledRange> {
   const partition = await until('a partition with a stored offset', async () => (await storedPartition(staging, group, topic)) ?? undefined);
   const block = await blockRangeCommit(staging, group, topic, partition);
   try {
     await until('a range transaction blocked in flight', async () => ((await rangeTransactionInFlight(staging, group, topic, [partition])) ? true : undefined), 60_000, 20);
     worker.kill('SIGKILL');
+    const { rows } = await staging.query<{ offset: string; at: Date }>(
+      'select next_offset::text as offset, clock_timestamp() as at from etl.kafka_offsets where consumer_group = $1 and topic = $2 and partition = $3', [group, topic, partition]);
+    return { partition, offset: rows[0]?.offset ?? '?', at: rows[0]?.at ?? new Date() };
   } finally {
     await block.release();
   }
+}
+
+/**
+ * The data's proof that a kill hit work in flight and the work was done again: the range starting
+ * where the killed one did is in etl.loads as succeeded, by a transaction that began after the kill
+ * (the killed one's row was rolled back with it). Whether an activity attempt was retried is not
+ * asked: a session may hand over or restart instead (activities/common/heartbeat.ts, handOver).
+ */
+export async function rangeReloadedAfter(staging: Pool, topic: string, killed: KilledRange): Promise<{ loadId: string; startedAt: Date } | undefined> {
+  const { rows } = await staging.query<{ load_id: string; started_at: Date }>(
+    `select load_id, started_at from etl.loads where load_id like $1 and status = 'succeeded' and (detail->>'partition')::int = $2 and detail->>'firstOffset' = $3`,
+    [`events/${topic}/%`, killed.partition, killed.offset]);
+  const r = rows[0];
+  return r && r.started_at > killed.at ? { loadId: r.load_id, startedAt: r.started_at } : undefined;
 }
 
 /** True while a backend holds the advisory lock of one of the topic's partition ranges (a range's transaction is open). */
