@@ -167,10 +167,13 @@ async function succeed(client: PoolClient, meta: LoadMeta, counts: LoadCounts): 
   if (!reconciles(counts)) {
     throw new Error(`load ${meta.loadId} does not reconcile: received ${counts.received} != loaded ${counts.loaded} + quarantined ${counts.quarantined} + duplicates ${counts.duplicates}`);
   }
+  // `lost` (migration 091) only when there is a loss: a worker ahead of its database's migrations
+  // still loads everything else.
+  const lost = counts.lost ? ', lost = $7' : '';
   await client.query(
     `update etl.loads set status = 'succeeded', received = $2, loaded = $3, quarantined = $4, duplicates = $5,
-       finished_at = now(), detail = $6, lost = $7 where load_id = $1`,
-    [meta.loadId, counts.received, counts.loaded, counts.quarantined, counts.duplicates, JSON.stringify(counts.detail ?? {}), counts.lost ?? 0],
+       finished_at = now(), detail = $6${lost} where load_id = $1`,
+    [meta.loadId, counts.received, counts.loaded, counts.quarantined, counts.duplicates, JSON.stringify(counts.detail ?? {}), ...(counts.lost ? [counts.lost] : [])],
   );
   await client.query('commit');
   return {

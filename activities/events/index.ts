@@ -138,7 +138,8 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
 
     async runEventsSession(input: EventsSessionInput): Promise<EventsSessionOutput> {
       const ctx = Context.current();
-      const prior = handOver<EventsSessionOutput>((p) => p.batches > 0);
+      // Progress is messages read and committed, not batches: an idle session polls empty ones.
+      const prior = handOver<EventsSessionOutput>((p) => p.received > 0);
       if (prior) return prior;
       const until = Date.now() + (input.sessionMs ?? DEFAULT_SESSION_MS);
       const t: EventsSessionOutput = { batches: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, endedBy: 'time' };

@@ -72,6 +72,7 @@ export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRan
   }
   if (r.from !== undefined && BigInt(first) < BigInt(r.from)) throw new Error(`events ${r.loadId}: the range starts at ${first}, before the offset ${r.from} it was read from (a reader bug)`);
   const lost = lostBefore(r.from === undefined ? undefined : BigInt(r.from), BigInt(first), r.logStart === undefined ? undefined : BigInt(r.logStart));
+  const skipped = r.from === undefined ? 0n : BigInt(first) - BigInt(r.from) - BigInt(lost?.count ?? 0);
 
   const valid: MergedEvent[] = [];
   const rejected: Rejected[] = [];
@@ -92,7 +93,13 @@ export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRan
   return {
     received: r.messages.length, loaded: merged.length, quarantined: rejected.length, duplicates: valid.length - merged.length,
     ...(lost ? { lost: lost.count } : {}),
-    detail: { topic: r.topic, consumerGroup: r.group, partition: r.partition, firstOffset: first, lastOffset: last, quarantineKey, ...(lost ? { lostFrom: lost.from, lostTo: lost.to } : {}) },
+    detail: {
+      topic: r.topic, consumerGroup: r.group, partition: r.partition, firstOffset: first, lastOffset: last, quarantineKey,
+      ...(lost ? { lostFrom: lost.from, lostTo: lost.to } : {}),
+      // Offsets between the stored one and the range that Kafka still has no record at (compaction,
+      // transaction markers): no loss, but kept in the record so a gap is never silent.
+      ...(skipped > 0n ? { skippedOffsets: Number(skipped) } : {}),
+    },
   };
 }
 

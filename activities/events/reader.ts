@@ -12,7 +12,12 @@ export interface ReadMessage { partition: number; offset: string; value: Buffer 
 /** A batch ends at maxMessages or at maxBytes of values (default unbounded), or after maxWaitMs. */
 export interface ReadOptions { maxMessages: number; maxBytes?: number; maxWaitMs: number; onWait?: () => void }
 
-interface PartitionState { floor: bigint; fetchPos: bigint; buf: KafkaMessage[]; bytes: number; paused: boolean }
+/**
+ * breaks: offsets where kafkajs restarted the partition's fetch past where it was (the log start,
+ * after retention deleted what came next) while messages before it were still buffered. A batch never
+ * spans a break, so the range after it starts past its stored offset and its load counts the gap.
+ */
+interface PartitionState { floor: bigint; fetchPos: bigint; buf: KafkaMessage[]; bytes: number; paused: boolean; breaks: bigint[] }
 
 const HIGH_WATER = 100_000; // buffered messages per partition before fetching pauses
 const HIGH_WATER_BYTES = 64 << 20; // or buffered bytes: a stream of 1 MB messages must not fill the heap
@@ -48,6 +53,25 @@ export function takeFair(bufs: ReadonlyMap<number, readonly KafkaMessage[]>, max
     }
   }
   return out;
+}
+
+/**
+ * The part of a partition's buffer a batch may take: the messages before the first break, or, when
+ * the buffer already starts at or past that break, from there to the next (the break is then used
+ * up and removed). `buf` starts at the requested offset.
+ */
+export function beforeBreak(buf: readonly KafkaMessage[], breaks: bigint[]): readonly KafkaMessage[] {
+  while (breaks.length > 0) {
+    const first = buf[0];
+    const brk = breaks[0] as bigint;
+    if (first && BigInt(first.offset) >= brk) {
+      breaks.shift();
+      continue;
+    }
+    const end = buf.findIndex((m) => BigInt(m.offset) >= brk);
+    return end < 0 ? buf : buf.slice(0, end);
+  }
+  return buf;
 }
 
 export class EventReader {
@@ -90,7 +114,7 @@ export class EventReader {
         for (const m of st.buf.splice(0, drop < 0 ? st.buf.length : drop)) st.bytes -= size(m);
       } else {
         consumer.seek({ topic: this.topic, partition: p, offset: want.toString() });
-        Object.assign(st, { fetchPos: want, buf: [], bytes: 0 });
+        Object.assign(st, { fetchPos: want, buf: [], bytes: 0, breaks: [] });
       }
       st.floor = want;
       if (st.paused && st.buf.length < HIGH_WATER / 2 && st.bytes < HIGH_WATER_BYTES / 2) {
@@ -107,7 +131,7 @@ export class EventReader {
         this.wake = () => (clearTimeout(t), resolve());
       });
     }
-    return takeFair(new Map([...this.parts].map(([p, st]) => [p, st.buf])), o.maxMessages, maxBytes);
+    return takeFair(new Map([...this.parts].map(([p, st]) => [p, beforeBreak(st.buf, st.breaks)])), o.maxMessages, maxBytes);
   }
 
   private buffered(what: 'count' | 'bytes'): number {
@@ -120,7 +144,7 @@ export class EventReader {
     this.low = await logStartOffsets(this.kafka, this.topic);
     for (const [p, low] of this.low) {
       const at = stored.get(p) ?? low;
-      this.parts.set(p, { floor: at, fetchPos: at, buf: [], bytes: 0, paused: false });
+      this.parts.set(p, { floor: at, fetchPos: at, buf: [], bytes: 0, paused: false, breaks: [] });
     }
     // The group only carries the connection; positions live in PostgreSQL, so a unique id is harmless.
     const consumer = this.kafka.consumer({
@@ -148,8 +172,10 @@ export class EventReader {
     }
     // fetched > fetchPos when Kafka had no records at fetchPos any more (retention deleted them, and
     // kafkajs reset to the log start): the range loaded next starts past its stored offset, and its
-    // load counts the gap as lost (loadEventRange). Offsets skipped inside a batch (compaction,
-    // transaction markers) are gaps too, but nothing is lost there.
+    // load counts the gap as lost (loadEventRange). With messages still buffered before the gap, a
+    // break keeps a batch from spanning it. Offsets skipped inside a batch (compaction, transaction
+    // markers) are gaps too, but nothing is lost there.
+    if (fetched > st.fetchPos && st.buf.length > 0) st.breaks.push(fetched);
     for (const m of batch.messages) {
       if (BigInt(m.offset) < st.fetchPos) continue;
       st.buf.push(m);

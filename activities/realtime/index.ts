@@ -72,7 +72,8 @@ export function createRealtimeActivities(deps: RealtimeDeps) {
 
     async runRealtimeSession(input: RealtimeSessionInput): Promise<RealtimeSessionOutput> {
       const ctx = Context.current();
-      const prior = handOver<RealtimeSessionOutput>((p) => p.passes > 0);
+      // Progress is minutes recomputed, not passes: an idle session makes one every 500 ms.
+      const prior = handOver<RealtimeSessionOutput>((p) => p.minutes > 0);
       if (prior) return prior;
       const until = Date.now() + (input.sessionMs ?? 3_600_000);
       const t: RealtimeSessionOutput = { passes: 0, minutes: 0, loads: 0, evaluated: 0, raised: 0, sent: 0, endedBy: 'time' };

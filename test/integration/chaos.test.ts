@@ -14,7 +14,7 @@ describe('chaos, short: the events stream through three worker kills, a PostgreS
   it('stages every event exactly once, tiles the offsets, and raises no alert for faults it recovered from', async () => {
     const lines: string[] = [];
     const report = await runChaos(loadConfig(), { faults: ['worker', 'worker', 'worker', 'postgres', 'temporal'], seed: 7, rate: 1000, gapSeconds: [1, 3],
-      scheduleEverySeconds: 3, temporalDownSeconds: 12, log: (l) => lines.push(l) });
+      scheduleEverySeconds: 3, temporalDownSeconds: 12, keepWorkerLog: false, log: (l) => lines.push(l) });
     console.log([...lines, `schedule: ${JSON.stringify(report.schedule)}`].join('\n'));
     await closeEventReaders();
     expect(report.problems).toEqual([]);

@@ -16,11 +16,14 @@
  * test/integration/chaos.test.ts (the short run inside `npm test`). It kills the project's own
  * local services: nothing else may use them meanwhile (vitest runs test files one at a time).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { CATCHUP_WINDOW, OVERLAP_POLICY } from '../../schedules/specs';
 import type { Config } from '../../config';
 import { databaseUrl, makeKafka, makePool, makeS3 } from '../../lib/clients';
 import { migrate } from '../../lib/migrate';
@@ -56,6 +59,8 @@ export interface ChaosOptions {
   scheduleEverySeconds?: number;
   /** Progress lines (JSON); default console.log. */
   log?: (line: string) => void;
+  /** Keep the worker's output when the run passes (default true; a failed run always keeps it). */
+  keepWorkerLog?: boolean;
 }
 
 export interface FaultRecord {
@@ -104,15 +109,37 @@ function startWorker(taskQueue: string, log: string, onDeath: (why: string) => v
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr?.pipe(out);
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the worker did not start polling within 120 s; its output: ${log}`));
+    }, 120_000);
     child.stdout?.on('data', (d: Buffer) => {
       out.write(d);
-      if (d.toString().includes('worker polling')) resolve(child);
+      if (d.toString().includes('worker polling')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
     });
     child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      out.end();
       const why = `the worker exited (${String(code ?? signal)}); its output: ${log}`;
       reject(new Error(why));
       if (signal !== 'SIGTERM' && signal !== 'SIGKILL') onDeath(why);
     });
+  });
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within 30 s; resolves once it has. */
+function stopWorker(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
   });
 }
 
@@ -125,8 +152,9 @@ function servicePid(config: Config, name: ServiceName, executable: string): numb
 
 const EXECUTABLE: Record<ServiceName, string> = { postgres: 'postgres', kafka: 'java', s3: 'weed', temporal: 'temporal' };
 
-function servicesUp(name: ServiceName): void {
-  execFileSync(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'services', 'up', name], { cwd: ROOT, env: process.env, stdio: ['ignore', 'ignore', 'inherit'] });
+/** `etl services up <name>`, without blocking the run: the producer and the recovery watch go on meanwhile. */
+async function servicesUp(name: ServiceName): Promise<void> {
+  await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'services', 'up', name], { cwd: ROOT, env: process.env });
 }
 
 export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosReport> {
@@ -136,12 +164,13 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
   const kafka = makeKafka(config, 'chaos');
   const staging = makePool(config, 'staging', 2);
   // The run's own connections die with the services too: every query is retried until it answers.
+  let closing = false;
   const q = async <T extends object>(sql: string, params: unknown[] = []): Promise<T[]> => {
     for (let i = 0; ; i++) {
       try {
         return (await staging.query<T>(sql, params)).rows;
       } catch (err) {
-        if (i > 300) throw err;
+        if (i > 300 || closing) throw err;
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
@@ -156,6 +185,18 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
   let worker: ChildProcess | null = null;
   let workerDied: string | null = null;
   const began = Date.now();
+  // What the cleanup must undo whatever happened: the producer, a recovery watch, a service left
+  // killed or stopped (the next test file needs them all), the worker.
+  let stopProducing = false;
+  let production: Promise<void> = Promise.resolve();
+  let producerConnected: { disconnect(): Promise<void> } | null = null;
+  let watchEnded = false;
+  const down = new Set<ServiceName>();
+  let stalledPid: number | null = null;
+  const contOnExit = () => {
+    if (stalledPid) process.kill(stalledPid, 'SIGCONT');
+  };
+  process.once('exit', contOnExit);
   try {
     await ensureTopic(kafka, topic, PARTITIONS);
     const event = (n: number) => {
@@ -168,11 +209,11 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     // the loads count as duplicates; the checks compare with the topic, not with what was sent.
     const producer = eventsProducer(kafka);
     await producer.connect();
+    producerConnected = producer;
     const rate = o.rate ?? 2000;
     let produced = 0;
     let sent = 0;
-    let stopProducing = false;
-    const production = (async () => {
+    production = (async () => {
       const t0 = Date.now();
       while (!stopProducing) {
         const messages = [];
@@ -186,7 +227,7 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
             await producer.send({ topic, acks: -1, messages });
             break;
           } catch (err) {
-            if (tries > 60) throw err;
+            if (tries > 60 || stopProducing) throw err;
             await new Promise((r) => setTimeout(r, 1000));
           }
         }
@@ -220,7 +261,7 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
         scheduleId,
         spec: { intervals: [{ every: `${every} seconds` }] },
         action: { type: 'startWorkflow', workflowType: 'wiringCheckWorkflow', taskQueue: tag, workflowId: `${tag}-wiring`, args: [{ runId: `${tag}-wiring` }] },
-        policies: { overlap: ScheduleOverlapPolicy.BUFFER_ALL, catchupWindow: '1 day' },
+        policies: { overlap: OVERLAP_POLICY, catchupWindow: CATCHUP_WINDOW },
       });
     }
     const outages: Array<[number, number]> = [];
@@ -235,27 +276,31 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
       let movedAt: number | null = null;
       const watching = (async () => {
         while (movedAt === null) {
-          if (workerDied || Date.now() - t0 > 10 * 60_000) return;
+          if (workerDied || watchEnded || Date.now() - t0 > 10 * 60_000) return;
           if ((await stored()) > before) movedAt = Date.now();
           else await new Promise((r) => setTimeout(r, 100));
         }
-      })();
+      })().catch(() => undefined); // the cleanup ended the pool under it
       if (f.kind === 'worker') {
         worker?.kill('SIGKILL');
         worker = await startWorker(tag, workerLog, onDeath);
       } else if (f.kind === 's3-stall') {
         const pid = servicePid(config, 's3', EXECUTABLE.s3);
+        stalledPid = pid;
         process.kill(pid, 'SIGSTOP');
         try {
           await new Promise((r) => setTimeout(r, (o.stallSeconds ?? 30) * 1000));
         } finally {
           process.kill(pid, 'SIGCONT');
+          stalledPid = null;
         }
       } else {
         process.kill(servicePid(config, f.kind, EXECUTABLE[f.kind]), 'SIGKILL');
+        down.add(f.kind);
         // Temporal stays down a while, so the schedule misses windows it must catch up on.
         if (f.kind === 'temporal') await new Promise((r) => setTimeout(r, (o.temporalDownSeconds ?? 20) * 1000));
-        servicesUp(f.kind);
+        await servicesUp(f.kind);
+        down.delete(f.kind);
         if (f.kind === 'temporal') outages.push([t0, Date.now()]);
       }
       const downSeconds = f.kind === 'worker' ? 0 : (Date.now() - t0) / 1000;
@@ -269,6 +314,7 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     stopProducing = true;
     await production;
     await producer.disconnect();
+    producerConnected = null;
     const admin = kafka.admin();
     await admin.connect();
     const end = new Map((await admin.fetchTopicOffsets(topic)).map((x) => [x.partition, BigInt(x.high)]));
@@ -312,15 +358,23 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     if (Number(endSum) < sent) problems.push(`the topic holds ${endSum} messages, fewer than the ${sent} sent`);
     if (report.loads.loaded !== ids || report.loads.duplicates !== Number(endSum) - ids) problems.push(`the loads count ${report.loads.loaded} loaded and ${report.loads.duplicates} duplicates, expected ${ids} and ${Number(endSum) - ids}`);
     report.ok = problems.length === 0;
+    if (report.ok && o.keepWorkerLog === false) await stopWorker(worker).then(() => rm(workerLog, { force: true }));
     return report;
   } finally {
     // Each step on its own: one failing (a service still down) does not skip the others.
     const step = (what: string, fn: () => Promise<unknown>) => fn().catch((err: unknown) => console.error(`chaos cleanup: ${what} failed: ${String(err)}`));
+    watchEnded = true;
+    contOnExit();
+    process.removeListener('exit', contOnExit);
+    for (const name of down) await step(`start ${name} again`, () => servicesUp(name));
+    stopProducing = true;
+    await step('stop the producer', () => production);
+    if (producerConnected) await step('disconnect the producer', () => (producerConnected as { disconnect(): Promise<void> }).disconnect());
     await step('delete the schedule', () => client.schedule.getHandle(`${tag}-every-${o.scheduleEverySeconds ?? 5}s`).delete().catch(() => undefined));
     await step('terminate the workflow', () => client.workflow.getHandle(workflowId).terminate('chaos run cleanup').catch((err: unknown) => {
       if (!(err instanceof WorkflowNotFoundError)) throw err; // already stopped: the run got to the end
     }));
-    worker?.kill('SIGTERM');
+    await step('stop the worker', () => stopWorker(worker));
     for (const [table, where, arg] of [['staging.events', 'event_id like $1', `${tag}-%`], ['etl.quarantine', 'load_id like $1', `events/${topic}/%`], ['etl.realtime_dirty', 'load_id like $1', `events/${topic}/%`],
       ['etl.loads', 'load_id like $1', `events/${topic}/%`], ['etl.kafka_offsets', 'topic = $1', topic], ['etl.alerts', 'alert_id like $1', `%${tag}%`]] as const) {
       await step(`delete from ${table}`, () => staging.query(`delete from ${table} where ${where}`, [arg]));
@@ -335,6 +389,7 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
       await admin.deleteTopics({ topics: [topic] }).finally(() => admin.disconnect());
     });
     await connection.close();
+    closing = true;
     await staging.end();
   }
 }

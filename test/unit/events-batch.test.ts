@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { takeFair } from '../../activities/events/reader';
+import { beforeBreak, takeFair } from '../../activities/events/reader';
 import { kafkaDt, lostAlert, STUCK_ALERT_ATTEMPT, stuckRangeAlert, type FailedRange } from '../../activities/events';
 import { lostBefore, StaleOffsetsError } from '../../activities/events/load';
 import { rawMessages, rawMessageValue } from '../../activities/common/raw';
@@ -108,6 +108,29 @@ describe('lostBefore', () => {
     const a = lostAlert({ group: 'g', topic: 't', partition: 2, loadId: 'events/t/2:45-50', from: '20', to: '45', count: 25 }, { attempt: 1, workflowId: 'w', runId: 'r' });
     expect(a).toMatchObject({ alertId: 'events/t/2:45-50/data_lost', kind: 'data_lost', pipeline: 'events', workflowId: 'w' });
     expect(a.message).toContain('group g lost 25 messages of topic t partition 2, offsets 20-44');
+  });
+});
+
+describe('beforeBreak', () => {
+  const at = (...offsets: number[]) => offsets.map((o) => ({ offset: String(o), value: Buffer.alloc(1), timestamp: '0' }) as unknown as KafkaMessage);
+  const offs = (ms: readonly KafkaMessage[]) => ms.map((m) => Number(m.offset));
+
+  it('a batch never spans a break: messages buffered before retention deleted the next ones, then those after the log start', () => {
+    const buf = at(20, 21, 22, 45, 46);
+    const breaks = [45n];
+    expect(offs(beforeBreak(buf, breaks))).toEqual([20, 21, 22]);
+    expect(breaks).toEqual([45n]);
+    // Once the range before it is loaded, the buffer starts at the break: it is used up, the rest is taken.
+    expect(offs(beforeBreak(buf.slice(3), breaks))).toEqual([45, 46]);
+    expect(breaks).toEqual([]);
+  });
+
+  it('takes up to the next of several breaks, and everything without one', () => {
+    const breaks = [45n, 90n];
+    expect(offs(beforeBreak(at(45, 46, 90, 91), breaks))).toEqual([45, 46]);
+    expect(breaks).toEqual([90n]);
+    expect(offs(beforeBreak(at(1, 2, 3), []))).toEqual([1, 2, 3]);
+    expect(offs(beforeBreak([], [7n]))).toEqual([]);
   });
 });
 

@@ -22,7 +22,7 @@ describe('a retried session hands back the progress of the attempt that failed',
   it('events: a first attempt, or a retry after no progress, runs the session (and so counts toward the retry budget)', async () => {
     const acts = createEventsActivities(deps());
     await expect(env(1, prior).run(acts.runEventsSession, {})).rejects.toThrow(/touched/);
-    await expect(env(3, { ...prior, batches: 0 }).run(acts.runEventsSession, {})).rejects.toThrow(/touched/);
+    await expect(env(3, { ...prior, received: 0, loaded: 0, quarantined: 0, duplicates: 0 }).run(acts.runEventsSession, {})).rejects.toThrow(/touched/); // idle batches only
     await expect(env(3).run(acts.runEventsSession, {})).rejects.toThrow(/touched/);
   });
 
@@ -30,6 +30,6 @@ describe('a retried session hands back the progress of the attempt that failed',
     const acts = createRealtimeActivities(deps() as never);
     const passes = { passes: 4, minutes: 12, loads: 9, evaluated: 12, raised: 0, sent: 0, endedBy: 'time' };
     await expect(env(2, passes).run(acts.runRealtimeSession, {})).resolves.toEqual({ ...passes, endedBy: 'handover' });
-    await expect(env(2, { ...passes, passes: 0 }).run(acts.runRealtimeSession, {})).rejects.toThrow(/touched/);
+    await expect(env(2, { ...passes, minutes: 0 }).run(acts.runRealtimeSession, {})).rejects.toThrow(/touched/); // idle passes only
   });
 });
