@@ -40,6 +40,16 @@ export async function deliverLater(alertId: string): Promise<void> {
   }
 }
 
+/**
+ * Leaves every alert still unsent (older than two minutes, within a day) to an alertDeliveryWorkflow;
+ * one already running for an alert is left alone. Returns the ids handed over.
+ */
+export async function redeliverPending(): Promise<string[]> {
+  const ids = await alerts.undeliveredAlerts({});
+  for (const id of ids) await deliverLater(id);
+  return ids;
+}
+
 /** Records the alert, then leaves its webhook to an abandoned alertDeliveryWorkflow. */
 export async function raiseAlert(input: RaiseAlertInput): Promise<void> {
   await recordAlert(input);

@@ -56,6 +56,22 @@ export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
       }
     },
 
+    /**
+     * Alerts still unsent to the webhook: raised at least `olderThanSeconds` ago (their raiser's
+     * own delivery had its chance) and within `withinHours`. None when no webhook is set. Activities
+     * that write an alert in their own transaction (the events stream's data_lost) send it once,
+     * best effort; the schedule monitor sends what is left (workflows/monitor.ts).
+     */
+    async undeliveredAlerts(input: { olderThanSeconds?: number; withinHours?: number; limit?: number } = {}): Promise<string[]> {
+      if (!alertWebhookUrl) return [];
+      const { rows } = await staging.query<{ alert_id: string }>(
+        `select alert_id from etl.alerts where delivered_at is null
+           and raised_at < now() - make_interval(secs => $1) and raised_at > now() - make_interval(hours => $2)
+         order by raised_at limit $3`,
+        [input.olderThanSeconds ?? 120, input.withinHours ?? 24, input.limit ?? 50]);
+      return rows.map((r) => r.alert_id);
+    },
+
     async deliverAlert({ alertId }: DeliverAlertInput): Promise<DeliverAlertOutput> {
       if (!alertWebhookUrl) return { alertId, delivered: 'no-webhook' };
       const { rows } = await staging.query<AlertRow>('select * from etl.alerts where alert_id = $1', [alertId]);

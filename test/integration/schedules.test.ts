@@ -247,6 +247,30 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
     expect(out).toMatchObject({ outcome: 'already-running', childWorkflowId: childId });
   });
 
+  it('the monitor sends alerts an activity recorded but could not send, once, and leaves the fresh and the day-old ones', async () => {
+    // As the events stream writes data_lost in its load's transaction and its one send failed.
+    const insert = (id: string, age: string) => q(
+      `insert into etl.alerts (alert_id, pipeline, kind, message, workflow_id, run_id, raised_at) values ($1, 'events', 'data_lost', 'planted', '-', '-', now() - $2::interval)`, [id, age]);
+    const unsent = `${prefix}lost/unsent`;
+    const fresh = `${prefix}lost/fresh`;
+    const old = `${prefix}lost/old`;
+    await insert(unsent, '5 minutes');
+    await insert(fresh, '10 seconds');
+    await insert(old, '2 days');
+    const out = await env.run(() => env.client.workflow.execute(scheduleMonitorWorkflow, { taskQueue: env.taskQueue, workflowId: `${prefix}monitor-redeliver`, args: [{ idPrefix: `${prefix}none-` }] }));
+    expect(out.redelivered).toContain(unsent);
+    expect(out.redelivered).not.toContain(fresh);
+    expect(out.redelivered).not.toContain(old);
+    await env.run(() => env.client.workflow.getHandle(`alert-delivery/${unsent}`).result());
+    const [row] = await q<{ delivered_at: Date | null }>('select delivered_at from etl.alerts where alert_id = $1', [unsent]);
+    expect(row?.delivered_at).toBeInstanceOf(Date);
+    expect(hooks.filter((h) => h.key === unsent)).toHaveLength(1);
+    expect(hooks.filter((h) => h.key === fresh || h.key === old)).toHaveLength(0);
+    // Sent: the next check leaves it alone.
+    const again = await env.run(() => env.client.workflow.execute(scheduleMonitorWorkflow, { taskQueue: env.taskQueue, workflowId: `${prefix}monitor-redeliver-2`, args: [{ idPrefix: `${prefix}none-` }] }));
+    expect(again.redelivered).not.toContain(unsent);
+  });
+
   it('rejects a manual run without a scheduled time, naming the fix', async () => {
     const err = await env.run(() => env.client.workflow.execute(scheduledPipelineWorkflow, { taskQueue: env.taskQueue, workflowId: `scheduled/${prefix}manual-bad`, args: [{ pipeline: 'orders' }] }).catch((e: unknown) => e));
     expect((err as WorkflowFailedError).cause?.message).toMatch(/no scheduled time.*pass scheduledTime/);
