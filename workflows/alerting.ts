@@ -31,12 +31,14 @@ export async function recordAlert(input: RaiseAlertInput): Promise<boolean> {
   return (await alerts.raiseAlert(input)).created;
 }
 
-/** Leaves the webhook of a recorded alert to an abandoned alertDeliveryWorkflow. */
-export async function deliverLater(alertId: string): Promise<void> {
+/** Leaves the webhook of a recorded alert to an abandoned alertDeliveryWorkflow; false when one is already running for it. */
+export async function deliverLater(alertId: string): Promise<boolean> {
   try {
     await startChild(alertDeliveryWorkflow, { workflowId: `alert-delivery/${alertId}`, args: [{ alertId }], parentClosePolicy: ParentClosePolicy.ABANDON });
+    return true;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return false;
   }
 }
 
@@ -46,8 +48,8 @@ export async function deliverLater(alertId: string): Promise<void> {
  */
 export async function redeliverPending(): Promise<string[]> {
   const ids = await alerts.undeliveredAlerts({});
-  for (const id of ids) await deliverLater(id);
-  return ids;
+  const started = await Promise.all(ids.map((id) => deliverLater(id)));
+  return ids.filter((_, i) => started[i]);
 }
 
 /** Records the alert, then leaves its webhook to an abandoned alertDeliveryWorkflow. */

@@ -9,6 +9,9 @@ import { HttpError, rethrowClassified } from '../../lib/errors';
 
 export interface AlertDeps { staging: Pool; alertWebhookUrl?: string }
 
+/** Failed webhook sends after which the monitor stops sending an alert (it stays in `etl alerts`). */
+export const DELIVERY_ATTEMPTS_MAX = 20;
+
 /**
  * 'schedule_backlog' and 'schedule_dropped' come from the schedule monitor (workflows/monitor.ts);
  * 'data_lost' from the events stream when Kafka's retention deleted messages it had not read.
@@ -64,11 +67,15 @@ export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
      */
     async undeliveredAlerts(input: { olderThanSeconds?: number; withinHours?: number; limit?: number } = {}): Promise<string[]> {
       if (!alertWebhookUrl) return [];
+      // Least recently tried first (none tried before all tried), not tried in the last 10 minutes,
+      // and not given up on: a dead or refusing webhook is tried a bounded number of times.
       const { rows } = await staging.query<{ alert_id: string }>(
         `select alert_id from etl.alerts where delivered_at is null
-           and raised_at < now() - make_interval(secs => $1) and raised_at > now() - make_interval(hours => $2)
-         order by raised_at limit $3`,
-        [input.olderThanSeconds ?? 120, input.withinHours ?? 24, input.limit ?? 50]);
+           and raised_at < now() - make_interval(secs => $1::float8) and raised_at > now() - make_interval(hours => $2::int)
+           and delivery_attempts < $4::int
+           and (last_delivery_attempt is null or last_delivery_attempt < now() - interval '10 minutes')
+         order by coalesce(last_delivery_attempt, raised_at) limit $3::int`,
+        [input.olderThanSeconds ?? 120, input.withinHours ?? 24, input.limit ?? 50, DELIVERY_ATTEMPTS_MAX]);
       return rows.map((r) => r.alert_id);
     },
 
@@ -82,7 +89,8 @@ export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
         await post(alertWebhookUrl, row);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        await staging.query('update etl.alerts set delivery_error = $2 where alert_id = $1', [alertId, message.slice(0, 1000)]);
+        await staging.query(
+          'update etl.alerts set delivery_error = $2, delivery_attempts = delivery_attempts + 1, last_delivery_attempt = now() where alert_id = $1', [alertId, message.slice(0, 1000)]);
         rethrowClassified(err, `delivering alert ${alertId} to the webhook (check ALERT_WEBHOOK_URL)`);
       }
       await staging.query('update etl.alerts set delivered_at = now(), delivery_error = null where alert_id = $1', [alertId]);

@@ -187,6 +187,7 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
   const began = Date.now();
   // What the cleanup must undo whatever happened: the producer, a recovery watch, a service left
   // killed or stopped (the next test file needs them all), the worker.
+  let passed = false;
   let stopProducing = false;
   let production: Promise<void> = Promise.resolve();
   let producerConnected: { disconnect(): Promise<void> } | null = null;
@@ -194,7 +195,12 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
   const down = new Set<ServiceName>();
   let stalledPid: number | null = null;
   const contOnExit = () => {
-    if (stalledPid) process.kill(stalledPid, 'SIGCONT');
+    try {
+      if (stalledPid) process.kill(stalledPid, 'SIGCONT');
+    } catch {
+      // Gone already: nothing to continue.
+    }
+    stalledPid = null;
   };
   process.once('exit', contOnExit);
   try {
@@ -227,7 +233,8 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
             await producer.send({ topic, acks: -1, messages });
             break;
           } catch (err) {
-            if (tries > 60 || stopProducing) throw err;
+            if (stopProducing) return; // the run is over: an unsent batch is not counted, and the checks read the topic
+            if (tries > 60) throw err;
             await new Promise((r) => setTimeout(r, 1000));
           }
         }
@@ -286,13 +293,12 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
         worker = await startWorker(tag, workerLog, onDeath);
       } else if (f.kind === 's3-stall') {
         const pid = servicePid(config, 's3', EXECUTABLE.s3);
-        stalledPid = pid;
         process.kill(pid, 'SIGSTOP');
+        stalledPid = pid;
         try {
           await new Promise((r) => setTimeout(r, (o.stallSeconds ?? 30) * 1000));
         } finally {
-          process.kill(pid, 'SIGCONT');
-          stalledPid = null;
+          contOnExit();
         }
       } else {
         process.kill(servicePid(config, f.kind, EXECUTABLE[f.kind]), 'SIGKILL');
@@ -358,7 +364,7 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     if (Number(endSum) < sent) problems.push(`the topic holds ${endSum} messages, fewer than the ${sent} sent`);
     if (report.loads.loaded !== ids || report.loads.duplicates !== Number(endSum) - ids) problems.push(`the loads count ${report.loads.loaded} loaded and ${report.loads.duplicates} duplicates, expected ${ids} and ${Number(endSum) - ids}`);
     report.ok = problems.length === 0;
-    if (report.ok && o.keepWorkerLog === false) await stopWorker(worker).then(() => rm(workerLog, { force: true }));
+    passed = report.ok;
     return report;
   } finally {
     // Each step on its own: one failing (a service still down) does not skip the others.
@@ -374,6 +380,11 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     await step('terminate the workflow', () => client.workflow.getHandle(workflowId).terminate('chaos run cleanup').catch((err: unknown) => {
       if (!(err instanceof WorkflowNotFoundError)) throw err; // already stopped: the run got to the end
     }));
+    // The schedule's runs still going (a failed run's, or one started while the worker stopped).
+    await step('terminate the schedule\'s runs', async () => {
+      const query = `TemporalScheduledById = '${tag}-every-${o.scheduleEverySeconds ?? 5}s' AND ExecutionStatus = 'Running'`;
+      for await (const w of client.workflow.list({ query })) await client.workflow.getHandle(w.workflowId, w.runId).terminate('chaos run cleanup').catch(() => undefined);
+    });
     await step('stop the worker', () => stopWorker(worker));
     for (const [table, where, arg] of [['staging.events', 'event_id like $1', `${tag}-%`], ['etl.quarantine', 'load_id like $1', `events/${topic}/%`], ['etl.realtime_dirty', 'load_id like $1', `events/${topic}/%`],
       ['etl.loads', 'load_id like $1', `events/${topic}/%`], ['etl.kafka_offsets', 'topic = $1', topic], ['etl.alerts', 'alert_id like $1', `%${tag}%`]] as const) {
@@ -391,6 +402,8 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     await connection.close();
     closing = true;
     await staging.end();
+    // The worker has exited by now; its output is kept unless asked not to for a run that passed.
+    if (passed && o.keepWorkerLog === false) await rm(workerLog, { force: true });
   }
 }
 
