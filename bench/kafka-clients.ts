@@ -21,6 +21,7 @@ import { validateEvent } from '../activities/events/validation';
 import { loadConfig } from '../config';
 import { makeKafka } from '../lib/clients';
 import { ensureTopic, eventsProducer } from '../shop/simulator/events';
+import { deleteTopics } from '../shop/simulator/testing';
 
 const NAMES = ['view', 'view', 'view', 'view', 'view', 'view', 'add_to_cart', 'add_to_cart', 'wishlist', 'order'];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -142,10 +143,7 @@ async function main(): Promise<void> {
       platformaticVsKafkajs: +(m.platformatic / m.kafkajs).toFixed(2),
     }));
   } finally {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopics(kafka, [topic]);
   }
 }
 

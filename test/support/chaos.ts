@@ -16,10 +16,10 @@
  * test/integration/chaos.test.ts (the short run inside `npm test`). It kills the project's own
  * local services: nothing else may use them meanwhile (vitest runs test files one at a time).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
@@ -33,6 +33,8 @@ import { isOurs } from '../../services/process';
 import type { ServiceName } from '../../services/types';
 import { Rng } from '../../shop/generator/prng';
 import { ensureTopic, eventsProducer } from '../../shop/simulator/events';
+import { deleteTopics } from '../../shop/simulator/testing';
+import { startWorkerProcess } from './wait';
 
 const ROOT = join(__dirname, '..', '..');
 const PARTITIONS = 3;
@@ -103,31 +105,13 @@ export function faultPlan(faults: readonly FaultKind[], seed: number, gap: [numb
   return kinds.map((kind) => ({ kind, afterSeconds: gap[0] + rng.next() * (gap[1] - gap[0]) }));
 }
 
-/** `etl worker` in a child process, its output appended to `log`. */
-function startWorker(taskQueue: string, log: string, onDeath: (why: string) => void): Promise<ChildProcess> {
-  const out = createWriteStream(log, { flags: 'a' });
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr?.pipe(out);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the worker did not start polling within 120 s; its output: ${log}`));
-    }, 120_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out.write(d);
-      if (d.toString().includes('worker polling')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      out.end();
-      const why = `the worker exited (${String(code ?? signal)}); its output: ${log}`;
-      reject(new Error(why));
-      if (signal !== 'SIGTERM' && signal !== 'SIGKILL') onDeath(why);
-    });
+/** `etl worker` in a child process, its output appended to `log`; a death the run did not cause is reported. */
+async function startWorker(taskQueue: string, log: string, onDeath: (why: string) => void): Promise<ChildProcess> {
+  const child = await startWorkerProcess(taskQueue, { log });
+  child.on('exit', (code, signal) => {
+    if (signal !== 'SIGTERM' && signal !== 'SIGKILL') onDeath(`the worker exited (${String(code ?? signal)}); its output: ${log}`);
   });
+  return child;
 }
 
 /** SIGTERM, then SIGKILL if it has not exited within 30 s; resolves once it has. */
@@ -394,11 +378,7 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     // Raw event objects are filed under their messages' date: today's, and yesterday's for a run across midnight.
     for (const day of [0, 1]) await step('delete the raw objects', () => deletePrefix(s3, config.S3_BUCKET, `raw/events/dt=${new Date(Date.now() - day * 86_400_000).toISOString().slice(0, 10)}/${topic}-`));
     s3.destroy();
-    await step('delete the topic', async () => {
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics: [topic] }).finally(() => admin.disconnect());
-    });
+    await step('delete the topic', () => deleteTopics(kafka, [topic]));
     await connection.close();
     closing = true;
     await staging.end();

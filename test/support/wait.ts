@@ -1,5 +1,6 @@
 /** Waiting helpers shared by the integration tests: polling for a condition, a worker in a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
@@ -20,20 +21,32 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
 /**
  * Starts `etl worker` in a child process (so a test can kill it) and resolves once it polls. It
  * inherits the file's environment: its own databases and the test namespace (test/file-setup.ts).
+ * With `log`, its whole output is appended to that file (the chaos run keeps it); without, the
+ * error of a worker that never polls carries the end of its stderr.
  */
-export function startWorkerProcess(taskQueue: string): Promise<ChildProcess> {
+export function startWorkerProcess(taskQueue: string, opts: { log?: string } = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = opts.log ? createWriteStream(opts.log, { flags: 'a' }) : null;
+  if (out) child.stderr?.pipe(out);
+  child.on('exit', () => out?.end());
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('worker did not start within 120 s')), 120_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`worker did not start within 120 s${opts.log ? `; its output: ${opts.log}` : ''}`));
+    }, 120_000);
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout?.on('data', (d: Buffer) => {
+      out?.write(d);
       if (d.toString().includes('worker polling')) {
         clearTimeout(timer);
         resolve(child);
       }
     });
-    child.on('exit', (code) => reject(new Error(`worker exited with ${String(code)} before polling: ${err.slice(-2000)}`)));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${String(code)} before polling: ${opts.log ? `its output: ${opts.log}` : err.slice(-2000)}`));
+    });
   });
 }
 
