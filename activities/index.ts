@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import type { DataCheck } from '../lib/data-checks';
 import { createFilesActivities } from './files';
 import { createEventsActivities } from './events';
 import { createRealtimeActivities, markRealtimeMinutes, type RealtimeSettings } from './realtime';
@@ -32,6 +33,8 @@ export interface ActivityDeps {
   alertWebhookUrl?: string;
   /** Spike thresholds and lateness of the realtime metrics; defaults in activities/realtime/index.ts. */
   realtime?: RealtimeSettings;
+  /** The data checks run on every rebuilt analytics date (sql/checks with ETL_DATA_CHECKS applied; default: the files as they are). */
+  dataChecks?: DataCheck[];
   /** The worker's Temporal client, for activities that read the server's own state (the schedule monitor). */
   temporal?: Client;
 }

@@ -68,6 +68,11 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     ETL_SLA_MINUTES: z.string().regex(/^(\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)?(,\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)*$/, 'must look like orders=8,transform=45').default(''),
     /** Starts buffered behind a running one (per schedule) that raise a backlog alert; 0 turns it off. Applied by etl schedules apply. */
     ETL_SCHEDULE_BACKLOG_ALERT: z.coerce.number().int().min(0).default(3),
+    /**
+     * Data-check thresholds and severities (docs/data-checks.md), e.g. `orders_volume.min_ratio=0.5,events_volume.severity=off`:
+     * `<check>.<param>=<number>` or `<check>.severity=blocking|warning|off`. Checked against sql/checks when a worker starts.
+     */
+    ETL_DATA_CHECKS: z.string().regex(/^(\s*[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\s*=\s*[^,\s]+\s*)?(,\s*[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\s*=\s*[^,\s]+\s*)*$/, 'must look like orders_volume.min_ratio=0.5,events_volume.severity=off').default(''),
     /** Realtime spike alerts (docs/realtime.md): robust z-score of a closed minute against the trailing window. */
     REALTIME_SPIKE_WINDOW_MINUTES: z.coerce.number().int().min(5).max(1440).default(30),
     REALTIME_SPIKE_MIN_HISTORY: z.coerce.number().int().min(3).default(10),

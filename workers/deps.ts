@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { ActivityDeps } from '../activities';
 import { closeEventReaders } from '../activities/events/reader';
 import { makeKafka, makePool, makeS3 } from '../lib/clients';
+import { loadDataChecks } from '../lib/data-checks';
 import { cancellablePool, cancellableS3 } from './cancellation';
 
 /**
@@ -35,6 +36,8 @@ export function buildDeps(config: Config): ActivityDeps & { close(): Promise<voi
       windowMinutes: config.REALTIME_SPIKE_WINDOW_MINUTES, minHistory: config.REALTIME_SPIKE_MIN_HISTORY, z: config.REALTIME_SPIKE_Z,
       minRatio: config.REALTIME_SPIKE_MIN_RATIO, minExcess: config.REALTIME_SPIKE_MIN_EXCESS, latenessMinutes: config.REALTIME_LATENESS_MINUTES,
     },
+    // Read at start: a bad ETL_DATA_CHECKS (unknown check or param) stops the worker with its name.
+    dataChecks: loadDataChecks(config.ETL_DATA_CHECKS),
     temporal,
     async close() {
       await temporal.connection.close();

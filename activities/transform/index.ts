@@ -3,7 +3,9 @@
  * analytics date (enrich, aggregate, one transaction), write one date's curated Parquet.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
+import { loadDataChecks, type DataCheck } from '../../lib/data-checks';
 import { rethrowClassified } from '../../lib/errors';
 import { keepAlive } from '../common/heartbeat';
 import { extractSource, type ExtractInput, type ExtractOutput } from './extract';
@@ -14,7 +16,8 @@ export type { ExtractInput, ExtractOutput } from './extract';
 export type { CuratedInput, CuratedOutput } from './lake';
 export type { LoadDateInput, LoadDateOutput } from './load';
 
-export interface TransformDeps { staging: Pool; analytics: Pool; s3: S3Client; bucket: string; pseudonymKey: string }
+/** dataChecks: the checks run on every rebuilt date (default: sql/checks as they are; the worker applies ETL_DATA_CHECKS). */
+export interface TransformDeps { staging: Pool; analytics: Pool; s3: S3Client; bucket: string; pseudonymKey: string; dataChecks?: DataCheck[] }
 
 /** Heartbeats every 15 s while `work` runs: COPY streams and one-date rebuilds have no natural progress points. */
 async function alive<T>(work: () => Promise<T>): Promise<T> {
@@ -26,7 +29,17 @@ async function alive<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The workflow run this activity serves; none when called outside an activity (tests, benches). */
+function currentRun(): { workflowId: string; runId: string } | undefined {
+  try {
+    return Context.current().info.workflowExecution;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createTransformActivities(deps: TransformDeps) {
+  const checks = deps.dataChecks ?? loadDataChecks();
   return {
     async extractTransformSource(input: ExtractInput): Promise<ExtractOutput> {
       try {
@@ -36,7 +49,8 @@ export function createTransformActivities(deps: TransformDeps) {
       }
     },
     async loadAnalyticsDate(input: LoadDateInput): Promise<LoadDateOutput> {
-      return alive(() => loadDate(deps.analytics, input));
+      const run = { workflowId: input.partition, runId: 'standalone', ...currentRun() };
+      return alive(() => loadDate(deps.analytics, input, { checks, staging: deps.staging, run }));
     },
     /** With `clearPending` (loadAnalyticsDate's snapshot), the date's pending marks that load covered are cleared after the write. */
     async writeCuratedDate(input: CuratedInput & { clearPending?: string }): Promise<CuratedOutput> {

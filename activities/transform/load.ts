@@ -3,21 +3,32 @@
  * metrics) in ONE transaction, from the work layer. The SQL lives in sql/analytics (work.load_facts,
  * work.refresh_metrics), one readable function per stage. Delete-then-insert of a whole date makes
  * a re-run or a retry leave identical rows; a per-date advisory lock stops two partitions that
- * touch the same date from interleaving their deletes and inserts.
+ * touch the same date from interleaving their deletes and inserts. The data checks (checks.ts) run
+ * inside that transaction, before it commits: a blocking one that fails keeps the previous version.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
+import type { DataCheck } from '../../lib/data-checks';
 import { rethrowClassified } from '../../lib/errors';
 import { inTransaction } from '../common/transaction';
+import { DataCheckFailed, orphanFactResult, raiseCheckAlerts, recordResults, runChecks, type CheckResult, type CheckRun } from './checks';
 
 /** date is a UTC day YYYY-MM-DD; partition names the transform run, for error messages. */
 export interface LoadDateInput { date: string; partition: string }
-/** snapshot: the first statement's snapshot; pending marks visible in it are covered by this load (clearPendingDates). */
-export interface LoadDateOutput { date: string; orderLines: number; events: number; orders: number; snapshot?: string }
+/**
+ * snapshot: the first statement's snapshot; pending marks visible in it are covered by this load (clearPendingDates).
+ * checks: how many data checks passed, warned (published anyway) and were skipped (too little data to judge).
+ */
+export interface LoadDateOutput { date: string; orderLines: number; events: number; orders: number; snapshot?: string; checks?: { passed: number; warned: number; skipped: number } }
 
-export async function loadDate(analytics: Pool, input: LoadDateInput): Promise<LoadDateOutput> {
+/** What the data checks need: the checks, staging (its checks and the alerts) and who runs them. */
+export interface DateChecks { checks: readonly DataCheck[]; staging: Pool; run: CheckRun }
+
+export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: DateChecks): Promise<LoadDateOutput> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) rethrowClassified(new TypeError(`date must be YYYY-MM-DD, got ${input.date}`), `transform ${input.partition}`);
+  let results: CheckResult[] = [];
   try {
-    return await inTransaction(analytics, async (client) => {
+    const out: LoadDateOutput = await inTransaction(analytics, async (client) => {
       await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
       // Every extract committed by now is seen by the statements below (each takes a newer snapshot).
       const snap = await client.query<{ s: string }>('select pg_current_snapshot()::text as s');
@@ -30,10 +41,30 @@ export async function loadDate(analytics: Pool, input: LoadDateInput): Promise<L
                 (select coalesce(sum(orders), 0) from orders_by_date where order_date = $1) as orders`,
         [input.date],
       );
+      // The gate: the date commits only if no blocking check fails (the throw rolls it back).
+      if (gate) {
+        results = await runChecks(client, gate.staging, gate.checks, input.date);
+        if (results.some((c) => c.status === 'fail')) throw new DataCheckFailed(input.date, results);
+        await recordResults(client, gate.run, input.date, results, true);
+      }
       const r = rows[0];
       return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0), snapshot: snap.rows[0]?.s };
     });
+    if (gate) {
+      await raiseCheckAlerts(gate.staging, gate.run, input.date, results, true);
+      const n = (s: string) => results.filter((c) => c.status === s).length;
+      out.checks = { passed: n('pass'), warned: n('warn'), skipped: n('skip') };
+    }
+    return out;
   } catch (err) {
+    const orphan = gate ? orphanFactResult(err) : undefined;
+    if (gate && (err instanceof DataCheckFailed || orphan)) {
+      const blocked = err instanceof DataCheckFailed ? err : new DataCheckFailed(input.date, [orphan as CheckResult]);
+      // Rolled back: the date keeps its previous version. The results and alerts say why, then the run fails.
+      await recordResults(analytics, gate.run, input.date, blocked.results, false);
+      await raiseCheckAlerts(gate.staging, gate.run, input.date, blocked.results, false);
+      throw ApplicationFailure.nonRetryable(`transform ${input.partition}: ${blocked.message}. Fix the data or the check's threshold (docs/data-checks.md), then re-run the partition`, 'DataCheckFailed');
+    }
     // A constraint violation here (e.g. a fact whose dimension row is missing) is a bug, not bad
     // data: classified non-retryable, naming the date and the run so it can be found and re-run.
     rethrowClassified(err, `transform ${input.partition}: loading analytics date ${input.date} failed (re-run the partition after fixing the cause)`);

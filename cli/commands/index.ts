@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as backfill } from './backfill';
+import { register as checks } from './checks';
 import { register as config } from './config';
 import { register as db } from './db';
 import { register as demo } from './demo';
@@ -18,6 +19,7 @@ import { register as worker } from './worker';
 /** Every command group of the CLI. One line each. */
 export const commands: Array<(program: Command) => void> = [
   backfill,
+  checks,
   config,
   db,
   demo,

@@ -12,4 +12,6 @@ grant select on orders_by_date, daily_traffic, daily_unique_visitors, product_sa
   inventory_turnover_by_category, purchase_funnel, country_summary, top_countries, high_value_orders, customer_unit_price_extremes
   to etl_analyst, etl_analyst_pii;
 
+grant select on data_checks, data_checks_latest to etl_analyst, etl_analyst_pii;
+
 grant select on realtime_minute, realtime_minute_events, realtime_rolling_hour, realtime_alerts to etl_analyst, etl_analyst_pii;

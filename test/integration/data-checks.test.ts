@@ -1,0 +1,159 @@
+/**
+ * Blocking data checks (sql/checks, docs/data-checks.md) on real PostgreSQL and Temporal: a clean
+ * run passes every check; each planted failure (an orphan fact, half of a day's orders missing,
+ * zeroed prices) keeps the date's previous version, records the failed check in
+ * analytics.data_checks and raises a data_check alert naming the check, the date and the numbers.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkAlertId, type CheckRun } from '../../activities/transform/checks';
+import { loadDate } from '../../activities/transform/load';
+import { applyOverrides, loadDataChecks } from '../../lib/data-checks';
+import { generateDataset } from '../../shop/generator';
+import { transformWorkflow } from '../../workflows/transform';
+import { partitionAt } from '../../workflows/partitions';
+import { testEnv, type TestEnv } from '../support/env';
+import { connectAnalyst } from '../support/metrics-expected-check';
+import { runTransforms } from '../support/transform-run';
+import { seedStaging } from '../support/transform-seed';
+
+// Five past days (a Monday to a Friday), so the last ones are complete and have history to compare with.
+const START = '2024-04-01';
+const DAYS = ['2024-04-01', '2024-04-02', '2024-04-03', '2024-04-04', '2024-04-05'];
+
+describe('blocking data checks before analytics publish (real PostgreSQL and Temporal)', () => {
+  let env: TestEnv;
+  let prefix: string;
+  const checks = loadDataChecks();
+
+  const results = async (date: string, runLike = '%') => (await env.deps.analytics.query<{ check_name: string; status: string; published: boolean; observed: string | null; expected: string | null; detail: string; run_id: string }>(
+    'select * from data_checks where check_date = $1 and run_id like $2 order by check_name, checked_at', [date, runLike])).rows;
+  const published = async (date: string) => (await env.deps.analytics.query<{ orders: number; revenue: string }>('select orders, revenue from orders_by_date where order_date = $1', [date])).rows[0];
+  const alert = async (id: string) => (await env.deps.staging.query<{ kind: string; message: string }>('select kind, message from etl.alerts where alert_id = $1', [id])).rows[0];
+  const gate = (run: CheckRun, use = checks) => ({ checks: use, staging: env.deps.staging, run });
+
+  beforeAll(async () => {
+    env = await testEnv('checks');
+    prefix = `dc${randomUUID().slice(0, 6)}-`;
+    const dir = mkdtempSync(join(tmpdir(), 'etl-checks-'));
+    await generateDataset({ seed: 5, start: START, days: DAYS.length, scale: 0.03, dirt: 'default', out: dir });
+    await seedStaging(env.deps.staging, dir, prefix, `test/${prefix}`);
+    await runTransforms(env, [partitionAt('transform', new Date())], `/test-${prefix}`);
+  }, 300_000);
+  afterAll(async () => env?.close());
+
+  it('a clean run passes every check on every day of the dataset, and the complete days are judged against their history', async () => {
+    for (const date of DAYS) {
+      const rows = await results(date);
+      expect(rows.map((r) => r.check_name).sort(), date).toEqual(checks.map((c) => c.name).sort());
+      for (const r of rows) {
+        expect(['pass', 'skip'], `${date} ${r.check_name}: ${r.detail}`).toContain(r.status);
+        expect(r.published).toBe(true);
+      }
+    }
+    // The 4th and 5th days have 3 and 4 earlier days to compare with: judged, and passed.
+    for (const date of DAYS.slice(3)) {
+      const by = Object.fromEntries((await results(date)).map((r) => [r.check_name, r]));
+      for (const name of ['revenue_reconciles', 'facts_have_dimensions', 'no_negative_amounts', 'no_future_dates', 'zero_prices', 'orders_volume', 'events_volume']) {
+        expect(by[name]?.status, `${date} ${name}: ${by[name]?.detail}`).toBe('pass');
+      }
+    }
+  });
+
+  it('an orphan fact (a planted bug: dimensions not inferred) keeps the previous version and raises an alert', async () => {
+    const date = DAYS[2]!;
+    const before = await env.deps.analytics.query('select event_name, events from daily_traffic where event_date = $1 order by 1', [date]);
+    const { rows: [def] } = await env.deps.analytics.query<{ d: string }>(`select pg_get_functiondef('work.infer_dimensions(date)'::regprocedure) as d`);
+    const eventId = `${prefix}orphan-event`;
+    try {
+      await env.deps.analytics.query(`create or replace function work.infer_dimensions(d date) returns void language plpgsql as $$ begin null; end $$`);
+      await env.deps.analytics.query(
+        `insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts) values ($1, 'view', $2, 's-orphan', null, null, null, $3)`,
+        [eventId, `${prefix}no-such-customer`, `${date}T12:00:00Z`]);
+      const run = { workflowId: `test/${prefix}orphan`, runId: 'r1' };
+      await expect(loadDate(env.deps.analytics, { date, partition: run.workflowId }, gate(run))).rejects.toMatchObject({
+        type: 'DataCheckFailed', nonRetryable: true, message: expect.stringMatching(new RegExp(`analytics date ${date} not published: .*facts_have_dimensions`)),
+      });
+      expect((await env.deps.analytics.query('select event_name, events from daily_traffic where event_date = $1 order by 1', [date])).rows).toEqual(before.rows);
+      const [r] = await results(date, `${run.workflowId}/%`);
+      expect(r).toMatchObject({ check_name: 'facts_have_dimensions', status: 'fail', published: false });
+      expect(r!.detail).toMatch(/fact_event_customer_id_fkey/);
+      const a = await alert(checkAlertId(run, date, 'facts_have_dimensions'));
+      expect(a?.kind).toBe('data_check');
+      expect(a?.message).toMatch(new RegExp(`facts_have_dimensions failed on analytics date ${date} \\(NOT published`));
+    } finally {
+      await env.deps.analytics.query(def!.d);
+      await env.deps.analytics.query('delete from work.events where event_id = $1', [eventId]);
+    }
+  });
+
+  it('half of a day\'s orders missing upstream fails the transform run, keeps the day\'s previous numbers and names the check and the numbers', async () => {
+    const date = DAYS[4]!;
+    const before = await published(date);
+    expect(before?.orders).toBeGreaterThan(20);
+    // Every other order of the day lost, in staging (as a broken export would leave it) and in the work layer.
+    const { rows: lost } = await env.deps.analytics.query<{ order_id: string }>(
+      `select order_id from (select order_id, row_number() over (order by order_id) as n from (select distinct order_id from work.orders where created_date = $1
+         union select distinct order_id from work.purchases where order_date = $1) o) x where n % 2 = 0`, [date]);
+    const ids = lost.map((r) => r.order_id);
+    for (const t of ['order_lines', 'orders', 'purchases']) await env.deps.staging.query(`delete from staging.${t} where order_id = any($1)`, [ids]);
+    for (const t of ['order_lines', 'orders', 'purchases']) await env.deps.analytics.query(`delete from work.${t} where order_id = any($1)`, [ids]);
+
+    const workflowId = `transform/${date}T12:00:00.000Z/test-${prefix}half`;
+    const failure = await env.withWorker(() => env.client.workflow.execute(transformWorkflow, {
+      taskQueue: env.taskQueue, workflowId, args: [{ partitionStart: `${date}T12:00:00.000Z`, partitionEnd: `${date}T13:00:00.000Z`, backfill: true }],
+    })).then(() => undefined, (err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const chain: string[] = [];
+    for (let e: unknown = failure; e instanceof Error; e = e.cause) chain.push(e.message);
+    expect(chain.join(' <- ')).toMatch(new RegExp(`analytics date ${date} not published: blocking data check failed: orders_volume`));
+
+    expect(await published(date)).toEqual(before);
+    const [r] = await results(date, `${workflowId}/%`).then((rows) => rows.filter((x) => x.check_name === 'orders_volume'));
+    expect(r).toMatchObject({ status: 'fail', published: false });
+    expect(Number(r!.observed)).toBeLessThan(0.6 * Number(r!.expected));
+    const { rows: alerts } = await env.deps.staging.query<{ message: string }>(`select message from etl.alerts where kind = 'data_check' and workflow_id = $1`, [workflowId]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.message).toMatch(new RegExp(`orders_volume failed on analytics date ${date} \\(NOT published, its previous version kept\\): ${r!.observed} orders against a usual`));
+  });
+
+  it('zeroed prices are blocked; with the check lowered to a warning (ETL_DATA_CHECKS) the day publishes and the alert is raised', async () => {
+    const date = DAYS[3]!;
+    const before = await published(date);
+    expect(Number(before?.revenue)).toBeGreaterThan(0);
+    await env.deps.analytics.query(
+      `update work.order_lines set unit_price = 0 where (order_id, updated_at) in (select order_id, updated_at from work.orders where created_date = $1)`, [date]);
+    await env.deps.analytics.query('update work.purchases set price = 0 where order_id in (select order_id from work.purchases where order_date = $1)', [date]);
+
+    const blocked = { workflowId: `test/${prefix}zero`, runId: 'blocked' };
+    await expect(loadDate(env.deps.analytics, { date, partition: blocked.workflowId }, gate(blocked))).rejects.toMatchObject({ type: 'DataCheckFailed' });
+    expect(await published(date)).toEqual(before);
+    const [r] = (await results(date, `${blocked.workflowId}/blocked`)).filter((x) => x.check_name === 'zero_prices');
+    expect(r).toMatchObject({ status: 'fail', published: false, observed: '1.0000', expected: '0.02' });
+    expect((await alert(checkAlertId(blocked, date, 'zero_prices')))?.message).toMatch(/zero_prices failed on analytics date 2024-04-04 .*priced at 0 \(100\.00%\); at most 2(\.00)?% allowed/);
+
+    const warned = { workflowId: `test/${prefix}zero`, runId: 'warned' };
+    const out = await loadDate(env.deps.analytics, { date, partition: warned.workflowId }, gate(warned, applyOverrides(checks, 'zero_prices.severity=warning')));
+    expect(out.checks?.warned).toBeGreaterThanOrEqual(1);
+    expect(await published(date)).toEqual({ orders: before!.orders, revenue: '0.00' });
+    expect((await results(date, `${warned.workflowId}/warned`)).find((x) => x.check_name === 'zero_prices')).toMatchObject({ status: 'warn', published: true });
+    expect((await alert(checkAlertId(warned, date, 'zero_prices')))?.message).toMatch(/zero_prices warned on analytics date 2024-04-04 \(published with a warning\)/);
+  });
+
+  it('analysts can read the results, latest per check and date', async () => {
+    const analyst = await connectAnalyst(env.config);
+    try {
+      const { rows } = await analyst.query<{ check_name: string; status: string }>('select check_name, status from data_checks_latest where check_date = $1 order by 1', [DAYS[3]]);
+      expect(rows.map((r) => r.check_name)).toEqual(checks.map((c) => c.name).sort());
+      // The warned load of the zeroed-prices test is the latest on that date.
+      expect(rows.find((r) => r.check_name === 'zero_prices')?.status).toBe('warn');
+      expect(Number((await analyst.query<{ n: string }>('select count(*) as n from data_checks')).rows[0]?.n)).toBeGreaterThan(checks.length * DAYS.length);
+    } finally {
+      await analyst.end();
+    }
+  });
+});
