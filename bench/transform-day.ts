@@ -11,7 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { inTransaction } from '../activities/common/transaction';
 import { createTransformActivities } from '../activities/transform';
+import { runChecks } from '../activities/transform/checks';
+import { loadDataChecks } from '../lib/data-checks';
 import { TRANSFORM_SOURCES } from '../activities/transform/sources';
 import { loadConfig } from '../config';
 import { generateDataset } from '../shop/generator';
@@ -68,6 +71,10 @@ async function main() {
     const acts = createTransformActivities(deps);
     await transformHour(acts, `${day}T23:30:00Z`, `${prefix}first`);
     await transformHour(acts, `${day}T23:30:00Z`, `${prefix}rerun`);
+    // The data checks run inside each date's load (included above); timed alone here on the day itself.
+    t = performance.now();
+    const checks = await inTransaction(deps.analytics, (client) => runChecks(client, deps.staging, loadDataChecks(), day));
+    console.log(`data checks of ${day} alone: ${secs(t)} s (${checks.map((c) => `${c.check} ${c.status}`).join(', ')})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await deps.close();

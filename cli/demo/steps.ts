@@ -85,6 +85,11 @@ export async function printHeadlines(analytics: Pool, from: string, to: string):
      where event_date >= $1 and event_date < $2 order by 1, 2`, range);
   console.log('\nDaily traffic (daily_traffic):');
   printTable(traffic.rows);
+  const checks = await analytics.query(
+    `select status, count(*)::int as results, count(distinct check_date)::int as dates from data_checks_latest
+     where check_date >= $1 and check_date < $2 group by 1 order by 1`, range);
+  console.log('\nData checks run before each date was published (data_checks_latest; details: npx etl checks):');
+  printTable(checks.rows);
 }
 
 export function printLinks(config: Config, ids: string[]): void {

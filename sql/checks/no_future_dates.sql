@@ -6,4 +6,5 @@
 --   by default, since a replayed or generated dataset may legitimately be dated ahead.
 select ($date - (now() at time zone 'UTC')::date) <= $max_days_ahead as ok,
        ($date - (now() at time zone 'UTC')::date)::numeric as observed, $max_days_ahead as expected,
-       format('%s is %s days after today (UTC); at most %s allowed', $date, $date - (now() at time zone 'UTC')::date, $max_days_ahead) as detail
+       case when $date <= (now() at time zone 'UTC')::date then format('%s is not after today (UTC)', $date)
+            else format('%s is %s days after today (UTC); at most %s allowed', $date, $date - (now() at time zone 'UTC')::date, $max_days_ahead) end as detail

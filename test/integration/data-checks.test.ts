@@ -85,7 +85,17 @@ describe('blocking data checks before analytics publish (real PostgreSQL and Tem
       const a = await alert(checkAlertId(run, date, 'facts_have_dimensions'));
       expect(a?.kind).toBe('data_check');
       expect(a?.message).toMatch(new RegExp(`facts_have_dimensions failed on analytics date ${date} \\(NOT published`));
+
+      // The same bug after a bad migration lost the foreign key: the check's own query catches it.
+      await env.deps.analytics.query('alter table fact_event drop constraint fact_event_customer_id_fkey');
+      const unguarded = { workflowId: `test/${prefix}orphan`, runId: 'r2' };
+      await expect(loadDate(env.deps.analytics, { date, partition: unguarded.workflowId }, gate(unguarded))).rejects.toMatchObject({ type: 'DataCheckFailed' });
+      expect((await env.deps.analytics.query('select event_name, events from daily_traffic where event_date = $1 order by 1', [date])).rows).toEqual(before.rows);
+      const r2 = (await results(date, `${unguarded.workflowId}/r2`)).find((x) => x.check_name === 'facts_have_dimensions');
+      expect(r2).toMatchObject({ check_name: 'facts_have_dimensions', status: 'fail', published: false, observed: '1', detail: expect.stringMatching(/lacks: 1 customers/) });
     } finally {
+      await env.deps.analytics.query('alter table fact_event drop constraint if exists fact_event_customer_id_fkey');
+      await env.deps.analytics.query('alter table fact_event add constraint fact_event_customer_id_fkey foreign key (customer_id) references dim_customer');
       await env.deps.analytics.query(def!.d);
       await env.deps.analytics.query('delete from work.events where event_id = $1', [eventId]);
     }
