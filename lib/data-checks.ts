@@ -75,9 +75,9 @@ export function parseCheck(file: string, text: string): DataCheck {
   const description_ = fields.get('description');
   if (!description_) throw new DataCheckConfigError(`${file}: it has no "-- description:"`);
   const sql = text.split('\n').slice(header.length).join('\n').trim();
-  for (const [, used] of sql.matchAll(/\$([a-z_][a-z0-9_]*)/g)) {
-    if (used !== 'date' && !(used! in params)) throw new DataCheckConfigError(`${file}: its query uses $${used}, which is neither $date nor a param`);
-  }
+  const used = new Set([...sql.matchAll(/\$([a-z_][a-z0-9_]*)/g)].map((m) => m[1] as string));
+  for (const u of used) if (u !== 'date' && !(u in params)) throw new DataCheckConfigError(`${file}: its query uses $${u}, which is neither $date nor a param`);
+  for (const p of Object.keys(params)) if (!used.has(p)) throw new DataCheckConfigError(`${file}: param ${p} is declared but its query never uses $${p}`);
   return { name, severity, database, description: description_, params, sql };
 }
 
@@ -101,7 +101,7 @@ export function applyOverrides(checks: DataCheck[], spec: string): DataCheck[] {
     } else {
       if (!(key in check.params)) throw new DataCheckConfigError(`ETL_DATA_CHECKS: ${name} has no param ${key} (params: ${Object.keys(check.params).join(', ') || 'none'})`);
       const n = Number(value);
-      if (!Number.isFinite(n)) throw new DataCheckConfigError(`ETL_DATA_CHECKS: ${name}.${key} must be a number, got ${value}`);
+      if (!Number.isFinite(n) || n < 0) throw new DataCheckConfigError(`ETL_DATA_CHECKS: ${name}.${key} must be a number of 0 or more, got ${value}`);
       check.params[key] = n;
     }
   }
@@ -114,9 +114,16 @@ export function loadDataChecks(overrides = '', dir = CHECKS_DIR): DataCheck[] {
   return applyOverrides(files.map((f) => parseCheck(f, readFileSync(join(dir, f), 'utf8'))), overrides);
 }
 
-/** The check's query with `$date` and `$<param>` made positional: `$1::date`, then each param as numeric. */
+/**
+ * The check's query with `$date` and `$<param>` made positional (`$1::date`, then each param used, as
+ * numeric): only what the query uses is bound, since PostgreSQL refuses a parameter it cannot type.
+ * Every `$<name>` is a parameter, even inside a string literal; dollar quoting is not available.
+ */
 export function boundQuery(check: DataCheck, date: string): { text: string; values: Array<string | number> } {
-  const names = Object.keys(check.params);
-  const text = check.sql.replace(/\$([a-z_][a-z0-9_]*)/g, (_, n: string) => (n === 'date' ? '$1::date' : `$${names.indexOf(n) + 2}::numeric`));
-  return { text, values: [date, ...names.map((n) => check.params[n] as number)] };
+  const used: string[] = [];
+  const text = check.sql.replace(/\$([a-z_][a-z0-9_]*)/g, (_, n: string) => {
+    if (!used.includes(n)) used.push(n);
+    return `$${used.indexOf(n) + 1}::${n === 'date' ? 'date' : 'numeric'}`;
+  });
+  return { text, values: used.map((n) => (n === 'date' ? date : (check.params[n] as number))) };
 }

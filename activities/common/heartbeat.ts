@@ -69,3 +69,12 @@ export function cancellationError(signal: AbortSignal, cause?: unknown): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new CancelledFailure(`activity cancelled: ${String(reason)}`, [], cause instanceof Error ? cause : undefined);
 }
+
+/** The activity's logger, or the console outside an activity (tests and benches call activity code directly). */
+export function activityLog(): { warn(m: string): void } {
+  try {
+    return Context.current().log;
+  } catch {
+    return console;
+  }
+}

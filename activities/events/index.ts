@@ -4,7 +4,7 @@
  * partition's range is one load whose rows, quarantine and new offset commit together.
  */
 import { Context } from '@temporalio/activity';
-import { handOver, heartbeat } from '../common/heartbeat';
+import { activityLog, handOver, heartbeat } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
@@ -112,13 +112,7 @@ export function lostAlert(l: LostMessages, at: AttemptInfo | null): RaiseAlertIn
   };
 }
 
-function log(): { warn(m: string): void } {
-  try {
-    return Context.current().log;
-  } catch {
-    return console;
-  }
-}
+const log = activityLog;
 
 function attemptInfo(): AttemptInfo | null {
   try {

@@ -72,12 +72,14 @@ export function orphanFactResult(err: unknown): CheckResult | undefined {
 export async function recordResults(db: Pool | PoolClient, run: CheckRun, date: string, results: readonly CheckResult[], published: boolean): Promise<void> {
   if (results.length === 0) return;
   await db.query(
-    `insert into data_checks (check_date, check_name, run_id, severity, status, observed, expected, detail, published)
-     select $1::date, r.check_name, $2, r.severity, r.status, r.observed, r.expected, r.detail, $3
+    // clock_timestamp, not the transaction's start: a result written after a rollback must not sort
+    // before the pass of a run that started earlier but committed later (data_checks_latest).
+    `insert into data_checks (check_date, check_name, run_id, severity, status, observed, expected, detail, published, checked_at)
+     select $1::date, r.check_name, $2, r.severity, r.status, r.observed, r.expected, r.detail, $3, clock_timestamp()
      from unnest($4::text[], $5::text[], $6::text[], $7::numeric[], $8::numeric[], $9::text[]) as r(check_name, severity, status, observed, expected, detail)
      on conflict (check_date, check_name, run_id) do update
        set severity = excluded.severity, status = excluded.status, observed = excluded.observed, expected = excluded.expected,
-           detail = excluded.detail, published = excluded.published, checked_at = now()`,
+           detail = excluded.detail, published = excluded.published, checked_at = excluded.checked_at`,
     [date, `${run.workflowId}/${run.runId}`, published,
       results.map((r) => r.check), results.map((r) => r.severity), results.map((r) => r.status),
       results.map((r) => r.observed), results.map((r) => r.expected), results.map((r) => r.detail)],
@@ -87,10 +89,21 @@ export async function recordResults(db: Pool | PoolClient, run: CheckRun, date: 
 /** The alert id of one check on one date in one run: a retried activity raises it once. */
 export const checkAlertId = (run: CheckRun, date: string, check: string) => `${run.workflowId}/${run.runId}/data_check/${date}/${check}`;
 
-/** One `data_check` alert per failed or warned check, in staging's etl.alerts (the schedule monitor sends it to the webhook). */
-export async function raiseCheckAlerts(staging: Pool, run: CheckRun, date: string, results: readonly CheckResult[], published: boolean): Promise<string[]> {
+/**
+ * One `data_check` alert per failed or warned check, in staging's etl.alerts (the schedule monitor
+ * sends it to the webhook), unless the check's previous result on that date, by another run, had the
+ * same status: a date that stays blocked run after run is alerted once, and again after it passed.
+ */
+export async function raiseCheckAlerts(staging: Pool, analytics: Pool, run: CheckRun, date: string, results: readonly CheckResult[], published: boolean): Promise<string[]> {
+  const bad = results.filter((x) => x.status === 'fail' || x.status === 'warn');
+  if (bad.length === 0) return [];
+  const { rows } = await analytics.query<{ check_name: string; status: string }>(
+    `select distinct on (check_name) check_name, status from data_checks
+     where check_date = $1::date and run_id <> $2 and check_name = any($3) order by check_name, checked_at desc`,
+    [date, `${run.workflowId}/${run.runId}`, bad.map((r) => r.check)]);
+  const before = new Map(rows.map((r) => [r.check_name, r.status]));
   const ids: string[] = [];
-  for (const r of results.filter((x) => x.status === 'fail' || x.status === 'warn')) {
+  for (const r of bad.filter((x) => before.get(x.check) !== x.status)) {
     const alertId = checkAlertId(run, date, r.check);
     const outcome = published ? 'published with a warning' : 'NOT published, its previous version kept';
     await insertAlert(staging, {

@@ -91,6 +91,13 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     await upsertDimensions(dst, input.source);
     const summary = { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates };
     await recordLoad(dst, input, summary);
+    // The rows merged for a date become visible only while no load of that date runs: a date's
+    // load (loadDate) holds its lock exclusively from its facts to its data checks, which must see
+    // the same work rows (revenue_reconciles recounts them), so the commit waits for it to finish.
+    if (spec.dates && loaded > 0) {
+      const changed = input.changedOnly ? dates : (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${spec.dates.replace(/\b_in\b/g, '_changed')}) t(x) where x is not null`)).rows.map((r) => r.d);
+      await dst.query(`select pg_advisory_xact_lock_shared(hashtext('transform-date:' || d)) from (select distinct unnest($1::text[]) as d order by 1) t`, [changed]);
+    }
     await dst.query('commit');
     const own = [...new Set(dates)].sort();
     out = { load: summary, dates: own, pending: [...new Set(marks.others)].filter((d) => !own.includes(d)).sort() };

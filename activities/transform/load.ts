@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { DataCheck } from '../../lib/data-checks';
 import { rethrowClassified } from '../../lib/errors';
+import { activityLog } from '../common/heartbeat';
 import { inTransaction } from '../common/transaction';
 import { DataCheckFailed, orphanFactResult, raiseCheckAlerts, recordResults, runChecks, type CheckResult, type CheckRun } from './checks';
 
@@ -51,7 +52,9 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0), snapshot: snap.rows[0]?.s };
     });
     if (gate) {
-      await raiseCheckAlerts(gate.staging, gate.run, input.date, results, true);
+      // Published: an alert that cannot be written now must not fail (and so rebuild) the date again.
+      await raiseCheckAlerts(gate.staging, analytics, gate.run, input.date, results, true)
+        .catch((e: unknown) => activityLog().warn(`data-check warnings of ${input.date} were not raised as alerts (data_checks has them): ${e instanceof Error ? e.message : String(e)}`));
       const n = (s: string) => results.filter((c) => c.status === s).length;
       out.checks = { passed: n('pass'), warned: n('warn'), skipped: n('skip') };
     }
@@ -60,9 +63,14 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
     const orphan = gate ? orphanFactResult(err) : undefined;
     if (gate && (err instanceof DataCheckFailed || orphan)) {
       const blocked = err instanceof DataCheckFailed ? err : new DataCheckFailed(input.date, [orphan as CheckResult]);
-      // Rolled back: the date keeps its previous version. The results and alerts say why, then the run fails.
-      await recordResults(analytics, gate.run, input.date, blocked.results, false);
-      await raiseCheckAlerts(gate.staging, gate.run, input.date, blocked.results, false);
+      // Rolled back: the date keeps its previous version. The alert and the results say why, then
+      // the run fails. Both are tried; if either fails the attempt is retried (and blocked again).
+      const written = await Promise.allSettled([
+        raiseCheckAlerts(gate.staging, analytics, gate.run, input.date, blocked.results, false),
+        recordResults(analytics, gate.run, input.date, blocked.results, false),
+      ]);
+      const lost = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+      if (lost) rethrowClassified(lost.reason, `transform ${input.partition}: analytics date ${input.date} was blocked by a data check, but recording it failed`);
       throw ApplicationFailure.nonRetryable(`transform ${input.partition}: ${blocked.message}. Fix the data or the check's threshold (docs/data-checks.md), then re-run the partition`, 'DataCheckFailed');
     }
     // A constraint violation here (e.g. a fact whose dimension row is missing) is a bug, not bad

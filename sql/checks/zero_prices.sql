@@ -8,8 +8,8 @@ with l as (
   select count(*) as lines, count(*) filter (where unit_price = 0) as zero
   from fact_order_line where order_date = $date and not cancelled
 )
-select case when lines < $min_lines then null else zero::numeric / lines <= $max_share end as ok,
-       case when lines = 0 then 0 else round(zero::numeric / lines, 4) end as observed, $max_share as expected,
-       case when lines < $min_lines then format('%s order lines: fewer than %s, not judged', lines, $min_lines)
-            else format('%s of %s non-cancelled order lines priced at 0 (%s%%); at most %s%% allowed', zero, lines, round(100 * zero::numeric / lines, 2), 100 * $max_share) end as detail
+select case when lines < $min_lines or lines = 0 then null else zero::numeric / lines <= $max_share end as ok,
+       round(coalesce(zero::numeric / nullif(lines, 0), 0), 4) as observed, $max_share as expected,
+       case when lines < $min_lines or lines = 0 then format('%s order lines: fewer than %s, not judged', lines, $min_lines)
+            else format('%s of %s non-cancelled order lines priced at 0 (%s%%); at most %s%% allowed', zero, lines, round(100 * zero::numeric / nullif(lines, 0), 2), 100 * $max_share) end as detail
 from l

@@ -120,7 +120,12 @@ describe('blocking data checks before analytics publish (real PostgreSQL and Tem
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     const chain: string[] = [];
     for (let e: unknown = failure; e instanceof Error; e = e.cause) chain.push(e.message);
-    expect(chain.join(' <- ')).toMatch(new RegExp(`analytics date ${date} not published: blocking data check failed: orders_volume`));
+    expect(chain.join(' <- ')).toMatch(new RegExp(`analytics date ${date} not published: a blocking data check failed .*the run's other dates were published`));
+    // The other dates the hour touched (orders of earlier days updated in it) were checked and published.
+    const { rows: others } = await env.deps.analytics.query<{ d: string; published: boolean }>(
+      `select distinct to_char(check_date, 'YYYY-MM-DD') as d, published from data_checks where run_id like $1 and check_date <> $2`, [`${workflowId}/%`, date]);
+    expect(others.length).toBeGreaterThan(0);
+    expect(others.every((o) => o.published)).toBe(true);
 
     expect(await published(date)).toEqual(before);
     const [r] = await results(date, `${workflowId}/%`).then((rows) => rows.filter((x) => x.check_name === 'orders_volume'));
@@ -152,6 +157,24 @@ describe('blocking data checks before analytics publish (real PostgreSQL and Tem
     expect(await published(date)).toEqual({ orders: before!.orders, revenue: '0.00' });
     expect((await results(date, `${warned.workflowId}/warned`)).find((x) => x.check_name === 'zero_prices')).toMatchObject({ status: 'warn', published: true });
     expect((await alert(checkAlertId(warned, date, 'zero_prices')))?.message).toMatch(/zero_prices warned on analytics date 2024-04-04 \(published with a warning\)/);
+  });
+
+  it('a warning check (quarantine_share) publishes and alerts once; the same warning in the next run raises no second alert', async () => {
+    const date = DAYS[1]!;
+    await env.deps.staging.query(
+      `insert into etl.loads (load_id, pipeline, source, partition_start, partition_end, status, received, loaded, quarantined, duplicates, finished_at)
+       values ($1, 'orders', 'orders_api', $2, $3, 'succeeded', 1000, 800, 200, 0, now())`,
+      [`test/${prefix}quarantine`, `${date}T10:00:00Z`, `${date}T10:10:00Z`]);
+    const first = { workflowId: `test/${prefix}quarantine`, runId: 'q1' };
+    const out = await loadDate(env.deps.analytics, { date, partition: first.workflowId }, gate(first));
+    expect(out.checks?.warned).toBe(1);
+    const r = (await results(date, `${first.workflowId}/q1`)).find((x) => x.check_name === 'quarantine_share');
+    expect(r).toMatchObject({ status: 'warn', published: true, observed: '0.2000', expected: '0.05' });
+    expect((await alert(checkAlertId(first, date, 'quarantine_share')))?.message).toMatch(/quarantine_share warned on analytics date 2024-04-02 \(published with a warning\): orders_api: 200 of 1000 rows quarantined \(20\.00%\)/);
+    const second = { workflowId: `test/${prefix}quarantine`, runId: 'q2' };
+    await loadDate(env.deps.analytics, { date, partition: second.workflowId }, gate(second));
+    expect((await results(date, `${second.workflowId}/q2`)).find((x) => x.check_name === 'quarantine_share')?.status).toBe('warn');
+    expect(await alert(checkAlertId(second, date, 'quarantine_share'))).toBeUndefined();
   });
 
   it('analysts can read the results, latest per check and date', async () => {

@@ -18,10 +18,12 @@ describe('data checks (sql/checks)', () => {
     expect(c.sql.startsWith('select ')).toBe(true);
   });
 
-  it('makes $date and the params positional, params as numeric in declaration order', () => {
+  it('makes $date and the params positional in order of first use, binding only what the query uses', () => {
     const q = boundQuery(parseCheck('sample.sql', FILE), '2024-03-05');
-    expect(q.text).toContain('$2::numeric < 1 and $1::date is not null and $3::numeric > $2::numeric');
-    expect(q.values).toEqual(['2024-03-05', 0.6, 20]);
+    expect(q.text).toContain('$1::numeric < 1 and $2::date is not null and $3::numeric > $1::numeric');
+    expect(q.values).toEqual([0.6, '2024-03-05', 20]);
+    const noDate = boundQuery(parseCheck('sample.sql', FILE.replace('$date is not null', 'true')), '2024-03-05');
+    expect(noDate.values).toEqual([0.6, 20]);
   });
 
   it('refuses a file whose name, severity, description or parameters are wrong, naming the file', () => {
@@ -30,6 +32,7 @@ describe('data checks (sql/checks)', () => {
     expect(() => parseCheck('sample.sql', FILE.replace(/-- description:.*\n.*\n/, ''))).toThrow(/no "-- description:"/);
     expect(() => parseCheck('sample.sql', FILE.replace('$min_rows >', '$max_rows >'))).toThrow(/uses \$max_rows, which is neither/);
     expect(() => parseCheck('sample.sql', FILE.replace('min_rows = 20', 'min_rows = twenty'))).toThrow(/param line must read/);
+    expect(() => parseCheck('sample.sql', FILE.replace('-- param: min_rows = 20', '-- param: min_rows = 20\n-- param: unused = 1'))).toThrow(/param unused is declared but its query never uses \$unused/);
   });
 
   it('applies ETL_DATA_CHECKS: a threshold, a severity, off; unknown names are errors', () => {
@@ -40,7 +43,8 @@ describe('data checks (sql/checks)', () => {
     expect(applyOverrides(base, 'sample.severity=off')).toEqual([]);
     expect(() => applyOverrides(base, 'nope.min_ratio=1')).toThrow(/no check named nope \(checks: sample\)/);
     expect(() => applyOverrides(base, 'sample.max=1')).toThrow(/sample has no param max \(params: min_ratio, min_rows\)/);
-    expect(() => applyOverrides(base, 'sample.min_ratio=lots')).toThrow(/must be a number, got lots/);
+    expect(() => applyOverrides(base, 'sample.min_ratio=lots')).toThrow(/must be a number of 0 or more, got lots/);
+    expect(() => applyOverrides(base, 'sample.min_ratio=-1')).toThrow(/must be a number of 0 or more, got -1/);
     expect(() => applyOverrides(base, 'sample.severity=loud')).toThrow(/blocking, warning or off/);
     expect(() => applyOverrides(base, 'sample')).toThrow(/must read check.param=number/);
   });
@@ -49,7 +53,7 @@ describe('data checks (sql/checks)', () => {
     const checks = loadDataChecks();
     const by = Object.fromEntries(checks.map((c) => [c.name, c]));
     for (const name of ['revenue_reconciles', 'facts_have_dimensions', 'no_negative_amounts', 'zero_prices', 'orders_volume']) expect(by[name]?.severity, name).toBe('blocking');
-    for (const name of ['no_future_dates', 'events_volume', 'quarantine_share']) expect(by[name]?.severity, name).toBe('warning');
+    for (const name of ['no_future_dates', 'events_volume', 'quarantine_share', 'transform_quarantine_share']) expect(by[name]?.severity, name).toBe('warning');
     expect(by.quarantine_share?.database).toBe('staging');
   });
 });
