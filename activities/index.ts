@@ -17,6 +17,7 @@ import { createBackfillActivities } from './common/backfills';
 import { createMonitorActivities } from './monitor';
 import { createSmokeActivities } from './smoke';
 import { createTransformActivities } from './transform';
+import { createRebuildActivities } from './rebuild';
 
 /** The clients and settings activities need; built by workers/, never by activities themselves. */
 export interface ActivityDeps {
@@ -51,6 +52,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAlertActivities(deps),
     ...createBackfillActivities(deps),
     ...createMonitorActivities(deps),
+    ...createRebuildActivities(deps),
   };
 }
 

@@ -10,3 +10,4 @@ export * from './files';
 export * from './events-stream';
 export * from './realtime';
 export * from './monitor';
+export * from './rebuild';

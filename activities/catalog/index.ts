@@ -72,6 +72,21 @@ async function loadIdFor(deps: CatalogDeps, shop: PoolClient, spec: CatalogSourc
   return rows[0].sha256 === sha ? base : `${base}/changed-${sha.slice(0, 16)}`;
 }
 
+/**
+ * Validates one chunk of rows as read (text values) and merges the valid ones into the source's
+ * staging table; rejected ones are appended to `rejected`, numbered after the `before` rows already
+ * read. Shared by the live load and the rebuild from the lake (activities/rebuild).
+ */
+export async function mergeCatalogChunk(client: PoolClient, spec: CatalogSourceSpec, rows: readonly Record<string, unknown>[], loadId: string, before: number, rejected: Rejected[]): Promise<{ valid: number; loaded: number }> {
+  const values: CopyValue[][] = [];
+  rows.forEach((row, i) => {
+    const v = validateRow(spec, row);
+    if (v.ok) values.push([...(v.values as CopyValue[]), loadId]);
+    else rejected.push({ ref: `${before + i + 1}:${spec.keys.slice(1).map((k) => String(row[k])).join('|')}`, reason: v.reason, record: row });
+  });
+  return { valid: values.length, loaded: await mergeRows(client, spec.staging, [...spec.columns, 'load_id'], values) };
+}
+
 async function loadSource(deps: CatalogDeps, spec: CatalogSourceSpec, input: CatalogSourceInput): Promise<CatalogSourceOutput> {
   const start = new Date(input.partitionStart).toISOString();
   const end = new Date(input.partitionEnd).toISOString();
@@ -95,15 +110,10 @@ async function loadSource(deps: CatalogDeps, spec: CatalogSourceSpec, input: Cat
           chunks++;
           await raw.writeMany(rows);
           hash.update(jsonLines(rows));
-          const values: CopyValue[][] = [];
-          rows.forEach((row, i) => {
-            const v = validateRow(spec, row);
-            if (v.ok) values.push([...(v.values as CopyValue[]), loadId]);
-            else rejected.push({ ref: `${received + i + 1}:${spec.keys.slice(1).map((k) => String(row[k])).join('|')}`, reason: v.reason, record: row });
-          });
+          const merged = await mergeCatalogChunk(client, spec, rows, loadId, received, rejected);
           received += rows.length;
-          valid += values.length;
-          loaded += await mergeRows(client, spec.staging, [...spec.columns, 'load_id'], values);
+          valid += merged.valid;
+          loaded += merged.loaded;
           beat();
         }
       } catch (err) {

@@ -37,6 +37,8 @@ export interface IngestPurchaseFileInput {
   batchSize?: number;
   /** Source lines per committed piece (default DEFAULT_PIECE_LINES): a retry resumes after the last one. */
   pieceLines?: number;
+  /** Rebuild from the lake (activities/rebuild): read this raw copy instead of the dropped object, and make no copy. */
+  fromRaw?: string;
 }
 /** `load` is null only when the object changed or disappeared since it was listed (`vanished` says how). */
 export interface IngestPurchaseFileOutput { key: string; load: LoadSummary | null; vanished?: string }
@@ -54,6 +56,12 @@ export function purchaseLoadId(file: Pick<PurchaseFileRef, 'key' | 'etag'>): str
 export function purchaseFileDate(file: Pick<PurchaseFileRef, 'lastModified'>): string {
   return utcDate(file.lastModified);
 }
+
+/**
+ * The raw copy's user metadata: the dropped object's key, ETag and LastModified, so a rebuild from
+ * the lake loads it as the same file (same load id, source_file and correction order).
+ */
+export const RAW_SOURCE_META = { key: 'etl-source-key', etag: 'etl-source-etag', lastModified: 'etl-source-last-modified' } as const;
 
 /** Immutable raw copy: the ETag in the name keeps a re-dropped, changed file from overwriting it. */
 export function purchaseRawKey(file: PurchaseFileRef): string {
@@ -111,11 +119,11 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
           // replaced or deleted since, but the load goes on with the bytes it began with.
           const from = done[done.length - 1]?.endByte ?? 0;
           const range = from > 0 && !kind.gzip ? `bytes=${from}-` : undefined;
-          const rawKey = purchaseRawKey(file);
+          const rawKey = input.fromRaw ?? purchaseRawKey(file);
           let body: Readable;
           if (range && from >= file.size) {
             body = Readable.from([]); // the pieces reached the end: only the load's own commit is left
-          } else if (done.length > 0) {
+          } else if (done.length > 0 || input.fromRaw) {
             body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: rawKey, Range: range }))).Body as Readable;
           } else {
             // IfMatch: the bytes parsed are exactly the listed version, or the attempt stops here.
@@ -126,7 +134,10 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
             body = obj.Body as Readable;
             // The raw copy, before any piece commits: a committed piece implies it exists.
             const source = `${bucket}/${file.key.split('/').map(encodeURIComponent).join('/')}`;
-            await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: rawKey, CopySource: source, CopySourceIfMatch: file.etag })).catch((err: unknown) => {
+            const Metadata = { [RAW_SOURCE_META.key]: encodeURIComponent(file.key), [RAW_SOURCE_META.etag]: file.etag, [RAW_SOURCE_META.lastModified]: file.lastModified };
+            await s3.send(new CopyObjectCommand({
+              Bucket: bucket, Key: rawKey, CopySource: source, CopySourceIfMatch: file.etag, MetadataDirective: 'REPLACE', Metadata, ContentType: obj.ContentType,
+            })).catch((err: unknown) => {
               body.destroy();
               if (status(err) === 404 || status(err) === 412) throw new Vanished(`${status(err) === 404 ? 'deleted' : 'replaced'} since it was listed`);
               throw err;

@@ -9,6 +9,7 @@ import { register as generate } from './generate';
 import { register as histories } from './histories';
 import { register as lake } from './lake';
 import { register as live } from './live';
+import { register as rebuild } from './rebuild';
 import { register as runs } from './runs';
 import { register as schedules } from './schedules';
 import { register as services } from './services';
@@ -28,6 +29,7 @@ export const commands: Array<(program: Command) => void> = [
   histories,
   lake,
   live,
+  rebuild,
   runs,
   schedules,
   services,

@@ -5,23 +5,15 @@
  * another run. Then the hourly transform, and the contract metrics against the files, to the cent.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Manifest } from '../../contract/manifest';
 import { generateDataset } from '../../shop/generator';
 import { testEnv, type TestEnv } from '../support/env';
-import { ingestAndTransform, serveDataset, type ServedDataset } from '../support/pipelines-run';
+import { ingestAndTransform, serveDataset, tagIds, type ServedDataset } from '../support/pipelines-run';
 import { expectContract, expectedMetrics, freshTestDay, type Expected } from '../support/transform-expected';
-
-/** Prefixes every generated id (users, products, orders, purchase orders, events, sessions, reviews). */
-function tagIds(dir: string, tag: string): void {
-  const files = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : [join(d, f)]));
-  for (const f of files(dir).filter((f) => !f.endsWith('manifest.json'))) {
-    writeFileSync(f, readFileSync(f, 'utf8').replace(/\b(U\d{6}|P\d{4,}|O\d{6,}|H\d{6,}|E\d+|S\d+|R\d+)\b/g, `${tag}$1`));
-  }
-}
 
 describe('transform fed by the real ingestion pipelines (simulator, Temporal, PostgreSQL, Kafka, S3)', () => {
   let env: TestEnv;

@@ -4,7 +4,7 @@
  * and consumer group, a drop prefix. Then the hourly transform. Ids in the folder must carry the
  * test's tag (events are counted by `event_id like '<tag>%'`), so no row is shared with another run.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { expect } from 'vitest';
@@ -12,6 +12,14 @@ import { startShop, type Shop } from '../../shop/simulator/start-shop';
 import { catalogPipelineWorkflow, eventsStreamWorkflow, filesPipelineWorkflow, ordersPipelineWorkflow, stopEventsSignal, transformWorkflow } from '../../workflows';
 import { partitionAt } from '../../workflows/partitions';
 import type { TestEnv } from './env';
+
+/** Prefixes every generated id (users, products, orders, purchase orders, events, sessions, reviews) of a dataset folder. */
+export function tagIds(dir: string, tag: string): void {
+  const files = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : [join(d, f)]));
+  for (const f of files(dir).filter((f) => !f.endsWith('manifest.json'))) {
+    writeFileSync(f, readFileSync(f, 'utf8').replace(/\b(U\d{6}|P\d{4,}|O\d{6,}|H\d{6,}|E\d+|S\d+|R\d+)\b/g, `${tag}$1`));
+  }
+}
 
 export interface ServedDataset { shop: Shop; tag: string; topic: string; dropPrefix: string; stop(): Promise<void> }
 

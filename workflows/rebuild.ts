@@ -1,0 +1,121 @@
+/**
+ * Rebuild from the raw lake (docs/recovery.md, `etl rebuild --from-raw`): every raw partition
+ * (source, dt) of the chosen sources is replayed through the live validation and staging merge
+ * (activities/rebuild), a few at a time; events partitions one after another, in date order, so
+ * each Kafka partition's ranges go in offset order. Then the transform runs as a backfill over the
+ * hours the replayed rows arrived in, which rebuilds every date they touch, and the curated lake
+ * with it. Resumable (each replayed object is a load with an id) and idempotent (a second run skips
+ * every load); continues as new every MAX_UNITS_PER_RUN partitions.
+ */
+import { ApplicationFailure, continueAsNew, defineQuery, executeChild, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { RawSource, RebuildActivities, ReplayRawOutput } from '../activities/rebuild';
+import { backfillWorkflow } from './backfill';
+import { DEFAULT_RUN_SIZES } from './backfill-plan';
+import { slidingWindow } from './helpers';
+import { activitiesOn } from './queues';
+import { EtlPartition, EtlPipeline } from './search-attributes';
+
+export const REBUILD_SOURCES: RawSource[] = ['products', 'users', 'inventory', 'reviews', 'orders', 'purchases', 'events'];
+/** Raw partitions replayed per run before continuing as new (about 6 history events each). */
+export const MAX_UNITS_PER_RUN = 300;
+/** Objects replayed inexactly that a run carries and reports (all are in the activities' results). */
+const INEXACT_KEPT = 50;
+
+export interface RebuildUnit { source: RawSource; dt: string }
+export interface RebuildTotals { objects: number; received: number; loaded: number; quarantined: number; duplicates: number }
+export interface RebuildState { startedAt: string; units: RebuildUnit[]; total: number; done: number; totals: RebuildTotals; inexact: string[]; continuedAsNew: number }
+
+export interface RebuildInput {
+  /** Default: every source. */
+  sources?: RawSource[];
+  /** Raw partitions (dt) from and to, inclusive, YYYY-MM-DD; default: all. */
+  from?: string;
+  to?: string;
+  /** Raw partitions replayed at once (default 4); events go one at a time. */
+  concurrency?: number;
+  /** The consumer group whose stored offsets the events restore (default the stream's). */
+  consumerGroup?: string;
+  /** Run the transform afterwards (default true). */
+  transform?: boolean;
+  /** Carried across continue-as-new. */
+  state?: RebuildState;
+}
+
+export interface RebuildProgress { phase: 'listing' | 'replaying' | 'transform' | 'done'; total: number; done: number; running: string[]; totals: RebuildTotals; inexact: number; continuedAsNew: number }
+/** transformRuns: the transform partitions (hours) the closing backfill ran. */
+export interface RebuildOutput extends RebuildProgress { inexactObjects: string[]; transformRuns?: number }
+
+export const rebuildProgressQuery = defineQuery<RebuildProgress>('rebuildProgress');
+
+const acts = activitiesOn<RebuildActivities>('heavy', {
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+const hourFloor = (ms: number) => new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString();
+
+export async function rebuildWorkflow(input: RebuildInput): Promise<RebuildOutput> {
+  const sources = input.sources ?? REBUILD_SOURCES;
+  const unknown = sources.filter((s) => !REBUILD_SOURCES.includes(s));
+  if (unknown.length) throw ApplicationFailure.nonRetryable(`unknown source ${unknown.join(', ')}; use ${REBUILD_SOURCES.join(', ')}`, 'InvalidRebuildInput');
+  for (const d of [input.from, input.to]) if (d !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(d)) throw ApplicationFailure.nonRetryable(`from/to must be YYYY-MM-DD, got ${d}`, 'InvalidRebuildInput');
+  upsertSearchAttributes([{ key: EtlPipeline, value: 'rebuild' }, { key: EtlPartition, value: `${input.from ?? 'all'}/${input.to ?? 'all'}` }]);
+
+  let phase: RebuildProgress['phase'] = input.state ? 'replaying' : 'listing';
+  const running = new Set<string>();
+  let state = input.state;
+  const progress = (): RebuildProgress => ({
+    phase, total: state?.total ?? 0, done: state?.done ?? 0, running: [...running],
+    totals: state?.totals ?? { objects: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0 }, inexact: state?.inexact.length ?? 0, continuedAsNew: state?.continuedAsNew ?? 0,
+  });
+  setHandler(rebuildProgressQuery, progress);
+
+  if (!state) {
+    const lists = await Promise.all(sources.map(async (source) => (await acts.rawDates({ source, from: input.from, to: input.to })).map((dt) => ({ source, dt }))));
+    // Sources in the order given (the catalog first), each in date order.
+    const units = lists.flat();
+    state = { startedAt: new Date().toISOString(), units, total: units.length, done: 0, totals: { objects: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0 }, inexact: [], continuedAsNew: 0 };
+  }
+  const s = state;
+  phase = 'replaying';
+  const batch = s.units.slice(0, MAX_UNITS_PER_RUN);
+  const add = (o: ReplayRawOutput) => {
+    for (const k of ['objects', 'received', 'loaded', 'quarantined', 'duplicates'] as const) s.totals[k] += o[k];
+    for (const x of o.inexact) if (s.inexact.length < INEXACT_KEPT) s.inexact.push(x);
+    s.done++;
+  };
+  const replay = async (u: RebuildUnit) => {
+    const name = `${u.source}/dt=${u.dt}`;
+    running.add(name);
+    try {
+      add(await acts.replayRawPartition({ ...u, group: input.consumerGroup }));
+    } finally {
+      running.delete(name);
+    }
+  };
+  const events = batch.filter((u) => u.source === 'events');
+  await Promise.all([
+    slidingWindow(batch.filter((u) => u.source !== 'events'), Math.max(1, input.concurrency ?? 4), replay),
+    // One events partition at a time, in date order: a Kafka partition's ranges must go in offset order.
+    (async () => { for (const u of events) await replay(u); })(),
+  ]);
+  if (s.units.length > batch.length) {
+    return continueAsNew<typeof rebuildWorkflow>({ ...input, state: { ...s, units: s.units.slice(batch.length), continuedAsNew: s.continuedAsNew + 1 } });
+  }
+
+  let transformRuns: number | undefined;
+  if (input.transform !== false && s.totals.objects > 0) {
+    phase = 'transform';
+    // Every replayed row arrived between startedAt and now: a transform backfill over those hours
+    // reads them all (its extracts look back 2 hours too) and rebuilds every date they touch.
+    const to = hourFloor(Date.now() + 3_600_000);
+    const out = await executeChild(backfillWorkflow, {
+      workflowId: `${workflowInfo().workflowId}/transform`,
+      args: [{ pipelines: ['transform'], from: hourFloor(Date.parse(s.startedAt)), to, concurrency: 1, runSizes: { transform: DEFAULT_RUN_SIZES.transform } }],
+    });
+    transformRuns = out.partitions?.completed;
+  }
+  phase = 'done';
+  return { ...progress(), inexactObjects: s.inexact, ...(transformRuns !== undefined ? { transformRuns } : {}) };
+}
