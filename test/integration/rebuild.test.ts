@@ -6,35 +6,19 @@
  * deleted and the sources are switched off. `rebuildWorkflow` must bring every checksum back, and a
  * second rebuild must change nothing.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
-import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePrefix, getObjectBytes, listObjects, putObject } from '../../lib/s3';
 import { generateDataset } from '../../shop/generator';
 import { rebuildWorkflow, type RebuildOutput } from '../../workflows/rebuild';
 import { testEnv, type TestEnv } from '../support/env';
 import { ingestAndTransform, serveDataset, tagIds, type ServedDataset } from '../support/pipelines-run';
+import { analyticsChecksums, curatedChecksums, stagingChecksums, truncateAll } from '../support/rebuild-checks';
 import { expectedMetrics } from '../support/transform-expected';
-
-/** Staging tables and the columns that are the data (load_id and ingested_at say when and by which load). */
-const STAGING = ['orders', 'order_lines', 'products', 'users', 'inventory', 'reviews', 'events', 'purchases'];
-/** Analytics relations left out: check results and realtime minutes name runs and wall-clock minutes. */
-const NOT_COMPARED = new Set(['data_checks', 'data_checks_latest', 'schema_migrations', 'schema_code']);
-
-async function tableChecksum(db: Pool, relation: string, exclude: readonly string[] = []): Promise<string> {
-  const [schema, name] = relation.includes('.') ? relation.split('.') as [string, string] : ['public', relation];
-  const { rows: cols } = await db.query<{ c: string }>(
-    `select quote_ident(column_name) as c from information_schema.columns where table_schema = $1 and table_name = $2 and not (column_name = any($3)) order by ordinal_position`,
-    [schema, name, exclude]);
-  const list = cols.map((c) => c.c).join(', ');
-  const { rows } = await db.query<{ n: string; md5: string | null }>(
-    `select count(*)::text as n, md5(string_agg(r, E'\\n' order by r)) as md5 from (select (${list})::text as r from ${schema}.${name} t) x`);
-  return `${rows[0]?.n}:${rows[0]?.md5 ?? '-'}`;
-}
 
 describe('rebuild from the raw lake alone (real Temporal, PostgreSQL, Kafka, S3)', () => {
   let env: TestEnv;
@@ -44,24 +28,9 @@ describe('rebuild from the raw lake alone (real Temporal, PostgreSQL, Kafka, S3)
   const group = `pipelines-${tag}`;
   let bucket: string;
 
-  const checksums = async (): Promise<Record<string, string>> => {
-    const out: Record<string, string> = {};
-    for (const t of STAGING) out[`staging.${t}`] = await tableChecksum(env.deps.staging, `staging.${t}`, ['load_id', 'ingested_at']);
-    out['etl.files'] = await tableChecksum(env.deps.staging, 'etl.files', ['loaded_at']);
-    out['etl.kafka_offsets'] = await tableChecksum(env.deps.staging, 'etl.kafka_offsets', ['updated_at']);
-    const { rows } = await env.deps.analytics.query<{ r: string }>(
-      `select table_name as r from information_schema.tables where table_schema = 'public' and table_name not like 'realtime%' order by 1`);
-    for (const { r } of rows.filter((x) => !NOT_COMPARED.has(x.r))) out[`analytics.${r}`] = await tableChecksum(env.deps.analytics, r);
-    // The curated Parquet, read back by hyparquet (DuckDB writes it): every object's rows.
-    const { parquetReadObjects } = await import('hyparquet');
-    for (const o of (await listObjects(env.deps.s3, bucket, 'curated/')).sort((a, b) => a.key.localeCompare(b.key))) {
-      const bytes = await getObjectBytes(env.deps.s3, bucket, o.key);
-      const rowsOf = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer });
-      const text = JSON.stringify(rowsOf, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-      out[o.key] = `${rowsOf.length}:${createHash('md5').update(text).digest('hex')}`;
-    }
-    return out;
-  };
+  const checksums = async (): Promise<Record<string, string>> => ({
+    ...(await stagingChecksums(env.deps.staging)), ...(await analyticsChecksums(env.deps.analytics)), ...(await curatedChecksums(env.deps.s3, bucket)),
+  });
 
   beforeAll(async () => {
     bucket = `${process.env.S3_BUCKET ?? 'shop-lake-test'}-${tag}`.slice(0, 63);
@@ -105,12 +74,7 @@ describe('rebuild from the raw lake alone (real Temporal, PostgreSQL, Kafka, S3)
     // The sources go away (shop database, orders API, Kafka topic, drop zone), and so does everything but raw/.
     await served?.stop();
     served = undefined;
-    await env.deps.staging.query(`do $$ declare r record; begin
-      for r in select schemaname, tablename from pg_tables where schemaname in ('staging', 'etl') loop
-        execute format('truncate %I.%I cascade', r.schemaname, r.tablename); end loop; end $$`);
-    await env.deps.analytics.query(`do $$ declare r record; begin
-      for r in select schemaname, tablename from pg_tables where (schemaname = 'work' or (schemaname = 'public' and tablename not like 'schema%')) loop
-        execute format('truncate %I.%I cascade', r.schemaname, r.tablename); end loop; end $$`);
+    await truncateAll(env.deps.staging, env.deps.analytics);
     await deletePrefix(env.deps.s3, bucket, 'curated/');
     expect((await checksums())['staging.events']).toMatch(/^0:/);
 

@@ -7,7 +7,6 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { expect } from 'vitest';
 import { startShop, type Shop } from '../../shop/simulator/start-shop';
 import { catalogPipelineWorkflow, eventsStreamWorkflow, filesPipelineWorkflow, ordersPipelineWorkflow, stopEventsSignal, transformWorkflow } from '../../workflows';
 import { partitionAt } from '../../workflows/partitions';
@@ -51,28 +50,36 @@ export async function serveDataset(env: TestEnv, dir: string, tag: string): Prom
  * `expectedEvents` events with the tag are staged, then one transform partition of now. Every load
  * must reconcile.
  */
-export async function ingestAndTransform(env: TestEnv, s: ServedDataset, o: { ordersFrom: string; ordersTo: string; expectedEvents: number }): Promise<void> {
+/** Every load reconciles (received = loaded + quarantined + duplicates); plain throws, so benchmarks can use this file outside vitest. */
+function reconciled(loads: ReadonlyArray<{ loadId: string; received: number; loaded: number; quarantined: number; duplicates: number }>): void {
+  for (const l of loads) {
+    if (l.received !== l.loaded + l.quarantined + l.duplicates) throw new Error(`load ${l.loadId} does not reconcile: received ${l.received} != ${l.loaded} loaded + ${l.quarantined} quarantined + ${l.duplicates} duplicates`);
+  }
+}
+
+/** eventsTimeoutMs (default 180 s) and maxMessages (per events batch, default 5,000) for larger datasets. */
+export async function ingestAndTransform(env: TestEnv, s: ServedDataset, o: { ordersFrom: string; ordersTo: string; expectedEvents: number; eventsTimeoutMs?: number; maxMessages?: number }): Promise<void> {
   const { tag } = s;
   await env.withWorker(async () => {
     const opts = (workflowId: string) => ({ taskQueue: env.taskQueue, workflowId });
-    const events = await env.client.workflow.start(eventsStreamWorkflow, { ...opts(`events/${tag}`), args: [{ topic: s.topic, consumerGroup: `pipelines-${tag}`, maxMessages: 5000, maxWaitMs: 500, idleSleepMs: 200 }] });
+    const events = await env.client.workflow.start(eventsStreamWorkflow, { ...opts(`events/${tag}`), args: [{ topic: s.topic, consumerGroup: `pipelines-${tag}`, maxMessages: o.maxMessages ?? 5000, maxWaitMs: 500, idleSleepMs: 200 }] });
     const loads = await Promise.all([
       env.client.workflow.execute(catalogPipelineWorkflow, { ...opts(`catalog/${tag}`), args: [{ partitionStart: '1970-01-01T00:00:00.000Z', partitionEnd: o.ordersTo, backfill: true }] }),
       env.client.workflow.execute(ordersPipelineWorkflow, { ...opts(`orders/${tag}`), args: [{ partitionStart: o.ordersFrom, partitionEnd: o.ordersTo, backfill: true }] }),
       env.client.workflow.execute(filesPipelineWorkflow, { ...opts(`files/${tag}`), args: [{ ...partitionAt('files', new Date(Date.now() + 300_000)), backfill: true, dropPrefix: s.dropPrefix }] }),
     ]);
-    for (const l of loads.flatMap((x) => x.loads)) expect(l.received, l.loadId).toBe(l.loaded + l.quarantined + l.duplicates);
-    const deadline = Date.now() + 180_000;
+    reconciled(loads.flatMap((x) => x.loads));
+    const deadline = Date.now() + (o.eventsTimeoutMs ?? 180_000);
     for (;;) {
       const { rows } = await env.deps.staging.query<{ n: string }>('select count(*) n from staging.events where event_id like $1', [`${tag}%`]);
       if (Number(rows[0]?.n) >= o.expectedEvents) break;
-      if (Date.now() > deadline) throw new Error(`events stream staged ${rows[0]?.n} of ${o.expectedEvents} events in 180 s`);
+      if (Date.now() > deadline) throw new Error(`events stream staged ${rows[0]?.n} of ${o.expectedEvents} events in ${(o.eventsTimeoutMs ?? 180_000) / 1000} s`);
       await new Promise((r) => setTimeout(r, 500));
     }
     await events.signal(stopEventsSignal);
     await events.result();
     const part = partitionAt('transform', new Date());
     const out = await env.client.workflow.execute(transformWorkflow, { ...opts(`transform/${part.partitionStart}/test-${tag}`), args: [part] });
-    for (const l of out.loads) expect(l.received, l.loadId).toBe(l.loaded + l.quarantined + l.duplicates);
+    reconciled(out.loads);
   });
 }
