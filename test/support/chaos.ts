@@ -187,6 +187,14 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     stalledPid = null;
   };
   process.once('exit', contOnExit);
+  // Ctrl-C or a kill during a stall: 'exit' is not emitted for a signal, so continue S3 here, then
+  // end as the signal would have (the rest of the cleanup does not run; `etl services up` restores the rest).
+  const onSignal = (signal: NodeJS.Signals) => {
+    contOnExit();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     await ensureTopic(kafka, topic, PARTITIONS);
     const event = (n: number) => {
@@ -356,6 +364,8 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
     watchEnded = true;
     contOnExit();
     process.removeListener('exit', contOnExit);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     for (const name of down) await step(`start ${name} again`, () => servicesUp(name));
     stopProducing = true;
     await step('stop the producer', () => production);
