@@ -49,7 +49,7 @@ export const rebuildProgressQuery = defineQuery<RebuildProgress>('rebuildProgres
 
 const acts = activitiesOn<RebuildActivities>('heavy', {
   startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 

@@ -21,7 +21,7 @@ import { rethrowClassified } from '../../lib/errors';
 import { getObjectText, listObjects } from '../../lib/s3';
 import { CATALOG_SPECS, type CatalogSource } from '../catalog/sources';
 import { DEFAULT_CHUNK_ROWS, mergeCatalogChunk } from '../catalog';
-import { heartbeat } from '../common/heartbeat';
+import { heartbeat, keepAlive } from '../common/heartbeat';
 import { runLoad } from '../common/loads';
 import { quarantineRecords, type Rejected } from '../common/quarantine';
 import { rawMessageValue } from '../common/raw';
@@ -200,6 +200,8 @@ export function createRebuildActivities(deps: RebuildDeps) {
     async replayRawPartition(input: ReplayRawInput): Promise<ReplayRawOutput> {
       const { source, dt } = input;
       const out: ReplayRawOutput = { source, dt, objects: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, inexact: [] };
+      // A big object (a purchase file, a page) or a lock wait has no progress point of its own.
+      const beat = setInterval(() => keepAlive({ dt, objects: out.objects }), 15_000);
       try {
         const keys = (await listObjects(s3, bucket, `raw/${source}/dt=${dt}/`)).map((o) => o.key).sort();
         if (source === 'events') {
@@ -215,6 +217,8 @@ export function createRebuildActivities(deps: RebuildDeps) {
         return out;
       } catch (err) {
         rethrowClassified(err, `rebuild of raw/${source}/dt=${dt} (after ${out.objects} objects)`);
+      } finally {
+        clearInterval(beat);
       }
     },
   };

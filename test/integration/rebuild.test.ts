@@ -14,11 +14,13 @@ import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePrefix, getObjectBytes, listObjects, putObject } from '../../lib/s3';
 import { generateDataset } from '../../shop/generator';
+import type { ChildProcess } from 'node:child_process';
 import { rebuildWorkflow, type RebuildOutput } from '../../workflows/rebuild';
 import { testEnv, type TestEnv } from '../support/env';
 import { ingestAndTransform, serveDataset, tagIds, type ServedDataset } from '../support/pipelines-run';
 import { analyticsChecksums, curatedChecksums, stagingChecksums, truncateAll } from '../support/rebuild-checks';
 import { expectedMetrics } from '../support/transform-expected';
+import { anyActivityRetried, startWorkerProcess, until } from '../support/wait';
 
 describe('rebuild from the raw lake alone (real Temporal, PostgreSQL, Kafka, S3)', () => {
   let env: TestEnv;
@@ -56,7 +58,8 @@ describe('rebuild from the raw lake alone (real Temporal, PostgreSQL, Kafka, S3)
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('brings back every checksum of staging, analytics and the curated lake with the sources off; a second rebuild changes nothing', async () => {
+  it('brings back every checksum of staging, analytics and the curated lake with the sources off, through a worker killed -9 mid-rebuild; a second rebuild changes nothing', async () => {
+    const topic = served!.topic;
     const before = await checksums();
     expect(Number(before['staging.events']?.split(':')[0])).toBeGreaterThan(100);
     expect(Number(before['analytics.fact_order_line']?.split(':')[0])).toBeGreaterThan(10);
@@ -78,8 +81,36 @@ describe('rebuild from the raw lake alone (real Temporal, PostgreSQL, Kafka, S3)
     await deletePrefix(env.deps.s3, bucket, 'curated/');
     expect((await checksums())['staging.events']).toMatch(/^0:/);
 
+    // The first rebuild runs in a worker process that is killed -9 while the replay of events
+    // partition 0 waits for its offsets lock, which the test holds: what committed before stays,
+    // and a second worker finishes the rebuild.
+    process.env.S3_BUCKET = bucket; // the worker processes inherit it
+    const taskQueue = `${env.taskQueue}-kill`;
+    const lockKey = `etl.kafka_offsets/${group}/${topic}/0`;
+    const holder = await env.deps.staging.connect();
+    let worker: ChildProcess | undefined;
+    let first: RebuildOutput;
+    try {
+      await holder.query('select pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+      worker = await startWorkerProcess(taskQueue);
+      const handle = await env.client.workflow.start(rebuildWorkflow, { taskQueue, workflowId: `rebuild/${tag}/1`, args: [{ consumerGroup: group }] });
+      await until('the events replay waiting for the held offsets lock', async () => ((await env.deps.staging.query(
+        `select 1 from pg_locks l join pg_stat_activity a using (pid) where l.locktype = 'advisory' and not l.granted and a.datname = current_database()`)).rowCount ? true : undefined), 120_000);
+      const { rows: committed } = await env.deps.staging.query<{ load_id: string; finished_at: Date }>(`select load_id, finished_at from etl.loads where status = 'succeeded' order by 1`);
+      worker.kill('SIGKILL');
+      await holder.query('select pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
+      worker = await startWorkerProcess(taskQueue);
+      first = await handle.result();
+      // Nothing that committed before the kill was loaded again.
+      const { rows: later } = await env.deps.staging.query<{ load_id: string; finished_at: Date }>(`select load_id, finished_at from etl.loads where load_id = any($1) order by 1`, [committed.map((c) => c.load_id)]);
+      expect(later).toEqual(committed);
+      expect(committed.length).toBeGreaterThan(0);
+      expect(await anyActivityRetried(env.client, `rebuild/${tag}/1`)).toBe(true);
+    } finally {
+      worker?.kill('SIGKILL');
+      holder.release();
+    }
     const rebuild = (id: string) => env.withWorker(() => env.client.workflow.execute(rebuildWorkflow, { taskQueue: env.taskQueue, workflowId: id, args: [{ consumerGroup: group }] }));
-    const first: RebuildOutput = await rebuild(`rebuild/${tag}/1`);
     expect(first.inexactObjects).toEqual([]);
     expect(first.totals.loaded).toBeGreaterThan(0);
     expect(first.totals.objects).toBeGreaterThan(raw.length + 5); // every events range and the planted one, orders pages, catalog, files
