@@ -11,6 +11,9 @@ export const PIPELINES = {
 } as const;
 
 export type PipelineName = keyof typeof PIPELINES;
+
+/** The events stream's Kafka consumer group unless a run names another (its offsets live in etl.kafka_offsets). */
+export const DEFAULT_EVENTS_GROUP = 'etl-events';
 export const PIPELINE_NAMES = Object.keys(PIPELINES) as PipelineName[];
 
 /** A partition of one pipeline. Both ends are ISO 8601 UTC; end = start + cadence. */

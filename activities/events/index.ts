@@ -21,7 +21,8 @@ import { rawMessages } from '../common/raw';
 export interface EventsDeps { staging: Pool; s3: S3Client; bucket: string; kafka: Kafka; eventsTopic: string; alertWebhookUrl?: string }
 
 /** The stored offsets' owner when a run names none; tests pass their own with their own topic. */
-export const DEFAULT_EVENTS_GROUP = 'etl-events';
+export { DEFAULT_EVENTS_GROUP } from '../../contract/pipeline';
+import { DEFAULT_EVENTS_GROUP } from '../../contract/pipeline';
 /** Bytes of message values per batch (at least one message per partition is taken whatever its size). */
 export const DEFAULT_BATCH_BYTES = 32 << 20;
 

@@ -63,6 +63,21 @@ export function purchaseFileDate(file: Pick<PurchaseFileRef, 'lastModified'>): s
  */
 export const RAW_SOURCE_META = { key: 'etl-source-key', etag: 'etl-source-etag', lastModified: 'etl-source-last-modified' } as const;
 
+/** S3 allows 2 KB of user metadata in all: a key too long to fit is left out (a rebuild then lists the file as inexact). */
+const METADATA_BYTES = 1800;
+
+/**
+ * The raw copy's headers: the dropped object's own (content type and encoding, cache control, user
+ * metadata) plus where it came from (RAW_SOURCE_META), when that fits.
+ */
+export function rawCopyHeaders(file: PurchaseFileRef, obj: { ContentType?: string; ContentEncoding?: string; CacheControl?: string; Metadata?: Record<string, string> }) {
+  const ours = { [RAW_SOURCE_META.key]: encodeURIComponent(file.key), [RAW_SOURCE_META.etag]: file.etag, [RAW_SOURCE_META.lastModified]: file.lastModified };
+  const theirs = obj.Metadata ?? {};
+  const size = (m: Record<string, string>) => Object.entries(m).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  const Metadata = size({ ...theirs, ...ours }) <= METADATA_BYTES ? { ...theirs, ...ours } : theirs;
+  return { MetadataDirective: 'REPLACE' as const, Metadata, ContentType: obj.ContentType, ContentEncoding: obj.ContentEncoding, CacheControl: obj.CacheControl };
+}
+
 /** Immutable raw copy: the ETag in the name keeps a re-dropped, changed file from overwriting it. */
 export function purchaseRawKey(file: PurchaseFileRef): string {
   const base = file.key.slice(file.key.lastIndexOf('/') + 1);
@@ -134,9 +149,8 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
             body = obj.Body as Readable;
             // The raw copy, before any piece commits: a committed piece implies it exists.
             const source = `${bucket}/${file.key.split('/').map(encodeURIComponent).join('/')}`;
-            const Metadata = { [RAW_SOURCE_META.key]: encodeURIComponent(file.key), [RAW_SOURCE_META.etag]: file.etag, [RAW_SOURCE_META.lastModified]: file.lastModified };
             await s3.send(new CopyObjectCommand({
-              Bucket: bucket, Key: rawKey, CopySource: source, CopySourceIfMatch: file.etag, MetadataDirective: 'REPLACE', Metadata, ContentType: obj.ContentType,
+              Bucket: bucket, Key: rawKey, CopySource: source, CopySourceIfMatch: file.etag, ...rawCopyHeaders(file, obj),
             })).catch((err: unknown) => {
               body.destroy();
               if (status(err) === 404 || status(err) === 412) throw new Vanished(`${status(err) === 404 ? 'deleted' : 'replaced'} since it was listed`);

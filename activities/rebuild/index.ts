@@ -17,7 +17,8 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Pool } from 'pg';
 import type { LoadSummary } from '../../contract/pipeline';
-import { rethrowClassified } from '../../lib/errors';
+import { ApplicationFailure } from '@temporalio/common';
+import { BadDataError, classifyError, rethrowClassified } from '../../lib/errors';
 import { getObjectText, listObjects } from '../../lib/s3';
 import { CATALOG_SPECS, type CatalogSource } from '../catalog/sources';
 import { DEFAULT_CHUNK_ROWS, mergeCatalogChunk } from '../catalog';
@@ -40,26 +41,38 @@ export interface RebuildDeps { staging: Pool; s3: S3Client; bucket: string }
 
 export interface RawDatesInput { source: RawSource; from?: string; to?: string }
 /** One raw partition to replay; `group` is the consumer group whose offsets events restore. */
-export interface ReplayRawInput { source: RawSource; dt: string; group?: string }
+export interface ReplayRawInput { source: Exclude<RawSource, 'events'>; dt: string }
+/** One Kafka partition's ranges over the raw dates in [from, to]; `group` is the consumer group whose offsets they restore. */
+export interface ReplayEventsInput { topic: string; partition: number; group: string; from?: string; to?: string }
+type EventsRawName = NonNullable<ReturnType<typeof parseEventsRawName>>;
 export interface ReplayRawOutput {
   source: RawSource; dt: string; objects: number; received: number; loaded: number; quarantined: number; duplicates: number;
-  /** Objects replayed, but not exactly as first loaded, with the reason. */
+  /** Objects replayed, but not exactly as first loaded, or not replayed, with the reason. */
   inexact: string[];
 }
 
 /** Load ids of replayed objects whose live load id cannot be recovered from the raw key. */
 const replayLoadId = (key: string) => `rebuild/${key}`;
 
-async function readLines(s3: S3Client, bucket: string, key: string): Promise<Buffer[]> {
+/** The object's lines (without their newline), streamed: an initial catalog load is one object holding a whole table. */
+async function* rawLines(s3: S3Client, bucket: string, key: string): AsyncGenerator<Buffer> {
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const bytes = Buffer.from(await (res.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
-  const lines: Buffer[] = [];
-  let at = 0;
-  for (let nl = bytes.indexOf(0x0a, at); nl >= 0; nl = bytes.indexOf(0x0a, at)) {
-    lines.push(bytes.subarray(at, nl));
-    at = nl + 1;
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of res.Body as AsyncIterable<Uint8Array>) {
+    const buf: Buffer = rest.length ? Buffer.concat([rest, chunk]) : Buffer.from(chunk);
+    let at = 0;
+    for (let nl = buf.indexOf(0x0a, at); nl >= 0; nl = buf.indexOf(0x0a, at)) {
+      yield buf.subarray(at, nl);
+      at = nl + 1;
+    }
+    rest = buf.subarray(at);
   }
-  if (at < bytes.length) lines.push(bytes.subarray(at));
+  if (rest.length) yield rest;
+}
+
+async function readLines(s3: S3Client, bucket: string, key: string): Promise<Buffer[]> {
+  const lines: Buffer[] = [];
+  for await (const l of rawLines(s3, bucket, key)) lines.push(l);
   return lines;
 }
 
@@ -86,27 +99,37 @@ export function createRebuildActivities(deps: RebuildDeps) {
   async function replayOrders(key: string, dt: string, out: ReplayRawOutput): Promise<void> {
     const body = await getObjectText(s3, bucket, key);
     const page = readOrdersPage(body, 'application/json');
-    if (!page.ok) throw new Error(`raw orders page ${key} is not a page: ${page.problem}`);
+    if (!page.ok) throw new BadDataError(`raw orders page ${key} is not a page: ${page.problem}`, key);
     const sha256 = createHash('sha256').update(body).digest('hex');
-    tally(out, await loadOrdersPage(staging, lake, { loadId: replayLoadId(key), dt, partitionStart: `${dt}T00:00:00.000Z`, partitionEnd: new Date(Date.parse(dt) + 86_400_000).toISOString(), page: 0, sha256, data: page.page.data }));
+    // The page number is in the name (safeName of `<workflowId>/orders/page-<n>`): quarantine refs are `page-<n>:<i>`, as live.
+    const pageNo = Number(/page-(\d+)/.exec(key.slice(key.lastIndexOf('/') + 1))?.[1] ?? 0);
+    tally(out, await loadOrdersPage(staging, lake, { loadId: replayLoadId(key), dt, partitionStart: `${dt}T00:00:00.000Z`, partitionEnd: new Date(Date.parse(dt) + 86_400_000).toISOString(), page: pageNo, sha256, data: page.page.data }));
   }
 
   async function replayCatalog(source: CatalogSource, key: string, dt: string, out: ReplayRawOutput): Promise<void> {
     const spec = CATALOG_SPECS[source];
     const loadId = replayLoadId(key);
-    const lines = await readLines(s3, bucket, key);
     tally(out, await runLoad(staging, { loadId, pipeline: 'catalog', source }, async (client) => {
       const rejected: Rejected[] = [];
+      let received = 0;
       let valid = 0;
       let loaded = 0;
-      for (let i = 0; i < lines.length; i += DEFAULT_CHUNK_ROWS) {
-        const rows = lines.slice(i, i + DEFAULT_CHUNK_ROWS).filter((l) => l.length > 0).map((l) => JSON.parse(l.toString('utf8')) as Record<string, unknown>);
-        const merged = await mergeCatalogChunk(client, spec, rows, loadId, i, rejected);
+      let rows: Record<string, unknown>[] = [];
+      const flush = async () => {
+        const merged = await mergeCatalogChunk(client, spec, rows, loadId, received, rejected);
+        received += rows.length;
         valid += merged.valid;
         loaded += merged.loaded;
+        rows = [];
+        heartbeat({ key, received });
+      };
+      for await (const line of rawLines(s3, bucket, key)) {
+        if (line.length === 0) continue;
+        rows.push(JSON.parse(line.toString('utf8')) as Record<string, unknown>);
+        if (rows.length >= DEFAULT_CHUNK_ROWS) await flush();
       }
+      if (rows.length) await flush();
       await quarantineRecords(client, lake, { source, dt, loadId }, rejected);
-      const received = lines.filter((l) => l.length > 0).length;
       return { received, loaded, quarantined: rejected.length, duplicates: valid - loaded, detail: { rawKey: key } };
     }));
   }
@@ -131,48 +154,70 @@ export function createRebuildActivities(deps: RebuildDeps) {
     if (res.load) tally(out, res.load);
   }
 
-  /** One events raw partition: per Kafka partition, its ranges in offset order, each from the group's stored offset on. */
-  async function replayEvents(keys: string[], dt: string, group: string, out: ReplayRawOutput): Promise<void> {
-    const ranges = keys.map((key) => ({ key, r: parseEventsRawName(key.slice(key.lastIndexOf('/') + 1)) }));
-    for (const x of ranges.filter((y) => !y.r)) out.inexact.push(`${x.key}: not an events range name; skipped`);
-    const byPartition = new Map<string, Array<{ key: string; r: NonNullable<ReturnType<typeof parseEventsRawName>> }>>();
-    for (const x of ranges) if (x.r) byPartition.set(`${x.r.topic}\u0000${x.r.partition}`, [...(byPartition.get(`${x.r.topic}\u0000${x.r.partition}`) ?? []), { key: x.key, r: x.r }]);
-    await Promise.all([...byPartition.values()].map(async (list) => {
-      list.sort((a, b) => (a.r.first < b.r.first ? -1 : a.r.first > b.r.first ? 1 : Number(a.r.last - b.r.last)));
-      for (const { key, r } of list) {
-        const lines = await readLines(s3, bucket, key);
-        const count = r.last - r.first + 1n;
-        if (BigInt(lines.length) !== count) out.inexact.push(`${key}: ${lines.length} lines for ${count} offsets (a compacted gap); offsets assigned in order from ${r.first}`);
-        const { rows } = await staging.query<{ next_offset: string }>(
-          'select next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2 and partition = $3', [group, r.topic, r.partition]);
-        const stored = rows[0] ? BigInt(rows[0].next_offset) : undefined;
-        // An overlapping range (a crash between its raw write and its commit, then a re-read):
-        // only what lies past the offsets already replayed is new; event_id dedupes the rest.
-        const messages: ReadMessage[] = lines.map((l, i) => ({ partition: r.partition, offset: (r.first + BigInt(i)).toString(), value: rawMessageValue(l), timestamp: `${Date.parse(dt)}` }))
-          .filter((m) => stored === undefined || BigInt(m.offset) >= stored);
-        const first = messages[0];
-        const last = messages[messages.length - 1];
-        if (!first || !last) {
-          out.objects++;
-          continue;
-        }
-        const loadId = `events/${r.topic}/${r.partition}:${first.offset}-${last.offset}`;
-        const summary = await runLoad(staging, { loadId, pipeline: 'events', source: 'events' }, async (client) => {
-          // logStart = the stored offset: a gap before the range is recorded as skipped, never as lost.
-          const from = stored?.toString();
-          const counts = await loadEventRange(client, lake, { topic: r.topic, group, partition: r.partition, loadId, dt, messages, from, logStart: from }, []);
-          return { ...counts, detail: { ...counts.detail, rawKey: key, rebuilt: true } };
-        });
-        if (summary.skipped) {
-          await staging.query(
-            `insert into etl.kafka_offsets (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
-             on conflict (consumer_group, topic, partition) do update set next_offset = greatest(etl.kafka_offsets.next_offset, excluded.next_offset), updated_at = now()`,
-            [group, r.topic, r.partition, (BigInt(last.offset) + 1n).toString()]);
-        }
-        tally(out, summary);
-        heartbeat({ dt, objects: out.objects });
+  /**
+   * One Kafka partition's ranges across every raw date in range, in offset order (the raw date is
+   * the first message's Kafka timestamp, which need not follow the offsets), each from the group's
+   * stored offset on.
+   */
+  async function replayEventsPartition(input: ReplayEventsInput, out: ReplayRawOutput): Promise<void> {
+    const { topic, partition, group } = input;
+    const ranges = (await eventRanges(input.from, input.to)).filter((x) => x.r.topic === topic && x.r.partition === partition);
+    ranges.sort((a, b) => (a.r.first < b.r.first ? -1 : a.r.first > b.r.first ? 1 : a.r.last < b.r.last ? -1 : a.r.last > b.r.last ? 1 : 0));
+    for (const { key, dt, r } of ranges) {
+      const lines = await readLines(s3, bucket, key);
+      const count = r.last - r.first + 1n;
+      if (BigInt(lines.length) !== count) out.inexact.push(`${key}: ${lines.length} lines for ${count} offsets (a compacted gap); offsets assigned in order from ${r.first}`);
+      const { rows } = await staging.query<{ next_offset: string }>(
+        'select next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2 and partition = $3', [group, topic, partition]);
+      const stored = rows[0] ? BigInt(rows[0].next_offset) : undefined;
+      // An overlapping range (a crash between its raw write and its commit, then a re-read):
+      // only what lies past the offsets already replayed is new; event_id dedupes the rest.
+      const messages: ReadMessage[] = lines.map((l, i) => ({ partition, offset: (r.first + BigInt(i)).toString(), value: rawMessageValue(l), timestamp: `${Date.parse(dt)}` }))
+        .filter((m) => stored === undefined || BigInt(m.offset) >= stored);
+      const first = messages[0];
+      const last = messages[messages.length - 1];
+      if (!first || !last) {
+        out.objects++;
+        continue;
       }
-    }));
+      const loadId = `events/${topic}/${partition}:${first.offset}-${last.offset}`;
+      const summary = await runLoad(staging, { loadId, pipeline: 'events', source: 'events' }, async (client) => {
+        // logStart = the stored offset: a gap before the range is recorded as skipped, never as lost.
+        const from = stored?.toString();
+        const counts = await loadEventRange(client, lake, { topic, group, partition, loadId, dt, messages, from, logStart: from }, []);
+        return { ...counts, detail: { ...counts.detail, rawKey: key, rebuilt: true } };
+      });
+      if (summary.skipped) {
+        await staging.query(
+          `insert into etl.kafka_offsets (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
+           on conflict (consumer_group, topic, partition) do update set next_offset = greatest(etl.kafka_offsets.next_offset, excluded.next_offset), updated_at = now()`,
+          [group, topic, partition, (BigInt(last.offset) + 1n).toString()]);
+      }
+      tally(out, summary);
+      heartbeat({ key, objects: out.objects });
+    }
+  }
+
+  /** Every events range of the raw dates in [from, to], with its date. */
+  async function eventRanges(from?: string, to?: string): Promise<Array<{ key: string; dt: string; r: EventsRawName }>> {
+    const out: Array<{ key: string; dt: string; r: EventsRawName }> = [];
+    for (const o of await listObjects(s3, bucket, 'raw/events/')) {
+      const dt = /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(o.key)?.[1];
+      const r = parseEventsRawName(o.key.slice(o.key.lastIndexOf('/') + 1));
+      if (dt && r && (!from || dt >= from) && (!to || dt <= to)) out.push({ key: o.key, dt, r });
+    }
+    return out;
+  }
+
+  /** Replays one object; a record or object that cannot be replayed however often it is tried is listed, not fatal. */
+  async function replayOne(out: ReplayRawOutput, key: string, replay: () => Promise<void>): Promise<void> {
+    try {
+      await replay();
+    } catch (err) {
+      if (classifyError(err).retryable) throw err;
+      out.objects++;
+      out.inexact.push(`${key}: not replayed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 1000));
+    }
   }
 
   return {
@@ -196,6 +241,52 @@ export function createRebuildActivities(deps: RebuildDeps) {
       }
     },
 
+    /**
+     * The (topic, partition) pairs of the events raw dates in range. Refuses when the consumer group
+     * already has stored offsets that no rebuild wrote: its events are in staging already, and
+     * replaying from those offsets would skip every range without a word.
+     */
+    async eventPartitions(input: { from?: string; to?: string; group?: string }): Promise<Array<{ topic: string; partition: number }>> {
+      const group = input.group ?? DEFAULT_EVENTS_GROUP;
+      try {
+        const { rows } = await staging.query<{ live: boolean }>(
+          `select exists (select 1 from etl.kafka_offsets where consumer_group = $1)
+             and not exists (select 1 from etl.loads where pipeline = 'events' and detail->>'rebuilt' = 'true' and detail->>'consumerGroup' = $1) as live`, [group]);
+        if (rows[0]?.live) {
+          throw ApplicationFailure.nonRetryable(`consumer group ${group} already has stored offsets (etl.kafka_offsets) from live loads: its events are in staging. `
+            + 'A rebuild replays into empty staging: truncate staging first (docs/recovery.md), or rebuild under another --group', 'RebuildNotEmpty');
+        }
+        const seen = new Map<string, { topic: string; partition: number }>();
+        for (const { r } of await eventRanges(input.from, input.to)) seen.set(`${r.topic}\u0000${r.partition}`, { topic: r.topic, partition: r.partition });
+        return [...seen.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+      } catch (err) {
+        rethrowClassified(err, `rebuild: listing the events ranges of s3://${bucket}/raw/events/`);
+      }
+    },
+
+    /** Replays one Kafka partition's raw ranges in offset order; on a retry, ranges below the stored offset are past. */
+    async replayEventsPartition(input: ReplayEventsInput): Promise<ReplayRawOutput> {
+      const out: ReplayRawOutput = { source: 'events', dt: `${input.topic}/${input.partition}`, objects: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, inexact: [] };
+      const beat = setInterval(() => keepAlive({ objects: out.objects }), 15_000);
+      try {
+        await replayEventsPartition(input, out);
+        return out;
+      } catch (err) {
+        rethrowClassified(err, `rebuild of events ${input.topic}[${input.partition}] (after ${out.objects} ranges)`);
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    /** When the rows now in staging arrived (min and max ingested_at over the source tables): the transform's window after a rebuild. */
+    async stagingArrivals(): Promise<{ first: string; last: string } | null> {
+      const tables = ['orders', 'order_lines', 'products', 'users', 'inventory', 'reviews', 'events', 'purchases'];
+      const { rows } = await staging.query<{ first: Date | null; last: Date | null }>(
+        `select min(a) as first, max(b) as last from (${tables.map((t) => `select min(ingested_at) a, max(ingested_at) b from staging.${t}`).join(' union all ')}) x`);
+      const r = rows[0];
+      return r?.first && r.last ? { first: r.first.toISOString(), last: r.last.toISOString() } : null;
+    },
+
     /** Replays every raw object of one source and date; objects replayed before are skipped by their load id. */
     async replayRawPartition(input: ReplayRawInput): Promise<ReplayRawOutput> {
       const { source, dt } = input;
@@ -203,15 +294,10 @@ export function createRebuildActivities(deps: RebuildDeps) {
       // A big object (a purchase file, a page) or a lock wait has no progress point of its own.
       const beat = setInterval(() => keepAlive({ dt, objects: out.objects }), 15_000);
       try {
+        if ((source as RawSource) === 'events') throw ApplicationFailure.nonRetryable('events are replayed per Kafka partition (replayEventsPartition), not per raw date', 'InvalidRebuildInput');
         const keys = (await listObjects(s3, bucket, `raw/${source}/dt=${dt}/`)).map((o) => o.key).sort();
-        if (source === 'events') {
-          await replayEvents(keys, dt, input.group ?? DEFAULT_EVENTS_GROUP, out);
-          return out;
-        }
         for (const key of keys) {
-          if (source === 'orders') await replayOrders(key, dt, out);
-          else if (source === 'purchases') await replayPurchases(key, out);
-          else await replayCatalog(source, key, dt, out);
+          await replayOne(out, key, () => (source === 'orders' ? replayOrders(key, dt, out) : source === 'purchases' ? replayPurchases(key, out) : replayCatalog(source, key, dt, out)));
           heartbeat({ dt, objects: out.objects });
         }
         return out;

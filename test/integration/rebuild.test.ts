@@ -84,6 +84,7 @@ describe('rebuild from the raw lake alone (real Temporal, PostgreSQL, Kafka, S3)
     // The first rebuild runs in a worker process that is killed -9 while the replay of events
     // partition 0 waits for its offsets lock, which the test holds: what committed before stays,
     // and a second worker finishes the rebuild.
+    const testBucket = process.env.S3_BUCKET;
     process.env.S3_BUCKET = bucket; // the worker processes inherit it
     const taskQueue = `${env.taskQueue}-kill`;
     const lockKey = `etl.kafka_offsets/${group}/${topic}/0`;
@@ -94,8 +95,11 @@ describe('rebuild from the raw lake alone (real Temporal, PostgreSQL, Kafka, S3)
       await holder.query('select pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
       worker = await startWorkerProcess(taskQueue);
       const handle = await env.client.workflow.start(rebuildWorkflow, { taskQueue, workflowId: `rebuild/${tag}/1`, args: [{ consumerGroup: group }] });
-      await until('the events replay waiting for the held offsets lock', async () => ((await env.deps.staging.query(
-        `select 1 from pg_locks l join pg_stat_activity a using (pid) where l.locktype = 'advisory' and not l.granted and a.datname = current_database()`)).rowCount ? true : undefined), 120_000);
+      // Partition 0's replay waits for the lock for as long as the test holds it; the other lanes go
+      // on and commit loads meanwhile: wait for both, so the kill lands on a rebuild half done.
+      await until('the events replay waiting for the held offsets lock, and other loads committed', async () => ((await env.deps.staging.query(
+        `select 1 where exists (select 1 from pg_locks l join pg_stat_activity a using (pid) where l.locktype = 'advisory' and not l.granted and a.datname = current_database())
+           and exists (select 1 from etl.loads where status = 'succeeded')`)).rowCount ? true : undefined), 120_000);
       const { rows: committed } = await env.deps.staging.query<{ load_id: string; finished_at: Date }>(`select load_id, finished_at from etl.loads where status = 'succeeded' order by 1`);
       worker.kill('SIGKILL');
       await holder.query('select pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
@@ -109,6 +113,7 @@ describe('rebuild from the raw lake alone (real Temporal, PostgreSQL, Kafka, S3)
     } finally {
       worker?.kill('SIGKILL');
       holder.release();
+      process.env.S3_BUCKET = testBucket;
     }
     const rebuild = (id: string) => env.withWorker(() => env.client.workflow.execute(rebuildWorkflow, { taskQueue: env.taskQueue, workflowId: id, args: [{ consumerGroup: group }] }));
     expect(first.inexactObjects).toEqual([]);

@@ -30,6 +30,8 @@ export async function stagingChecksums(staging: Pool): Promise<Record<string, st
   for (const t of STAGING_TABLES) out[`staging.${t}`] = await tableChecksum(staging, `staging.${t}`, ['load_id', 'ingested_at']);
   out['etl.files'] = await tableChecksum(staging, 'etl.files', ['loaded_at']);
   out['etl.kafka_offsets'] = await tableChecksum(staging, 'etl.kafka_offsets', ['updated_at']);
+  // The quarantined records and their reasons come back too (the load that quarantined them is the rebuild's).
+  out['etl.quarantine'] = await tableChecksum(staging, 'etl.quarantine', ['id', 'load_id', 'quarantined_at']);
   return out;
 }
 
