@@ -25,9 +25,11 @@ export function parseRebuildArgs(opts: { sources?: string; from?: string; to?: s
   };
 }
 
-function line(p: RebuildProgress): string {
+/** A progress bar over the units (a source's raw date, or a Kafka partition), then the counts. */
+export function rebuildLine(p: RebuildProgress, width = 24): string {
   const t = p.totals;
-  return `${p.phase.padEnd(9)} ${p.done}/${p.total} raw partitions  ${t.objects} objects, ${t.received} records: ${t.loaded} loaded, ${t.duplicates} duplicates, ${t.quarantined} quarantined`
+  const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.phase.padEnd(9)} ${p.done}/${p.total} units  ${t.objects} objects, ${t.received} records: ${t.loaded} loaded, ${t.duplicates} duplicates, ${t.quarantined} quarantined`
     + `${p.inexact ? `  ${p.inexact} inexact` : ''}${p.running.length ? `  at ${p.running.join(' ')}` : ''}`;
 }
 
@@ -61,14 +63,14 @@ export function register(program: Command): void {
         let last = '';
         while (!done) {
           const p = await handle.query(rebuildProgressQuery).catch(() => undefined);
-          const text = p ? line(p) : '';
+          const text = p ? rebuildLine(p) : '';
           if (text && text !== last) console.error(text);
           last = text || last;
           await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
         }
         try {
           const out = await result;
-          console.error(line(out));
+          console.error(rebuildLine(out));
           for (const x of out.inexactObjects) console.error(`inexact: ${x}`);
           console.log(JSON.stringify(out));
         } catch (err) {
