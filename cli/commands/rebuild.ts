@@ -28,7 +28,7 @@ export function parseRebuildArgs(opts: { sources?: string; from?: string; to?: s
 /** A progress bar over the units (a source's raw date, or a Kafka partition), then the counts. */
 export function rebuildLine(p: RebuildProgress, width = 24): string {
   const t = p.totals;
-  const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);
+  const filled = p.total === 0 ? (p.phase === 'done' ? width : 0) : Math.round((p.done / p.total) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.phase.padEnd(9)} ${p.done}/${p.total} units  ${t.objects} objects, ${t.received} records: ${t.loaded} loaded, ${t.duplicates} duplicates, ${t.quarantined} quarantined`
     + `${p.inexact ? `  ${p.inexact} inexact` : ''}${p.running.length ? `  at ${p.running.join(' ')}` : ''}`;
 }
@@ -75,7 +75,10 @@ export function register(program: Command): void {
           console.log(JSON.stringify(out));
         } catch (err) {
           if (!(err instanceof WorkflowFailedError)) throw err;
-          console.error(`rebuild failed: ${err.cause?.message ?? err.message}`);
+          // The reason is at the bottom of the chain (workflow <- activity <- the activity's error).
+          const chain: string[] = [];
+          for (let e: unknown = err.cause; e instanceof Error; e = e.cause) chain.push(e.message);
+          console.error(`rebuild failed: ${chain[chain.length - 1] ?? err.message}`);
           process.exitCode = 1;
         }
       } finally {
