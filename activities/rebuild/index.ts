@@ -70,6 +70,17 @@ async function* rawLines(s3: S3Client, bucket: string, key: string): AsyncGenera
   if (rest.length) yield rest;
 }
 
+/** A catalog raw line as the row it was; a line that is not one is bad data (listed, not retried). */
+function parseRow(line: Buffer, key: string, n: number): Record<string, unknown> {
+  try {
+    const row: unknown = JSON.parse(line.toString('utf8'));
+    if (row && typeof row === 'object' && !Array.isArray(row)) return row as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new BadDataError(`raw catalog object ${key}: line ${n} is not a JSON row: ${JSON.stringify(line.subarray(0, 120).toString('utf8'))}`, key);
+}
+
 async function readLines(s3: S3Client, bucket: string, key: string): Promise<Buffer[]> {
   const lines: Buffer[] = [];
   for await (const l of rawLines(s3, bucket, key)) lines.push(l);
@@ -125,7 +136,7 @@ export function createRebuildActivities(deps: RebuildDeps) {
       };
       for await (const line of rawLines(s3, bucket, key)) {
         if (line.length === 0) continue;
-        rows.push(JSON.parse(line.toString('utf8')) as Record<string, unknown>);
+        rows.push(parseRow(line, key, received + rows.length + 1));
         if (rows.length >= DEFAULT_CHUNK_ROWS) await flush();
       }
       if (rows.length) await flush();
