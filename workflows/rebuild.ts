@@ -38,6 +38,8 @@ export interface RebuildInput {
   concurrency?: number;
   /** The consumer group whose stored offsets the events restore (default the stream's). */
   consumerGroup?: string;
+  /** Units per run before continuing as new (default MAX_UNITS_PER_RUN; tests use a few). */
+  maxUnitsPerRun?: number;
   /** Run the transform afterwards (default true). */
   transform?: boolean;
   /** Carried across continue-as-new. */
@@ -84,7 +86,7 @@ export async function rebuildWorkflow(input: RebuildInput): Promise<RebuildOutpu
   }
   const s = state;
   phase = 'replaying';
-  const batch = s.units.slice(0, MAX_UNITS_PER_RUN);
+  const batch = s.units.slice(0, Math.max(1, input.maxUnitsPerRun ?? MAX_UNITS_PER_RUN));
   const add = (o: ReplayRawOutput) => {
     for (const k of ['objects', 'received', 'loaded', 'quarantined', 'duplicates'] as const) s.totals[k] += o[k];
     for (const x of o.inexact) if (s.inexact.length < INEXACT_KEPT) s.inexact.push(x);

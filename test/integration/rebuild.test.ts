@@ -115,14 +115,18 @@ describe('rebuild from the raw lake alone (real Temporal, PostgreSQL, Kafka, S3)
       holder.release();
       process.env.S3_BUCKET = testBucket;
     }
-    const rebuild = (id: string) => env.withWorker(() => env.client.workflow.execute(rebuildWorkflow, { taskQueue: env.taskQueue, workflowId: id, args: [{ consumerGroup: group }] }));
     expect(first.inexactObjects).toEqual([]);
     expect(first.totals.loaded).toBeGreaterThan(0);
     expect(first.totals.objects).toBeGreaterThan(raw.length + 5); // every events range and the planted one, orders pages, catalog, files
     const after = await checksums();
     expect(after).toEqual(before);
 
-    const second = await rebuild(`rebuild/${tag}/2`);
+    // The second one continues as new after every 2 units: the carried state must add up the same.
+    const second = await env.withWorker(() => env.client.workflow.execute(rebuildWorkflow, { taskQueue: env.taskQueue, workflowId: `rebuild/${tag}/2`, args: [{ consumerGroup: group, maxUnitsPerRun: 2 }] }));
+    expect(second.continuedAsNew).toBe(Math.ceil(second.total / 2) - 1);
+    expect(second.continuedAsNew).toBeGreaterThan(1);
+    expect(second.done).toBe(second.total);
+    expect(second.totals.objects).toBe(first.totals.objects);
     expect(second.totals.loaded).toBe(0);
     expect(await checksums()).toEqual(before);
   }, 600_000);
