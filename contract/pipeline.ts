@@ -12,6 +12,10 @@ export const PIPELINES = {
 
 export type PipelineName = keyof typeof PIPELINES;
 
+/** The sources the raw zone holds (raw/<source>/), in the order a rebuild replays them: the catalog first. */
+export const RAW_SOURCES = ['products', 'users', 'inventory', 'reviews', 'orders', 'purchases', 'events'] as const;
+export type RawSource = (typeof RAW_SOURCES)[number];
+
 /** The events stream's Kafka consumer group unless a run names another (its offsets live in etl.kafka_offsets). */
 export const DEFAULT_EVENTS_GROUP = 'etl-events';
 export const PIPELINE_NAMES = Object.keys(PIPELINES) as PipelineName[];

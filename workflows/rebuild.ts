@@ -9,15 +9,14 @@
  * load); continues as new every MAX_UNITS_PER_RUN units.
  */
 import { ApplicationFailure, continueAsNew, defineQuery, executeChild, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { RawSource, RebuildActivities, ReplayRawOutput } from '../activities/rebuild';
-import { DEFAULT_EVENTS_GROUP } from '../contract/pipeline';
+import type { RebuildActivities, ReplayRawOutput } from '../activities/rebuild';
+import { DEFAULT_EVENTS_GROUP, RAW_SOURCES, type RawSource } from '../contract/pipeline';
 import { backfillWorkflow } from './backfill';
 import { DEFAULT_RUN_SIZES } from './backfill-plan';
 import { slidingWindow } from './helpers';
 import { activitiesOn } from './queues';
 import { EtlPartition, EtlPipeline } from './search-attributes';
 
-export const REBUILD_SOURCES: RawSource[] = ['products', 'users', 'inventory', 'reviews', 'orders', 'purchases', 'events'];
 /** Raw partitions replayed per run before continuing as new (about 6 history events each). */
 export const MAX_UNITS_PER_RUN = 300;
 /** Objects replayed inexactly (or not at all) whose reasons a run carries and reports; all are counted, and each is in its activity's result. */
@@ -61,9 +60,9 @@ const acts = activitiesOn<RebuildActivities>('heavy', {
 const hourFloor = (ms: number) => new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString();
 
 export async function rebuildWorkflow(input: RebuildInput): Promise<RebuildOutput> {
-  const sources = input.sources ?? REBUILD_SOURCES;
-  const unknown = sources.filter((s) => !REBUILD_SOURCES.includes(s));
-  if (unknown.length) throw ApplicationFailure.nonRetryable(`unknown source ${unknown.join(', ')}; use ${REBUILD_SOURCES.join(', ')}`, 'InvalidRebuildInput');
+  const sources: readonly RawSource[] = input.sources ?? RAW_SOURCES;
+  const unknown = sources.filter((s) => !RAW_SOURCES.includes(s));
+  if (unknown.length) throw ApplicationFailure.nonRetryable(`unknown source ${unknown.join(', ')}; use ${RAW_SOURCES.join(', ')}`, 'InvalidRebuildInput');
   for (const d of [input.from, input.to]) if (d !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(d)) throw ApplicationFailure.nonRetryable(`from/to must be YYYY-MM-DD, got ${d}`, 'InvalidRebuildInput');
   upsertSearchAttributes([{ key: EtlPipeline, value: 'rebuild' }, { key: EtlPartition, value: `${input.from ?? 'all'}/${input.to ?? 'all'}` }]);
 

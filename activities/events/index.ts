@@ -14,15 +14,15 @@ import { putObject } from '../../lib/s3';
 import type { LoadSummary } from '../../contract/pipeline';
 import { createAlertActivities, insertAlert, type RaiseAlertInput } from '../common/alerts';
 import { eventReader, logStartOffsets, type ReadMessage } from './reader';
-import { loadEventRange, StaleOffsetsError, type EventsBatchHook } from './load';
+import { loadEventRange, moveOffsetPast, StaleOffsetsError, type EventsBatchHook } from './load';
 import { runLoad } from '../common/loads';
 import { rawMessages } from '../common/raw';
 
 export interface EventsDeps { staging: Pool; s3: S3Client; bucket: string; kafka: Kafka; eventsTopic: string; alertWebhookUrl?: string }
 
 /** The stored offsets' owner when a run names none; tests pass their own with their own topic. */
-export { DEFAULT_EVENTS_GROUP } from '../../contract/pipeline';
 import { DEFAULT_EVENTS_GROUP } from '../../contract/pipeline';
+export { DEFAULT_EVENTS_GROUP };
 /** Bytes of message values per batch (at least one message per partition is taken whatever its size). */
 export const DEFAULT_BATCH_BYTES = 32 << 20;
 
@@ -113,7 +113,6 @@ export function lostAlert(l: LostMessages, at: AttemptInfo | null): RaiseAlertIn
   };
 }
 
-const log = activityLog;
 
 function attemptInfo(): AttemptInfo | null {
   try {
@@ -214,8 +213,8 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
   /** The data_lost alert was written with the load; sending it is best effort (`etl alerts` lists it either way). */
   async function deliverLost(l: LoadSummary): Promise<void> {
     const alertId = lostAlertId(l.loadId);
-    log().warn(`events: ${l.lost} messages were deleted by Kafka's retention before they were read; alert ${alertId}`);
-    await alerts.deliverAlert({ alertId }).catch((err: unknown) => log().warn(`could not deliver alert ${alertId}: ${err instanceof Error ? err.message : String(err)}`));
+    activityLog().warn(`events: ${l.lost} messages were deleted by Kafka's retention before they were read; alert ${alertId}`);
+    await alerts.deliverAlert({ alertId }).catch((err: unknown) => activityLog().warn(`could not deliver alert ${alertId}: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   async function loadRange(topic: string, group: string, partition: number, messages: ReadMessage[], from: bigint | undefined, logStart: bigint | undefined): Promise<LoadSummary> {
@@ -232,14 +231,8 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
       if (counts.lost) await insertAlert(client, lostAlert({ group, topic, partition, loadId, from: String(counts.detail?.lostFrom), to: String(counts.detail?.lostTo), count: counts.lost }, attemptInfo()));
       return { ...counts, detail: { ...counts.detail, rawKey } };
     });
-    if (summary.skipped) {
-      // The range is in staging already (loaded for another group): only this group's offset moves.
-      await staging.query(
-        `insert into etl.kafka_offsets (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
-         on conflict (consumer_group, topic, partition) do update set next_offset = greatest(etl.kafka_offsets.next_offset, excluded.next_offset), updated_at = now()`,
-        [group, topic, partition, (BigInt(last.offset) + 1n).toString()],
-      );
-    }
+    // The range is in staging already (loaded for another group): only this group's offset moves.
+    if (summary.skipped) await moveOffsetPast(staging, group, topic, partition, last.offset);
     return summary;
   }
 }

@@ -4,7 +4,7 @@
  * the rest, move the stored offset past the range and run the batch hooks. Either all of it commits
  * or none of it, so a crash before commit re-reads the same offsets and after commit they have moved.
  */
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { copyRows, type CopyValue } from '../../lib/bulk';
 import type { CheckedEvent } from '../../contract/records';
 import type { ReadMessage } from './reader';
@@ -101,6 +101,18 @@ export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRan
       ...(skipped > 0n ? { skippedOffsets: Number(skipped) } : {}),
     },
   };
+}
+
+/**
+ * Moves a group's stored offset past `lastOffset` (never back) when the range's load was found done
+ * already (loaded for another group, or by an earlier rebuild): only the offset is left to record.
+ */
+export async function moveOffsetPast(db: Pool, group: string, topic: string, partition: number, lastOffset: string): Promise<void> {
+  await db.query(
+    `insert into etl.kafka_offsets (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
+     on conflict (consumer_group, topic, partition) do update set next_offset = greatest(etl.kafka_offsets.next_offset, excluded.next_offset), updated_at = now()`,
+    [group, topic, partition, (BigInt(lastOffset) + 1n).toString()],
+  );
 }
 
 let temp = 0;

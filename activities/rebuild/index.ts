@@ -27,14 +27,17 @@ import { runLoad } from '../common/loads';
 import { quarantineRecords, type Rejected } from '../common/quarantine';
 import { rawMessageValue } from '../common/raw';
 import { DEFAULT_EVENTS_GROUP } from '../events';
-import { loadEventRange } from '../events/load';
+import { loadEventRange, moveOffsetPast } from '../events/load';
 import type { ReadMessage } from '../events/reader';
 import { createFilesActivities, RAW_SOURCE_META, type PurchaseFileRef } from '../files';
 import { loadOrdersPage } from '../orders/load';
 import { readOrdersPage } from '../orders/validation';
 
-export const RAW_SOURCES = ['products', 'users', 'inventory', 'reviews', 'orders', 'purchases', 'events'] as const;
-export type RawSource = (typeof RAW_SOURCES)[number];
+import { RAW_SOURCES, type RawSource } from '../../contract/pipeline';
+export { RAW_SOURCES, type RawSource };
+/** The staging tables the sources fill (staging.<table>). */
+export const STAGING_TABLES = ['orders', 'order_lines', 'products', 'users', 'inventory', 'reviews', 'events', 'purchases'] as const;
+
 export const isRawSource = (s: string): s is RawSource => (RAW_SOURCES as readonly string[]).includes(s);
 
 export interface RebuildDeps { staging: Pool; s3: S3Client; bucket: string }
@@ -198,12 +201,7 @@ export function createRebuildActivities(deps: RebuildDeps) {
         const counts = await loadEventRange(client, lake, { topic, group, partition, loadId, dt, messages, from, logStart: from }, []);
         return { ...counts, detail: { ...counts.detail, rawKey: key, rebuilt: true } };
       });
-      if (summary.skipped) {
-        await staging.query(
-          `insert into etl.kafka_offsets (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
-           on conflict (consumer_group, topic, partition) do update set next_offset = greatest(etl.kafka_offsets.next_offset, excluded.next_offset), updated_at = now()`,
-          [group, topic, partition, (BigInt(last.offset) + 1n).toString()]);
-      }
+      if (summary.skipped) await moveOffsetPast(staging, group, topic, partition, last.offset);
       tally(out, summary);
       heartbeat({ key, objects: out.objects });
     }
@@ -291,9 +289,8 @@ export function createRebuildActivities(deps: RebuildDeps) {
 
     /** When the rows now in staging arrived (min and max ingested_at over the source tables): the transform's window after a rebuild. */
     async stagingArrivals(): Promise<{ first: string; last: string } | null> {
-      const tables = ['orders', 'order_lines', 'products', 'users', 'inventory', 'reviews', 'events', 'purchases'];
       const { rows } = await staging.query<{ first: Date | null; last: Date | null }>(
-        `select min(a) as first, max(b) as last from (${tables.map((t) => `select min(ingested_at) a, max(ingested_at) b from staging.${t}`).join(' union all ')}) x`);
+        `select min(a) as first, max(b) as last from (${STAGING_TABLES.map((t) => `select min(ingested_at) a, max(ingested_at) b from staging.${t}`).join(' union all ')}) x`);
       const r = rows[0];
       return r?.first && r.last ? { first: r.first.toISOString(), last: r.last.toISOString() } : null;
     },

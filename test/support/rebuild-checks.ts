@@ -7,10 +7,9 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool } from 'pg';
+import { STAGING_TABLES } from '../../activities/rebuild';
 import { getObjectBytes, listObjects } from '../../lib/s3';
 
-/** Staging tables; load_id and ingested_at say which load staged a row and when, not what it holds. */
-export const STAGING_TABLES = ['orders', 'order_lines', 'products', 'users', 'inventory', 'reviews', 'events', 'purchases'];
 /** Analytics relations not compared: check results name runs; migration records are not data. */
 const NOT_COMPARED = new Set(['data_checks', 'data_checks_latest', 'schema_migrations', 'schema_code']);
 
@@ -27,6 +26,7 @@ export async function tableChecksum(db: Pool, relation: string, exclude: readonl
 
 export async function stagingChecksums(staging: Pool): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
+  // load_id and ingested_at say which load staged a row and when, not what it holds.
   for (const t of STAGING_TABLES) out[`staging.${t}`] = await tableChecksum(staging, `staging.${t}`, ['load_id', 'ingested_at']);
   out['etl.files'] = await tableChecksum(staging, 'etl.files', ['loaded_at']);
   out['etl.kafka_offsets'] = await tableChecksum(staging, 'etl.kafka_offsets', ['updated_at']);
