@@ -5,6 +5,7 @@
  * of them, and the dirty marks of the bench's loads, are deleted afterwards.
  */
 import type { Pool } from 'pg';
+import { REALTIME_MINUTE_TABLES } from '../activities/realtime';
 
 export const ERA_MS = 200 * 365 * 86_400_000;
 
@@ -13,6 +14,6 @@ export async function cleanUpRealtimeEra(staging: Pool, analytics: Pool, topic: 
   await staging.query('delete from etl.realtime_dirty where load_id like $1', [`events/${topic}/%`]);
   // Late events reach up to 6 h back; a day either side covers them and a run that crossed midnight.
   const era = [new Date(Date.now() + ERA_MS - 86_400_000), new Date(Date.now() + ERA_MS + 86_400_000)];
-  for (const t of ['realtime_minute', 'realtime_minute_events', 'realtime_minute_sessions', 'realtime_alerts']) await analytics.query(`delete from ${t} where minute between $1 and $2`, era);
+  for (const t of REALTIME_MINUTE_TABLES) await analytics.query(`delete from ${t} where minute between $1 and $2`, era);
   await analytics.query('delete from realtime_visible where topic = $1', [topic]);
 }

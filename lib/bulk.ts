@@ -89,16 +89,19 @@ export async function copyRows(client: PoolClient, table: string, columns: strin
 let tempCounter = 0;
 
 /**
- * Merges rows into `table`, skipping rows whose key already exists. Must run inside a transaction.
- * Returns how many rows were inserted; the rows given - inserted are duplicates.
+ * Merges rows into `table`, skipping rows whose key already exists, or with `update`, updating the
+ * existing row (`update.set` is the SET list; `excluded` names the incoming row). Must run inside a
+ * transaction. Returns how many rows were inserted or updated; without `update`, the rows given -
+ * inserted are duplicates.
  */
-export async function mergeRows(client: PoolClient, table: string, columns: string[], rows: CopyValue[][] | CopyText): Promise<number> {
+export async function mergeRows(client: PoolClient, table: string, columns: string[], rows: CopyValue[][] | CopyText, update?: { key: string[]; set: string }): Promise<number> {
   if ((rows instanceof CopyText ? rows.rows : rows.length) === 0) return 0;
   const tmp = `_merge_${process.pid}_${++tempCounter}`;
   const cols = columns.map(ident).join(', ');
   await client.query(`create temp table ${tmp} (like ${ident(table)} including defaults) on commit drop`);
   await copyRows(client, tmp, columns, rows);
-  const res = await client.query(`insert into ${ident(table)} (${cols}) select ${cols} from ${tmp} on conflict do nothing`);
+  const conflict = update ? `(${update.key.map(ident).join(', ')}) do update set ${update.set}` : 'do nothing';
+  const res = await client.query(`insert into ${ident(table)} (${cols}) select ${cols} from ${tmp} on conflict ${conflict}`);
   await client.query(`drop table ${tmp}`);
   return res.rowCount ?? 0;
 }

@@ -13,7 +13,7 @@ export interface RealtimeTotals {
 }
 
 /**
- * The realtime metrics loop beside the events stream: recompute what events loads marked dirty,
+ * The realtime metrics loop beside the events stream: apply what events loads marked dirty,
  * judge closed minutes, deliver alerts. `totals` is carried across continue-as-new; leave it unset.
  */
 export interface RealtimeMetricsInput {

@@ -1,7 +1,9 @@
 /**
  * The events batch hook of the realtime metrics: inside the staging transaction of an events load,
  * marks the minutes of event time its newly merged events fall in. The mark commits if and only if
- * the events do, so no committed event can escape the next recompute of its minute.
+ * the events do, so no committed event can escape the realtime loop. The mark's marked_at defaults
+ * to the transaction's now(), as the events' ingested_at does: the loop finds a load's events by
+ * (ingested_at, load_id) through that equality (refresh.ts).
  */
 import type { EventsBatchHook } from '../events/load';
 

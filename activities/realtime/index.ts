@@ -1,5 +1,5 @@
 /**
- * The realtime metrics activity: one pass of recompute dirty minutes -> judge closed minutes for
+ * The realtime metrics activity: one pass of apply committed loads -> judge closed minutes for
  * spikes -> deliver pending alerts. Each step is idempotent on its own, so a retried or repeated
  * pass leaves the same rows (docs/realtime.md).
  */
@@ -14,6 +14,7 @@ import { evaluateSpikes, type RealtimeSettings } from './spikes';
 
 export type { RealtimeSettings } from './spikes';
 export { markRealtimeMinutes } from './hook';
+export { REALTIME_MINUTE_TABLES } from './refresh';
 
 export const DEFAULT_REALTIME_SETTINGS: RealtimeSettings = { ...DEFAULT_SPIKE_SETTINGS, latenessMinutes: 1 };
 
@@ -23,7 +24,7 @@ export interface RealtimeDeps { staging: Pool; analytics: Pool; pseudonymKey: st
 export type RefreshRealtimeInput = Record<string, never>;
 
 export interface RefreshRealtimeOutput {
-  /** Minutes recomputed and loads made visible. */
+  /** Minutes the applied loads touched, and loads made visible. */
   minutes: number;
   loads: number;
   /** More dirty minutes than one pass takes: call again without waiting. */
@@ -52,7 +53,7 @@ export interface RealtimeSessionOutput { passes: number; minutes: number; loads:
 export function createRealtimeActivities(deps: RealtimeDeps) {
   const settings = deps.realtime ?? DEFAULT_REALTIME_SETTINGS;
   const pass = async (beat: () => void = heartbeat): Promise<RefreshRealtimeOutput> => {
-    let step = 'recomputing dirty minutes from staging.events';
+    let step = 'applying committed events loads to the per-minute metrics';
     try {
       const r = await refreshDirtyMinutes(deps.staging, deps.analytics, deps.pseudonymKey, beat);
       step = 'judging closed minutes for spikes';
@@ -72,7 +73,7 @@ export function createRealtimeActivities(deps: RealtimeDeps) {
 
     async runRealtimeSession(input: RealtimeSessionInput): Promise<RealtimeSessionOutput> {
       const ctx = Context.current();
-      // Progress is minutes recomputed, not passes: an idle session makes one every 500 ms.
+      // Progress is minutes updated, not passes: an idle session makes one every 500 ms.
       const prior = handOver<RealtimeSessionOutput>((p) => p.minutes > 0);
       if (prior) return prior;
       const until = Date.now() + (input.sessionMs ?? 3_600_000);

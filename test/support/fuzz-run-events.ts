@@ -12,6 +12,7 @@ import { emptyReport, reconcile, type LoadFacts, type ReceivedRecord, type Sourc
 import type { SourceRunOptions } from './fuzz-run-files';
 import { dropLoads, errorText, loadFacts, seconds, withDeadline, type FuzzEnv } from './fuzz-run';
 import { eventsSpec } from './fuzz-sources';
+import { REALTIME_MINUTE_TABLES } from '../../activities/realtime';
 
 const PARTITIONS = 3;
 const SEND_BYTES = 2 << 20;
@@ -104,7 +105,7 @@ export async function fuzzEventsRun(env: FuzzEnv, o: SourceRunOptions): Promise<
       await staging.query('delete from etl.realtime_dirty where load_id like $1', [like]);
       // A realtime loop running against this staging may have picked the marks up: the era's year is the run's own.
       const era = [`${o.era}-01-01T00:00:00Z`, `${o.era + 1}-01-01T00:00:00Z`];
-      for (const t of ['realtime_minute', 'realtime_minute_events', 'realtime_minute_sessions', 'realtime_alerts']) {
+      for (const t of REALTIME_MINUTE_TABLES) {
         await env.deps.analytics.query(`delete from ${t} where minute >= $1 and minute < $2`, era).catch(() => undefined);
       }
       await env.deps.analytics.query('delete from realtime_visible where topic = $1', [topic]).catch(() => undefined);
