@@ -24,11 +24,31 @@ export const DEFAULT_MAX_PAGES = 10_000;
 export interface OrdersDeps { staging: Pool; s3: S3Client; bucket: string; ordersApi: OrdersApi }
 
 /** workflowId names the loads: the same partition run again reuses them and is skipped. */
-export interface ExtractOrdersInput extends PartitionInput { workflowId: string }
-export interface ExtractOrdersOutput { loads: LoadSummary[]; pages: number; requests: number; rateLimited: number; failures: number }
+export interface ExtractOrdersInput extends PartitionInput {
+  workflowId: string;
+  /** Where a handed-over run goes on (the `resume` of the previous activity's output). */
+  resume?: OrdersProgress;
+  /**
+   * The caller goes on from a `resume` (workflows from the hand-over on pass true). Without it a
+   * retry never hands over: a workflow of an older version would take a handed-over output for the
+   * whole run, so a rolling deploy stays safe.
+   */
+  handOver?: boolean;
+}
+export interface ExtractOrdersOutput {
+  loads: LoadSummary[]; pages: number; requests: number; rateLimited: number; failures: number;
+  /**
+   * Set when a retried attempt found that its predecessor had loaded pages (a worker killed mid-run):
+   * the run is not over; the workflow calls extractOrders again from here, with a fresh retry budget.
+   */
+  resume?: OrdersProgress;
+}
 
-/** What a retried attempt needs to resume: the page to fetch next and what was loaded before it. */
-export interface OrdersProgress { page: number; cursor: string | null; loads: LoadSummary[]; requests: number; rateLimited: number; failures: number }
+/**
+ * What a retried attempt needs to resume: the page to fetch next and what was loaded before it;
+ * `attemptFrom` is the page the attempt that heartbeated it started at.
+ */
+export interface OrdersProgress { page: number; cursor: string | null; loads: LoadSummary[]; requests: number; rateLimited: number; failures: number; attemptFrom?: number; done?: boolean }
 
 function activityHooks(ctx: Context, progress: () => OrdersProgress): ClientHooks {
   return {
@@ -87,7 +107,18 @@ export function createOrdersActivities(deps: OrdersDeps) {
       const before = new Date(input.partitionEnd).toISOString();
       const dt = utcDate(since);
       const resumed = ctx.info.heartbeatDetails as OrdersProgress | undefined;
-      let p: OrdersProgress = resumed ?? { page: 1, cursor: null, loads: [], requests: 0, rateLimited: 0, failures: 0 };
+      // The hand-over (see handOver in common/heartbeat.ts): Temporal counts attempts per activity,
+      // so twenty worker kills during one long run would spend its budget although every attempt
+      // loaded pages. A retry whose predecessor loaded pages ends at once and hands them back.
+      const start = resumed ?? input.resume;
+      // The window's last page was loaded (next_cursor null): the run is over, whoever asks.
+      if (start?.done) return { loads: start.loads, pages: start.loads.length, requests: start.requests, rateLimited: start.rateLimited, failures: start.failures };
+      if (input.handOver && ctx.info.attempt > 1 && resumed?.attemptFrom !== undefined && resumed.page > resumed.attemptFrom) {
+        // The loads travel once, in `resume`.
+        return { loads: [], pages: resumed.loads.length, requests: resumed.requests, rateLimited: resumed.rateLimited, failures: resumed.failures, resume: resumed };
+      }
+      let p: OrdersProgress = start ?? { page: 1, cursor: null, loads: [], requests: 0, rateLimited: 0, failures: 0 };
+      p = { ...p, attemptFrom: p.page };
       const hooks = activityHooks(ctx, () => p);
       const limit = deps.ordersApi.pageSize ?? DEFAULT_PAGE_SIZE;
       try {
@@ -101,7 +132,7 @@ export function createOrdersActivities(deps: OrdersDeps) {
             cursor: liveCursor(input, last),
           });
           p = {
-            page: p.page + 1, cursor: fetched.page.next_cursor, loads: [...p.loads, summary],
+            attemptFrom: p.attemptFrom, page: p.page + 1, cursor: fetched.page.next_cursor, loads: [...p.loads, summary], ...(last ? { done: true } : {}),
             requests: p.requests + fetched.requests, rateLimited: p.rateLimited + fetched.rateLimited, failures: p.failures + fetched.failures,
           };
           heartbeat(p); // a progress point: a cancelled attempt stops between pages

@@ -48,6 +48,7 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
   const rows: Record<string, number> = {};
   let objects = 0;
   let locked = false;
+  let failed: Error | undefined;
   try {
     // The date's lock (the one loadDate takes), held over the snapshot and the uploads, so a copy
     // read before another run's load cannot land after that run's own copy. Taken before the
@@ -72,11 +73,19 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
       beat({ date: input.date, table });
     }
     await client.query('commit');
+  } catch (err) {
+    failed = err instanceof Error ? err : new Error(String(err));
+    throw err;
   } finally {
-    await client.query('rollback').catch(() => undefined);
-    // A session lock that cannot be released must not go back to the pool with its connection.
-    const unlocked = !locked || await client.query(`select pg_advisory_unlock(hashtext('transform-date:' || $1))`, [input.date]).then(() => true, () => false);
-    client.release(!unlocked);
+    if (failed) {
+      // The connection may be mid-COPY (see extract.ts): closing it ends the transaction and the
+      // session lock with it; a rollback or unlock queued behind the COPY could wait forever.
+      client.release(failed);
+    } else {
+      // A session lock that cannot be released must not go back to the pool with its connection.
+      const unlocked = !locked || await client.query(`select pg_advisory_unlock(hashtext('transform-date:' || $1))`, [input.date]).then(() => true, () => false);
+      client.release(!unlocked);
+    }
     await rm(dir, { recursive: true, force: true });
   }
   return { date: input.date, objects, rows };

@@ -200,6 +200,37 @@ describe('orders pipeline (simulator API, real Temporal, PostgreSQL, S3)', () =>
     expect(out.loads.length).toBe((await readPages(window.partitionStart, window.partitionEnd)).length - 2);
   });
 
+  it('a retry whose predecessor loaded pages hands them over at once; one whose predecessor loaded none works on', async () => {
+    const pages = await readPages(window.partitionStart, window.partitionEnd, 2);
+    const cursor = pages[1]?.next_cursor ?? null;
+    const activities = createOrdersActivities(env.deps);
+    const loads = [{ loadId: 'x/page-1', received: 1, loaded: 1, quarantined: 0, duplicates: 0, source: 'orders_api' }];
+    const progressed = { page: 3, cursor, loads, requests: 2, rateLimited: 0, failures: 0, attemptFrom: 1 };
+    const before = shop.stats().api?.requests ?? 0;
+    const handed = await new MockActivityEnvironment({ heartbeatDetails: progressed, attempt: 2 }).run(activities.extractOrders, { ...window, workflowId: wf('orders-handover'), handOver: true }) as ExtractOrdersOutput;
+    expect(handed.resume).toEqual(progressed);
+    expect(handed.pages).toBe(1);
+    expect((shop.stats().api?.requests ?? 0) - before).toBe(0);
+    // The workflow's next call goes on from the hand-over, a fresh activity at attempt 1.
+    const next = await new MockActivityEnvironment().run(activities.extractOrders, { ...window, workflowId: wf('orders-handover'), handOver: true, resume: handed.resume }) as ExtractOrdersOutput;
+    expect(next.resume).toBeUndefined();
+    expect(next.loads[0]).toEqual(loads[0]);
+    expect(next.loads[1]?.loadId).toBe(`${wf('orders-handover')}/orders/page-3`);
+    // No page loaded since the attempt before started: a failure in a row, which counts; it works on.
+    const stuck = await new MockActivityEnvironment({ heartbeatDetails: { ...progressed, attemptFrom: 3 }, attempt: 2 }).run(activities.extractOrders, { ...window, workflowId: wf('orders-stuck'), handOver: true }) as ExtractOrdersOutput;
+    expect(stuck.resume).toBeUndefined();
+    expect(stuck.loads[1]?.loadId).toBe(`${wf('orders-stuck')}/orders/page-3`);
+    // A caller of an older version (no handOver) is never handed a partial run.
+    const old = await new MockActivityEnvironment({ heartbeatDetails: progressed, attempt: 2 }).run(activities.extractOrders, { ...window, workflowId: wf('orders-old') }) as ExtractOrdersOutput;
+    expect(old.resume).toBeUndefined();
+    expect(old.loads.length).toBeGreaterThan(1);
+    // The window's last page loaded, then the attempt died before returning: the retry returns the run as it was.
+    const finished = { page: 99, cursor: null, loads: next.loads, requests: 9, rateLimited: 0, failures: 0, attemptFrom: 3, done: true };
+    const again = await new MockActivityEnvironment({ heartbeatDetails: finished, attempt: 2 }).run(activities.extractOrders, { ...window, workflowId: wf('orders-handover'), handOver: true }) as ExtractOrdersOutput;
+    expect(again.resume).toBeUndefined();
+    expect(again.loads).toEqual(next.loads);
+  });
+
   it('ends a run whose API hands out the same cursor again, non-retryably, naming it', async () => {
     let served = 0;
     const looping = createServer((_req, res) => {

@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extractSource } from '../../activities/transform/extract';
+import { testEnv, type TestEnv } from '../support/env';
+
+/**
+ * A transform extract whose target connection dies mid-COPY must fail, not hang: the source
+ * connection is then still inside its COPY TO, and a rollback queued behind it waited forever (the
+ * activity's timer heartbeat kept the attempt alive, so Temporal never retried it). Found by
+ * `npm run chaos:pipelines` with PostgreSQL killed during the transform.
+ */
+describe('transform extract, connection lost mid-copy (real PostgreSQL)', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await testEnv('extract-broken');
+    // Enough rows that the copy is still running when the target connection is cut.
+    await env.deps.staging.query(`insert into staging.events (event_id, event_name, user_id, session_id, product_id, order_id, price, ts, kafka_partition, kafka_offset, load_id)
+      select 'xb-' || g, 'view', 'U' || (g % 1000), 'S' || (g % 5000), 'P1', null, null, timestamptz '2031-03-01' + g * interval '10 ms', 0, g, 'test/extract-broken'
+      from generate_series(1, 600000) g`);
+  }, 120_000);
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('fails within seconds when the analytics connection is terminated during the transfer, and the pools stay usable', async () => {
+    const run = extractSource({ staging: env.deps.staging, analytics: env.deps.analytics, s3: env.deps.s3, bucket: env.deps.bucket, pseudonymKey: env.deps.pseudonymKey },
+      { source: 'events', partitionStart: '2031-03-01T00:00:00Z', partitionEnd: '2031-03-02T00:00:00Z', loadId: 'test/extract-broken/1' });
+    const outcome = run.then(() => 'completed', (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`);
+    // The COPY into the work table, seen from the server: cut that backend.
+    let cut = 0;
+    for (let i = 0; i < 800 && cut === 0; i++) {
+      const { rows } = await env.deps.analytics.query<{ ok: boolean }>(
+        `select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and query like 'copy _in%' and state = 'active' and pid <> pg_backend_pid()`);
+      cut = rows.filter((r) => r.ok).length;
+      if (cut === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(cut).toBe(1);
+    const result = await Promise.race([outcome, new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
+    expect(result).toMatch(/^failed: /);
+    // Nothing leaked: both pools answer, and a second extract of the same window completes.
+    const again = await extractSource({ staging: env.deps.staging, analytics: env.deps.analytics, s3: env.deps.s3, bucket: env.deps.bucket, pseudonymKey: env.deps.pseudonymKey },
+      { source: 'events', partitionStart: '2031-03-01T00:00:00Z', partitionEnd: '2031-03-02T00:00:00Z', loadId: 'test/extract-broken/2' });
+    expect(again.load.received).toBe(600000);
+  }, 180_000);
+});
