@@ -12,13 +12,14 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { FAULT_KINDS, runChaos, type FaultKind } from '../test/support/chaos';
 
-export function parseFaults(spec: string): FaultKind[] {
+/** `kind*N,kind,…` into a list of kinds, each one of `kinds`. */
+export function parseFaults<K extends string>(spec: string, kinds: readonly K[] = FAULT_KINDS as unknown as readonly K[]): K[] {
   return spec.split(',').filter(Boolean).flatMap((part) => {
     const [kind, times = '1'] = part.split('*');
-    if (!FAULT_KINDS.includes(kind as FaultKind)) throw new Error(`unknown fault ${kind}; one of ${FAULT_KINDS.join(', ')}`);
+    if (!kinds.includes(kind as K)) throw new Error(`unknown fault ${kind}; one of ${kinds.join(', ')}`);
     const n = Number(times);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${part}: the count after * must be a positive integer`);
-    return Array.from({ length: n }, () => kind as FaultKind);
+    return Array.from({ length: n }, () => kind as K);
   });
 }
 
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     'temporal-down-seconds': { type: 'string', default: '20' },
     'schedule-every': { type: 'string', default: '5' },
   } });
-  const report = await runChaos(loadConfig(), { rate: Number(values.rate), faults: parseFaults(values.faults), seed: Number(values.seed), stallSeconds: Number(values['stall-seconds']),
+  const report = await runChaos(loadConfig(), { rate: Number(values.rate), faults: parseFaults<FaultKind>(values.faults), seed: Number(values.seed), stallSeconds: Number(values['stall-seconds']),
     temporalDownSeconds: Number(values['temporal-down-seconds']), scheduleEverySeconds: Number(values['schedule-every']) });
   const byKind = new Map<string, { n: number; down: number[]; recovery: number[]; back: number }>();
   for (const f of report.faults) {

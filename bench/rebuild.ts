@@ -19,19 +19,11 @@ import { deletePrefix } from '../lib/s3';
 import { generateDataset } from '../shop/generator';
 import { rebuildWorkflow } from '../workflows/rebuild';
 import { testEnv } from '../test/support/env';
-import { ingestAndTransform, serveDataset, tagIds } from '../test/support/pipelines-run';
+import { distinctValidEvents, ingestAndTransform, serveDataset, tagIds } from '../test/support/pipelines-run';
 import { ensureTemplates, fileDatabases } from '../test/support/test-databases';
-import { readEvents } from '../shop/dataset';
 import { analyticsChecksums, curatedChecksums, stagingChecksums, truncateAll } from '../test/support/rebuild-checks';
 
 const secs = (t: number) => (performance.now() - t) / 1000;
-
-/** What the events stream stages: every valid event once per event_id. */
-async function distinctValidEvents(dir: string): Promise<number> {
-  const ids = new Set<string>();
-  for await (const { check } of readEvents(dir)) if (check.ok) ids.add(String(check.value.eventId));
-  return ids.size;
-}
 
 async function main() {
   const { values } = parseArgs({ options: { scale: { type: 'string', default: '1' } } });

@@ -95,19 +95,19 @@ export interface ChaosReport {
 }
 
 /** The order of the faults and the pause before each, from the seed. */
-export function faultPlan(faults: readonly FaultKind[], seed: number, gap: [number, number] = [2, 8]): Array<{ kind: FaultKind; afterSeconds: number }> {
+export function faultPlan<K extends string>(faults: readonly K[], seed: number, gap: [number, number] = [2, 8]): Array<{ kind: K; afterSeconds: number }> {
   const rng = new Rng(seed, 'chaos');
   const kinds = [...faults];
   for (let i = kinds.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
-    [kinds[i], kinds[j]] = [kinds[j] as FaultKind, kinds[i] as FaultKind];
+    [kinds[i], kinds[j]] = [kinds[j] as K, kinds[i] as K];
   }
   return kinds.map((kind) => ({ kind, afterSeconds: gap[0] + rng.next() * (gap[1] - gap[0]) }));
 }
 
 /** `etl worker` in a child process, its output appended to `log`; a death the run did not cause is reported. */
-async function startWorker(taskQueue: string, log: string, onDeath: (why: string) => void): Promise<ChildProcess> {
-  const child = await startWorkerProcess(taskQueue, { log });
+export async function startWorker(taskQueue: string, log: string, onDeath: (why: string) => void, env?: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = await startWorkerProcess(taskQueue, { log, env });
   child.on('exit', (code, signal) => {
     if (signal !== 'SIGTERM' && signal !== 'SIGKILL') onDeath(`the worker exited (${String(code ?? signal)}); its output: ${log}`);
   });
@@ -115,7 +115,7 @@ async function startWorker(taskQueue: string, log: string, onDeath: (why: string
 }
 
 /** SIGTERM, then SIGKILL if it has not exited within 30 s; resolves once it has. */
-function stopWorker(child: ChildProcess | null): Promise<void> {
+export function stopWorker(child: ChildProcess | null): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -127,17 +127,17 @@ function stopWorker(child: ChildProcess | null): Promise<void> {
   });
 }
 
-function servicePid(config: Config, name: ServiceName, executable: string): number {
+export function servicePid(config: Config, name: ServiceName, executable: string): number {
   const paths = servicePaths(config, name);
   const pid = Number(readFileSync(paths.pid, 'utf8').trim());
   if (!isOurs(pid, { executable, marker: paths.dir })) throw new Error(`pid ${pid} of ${paths.pid} is not this project's ${name}; not touching it`);
   return pid;
 }
 
-const EXECUTABLE: Record<ServiceName, string> = { postgres: 'postgres', kafka: 'java', s3: 'weed', temporal: 'temporal' };
+export const EXECUTABLE: Record<ServiceName, string> = { postgres: 'postgres', kafka: 'java', s3: 'weed', temporal: 'temporal' };
 
 /** `etl services up <name>`, without blocking the run: the producer and the recovery watch go on meanwhile. */
-async function servicesUp(name: ServiceName): Promise<void> {
+export async function servicesUp(name: ServiceName): Promise<void> {
   await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'services', 'up', name], { cwd: ROOT, env: process.env });
 }
 

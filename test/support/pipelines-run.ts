@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import { readEvents } from '../../shop/dataset';
 import { startShop, type Shop } from '../../shop/simulator/start-shop';
 import { catalogPipelineWorkflow, eventsStreamWorkflow, filesPipelineWorkflow, ordersPipelineWorkflow, stopEventsSignal, transformWorkflow } from '../../workflows';
 import { partitionAt } from '../../workflows/partitions';
@@ -18,6 +19,13 @@ export function tagIds(dir: string, tag: string): void {
   for (const f of files(dir).filter((f) => !f.endsWith('manifest.json'))) {
     writeFileSync(f, readFileSync(f, 'utf8').replace(/\b(U\d{6}|P\d{4,}|O\d{6,}|H\d{6,}|E\d+|S\d+|R\d+)\b/g, `${tag}$1`));
   }
+}
+
+/** What the events stream stages from a dataset folder: every valid event once per event_id. */
+export async function distinctValidEvents(dir: string): Promise<number> {
+  const ids = new Set<string>();
+  for await (const { check } of readEvents(dir)) if (check.ok) ids.add(String(check.value.eventId));
+  return ids.size;
 }
 
 export interface ServedDataset { shop: Shop; tag: string; topic: string; dropPrefix: string; stop(): Promise<void> }

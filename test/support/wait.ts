@@ -21,11 +21,11 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
 /**
  * Starts `etl worker` in a child process (so a test can kill it) and resolves once it polls. It
  * inherits the file's environment: its own databases and the test namespace (test/file-setup.ts).
- * With `log`, its whole output is appended to that file (the chaos run keeps it); without, the
+ * `env` replaces the inherited environment (a run with databases of its own). With `log`, its whole output is appended to that file (the chaos run keeps it); without, the
  * error of a worker that never polls carries the end of its stderr.
  */
-export function startWorkerProcess(taskQueue: string, opts: { log?: string } = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startWorkerProcess(taskQueue: string, opts: { log?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = opts.log ? createWriteStream(opts.log, { flags: 'a' }) : null;
   if (out) child.stderr?.pipe(out);
   child.on('exit', () => out?.end());
