@@ -5,8 +5,10 @@ import { EtlPartition, EtlPipeline } from './search-attributes';
 
 const { extractOrders } = proxyActivities<OrdersActivities>({
   // A page retries inside the activity first (429 waits, 5xx backoff); these retries cover the rest.
-  // The activity heartbeats at least every 5 s, waits included; a dead worker is noticed in 20 s
-  // (it was 1 minute, and the back-off grew to 2 minutes: a worker kill cost a run up to 3 minutes).
+  // The activity heartbeats after each page and every 5 s while it waits on the API; a dead worker is
+  // noticed in 20 s (it was 1 minute, and the back-off grew to 2 minutes: a worker kill cost a run up
+  // to 3 minutes). A page's S3 write and merge do not heartbeat: a stall there over 20 s retries the
+  // attempt while it goes on (page loads are idempotent; a keep-alive per page is still to do).
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
