@@ -1,7 +1,7 @@
 /**
  * End-to-end latency of the realtime metrics: events produced at a controlled rate, each send's
  * time recorded against the Kafka offsets it got, and analytics.realtime_visible polled every 50 ms
- * for the offset below which every event's minute is recomputed in analytics. Latency = first poll
+ * for the offset below which every event is applied to its minute in analytics. Latency = first poll
  * that shows an event visible - its production time. Runs a real worker (`etl worker`, child process)
  * with eventsStreamWorkflow + realtimeMetricsWorkflow on a private topic and task queue, started with
  * the inputs `etl events start` and `etl live start` use ({}: the workflows' own defaults); the

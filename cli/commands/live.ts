@@ -74,7 +74,7 @@ export function register(program: Command): void {
 
   live
     .command('stop')
-    .description('Ask the realtime loop to stop after its current pass (dirty minutes stay marked and are recomputed on the next start).')
+    .description('Ask the realtime loop to stop after its current pass (loads committed meanwhile stay marked and are applied on the next start).')
     .action(async () => {
       const config = loadConfig();
       const client = await makeTemporalClient(config);
