@@ -117,14 +117,41 @@ export async function moveOffsetPast(db: Pool, group: string, topic: string, par
 
 let temp = 0;
 
-/** mergeRows for events, but returning which events were new, for the hooks. */
-async function mergeEvents(client: PoolClient, events: MergedEvent[], loadId: string): Promise<MergedEvent[]> {
+/**
+ * mergeRows for events, but returning which events were new, for the hooks. The events already in
+ * staging are looked up first and the new ones COPYed straight into staging.events: no temporary
+ * table, sort or INSERT ... SELECT per range, which was most of PostgreSQL's share of a range
+ * (docs/ingestion.md, issue 12 P4). Of two copies of one event_id in a batch, the earlier offset
+ * is the one kept. Another transaction may commit one of the same event_ids between the lookup and
+ * the COPY (a copy of an event in another partition): the COPY then fails on the primary key, is
+ * rolled back to its savepoint, and the range is merged with ON CONFLICT DO NOTHING instead.
+ */
+export async function mergeEvents(client: PoolClient, events: MergedEvent[], loadId: string): Promise<MergedEvent[]> {
   if (events.length === 0) return [];
+  const ids = new Set<string>();
+  const firsts = events.filter((e) => !ids.has(e.eventId) && ids.add(e.eventId));
+  const { rows } = await client.query<{ event_id: string }>('select event_id from staging.events where event_id = any($1::text[])', [[...ids]]);
+  const stored = new Set(rows.map((r) => r.event_id));
+  const fresh = stored.size === 0 ? firsts : firsts.filter((e) => !stored.has(e.eventId));
+  if (fresh.length === 0) return [];
+  await client.query('savepoint merge_events');
+  try {
+    await copyRows(client, 'staging.events', EVENT_STAGING_COLUMNS, fresh.map((e): CopyValue[] => eventRow(e, e.partition, e.offset, loadId)));
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;
+    await client.query('rollback to savepoint merge_events');
+    return mergeEventsOnConflict(client, fresh, loadId);
+  }
+  await client.query('release savepoint merge_events');
+  return fresh;
+}
+
+/** The merge when a concurrent load committed some of the same event_ids: through a temporary table and ON CONFLICT. */
+export async function mergeEventsOnConflict(client: PoolClient, events: MergedEvent[], loadId: string): Promise<MergedEvent[]> {
   const tmp = `_events_${process.pid}_${++temp}`;
   const cols = EVENT_STAGING_COLUMNS.join(', ');
   await client.query(`create temp table ${tmp} (like staging.events including defaults) on commit drop`);
   await copyRows(client, tmp, EVENT_STAGING_COLUMNS, events.map((e): CopyValue[] => eventRow(e, e.partition, e.offset, loadId)));
-  // order by offset: of two copies of one event_id in a batch, the earlier offset is the one kept.
   const res = await client.query<{ event_id: string }>(
     `insert into staging.events (${cols}) select ${cols} from ${tmp} order by kafka_offset on conflict (event_id) do nothing returning event_id`,
   );
