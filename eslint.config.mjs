@@ -34,7 +34,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['activities/**/*.ts', 'lib/**/*.ts', 'workers/**/*.ts', 'config/**/*.ts', 'schedules/**/*.ts'],
+    files: ['activities/**/*.ts', 'lib/**/*.ts', 'workers/**/*.ts', 'config/**/*.ts', 'schedules/**/*.ts', 'dashboard/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{ group: ['**/shop', '**/shop/**'], message: 'Pipeline code never imports the simulator (shop/): shared rules and types live in contract/.' }],

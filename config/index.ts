@@ -22,6 +22,8 @@ const portsSchema = z.object({
   ETL_KAFKA_CONTROLLER_PORT: port(19093),
   ETL_S3_PORT: port(19000),
   ETL_ORDERS_API_PORT: port(18080),
+  /** `etl dashboard` and the demo's dashboard. */
+  ETL_DASHBOARD_PORT: port(18090),
 });
 
 /** The default PSEUDONYM_KEY: public, so pseudonyms made with it can be reversed by anyone. */

@@ -13,6 +13,12 @@ if ! command -v docker-compose >/dev/null && [ "$(id -u)" = 0 ] && command -v ap
   (apt-get install -y -qq docker-compose >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null)) || echo "could not install docker-compose"
 fi
 
+# The dashboard's browser test drives Debian's Chromium (playwright-core cannot download its own here).
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "==> installing chromium (Debian) for the dashboard's browser test"
+  (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) || echo "could not install chromium"
+fi
+
 echo "==> typecheck"
 npx tsc --noEmit -p .
 echo "==> lint"

@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--scale <s>', 'volume: 1 is ~100k events and ~5k orders a day', Number.parseFloat, 0.1)
     .option('--out <dir>', 'dataset folder (default .run/demo/dataset)')
     .option('--concurrency <n>', 'backfill concurrency', (v) => Number.parseInt(v, 10), 8)
-    .option('--keep', 'keep the worker and simulator running afterwards')
+    .option('--keep', 'keep the worker, simulator and dashboard (ETL_DASHBOARD_PORT) running afterwards')
     .action(async (opts: { seed: number; start: string; days: number; scale: number; out?: string; concurrency: number; keep?: boolean }) => {
       process.exitCode = await runDemo(loadConfig(), { ...opts, keep: Boolean(opts.keep) });
     });

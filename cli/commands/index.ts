@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as backfill } from './backfill';
 import { register as checks } from './checks';
 import { register as config } from './config';
+import { register as dashboard } from './dashboard';
 import { register as db } from './db';
 import { register as demo } from './demo';
 import { register as events } from './events';
@@ -22,6 +23,7 @@ export const commands: Array<(program: Command) => void> = [
   backfill,
   checks,
   config,
+  dashboard,
   db,
   demo,
   events,

@@ -15,6 +15,7 @@ import { installConciseLogging } from '../../workers/logging';
 import { createWorker } from '../../workers/worker';
 import { backfillWorkflow } from '../../workflows';
 import { DEFAULT_RUN_SIZES } from '../../workflows/backfill-plan';
+import { startDashboard } from '../../dashboard/start';
 import { backfillId } from '../commands/backfill';
 import { watchBackfill } from '../backfill-watch';
 import { REALTIME_WORKFLOW_ID } from '../commands/live';
@@ -43,6 +44,7 @@ export async function runDemo(config: Config, o: DemoOptions): Promise<number> {
   const staging = makePool(config, 'staging', 2);
   const analytics = makePool(config, 'analytics', 2);
   const kafka = makeKafka(config, 'shop-etl-demo');
+  let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
   try {
     await shop.replayed;
     console.log(`orders API at ${shop.apiUrl}; worker polling "${config.TEMPORAL_TASK_QUEUE}"`);
@@ -84,13 +86,19 @@ export async function runDemo(config: Config, o: DemoOptions): Promise<number> {
     step('results');
     await printHeadlines(analytics, manifest.range.purchasesStart, end);
     printLinks(config, [ordersId, transformId, EVENTS_STREAM_ID, REALTIME_WORKFLOW_ID]);
+    // The analysts' dashboard over what the demo loaded: checked to serve its overview, and kept up with --keep.
+    dashboard = await startDashboard(config, o.keep ? config.ETL_DASHBOARD_PORT : 0);
+    const overview = await fetch(`${dashboard.url}overview`);
+    if (!overview.ok) console.error(`the dashboard's overview answered ${overview.status}: ${(await overview.text()).slice(0, 300)}`);
+    console.log(o.keep ? `dashboard: ${dashboard.url}` : `dashboard: served its overview (${overview.status}); run npx etl dashboard for http://127.0.0.1:${config.ETL_DASHBOARD_PORT}/, or the demo with --keep`);
     console.log(`\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(0)} s. Next: npx etl live (live view), npx etl lake query "select * from user_behavior limit 5", npx etl schedules apply`);
     if (o.keep) {
-      console.log('--keep: worker and simulator keep running; Ctrl-C to stop. Apply the schedules with: npx etl schedules apply');
+      console.log('--keep: worker, simulator and dashboard keep running; Ctrl-C to stop. Apply the schedules with: npx etl schedules apply');
       await workerRun;
     }
     return 0;
   } finally {
+    await dashboard?.close();
     started.shutdown();
     await workerRun.catch(() => undefined);
     await Promise.allSettled([shop.stop(), started.close(), client.connection.close(), staging.end(), analytics.end()]);

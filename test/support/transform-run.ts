@@ -29,6 +29,7 @@ export async function analyticsChecksum(analytics: Pool, dates: string[], prefix
     ['orders_by_date', 'order_date'], ['daily_traffic', 'event_date'], ['daily_unique_visitors', 'event_date'],
     ['product_sales_daily', 'order_date'], ['product_events_daily', 'event_date'], ['funnel_daily', 'event_date'],
     ['dq_findings', 'finding_date'], ['fact_order_line', 'order_date'], ['fact_event', 'event_date'],
+    ['sales_daily_segment', 'order_date'], ['visitors_daily_country', 'event_date'],
   ];
   const parts = [
     ...byDate.map(([t, c]) => `select '${t}' || t::text as x from ${t} t where ${c} = any($1::date[])`),

@@ -33,4 +33,22 @@ create or replace function work.refresh_metrics(d date) returns void language sq
          count(distinct customer_id) filter (where event_name = 'add_to_cart'),
          count(distinct customer_id) filter (where event_name = 'order')
   from fact_event where event_date = d having count(*) > 0;
+
+  -- The dashboard's segments (064_dashboard_segments.sql): every (category, country) and roll-up.
+  delete from sales_daily_segment where order_date = d;
+  insert into sales_daily_segment (order_date, category, country, orders, kept_orders, units, revenue)
+  select d, case when grouping(p.category_key) = 1 then '*' else coalesce(p.category_key, '(none)') end,
+         case when grouping(c.country) = 1 then '*' else coalesce(c.country, '(unknown)') end,
+         count(distinct (f.source, f.order_id)), count(distinct (f.source, f.order_id)) filter (where not f.cancelled),
+         coalesce(sum(f.quantity) filter (where not f.cancelled), 0), coalesce(sum(f.amount) filter (where not f.cancelled), 0)
+  from fact_order_line f left join dim_product p using (product_id) left join dim_customer c using (customer_id)
+  where f.order_date = d
+  group by grouping sets ((p.category_key, c.country), (p.category_key), (c.country), ())
+  having count(*) > 0;
+
+  delete from visitors_daily_country where event_date = d;
+  insert into visitors_daily_country (event_date, country, visitors)
+  select d, case when grouping(c.country) = 1 then '*' else coalesce(c.country, '(unknown)') end, count(*)
+  from (select distinct customer_id from fact_event where event_date = d) v left join dim_customer c using (customer_id)
+  group by grouping sets ((c.country), ());
 $$;

@@ -46,6 +46,13 @@ select source, order_id, min(order_date) as order_date, customer_id, bool_or(can
        sum(quantity)::bigint as quantity, sum(amount) as amount
 from fact_order_line group by source, order_id, customer_id;
 
+-- Order lines with their customer's country: what the dashboard's country panels read (analysts
+-- cannot read dim_customer itself, which holds the names). Lines, not orders: a filter on order_date
+-- reaches fact_order_line_date before anything is grouped, which a filter on the orders view cannot.
+create or replace view order_lines_country as
+select f.order_date, f.source, f.order_id, f.line_no, f.customer_id, c.country, f.quantity, f.amount, f.cancelled
+from fact_order_line f join dim_customer c using (customer_id);
+
 -- Average purchase value per customer: revenue / orders over non-cancelled orders, all sources.
 create or replace view avg_purchase_value_per_customer as
 select customer_id, count(*) as orders, sum(amount) as revenue, round(avg(amount), 2) as avg_purchase_value
@@ -120,6 +127,34 @@ create or replace view inventory_turnover_by_category as
 select category, sum(units_sold)::bigint as units_sold, sum(avg_stock) as avg_stock,
        case when sum(avg_stock) > 0 then round(sum(units_sold) / sum(avg_stock), 4) end as turnover
 from inventory_turnover group by category;
+
+-- Inventory turnover per category and month (the dashboard's heatmap): units sold in the month /
+-- the month's average stock, with average stock as in inventory_turnover (over warehouses, the
+-- mean of each warehouse's levels observed that month). A month without a stock observation for a
+-- product has no stock for it: the levels are versions, so a level unchanged all month is not seen.
+create or replace view inventory_turnover_monthly as
+with stock as (
+  select product_id, month, sum(avg_level) as avg_stock
+  from (select product_id, warehouse, date_trunc('month', updated_at at time zone 'UTC')::date as month, avg(stock_level) as avg_level
+        from work.inventory group by 1, 2, 3) w
+  group by 1, 2
+), sold as (
+  select product_id, date_trunc('month', order_date)::date as month, sum(units) as units from product_sales_daily group by 1, 2
+)
+select coalesce(p.category_key, '(none)') as category, s.month, coalesce(sum(u.units), 0)::bigint as units_sold,
+       round(sum(s.avg_stock), 2) as avg_stock,
+       case when sum(s.avg_stock) > 0 then round(coalesce(sum(u.units), 0) / sum(s.avg_stock), 4) end as turnover
+from stock s join dim_product p using (product_id) left join sold u using (product_id, month)
+group by 1, 2;
+
+-- Stock now: each product's latest level per warehouse, summed, with the time of the newest level.
+create or replace view inventory_stock as
+select l.product_id, p.product_name, coalesce(p.category_key, '(none)') as category, sum(l.stock_level)::bigint as stock,
+       count(*) as warehouses, max(l.updated_at) as as_of
+from (select distinct on (product_id, warehouse) product_id, warehouse, stock_level, updated_at
+      from work.inventory order by product_id, warehouse, updated_at desc) l
+join dim_product p using (product_id)
+group by l.product_id, p.product_name, p.category_key;
 
 -- Path to purchase: view -> cart -> order, distinct users per day and conversion rates.
 create or replace view purchase_funnel as

