@@ -32,7 +32,8 @@ export interface Panel {
   title: string;
   /** What the numbers are, in words: shown one click away, with the SQL. */
   definition: string;
-  db: 'analytics' | 'staging';
+  /** 'temporal': `sql` is a visibility query of the Temporal server, run by the dashboard's client. */
+  db: 'analytics' | 'staging' | 'temporal';
   sql: string;
   params: (f: Filters) => unknown[];
   uses: Filter[];
@@ -236,6 +237,12 @@ where minute > (select max(minute) from realtime_minute) - interval '24 hours' o
        count(*) filter (where status <> 'succeeded' and started_at > now() - interval '24 hours') as not_succeeded_24h
 from etl.loads group by pipeline order by pipeline`,
     params: none,
+  },
+  {
+    id: 'workflow-runs', page: 'health', title: 'Failed runs, and runs going on for over an hour', db: 'temporal', uses: [],
+    definition: 'From the Temporal server\'s visibility store: workflows of the pipeline (EtlPipeline set) that failed, timed out or were terminated in the last 7 days, and those running for more than an hour, except the continuous loops (the events stream and the realtime loop, which run for good), newest first, at most 50. Each links to its history in the Temporal UI.',
+    sql: `EtlPipeline IS NOT NULL AND ((ExecutionStatus IN ('Failed', 'TimedOut', 'Terminated') AND CloseTime > $1) OR (ExecutionStatus = 'Running' AND StartTime < $2))`,
+    params: () => [new Date(Date.now() - 7 * 86_400_000).toISOString(), new Date(Date.now() - 3_600_000).toISOString()],
   },
   {
     id: 'alerts', page: 'health', title: 'Alerts, the last 7 days', db: 'staging', uses: [],

@@ -14,13 +14,19 @@ import { parseFilters, resolveRange, type Filters } from './filters';
 import { PAGES, panelById, panelsOf, type PageId, type Panel } from './panels';
 import { renderPage, renderTable, type PanelResult } from './render';
 
+/** A row per workflow execution matching a Temporal visibility query (the workflow-runs panel). */
+export type ListRuns = (query: string) => Promise<Array<Record<string, unknown>>>;
+
 export interface DashboardDeps {
   analytics: Pool;
   staging: Pool;
+  /** Absent: the Temporal panels say that the dashboard has no Temporal connection. */
+  listRuns?: ListRuns;
   temporalUi: { url: string; namespace: string };
   log?: (line: string) => void;
 }
 
+const RUN_COLUMNS = ['workflow_id', 'run_id', 'type', 'status', 'started', 'closed', 'pipeline'];
 const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]); // int8, int2, int4, float4, float8, numeric
 
 function asset(name: string): { body: Buffer; type: string } {
@@ -35,6 +41,13 @@ export function createDashboard(deps: DashboardDeps): Server {
   async function runPanel(p: Panel, f: Filters): Promise<PanelResult & { numeric: Set<string> }> {
     const t = performance.now();
     try {
+      if (p.db === 'temporal') {
+        if (!deps.listRuns) throw new Error('the dashboard has no Temporal connection');
+        // The visibility query's $n are times the panel computes, never request values.
+        const query = p.params(f).reduce<string>((q, v, i) => q.replace(`$${i + 1}`, `'${String(v).replace(/[^0-9TZ:.-]/g, '')}'`), p.sql);
+        const rows = await deps.listRuns(query);
+        return { panel: p, columns: RUN_COLUMNS, rows, ms: performance.now() - t, numeric: new Set() };
+      }
       const res = await (p.db === 'staging' ? deps.staging : deps.analytics).query({ text: p.sql, values: p.params(f) });
       const columns = res.fields.map((x) => x.name);
       const numeric = new Set(res.fields.filter((x) => NUMERIC_TYPES.has(x.dataTypeID)).map((x) => x.name));

@@ -5,7 +5,39 @@
 import type { AddressInfo } from 'node:net';
 import { Pool, types } from 'pg';
 import type { Config } from '../config';
-import { createDashboard } from './server';
+import { Client, Connection } from '@temporalio/client';
+import { EtlPipeline } from '../workflows/search-attributes';
+import { createDashboard, type ListRuns } from './server';
+
+/** The continuous loops run for good: never "long-running" on the health page. */
+const LOOPS = new Set(['eventsStreamWorkflow', 'realtimeMetricsWorkflow']);
+
+/**
+ * Lists runs from Temporal's visibility store, connecting on first use (and again after a failure),
+ * so the dashboard starts and serves its other pages while Temporal is down.
+ */
+export function temporalRuns(config: Config): { listRuns: ListRuns; close: () => Promise<void> } {
+  let client: Promise<Client> | undefined;
+  const connect = () => (client ??= Connection.connect({ address: config.TEMPORAL_ADDRESS, connectTimeout: 3000 })
+    .then((connection) => new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }))
+    .catch((err: unknown) => { client = undefined; throw err; }));
+  return {
+    async listRuns(query) {
+      const c = await connect();
+      const rows: Array<Record<string, unknown>> = [];
+      for await (const w of c.workflow.list({ query, pageSize: 100 })) {
+        if (w.status.name === 'RUNNING' && LOOPS.has(w.type)) continue;
+        rows.push({
+          workflow_id: w.workflowId, run_id: w.runId, type: w.type, status: w.status.name.toLowerCase(),
+          started: w.startTime.toISOString(), closed: w.closeTime?.toISOString() ?? null, pipeline: w.typedSearchAttributes.get(EtlPipeline) ?? null,
+        });
+        if (rows.length >= 50) break;
+      }
+      return rows;
+    },
+    close: async () => { if (client) await (await client.catch(() => undefined))?.connection.close(); },
+  };
+}
 
 /** Dates and times as PostgreSQL's text: a date stays the day it is, whatever the server's time zone. */
 const TEXT_TYPES = new Set([1082, 1114, 1184]);
@@ -32,14 +64,15 @@ export function dashboardPools(config: Config): { analytics: Pool; staging: Pool
 /** The dashboard listening on host:port (0: any free port), with its pools; close() ends both. */
 export async function startDashboard(config: Config, port: number, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
   const pools = dashboardPools(config);
-  const server = createDashboard({ ...pools, temporalUi: { url: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE } });
+  const temporal = temporalRuns(config);
+  const server = createDashboard({ ...pools, listRuns: temporal.listRuns, temporalUi: { url: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE } });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} is in use (another etl dashboard?): pass --port or set ETL_DASHBOARD_PORT`) : err));
       server.listen(port, host, resolve);
     });
   } catch (err) {
-    await Promise.all([pools.analytics.end(), pools.staging.end()]);
+    await Promise.all([pools.analytics.end(), pools.staging.end(), temporal.close()]);
     throw err;
   }
   const bound = (server.address() as AddressInfo).port;
@@ -49,7 +82,7 @@ export async function startDashboard(config: Config, port: number, host = '127.0
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeAllConnections();
       await closed;
-      await Promise.all([pools.analytics.end(), pools.staging.end()]);
+      await Promise.all([pools.analytics.end(), pools.staging.end(), temporal.close()]);
     },
   };
 }

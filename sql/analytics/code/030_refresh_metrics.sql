@@ -50,5 +50,6 @@ create or replace function work.refresh_metrics(d date) returns void language sq
   insert into visitors_daily_country (event_date, country, visitors)
   select d, case when grouping(c.country) = 1 then '*' else coalesce(c.country, '(unknown)') end, count(*)
   from (select distinct customer_id from fact_event where event_date = d) v left join dim_customer c using (customer_id)
-  group by grouping sets ((c.country), ());
+  group by grouping sets ((c.country), ())
+  having count(*) > 0;
 $$;
