@@ -86,8 +86,8 @@ order by m.n`,
   },
   {
     id: 'monthly-revenue', page: 'overview', title: 'Monthly revenue, the 12 months to the end of the range', db: 'analytics', uses: ['range', 'category', 'country'],
-    definition: 'Per calendar month, the revenue of non-cancelled order lines and the non-cancelled orders, over twelve months: the month of the range\'s last day and the eleven before it (the last month counts up to that day). Without filters it equals the monthly_revenue view\'s revenue.',
-    sql: `select date_trunc('month', order_date)::date as month, sum(revenue) as revenue, sum(kept_orders)::bigint as orders
+    definition: 'Per calendar month, the revenue of non-cancelled order lines and the non-cancelled orders, over twelve months: the month of the range\'s last day and the eleven before it (the last month counts up to that day). Without filters its revenue equals the monthly_revenue view\'s (whose orders count cancelled ones too).',
+    sql: `select date_trunc('month', order_date)::date as month, sum(revenue) as revenue, sum(kept_orders)::bigint as kept_orders
 from sales_daily_segment
 where order_date >= date_trunc('month', $1::date) - interval '11 months' and order_date <= $1::date
   and category = coalesce($2::text, '*') and country = coalesce($3::text, '*')
@@ -227,8 +227,9 @@ where minute > (select max(minute) from realtime_minute) - interval '24 hours' o
   },
   {
     id: 'pipeline-freshness', page: 'health', title: 'Pipelines: last load and freshness', db: 'staging', uses: [],
-    definition: 'Per pipeline (etl.loads): when its newest load finished, how old that is in seconds, and over the last 24 hours its loads, rows received, loaded, quarantined and duplicate, and loads not succeeded. A stale pipeline is one whose age keeps growing past its cadence.',
-    sql: `select pipeline, max(finished_at) as last_load, round(extract(epoch from now() - max(finished_at)))::bigint as age_seconds,
+    definition: 'Per pipeline (etl.loads): when its newest successful load finished, how old that is in seconds, and over the last 24 hours its loads, rows received, loaded, quarantined and duplicate, and loads not succeeded. A stale pipeline is one whose age keeps growing past its cadence.',
+    sql: `select pipeline, max(finished_at) filter (where status = 'succeeded') as last_load,
+       round(extract(epoch from now() - max(finished_at) filter (where status = 'succeeded')))::bigint as age_seconds,
        count(*) filter (where finished_at > now() - interval '24 hours') as loads_24h,
        coalesce(sum(received) filter (where finished_at > now() - interval '24 hours'), 0)::bigint as received_24h,
        coalesce(sum(loaded) filter (where finished_at > now() - interval '24 hours'), 0)::bigint as loaded_24h,

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { toCsv, type Cell } from './csv';
-import { parseFilters, resolveRange, type Filters } from './filters';
+import { dayNumber, MAX_RANGE_DAYS, parseFilters, resolveRange, type Filters } from './filters';
 import { PAGES, panelById, panelsOf, type PageId, type Panel } from './panels';
 import { renderPage, renderTable, type PanelResult } from './render';
 
@@ -68,6 +68,9 @@ export function createDashboard(deps: DashboardDeps): Server {
     const first = rows[0]?.first ?? null;
     const last = rows[0]?.last ?? null;
     const range = resolveRange(parsed, last ?? new Date().toISOString().slice(0, 10));
+    if (dayNumber(range.to) - dayNumber(range.from) + 1 > MAX_RANGE_DAYS) {
+      return { filters: null, problems: [`The range from ${range.from} to ${range.to} (to the newest data) is longer than ${MAX_RANGE_DAYS} days: give both ends.`], notices: [] };
+    }
     const notices: string[] = [];
     if (!last || !first) notices.push('There are no orders in the analytics database yet: run the pipeline (npm run demo) or a backfill first.');
     else if (range.to < first || range.from > last) notices.push(`No orders between ${range.from} and ${range.to}: the data covers ${first} to ${last}.`);
@@ -111,7 +114,7 @@ export function createDashboard(deps: DashboardDeps): Server {
     res.setHeader('Content-Type', type);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'");
+    res.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'");
     res.end(res.req.method === 'HEAD' ? undefined : body);
   }
 
@@ -133,6 +136,10 @@ export function createDashboard(deps: DashboardDeps): Server {
     if (head === 'api' && parts[1] === 'panel' && parts[2] && parts.length === 3) return panelData(res, parts[2], url.searchParams, false);
     if (head === 'export' && tail?.endsWith('.csv') && parts.length === 2) return panelData(res, tail.slice(0, -4), url.searchParams, true);
     if (head === 'healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+    if (head === 'favicon.ico') {
+      res.statusCode = 204;
+      return void res.end();
+    }
     send(res, 404, 'text/plain; charset=utf-8', `no page ${url.pathname}; the pages are ${PAGES.map((p) => `/${p.id}`).join(', ')}\n`);
   }
 

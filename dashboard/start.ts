@@ -23,6 +23,18 @@ export function temporalRuns(config: Config): { listRuns: ListRuns; close: () =>
     .catch((err: unknown) => { client = undefined; throw err; }));
   return {
     async listRuns(query) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`Temporal at ${config.TEMPORAL_ADDRESS} did not answer within 5 s`)), 5000); });
+      try {
+        return await Promise.race([list(query), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: async () => { if (client) await (await client.catch(() => undefined))?.connection.close(); },
+  };
+
+  async function list(query: string): Promise<Array<Record<string, unknown>>> {
       const c = await connect();
       const rows: Array<Record<string, unknown>> = [];
       for await (const w of c.workflow.list({ query, pageSize: 100 })) {
@@ -34,9 +46,7 @@ export function temporalRuns(config: Config): { listRuns: ListRuns; close: () =>
         if (rows.length >= 50) break;
       }
       return rows;
-    },
-    close: async () => { if (client) await (await client.catch(() => undefined))?.connection.close(); },
-  };
+  }
 }
 
 /** Dates and times as PostgreSQL's text: a date stays the day it is, whatever the server's time zone. */

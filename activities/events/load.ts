@@ -140,7 +140,9 @@ export async function mergeEvents(client: PoolClient, events: MergedEvent[], loa
   } catch (err) {
     if ((err as { code?: string }).code !== '23505') throw err;
     await client.query('rollback to savepoint merge_events');
-    return mergeEventsOnConflict(client, fresh, loadId);
+    const merged = await mergeEventsOnConflict(client, fresh, loadId);
+    await client.query('release savepoint merge_events');
+    return merged;
   }
   await client.query('release savepoint merge_events');
   return fresh;

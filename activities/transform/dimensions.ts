@@ -33,8 +33,36 @@ const USERS = upsertLatest('dim_customer', 'work.users', 'customer_id', ['user_n
   user_name: 'user_name', country: "coalesce(country, 'unknown')", signup_date: 'signup_date',
 });
 
-/** Runs in the extract's transaction, over its `_in` temp table. */
-export async function upsertDimensions(client: PoolClient, source: TransformSource): Promise<void> {
-  if (source === 'products') await client.query(PRODUCTS);
-  if (source === 'users') await client.query(USERS);
+/**
+ * The label each dimension gives the dashboard's daily segments (sql/analytics/064): a product's
+ * category, a customer's country. When an upsert changes one, the dates of that id's facts are
+ * rebuilt, or those dates would keep the old label (an inferred 'uncategorised' product, a
+ * customer's old country) while the panels joining the dimension show the new one.
+ */
+const RELABEL = {
+  products: {
+    dim: 'dim_product', key: 'product_id', label: 'category_key',
+    dates: 'select order_date from fact_order_line where product_id = any($1)',
+  },
+  users: {
+    dim: 'dim_customer', key: 'customer_id', label: 'country',
+    dates: 'select order_date from fact_order_line where customer_id = any($1) union select event_date from fact_event where customer_id = any($1)',
+  },
+} as const;
+
+/**
+ * Runs in the extract's transaction, over its `_in` temp table. Returns the fact dates whose
+ * segments a changed category or country relabels (sorted, YYYY-MM-DD).
+ */
+export async function upsertDimensions(client: PoolClient, source: TransformSource): Promise<string[]> {
+  if (source !== 'products' && source !== 'users') return [];
+  const r = RELABEL[source];
+  await client.query(`create temp table _dim_before on commit drop as select ${r.key}, ${r.label} from ${r.dim} where ${r.key} in (select ${r.key} from _in)`);
+  await client.query(source === 'products' ? PRODUCTS : USERS);
+  const { rows } = await client.query<{ d: string }>(
+    `select to_char(x, 'YYYY-MM-DD') as d from (${r.dates}) t(x) where x is not null order by 1`,
+    [(await client.query<{ id: string }>(`select d.${r.key} as id from _dim_before b join ${r.dim} d using (${r.key}) where d.${r.label} is distinct from b.${r.label}`)).rows.map((x) => x.id)],
+  );
+  await client.query('drop table _dim_before');
+  return rows.map((x) => x.d);
 }

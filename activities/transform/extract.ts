@@ -92,7 +92,13 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     // Dates an earlier run changed but did not finish rebuilding (it failed, or was cancelled).
     const marks = spec.dates && input.changedOnly ? await pendingMarks(dst, input.loadId) : { own: [], others: [] };
     dates.push(...marks.own);
-    await upsertDimensions(dst, input.source);
+    // A product's new category or a customer's new country relabels the dates of its facts (the
+    // dashboard's segments): those are rebuilt too, marked pending like any changed date.
+    const relabelled = (await upsertDimensions(dst, input.source)).filter((d) => !dates.includes(d));
+    if (relabelled.length > 0) {
+      if (input.changedOnly) await dst.query('insert into work.pending_dates (date, load_id) select unnest($1::date[]), $2', [relabelled, input.loadId]);
+      dates.push(...relabelled);
+    }
     const summary = { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates };
     await recordLoad(dst, input, summary);
     // The rows merged for a date become visible only while no load of that date runs: a date's

@@ -24,6 +24,7 @@ import { partitionAt } from '../../workflows/partitions';
 import { EtlPipeline } from '../../workflows/search-attributes';
 import { insertAlert } from '../../activities/common/alerts';
 import { runLoad } from '../../activities/common/loads';
+import { upsertDimensions } from '../../activities/transform/dimensions';
 import { launchChromium } from '../support/browser';
 import { testEnv, type TestEnv } from '../support/env';
 import { runTransforms } from '../support/transform-run';
@@ -45,6 +46,7 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
   let dir: string;
   let range: { from: string; to: string };
   let terminatedRun: { workflowId: string; runId: string };
+  const browserErrors: string[] = [];
   const owner = () => env.deps.analytics;
   const one = async <T>(db: Pool, sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows[0] as T;
   const rowsOf = async (db: Pool, sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows as Array<Record<string, unknown>>;
@@ -98,6 +100,9 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // The bad-filter pages answer 400 on purpose; anything else the browser reports is an error.
+    page.on('console', (m) => { if (m.type() === 'error' && !m.text().includes('status of 400')) browserErrors.push(`${page.url()}: ${m.text()}`); });
+    page.on('pageerror', (e) => browserErrors.push(e.message));
     mkdirSync(SHOTS, { recursive: true });
   }, 300_000);
 
@@ -122,6 +127,12 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
     const aov = await one<{ v: string }>(pools.analytics, 'select round(sum(amount) / count(*), 2) as v from orders where not cancelled and order_date between $1 and $2', r);
     const visitors = await one<{ v: string }>(pools.analytics, 'select round(sum(visitors)::numeric / ($2::date - $1::date + 1), 1) as v from daily_unique_visitors where event_date between $1 and $2', r);
     expect(kpis).toEqual({ revenue: sales.revenue, orders: sales.orders, 'average order value': aov.v, 'unique visitors per day': visitors.v });
+    // Against the 30 days before: the previous value and the change.
+    const revenueRow = (await shown('overview-kpis')).find((k) => k.metric === 'revenue')!;
+    const before = await one<{ prev: string; change: string | null }>(pools.analytics, `select coalesce(sum(revenue), 0)::text as prev,
+      case when coalesce(sum(revenue), 0) <> 0 then round(($2::numeric - sum(revenue)) / abs(sum(revenue)), 4)::text end as change
+      from orders_by_date where order_date between $1::date - 30 and $1::date - 1`, [range.from, sales.revenue]);
+    expect({ previous: revenueRow.previous, change: revenueRow.change }).toEqual({ previous: before.prev, change: before.change ?? '' });
     expect(Number(sales.orders)).toBeGreaterThan(50);
     // A date without events gets no visitors row (as daily_unique_visitors), not a row of 0.
     expect(await one(owner(), 'select count(*)::int n from visitors_daily_country where visitors = 0')).toEqual({ n: 0 });
@@ -255,5 +266,34 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
     await open('/overview');
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('a customer moving country relabels the dates of their facts, and the segments follow', async () => {
+    const c = await one<{ id: string; country: string }>(owner(), `select customer_id as id, country from dim_customer d
+      where exists (select 1 from fact_order_line f where f.customer_id = d.customer_id and not f.cancelled) order by customer_id limit 1`);
+    const expected = (await rowsOf(owner(), `select to_char(x, 'YYYY-MM-DD') as d from (select order_date from fact_order_line where customer_id = $1
+      union select event_date from fact_event where customer_id = $1) t(x) order by 1`, [c.id])).map((r) => r.d);
+    const client = await owner().connect();
+    try {
+      await client.query('begin');
+      await client.query(`insert into work.users (customer_id, updated_at, user_name, country, signup_date) values ($1, '2099-01-01Z', 'Mover', 'ZZ', null)`, [c.id]);
+      await client.query('create temp table _in on commit drop as select $1::text as customer_id', [c.id]);
+      const dates = await upsertDimensions(client, 'users');
+      expect(dates).toEqual(expected);
+      expect(await upsertDimensions(client, 'users')).toEqual([]); // nothing changes twice
+      for (const d of dates) await client.query('select work.refresh_metrics($1::date)', [d]);
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    const moved = await one<{ revenue: string | null }>(owner(), `select sum(revenue)::text as revenue from sales_daily_segment where category = '*' and country = 'ZZ'`);
+    const theirs = await one<{ revenue: string }>(owner(), 'select sum(amount)::text as revenue from fact_order_line where customer_id = $1 and not cancelled', [c.id]);
+    expect(moved.revenue).toBe(theirs.revenue);
+    await open('/overview');
+    expect(await page.$$eval('select[name=country] option', (o) => o.map((x) => x.textContent))).toContain('ZZ');
+  });
+
+  it('the browser logged no error and no content-security-policy violation on any page', () => {
+    expect(browserErrors).toEqual([]);
   });
 });

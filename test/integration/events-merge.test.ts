@@ -51,8 +51,11 @@ describe('merging events into staging (real PostgreSQL)', () => {
       await other.query('begin');
       await mergeEvents(other, [event('x', 10)], 'other-load'); // not committed yet: invisible to the lookup
       await c.query('begin');
+      const pid = (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
       const merging = mergeEvents(c, [event('x', 20), event('y', 21)], 'this-load'); // its COPY waits on x's key
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Commit only once this COPY waits on the other transaction: the lookup has missed x for sure.
+      await expect.poll(async () => (await env.deps.staging.query<{ w: string | null }>('select wait_event_type as w from pg_stat_activity where pid = $1', [pid])).rows[0]?.w,
+        { timeout: 10_000, interval: 50 }).toBe('Lock');
       await other.query('commit');
       expect((await merging).map((e) => e.eventId)).toEqual([`${tag}-y`]);
       await c.query('commit');
