@@ -82,6 +82,8 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     const received = await count(dst, 'select count(*) from _in');
     rejected = await findRejected(dst, spec);
     const loaded = await merge(dst, spec);
+    // The current and monthly stock the dashboard reads (sql/analytics/065), for the products that got versions.
+    if (input.source === 'inventory' && loaded > 0) await dst.query('select work.refresh_inventory(array(select distinct product_id from _in where product_id is not null))');
     const duplicates = received - rejected.length - loaded;
     const touched = spec.dates ? input.changedOnly ? spec.dates.replace(/\b_in\b/g, '_changed') : spec.dates : undefined;
     const dates = touched ? (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${touched}) t(x) where x is not null`)).rows.map((r) => r.d) : [];

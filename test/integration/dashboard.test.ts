@@ -183,6 +183,16 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
     const cells = await shown('turnover-heatmap');
     expect(cells.length).toBeGreaterThan(0);
     expect(await chartSeries('turnover-heatmap')).toBe(1);
+    // The heatmap's cells from every inventory version, computed here (the dashboard reads tables the transform keeps).
+    const months = await rowsOf(owner(), `with stock as (
+        select product_id, month, sum(a) as avg_stock from (select product_id, warehouse, date_trunc('month', updated_at at time zone 'UTC')::date as month, avg(stock_level) as a
+          from work.inventory group by 1, 2, 3) w group by 1, 2),
+      sold as (select product_id, date_trunc('month', order_date)::date as month, sum(quantity) filter (where not cancelled) as units from fact_order_line group by 1, 2)
+      select coalesce(p.category_key, '(none)') as category, s.month::text, coalesce(sum(u.units), 0)::text as units_sold,
+             case when sum(s.avg_stock) > 0 then round(coalesce(sum(u.units), 0) / sum(s.avg_stock), 4)::text end as turnover
+      from stock s join dim_product p using (product_id) left join sold u using (product_id, month)
+      where s.month between date_trunc('month', $1::date) and $2::date group by 1, 2 order by 1, 2`, [range.from, range.to]);
+    expect(cells.map(({ category, month, units_sold, turnover }) => ({ category, month, units_sold, turnover }))).toEqual(months.map((m) => ({ ...m, turnover: m.turnover ?? '' })));
     const low = await rowsOf(owner(), `select product_id, sum(stock_level)::text as stock from (select distinct on (product_id, warehouse) product_id, stock_level
       from work.inventory order by product_id, warehouse, updated_at desc) l group by 1 order by sum(stock_level), 1 limit 20`);
     expect((await shown('low-stock')).map((l) => ({ product_id: l.product_id, stock: l.stock }))).toEqual(low);

@@ -53,3 +53,17 @@ create or replace function work.refresh_metrics(d date) returns void language sq
   group by grouping sets ((c.country), ())
   having count(*) > 0;
 $$;
+
+-- work.refresh_inventory: inventory_latest and inventory_monthly (065_inventory_current.sql) of the
+-- given products, recomputed from all their versions; run by the inventory extract after its merge.
+create or replace function work.refresh_inventory(products text[]) returns void language sql as $$
+  delete from inventory_latest where product_id = any(products);
+  insert into inventory_latest (product_id, warehouse, stock_level, updated_at)
+  select distinct on (product_id, warehouse) product_id, warehouse, stock_level, updated_at
+  from work.inventory where product_id = any(products) order by product_id, warehouse, updated_at desc;
+
+  delete from inventory_monthly where product_id = any(products);
+  insert into inventory_monthly (product_id, warehouse, month, avg_level, levels)
+  select product_id, warehouse, date_trunc('month', updated_at at time zone 'UTC')::date, avg(stock_level), count(*)
+  from work.inventory where product_id = any(products) group by 1, 2, 3;
+$$;

@@ -134,10 +134,7 @@ from inventory_turnover group by category;
 -- product has no stock for it: the levels are versions, so a level unchanged all month is not seen.
 create or replace view inventory_turnover_monthly as
 with stock as (
-  select product_id, month, sum(avg_level) as avg_stock
-  from (select product_id, warehouse, date_trunc('month', updated_at at time zone 'UTC')::date as month, avg(stock_level) as avg_level
-        from work.inventory group by 1, 2, 3) w
-  group by 1, 2
+  select product_id, month, sum(avg_level) as avg_stock from inventory_monthly group by 1, 2
 ), sold as (
   select product_id, date_trunc('month', order_date)::date as month, sum(units) as units from product_sales_daily group by 1, 2
 )
@@ -147,12 +144,11 @@ select coalesce(p.category_key, '(none)') as category, s.month, coalesce(sum(u.u
 from stock s join dim_product p using (product_id) left join sold u using (product_id, month)
 group by 1, 2;
 
--- Stock now: each product's latest level per warehouse, summed, with the time of the newest level.
+-- Stock now: each product's latest level per warehouse (inventory_latest), summed, with the time of the newest level.
 create or replace view inventory_stock as
 select l.product_id, p.product_name, coalesce(p.category_key, '(none)') as category, sum(l.stock_level)::bigint as stock,
        count(*) as warehouses, max(l.updated_at) as as_of
-from (select distinct on (product_id, warehouse) product_id, warehouse, stock_level, updated_at
-      from work.inventory order by product_id, warehouse, updated_at desc) l
+from inventory_latest l
 join dim_product p using (product_id)
 group by l.product_id, p.product_name, p.category_key;
 
