@@ -54,11 +54,26 @@ function java(): string {
   return bin;
 }
 
+/**
+ * A KRaft cluster id: 16 random bytes, URL-safe base64 without padding, never starting with '-'
+ * (kafka-storage's argument parser takes such an id for an option and refuses to format; Kafka's
+ * own Uuid.randomUuid draws again for the same reason). Found when a fresh clone's id began '-L-'.
+ */
+export function newClusterId(bytes: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = bytes().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 function clusterId(dir: string): string {
   const file = path.join(dir, 'cluster-id');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  // Kafka's own format: 16 random bytes, URL-safe base64 without padding.
-  const id = randomBytes(16).toString('base64url');
+  // A stored id starting with '-' never formatted anything (the format refused it): replace it.
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored && !stored.startsWith('-')) return stored;
+  }
+  const id = newClusterId();
   writeFileSync(file, `${id}\n`);
   return id;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config';
 import { jarUrl, KAFKA_JARS, parseJar } from '../../services/kafka-jars';
-import { serverProperties } from '../../services/kafka';
+import { newClusterId, serverProperties } from '../../services/kafka';
 import { duplicatePorts, isPortFree, portConflictMessage, portConflicts } from '../../services/ports';
 import { pointsAtLocalServer, rolePassword, rolePlans } from '../../services/postgres-bootstrap';
 import { describeRoles, scramMatches } from '../../services/postgres-roles';
@@ -182,4 +182,13 @@ describe('secrets in failure output', () => {
     const out = scrub('postgres: FATAL in postgresql.auto.conf; s3 key very-secret-key; pw etl_staging_dev', config);
     expect(out).toBe('postgres: FATAL in postgresql.auto.conf; s3 key ***; pw ***');
   });
+
+describe('KRaft cluster id', () => {
+  it('never starts with "-", which kafka-storage would read as an option', () => {
+    const draws = [Buffer.from('f82d2d00000000000000000000000000', 'hex'), Buffer.from('00112233445566778899aabbccddeeff', 'hex')];
+    expect(draws[0]!.toString('base64url').startsWith('-')).toBe(true);
+    expect(newClusterId(() => draws.shift()!)).toBe('ABEiM0RVZneImaq7zN3u_w');
+    for (let i = 0; i < 2000; i++) expect(newClusterId()).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+  });
+});
 });
