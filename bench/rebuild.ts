@@ -8,19 +8,16 @@
  * and the rebuilt checksums (staging, analytics, curated) must equal the first ones.
  * Run: npx tsx bench/rebuild.ts --scale 10      (services up first: npx etl services up)
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../config';
 import { deletePrefix } from '../lib/s3';
 import { generateDataset } from '../shop/generator';
 import { rebuildWorkflow } from '../workflows/rebuild';
-import { testEnv } from '../test/support/env';
+import { isolatedEnv } from '../test/support/isolated-env';
 import { distinctValidEvents, ingestAndTransform, serveDataset, tagIds } from '../test/support/pipelines-run';
-import { ensureTemplates, fileDatabases } from '../test/support/test-databases';
 import { analyticsChecksums, curatedChecksums, stagingChecksums, truncateAll } from '../test/support/rebuild-checks';
 
 const secs = (t: number) => (performance.now() - t) / 1000;
@@ -29,13 +26,8 @@ async function main() {
   const { values } = parseArgs({ options: { scale: { type: 'string', default: '1' } } });
   const scale = Number(values.scale);
   const base = loadConfig();
-  await ensureTemplates(base);
-  const dbs = fileDatabases(base);
-  await dbs.create();
-  const tag = `bench${randomUUID().slice(0, 6)}`;
-  const bucket = `${base.S3_BUCKET}-${tag}`.slice(0, 63);
-  const env = await testEnv('bench-rebuild', { ...process.env, ...dbs.env, S3_BUCKET: bucket });
-  await env.deps.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const isolated = await isolatedEnv(base, 'bench-rebuild', 'bench');
+  const { env, tag, bucket } = isolated;
   const dir = mkdtempSync(join(tmpdir(), 'bench-rebuild-'));
   let served: Awaited<ReturnType<typeof serveDataset>> | undefined;
   try {
@@ -72,10 +64,7 @@ async function main() {
     if (!same) process.exitCode = 1;
   } finally {
     await served?.stop();
-    await deletePrefix(env.deps.s3, bucket, '').catch(() => undefined);
-    await env.deps.s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
-    await env.close();
-    await dbs.drop();
+    await isolated.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,11 @@
  * the charts are drawn in the browser by ECharts (served from the project's node_modules, no CDN)
  * from the same rows the panel's table shows, which are the rows of its SQL.
  */
+import type { Config } from '../config';
+import { workflowUiUrl } from '../lib/temporal';
 import { filterQuery, type Filters } from './filters';
+
+export type TemporalUi = Pick<Config, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>;
 import { PAGES, panelsOf, type PageId, type Panel } from './panels';
 
 export interface PanelResult {
@@ -25,7 +29,8 @@ export interface PageModel {
   categories: string[];
   countries: string[];
   results: PanelResult[];
-  temporalUi: { url: string; namespace: string };
+  /** Where workflow ids link to (lib/temporal.ts workflowUiUrl). */
+  temporalUi: TemporalUi;
 }
 
 export function esc(v: unknown): string {
@@ -50,13 +55,12 @@ function scopeNote(p: Panel, f: Filters | null): string {
   return ignored.length ? `<p class="scope">Not filtered by ${ignored.map((k) => FILTER_NAMES[k]).join(' or ')}.</p>` : '';
 }
 
-function temporalLink(ui: PageModel['temporalUi'], workflowId: unknown, runId: unknown): string | null {
+function temporalLink(ui: TemporalUi, workflowId: unknown, runId: unknown): string | null {
   if (typeof workflowId !== 'string' || workflowId === '' || workflowId === '-') return null;
-  const run = typeof runId === 'string' && runId !== '-' ? `/${encodeURIComponent(runId)}` : '';
-  return `${ui.url}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/${encodeURIComponent(workflowId)}${run}/history`;
+  return workflowUiUrl(ui, workflowId, typeof runId === 'string' && runId !== '-' && runId !== '' ? runId : undefined);
 }
 
-export function renderTable(r: Pick<PanelResult, 'columns' | 'rows'>, ui: PageModel['temporalUi']): string {
+export function renderTable(r: Pick<PanelResult, 'columns' | 'rows'>, ui: TemporalUi): string {
   const head = r.columns.map((c) => `<th scope="col">${esc(c)}</th>`).join('');
   const body = r.rows.map((row) => `<tr>${r.columns.map((c) => {
     const text = esc(cellText(row[c]));

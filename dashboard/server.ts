@@ -12,7 +12,7 @@ import type { Pool } from 'pg';
 import { toCsv, type Cell } from './csv';
 import { dayNumber, MAX_RANGE_DAYS, parseFilters, resolveRange, type Filters } from './filters';
 import { PAGES, panelById, panelsOf, type PageId, type Panel } from './panels';
-import { renderPage, renderTable, type PanelResult } from './render';
+import { renderPage, renderTable, type PanelResult, type TemporalUi } from './render';
 
 /** A row per workflow execution matching a Temporal visibility query (the workflow-runs panel). */
 export type ListRuns = (query: string) => Promise<Array<Record<string, unknown>>>;
@@ -22,7 +22,7 @@ export interface DashboardDeps {
   staging: Pool;
   /** Absent: the Temporal panels say that the dashboard has no Temporal connection. */
   listRuns?: ListRuns;
-  temporalUi: { url: string; namespace: string };
+  temporalUi: TemporalUi;
   log?: (line: string) => void;
 }
 

@@ -3,9 +3,11 @@
  * the demo and the tests.
  */
 import type { AddressInfo } from 'node:net';
-import { Pool, types } from 'pg';
+import { types, type Pool } from 'pg';
+import { makePool } from '../lib/clients';
+import { makeTemporalClient } from '../lib/temporal';
 import type { Config } from '../config';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { EtlPipeline } from '../workflows/search-attributes';
 import { createDashboard, type ListRuns } from './server';
 
@@ -18,9 +20,7 @@ const LOOPS = new Set(['eventsStreamWorkflow', 'realtimeMetricsWorkflow']);
  */
 export function temporalRuns(config: Config): { listRuns: ListRuns; close: () => Promise<void> } {
   let client: Promise<Client> | undefined;
-  const connect = () => (client ??= Connection.connect({ address: config.TEMPORAL_ADDRESS, connectTimeout: 3000 })
-    .then((connection) => new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }))
-    .catch((err: unknown) => { client = undefined; throw err; }));
+  const connect = () => (client ??= makeTemporalClient(config).catch((err: unknown) => { client = undefined; throw err; }));
   return {
     async listRuns(query) {
       let timer: NodeJS.Timeout | undefined;
@@ -35,17 +35,17 @@ export function temporalRuns(config: Config): { listRuns: ListRuns; close: () =>
   };
 
   async function list(query: string): Promise<Array<Record<string, unknown>>> {
-      const c = await connect();
-      const rows: Array<Record<string, unknown>> = [];
-      for await (const w of c.workflow.list({ query, pageSize: 100 })) {
-        if (w.status.name === 'RUNNING' && LOOPS.has(w.type)) continue;
-        rows.push({
-          workflow_id: w.workflowId, run_id: w.runId, type: w.type, status: w.status.name.toLowerCase(),
-          started: w.startTime.toISOString(), closed: w.closeTime?.toISOString() ?? null, pipeline: w.typedSearchAttributes.get(EtlPipeline) ?? null,
-        });
-        if (rows.length >= 50) break;
-      }
-      return rows;
+    const c = await connect();
+    const rows: Array<Record<string, unknown>> = [];
+    for await (const w of c.workflow.list({ query, pageSize: 100 })) {
+      if (w.status.name === 'RUNNING' && LOOPS.has(w.type)) continue;
+      rows.push({
+        workflow_id: w.workflowId, run_id: w.runId, type: w.type, status: w.status.name.toLowerCase(),
+        started: w.startTime.toISOString(), closed: w.closeTime?.toISOString() ?? null, pipeline: w.typedSearchAttributes.get(EtlPipeline) ?? null,
+      });
+      if (rows.length >= 50) break;
+    }
+    return rows;
   }
 }
 
@@ -59,23 +59,15 @@ const typeParsers = { getTypeParser: ((oid: number, format?: 'text' | 'binary') 
  * in UTC, with a statement timeout, so a slow panel cannot hold the database.
  */
 export function dashboardPools(config: Config): { analytics: Pool; staging: Pool } {
-  const analyst = new URL(config.ANALYTICS_DATABASE_URL);
-  analyst.username = 'etl_analyst';
-  analyst.password = config.ANALYST_PASSWORD;
-  const options = '-c default_transaction_read_only=on -c statement_timeout=15000 -c timezone=UTC';
-  const make = (connectionString: string, name: string) => {
-    const pool = new Pool({ connectionString, max: 6, options, types: typeParsers, application_name: `shop-etl:dashboard-${name}`, connectionTimeoutMillis: config.PG_POOL_TIMEOUT_MS });
-    pool.on('error', () => undefined);
-    return pool;
-  };
-  return { analytics: make(analyst.toString(), 'analytics'), staging: make(config.STAGING_DATABASE_URL, 'staging') };
+  const session = { options: '-c default_transaction_read_only=on -c statement_timeout=15000 -c timezone=UTC', types: typeParsers };
+  return { analytics: makePool(config, 'analyst', 6, session), staging: makePool(config, 'staging', 6, session) };
 }
 
 /** The dashboard listening on host:port (0: any free port), with its pools; close() ends both. */
 export async function startDashboard(config: Config, port: number, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
   const pools = dashboardPools(config);
   const temporal = temporalRuns(config);
-  const server = createDashboard({ ...pools, listRuns: temporal.listRuns, temporalUi: { url: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE } });
+  const server = createDashboard({ ...pools, listRuns: temporal.listRuns, temporalUi: config });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} is in use (another etl dashboard?): pass --port or set ETL_DASHBOARD_PORT`) : err));

@@ -4,7 +4,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
-import { Pool } from 'pg';
+import { Pool, type PoolConfig } from 'pg';
 import type { Config } from '../config';
 
 // The SDK warns on every process that Node 20 loses support in 2027; the README states the Node range.
@@ -41,22 +41,30 @@ export const kafkaLog: logCreator = () => ({ namespace, level, log }) => {
   console.error(`[kafkajs ${label}] ${namespace ? `${namespace}: ` : ''}${log.message}${error ? `: ${error}` : ''}`);
 };
 
-export type DatabaseName = 'staging' | 'analytics' | 'shop' | 'shopOwner' | 'admin';
+/** analyst: the analytics database as etl_analyst (names masked; only what that role is granted). */
+export type DatabaseName = 'staging' | 'analytics' | 'analyst' | 'shop' | 'shopOwner' | 'admin';
 
 export function databaseUrl(config: Config, db: DatabaseName): string {
   switch (db) {
     case 'staging': return config.STAGING_DATABASE_URL;
     case 'analytics': return config.ANALYTICS_DATABASE_URL;
+    case 'analyst': {
+      const url = new URL(config.ANALYTICS_DATABASE_URL);
+      url.username = 'etl_analyst';
+      url.password = config.ANALYST_PASSWORD;
+      return url.toString();
+    }
     case 'shop': return config.SHOP_DATABASE_URL;
     case 'shopOwner': return config.SHOP_OWNER_DATABASE_URL;
     case 'admin': return config.PG_ADMIN_URL;
   }
 }
 
-export function makePool(config: Config, db: DatabaseName, max = 5): Pool {
+/** `extra`: more pool or session settings (e.g. `options: '-c statement_timeout=…'`, type parsers). */
+export function makePool(config: Config, db: DatabaseName, max = 5, extra: Omit<PoolConfig, 'connectionString' | 'max'> = {}): Pool {
   // A caller that waits PG_POOL_TIMEOUT_MS for a connection gets an error (retried by its activity)
   // instead of waiting forever behind a pool that never frees.
-  const pool = new Pool({ connectionString: databaseUrl(config, db), max, application_name: `shop-etl:${db}`, connectionTimeoutMillis: config.PG_POOL_TIMEOUT_MS });
+  const pool = new Pool({ connectionString: databaseUrl(config, db), max, application_name: `shop-etl:${db}`, connectionTimeoutMillis: config.PG_POOL_TIMEOUT_MS, ...extra });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   // Nor a checked-out one between its queries (a server restart or kill sends it a FATAL then): its

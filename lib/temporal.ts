@@ -7,7 +7,8 @@ export async function makeTemporalClient(config: Config): Promise<Client> {
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 }
 
-export function workflowUiUrl(config: Config, workflowId: string, runId?: string): string {
+/** The workflow's page in the Temporal UI (its run's history when runId is given). */
+export function workflowUiUrl(config: Pick<Config, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>, workflowId: string, runId?: string): string {
   const base = `${config.TEMPORAL_UI_URL}/namespaces/${encodeURIComponent(config.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${runId}/history` : base;
 }

@@ -1,7 +1,8 @@
 /**
- * Dimension upserts after products or users arrive: each touched id takes its latest version by
- * updated_at, with a missing name, category or country carried forward from the newest version that
- * had one (the only fill rule; otherwise 'Uncategorised' / 'unknown'). Inferred rows get replaced.
+ * Dimension upserts after products or users arrive (and the stock kept after inventory, afterMerge):
+ * each touched id takes its latest version by updated_at, with a missing name, category or country
+ * carried forward from the newest version that had one (the only fill rule; otherwise
+ * 'Uncategorised' / 'unknown'). Inferred rows get replaced.
  */
 import type { PoolClient } from 'pg';
 import type { TransformSource } from './sources';
@@ -65,4 +66,17 @@ export async function upsertDimensions(client: PoolClient, source: TransformSour
   );
   await client.query('drop table _dim_before');
   return rows.map((x) => x.d);
+}
+
+/**
+ * What the extract keeps beside a source's work table, in its transaction after the merge: the
+ * dimensions (products, users) and the current and monthly stock the dashboard reads (inventory,
+ * sql/analytics/065). Returns the dates a changed label makes stale (upsertDimensions).
+ */
+export async function afterMerge(client: PoolClient, source: TransformSource, merged: number): Promise<string[]> {
+  if (source === 'inventory') {
+    if (merged > 0) await client.query('select work.refresh_inventory(array(select distinct product_id from _in where product_id is not null))');
+    return [];
+  }
+  return upsertDimensions(client, source);
 }

@@ -15,7 +15,7 @@ import { putObject } from '../../lib/s3';
 import type { LoadSummary } from '../../contract/pipeline';
 import { quarantine } from '../common/loads';
 import { TRANSFORM_SPECS, type TransformSourceSpec, type TransformSource } from './sources';
-import { upsertDimensions } from './dimensions';
+import { afterMerge } from './dimensions';
 
 /** Late events and order updates up to this long after their hour are still picked up by it. */
 export const LOOKBACK_MS = 2 * 60 * 60_000;
@@ -82,11 +82,13 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     const received = await count(dst, 'select count(*) from _in');
     rejected = await findRejected(dst, spec);
     const loaded = await merge(dst, spec);
-    // The current and monthly stock the dashboard reads (sql/analytics/065), for the products that got versions.
-    if (input.source === 'inventory' && loaded > 0) await dst.query('select work.refresh_inventory(array(select distinct product_id from _in where product_id is not null))');
+    // Dimensions and the current stock; a product's new category or a customer's new country
+    // relabels the dates of its facts (the dashboard's segments), rebuilt like any changed date.
+    const relabelled = await afterMerge(dst, input.source, loaded);
     const duplicates = received - rejected.length - loaded;
     const touched = spec.dates ? input.changedOnly ? spec.dates.replace(/\b_in\b/g, '_changed') : spec.dates : undefined;
     const dates = touched ? (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${touched}) t(x) where x is not null`)).rows.map((r) => r.d) : [];
+    dates.push(...relabelled.filter((d) => !dates.includes(d)));
     // Marks and others' pending dates are a scheduled run's (changedOnly): a backfill recomputes
     // every date of its window whatever it merged, so a failed one is simply run again, and a
     // long one's dates do not spill into every hourly run meanwhile.
@@ -94,13 +96,6 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     // Dates an earlier run changed but did not finish rebuilding (it failed, or was cancelled).
     const marks = spec.dates && input.changedOnly ? await pendingMarks(dst, input.loadId) : { own: [], others: [] };
     dates.push(...marks.own);
-    // A product's new category or a customer's new country relabels the dates of its facts (the
-    // dashboard's segments): those are rebuilt too, marked pending like any changed date.
-    const relabelled = (await upsertDimensions(dst, input.source)).filter((d) => !dates.includes(d));
-    if (relabelled.length > 0) {
-      if (input.changedOnly) await dst.query('insert into work.pending_dates (date, load_id) select unnest($1::date[]), $2', [relabelled, input.loadId]);
-      dates.push(...relabelled);
-    }
     const summary = { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates };
     await recordLoad(dst, input, summary);
     // The rows merged for a date become visible only while no load of that date runs: a date's

@@ -95,7 +95,7 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
 
     pools = dashboardPools(env.config);
     temporal = temporalRuns(env.config);
-    server = createDashboard({ ...pools, listRuns: temporal.listRuns, temporalUi: { url: env.config.TEMPORAL_UI_URL, namespace: env.config.TEMPORAL_NAMESPACE }, log: () => undefined });
+    server = createDashboard({ ...pools, listRuns: temporal.listRuns, temporalUi: env.config, log: () => undefined });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await launchChromium();

@@ -19,11 +19,9 @@
  * short one). It kills the project's own local services: nothing else may use them meanwhile.
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../../config';
 import { deletePrefix } from '../../lib/s3';
@@ -33,29 +31,23 @@ import { generateDataset } from '../../shop/generator';
 import { startShop, type Shop } from '../../shop/simulator/start-shop';
 import { catalogPipelineWorkflow, eventsStreamWorkflow, filesPipelineWorkflow, ordersPipelineWorkflow, realtimeMetricsWorkflow, stopEventsSignal, stopRealtimeSignal, transformWorkflow } from '../../workflows';
 import { partitionAt } from '../../workflows/partitions';
-import { EXECUTABLE, faultPlan, servicePid, servicesUp, startWorker, stopWorker } from './chaos';
-import { testEnv, type TestEnv } from './env';
+import { EXECUTABLE, faultPlan, servicePid, servicesUp, startWorker, stopWorker, type FaultRunOptions } from './chaos';
+import type { TestEnv } from './env';
+import { isolatedEnv } from './isolated-env';
 import { distinctValidEvents, serveDataset, tagIds, type ServedDataset } from './pipelines-run';
 import { analyticsChecksums, curatedChecksums, stagingChecksums, tableChecksum, truncateAll } from './rebuild-checks';
-import { ensureTemplates, fileDatabases } from './test-databases';
 
 export const PIPELINE_FAULT_KINDS = ['worker', 'postgres', 'kafka', 's3', 's3-stall', 'temporal', 'transform'] as const;
 export type PipelineFaultKind = (typeof PIPELINE_FAULT_KINDS)[number];
 
-export interface PipelinesChaosOptions {
-  faults: PipelineFaultKind[];
-  seed: number;
+export interface PipelinesChaosOptions extends FaultRunOptions<PipelineFaultKind> {
   /** The generated dataset: days (at least 3 for the issue's run) and scale. */
   days: number;
   scale: number;
   /** Share of orders API requests that fail (429, 500, a hang past the timeout) in the chaos run (default 0.2). */
   ordersFaultRate?: number;
-  gapSeconds?: [number, number];
   /** How many of the faults land during the final transform (default 1); the rest before it. */
   transformFaults?: number;
-  stallSeconds?: number;
-  temporalDownSeconds?: number;
-  log?: (line: string) => void;
 }
 
 export interface PipelineFaultRecord { kind: PipelineFaultKind; at: number; downSeconds: number; recoverySeconds: number | null }
@@ -100,13 +92,8 @@ async function realtimeChecksums(env: TestEnv): Promise<Record<string, string>> 
 
 export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions): Promise<PipelinesChaosReport> {
   const say = o.log ?? ((line: string) => console.log(line));
-  await ensureTemplates(base);
-  const dbs = fileDatabases(base);
-  await dbs.create();
-  const tag = `cp${randomUUID().slice(0, 6)}`;
-  const bucket = `${base.S3_BUCKET}-${tag}`.slice(0, 63);
-  const env = await testEnv('chaos-pipelines', { ...process.env, ...dbs.env, S3_BUCKET: bucket });
-  await env.deps.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const isolated = await isolatedEnv(base, 'chaos-pipelines', 'cp');
+  const { env, tag, bucket } = isolated;
   const dir = mkdtempSync(join(tmpdir(), 'chaos-pipelines-'));
   const workerLog = join(servicePaths(base, 'postgres').dir, '..', `${tag}-worker.log`);
   let served: ServedDataset | undefined;
@@ -123,7 +110,7 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
     const dataset = { days: o.days, scale: o.scale, rows: manifest.totals.rows, events };
     say(JSON.stringify({ dataset }));
     const shopUrl = `${env.config.SHOP_DATABASE_URL}?options=${encodeURIComponent(`-c search_path=pipelines_${tag}`)}`;
-    const workerEnv = (ordersApi: string): NodeJS.ProcessEnv => ({ ...process.env, ...dbs.env, S3_BUCKET: bucket, SHOP_DATABASE_URL: shopUrl, ORDERS_API_URL: ordersApi, ORDERS_API_TIMEOUT_MS: '2000' });
+    const workerEnv = (ordersApi: string): NodeJS.ProcessEnv => ({ ...process.env, ...isolated.dbEnv, S3_BUCKET: bucket, SHOP_DATABASE_URL: shopUrl, ORDERS_API_URL: ordersApi, ORDERS_API_TIMEOUT_MS: '2000' });
 
     const run = async (name: 'clean' | 'chaos'): Promise<RunOutcome & { faults: PipelineFaultRecord[]; notLanded: PipelineFaultKind[] }> => {
       const s = served as ServedDataset;
@@ -290,10 +277,7 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
     await step('stop the worker', () => stopWorker(worker));
     await step('stop the faulty API', async () => faulty?.stop());
     await step('stop the shop', async () => served?.stop());
-    await step('empty the bucket', () => deletePrefix(env.deps.s3, bucket, ''));
-    await step('delete the bucket', () => env.deps.s3.send(new DeleteBucketCommand({ Bucket: bucket })));
-    await step('close', () => env.close());
-    await step('drop the databases', () => dbs.drop());
+    await isolated.dispose((what, err) => console.error(`chaos-pipelines cleanup: ${what} failed: ${String(err)}`));
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -42,25 +42,29 @@ const PARTITIONS = 3;
 export const FAULT_KINDS = ['worker', 'postgres', 'kafka', 's3', 's3-stall', 'temporal'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export interface ChaosOptions {
-  faults: FaultKind[];
+/** What every chaos run takes: its faults in the order drawn, the seed, and the faults' timings. */
+export interface FaultRunOptions<K extends string> {
+  faults: K[];
   seed: number;
-  /** Events per second sent while the faults land (default 2000). */
-  rate?: number;
   /** Seconds between one fault's recovery and the next fault: drawn from this range (default [2, 8]). */
   gapSeconds?: [number, number];
   /** How long the S3 server stays stopped in an s3-stall (default 30). */
   stallSeconds?: number;
   /** How long the Temporal server stays down in a temporal fault before `etl services up` (default 20). */
   temporalDownSeconds?: number;
+  /** Progress lines (JSON); default console.log. */
+  log?: (line: string) => void;
+}
+
+export interface ChaosOptions extends FaultRunOptions<FaultKind> {
+  /** Events per second sent while the faults land (default 2000). */
+  rate?: number;
   /**
    * A schedule firing every this many seconds through the run (wiringCheckWorkflow, the project's
    * overlap policy BUFFER_ALL and a day's catch-up window): the windows missed while Temporal was
    * down must all run after it, in order. Default 5; 0 for none.
    */
   scheduleEverySeconds?: number;
-  /** Progress lines (JSON); default console.log. */
-  log?: (line: string) => void;
   /** Keep the worker's output when the run passes (default true; a failed run always keeps it). */
   keepWorkerLog?: boolean;
 }

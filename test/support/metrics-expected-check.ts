@@ -8,17 +8,15 @@ import { randomInt } from 'node:crypto';
 import { Client, type CustomTypesConfig, type Pool } from 'pg';
 import { expect } from 'vitest';
 import type { Config } from '../../config';
+import { databaseUrl } from '../../lib/clients';
 import { RANK_ORDER } from './metrics-expected-rankings';
 import { money, type Approx, type ViewRow } from './metrics-expected-views';
 import { toCents } from './transform-expected';
 
 /** etl_analyst (names masked), every value as text: numerics stay exact, dates stay dates. */
 export async function connectAnalyst(config: Config): Promise<Client> {
-  const url = new URL(config.ANALYTICS_DATABASE_URL);
-  url.username = 'etl_analyst';
-  url.password = config.ANALYST_PASSWORD;
   const types = { getTypeParser: () => (v: string) => v } as unknown as CustomTypesConfig;
-  const client = new Client({ connectionString: url.toString(), types });
+  const client = new Client({ connectionString: databaseUrl(config, 'analyst'), types });
   await client.connect();
   await client.query(`set timezone = 'UTC'`);
   return client;

@@ -77,7 +77,7 @@ describe('dashboard panels and pages', () => {
     const html = renderPage({
       page: 'products', filters: null, form: { from: '"><script>x()</script>', to: '', category: '', country: '' },
       problems: ['from must be a date as YYYY-MM-DD, got "<b>".'], notices: [], categories: ['<i>'], countries: [], results: [],
-      temporalUi: { url: 'http://127.0.0.1:8233', namespace: 'default' },
+      temporalUi: { TEMPORAL_UI_URL: 'http://127.0.0.1:8233', TEMPORAL_NAMESPACE: 'default' },
     });
     expect(html).not.toMatch(/<script>x\(\)|<b>|<i>/);
     expect(html).toContain('role="alert"');
