@@ -18,6 +18,7 @@ import { createMonitorActivities } from './monitor';
 import { createSmokeActivities } from './smoke';
 import { createTransformActivities } from './transform';
 import { createRebuildActivities } from './rebuild';
+import { createChurnActivities } from './churn';
 
 /** The clients and settings activities need; built by workers/, never by activities themselves. */
 export interface ActivityDeps {
@@ -53,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBackfillActivities(deps),
     ...createMonitorActivities(deps),
     ...createRebuildActivities(deps),
+    ...createChurnActivities(deps),
   };
 }
 

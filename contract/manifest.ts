@@ -24,6 +24,12 @@ export type DefectKind = (typeof DEFECT_KINDS)[number];
 /** Kinds that make a record invalid (quarantined). The others are kept. */
 export const INVALID_KINDS: readonly DefectKind[] = ['missing_value', 'wrong_column_count', 'malformed_json', 'bad_quantity', 'bad_date'];
 
+/** What a churn model trained on the dataset should find: the behaviours that differ for churners. */
+export const CHURN_DRIVERS = ['recency', 'frequency', 'return_rate', 'cart_to_order'] as const;
+
+/** The planted churn signal: `churners` of the users churn at a moment in `window` (ISO), slowing down over `rampDays` first. */
+export interface ChurnSummary { share: number; churners: number; rampDays: number; window: { from: string; to: string }; drivers: string[] }
+
 export type DefectCounts = Record<DefectKind, number>;
 
 export interface FileStats {
@@ -46,6 +52,8 @@ export interface Manifest {
   totals: FileStats;
   /** From `from` on, purchase files use `renamed` headers and carry the `added` columns. */
   schemaChange: { from: string; renamed: Record<string, string>; added: string[]; files: string[] } | null;
+  /** Absent when no churn was planted (and in manifests written before churn was). */
+  churn?: ChurnSummary;
 }
 
 const count = z.number().int().nonnegative();
@@ -63,6 +71,13 @@ export const manifestSchema = z.object({
   files: z.record(z.string(), statsSchema),
   totals: statsSchema,
   schemaChange: z.object({ from: z.string(), renamed: z.record(z.string(), z.string()), added: z.array(z.string()), files: z.array(z.string()) }).nullable(),
+  churn: z.object({
+    share: z.number().min(0).max(1),
+    churners: count,
+    rampDays: z.number().positive(),
+    window: z.object({ from: z.string(), to: z.string() }),
+    drivers: z.array(z.string()),
+  }).optional(),
 });
 
 export function emptyDefects(): DefectCounts {

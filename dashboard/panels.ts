@@ -11,7 +11,7 @@
 import type { Filters } from './filters';
 import { previousRange } from './filters';
 
-export type PageId = 'overview' | 'products' | 'inventory' | 'customers' | 'realtime' | 'health';
+export type PageId = 'overview' | 'products' | 'inventory' | 'customers' | 'churn' | 'realtime' | 'health';
 export type Filter = 'range' | 'category' | 'country';
 
 export interface ChartSpec {
@@ -42,6 +42,8 @@ export interface Panel {
   kpis?: boolean;
   /** The page refreshes this panel every so many ms without a reload. */
   refreshMs?: number;
+  /** Shown instead of "No rows for these filters." when the panel has no rows. */
+  empty?: string;
 }
 
 const all = (f: Filters) => [f.from, f.to, f.category, f.country];
@@ -54,6 +56,7 @@ export const PAGES: ReadonlyArray<{ id: PageId; title: string }> = [
   { id: 'products', title: 'Products' },
   { id: 'inventory', title: 'Inventory' },
   { id: 'customers', title: 'Customers and countries' },
+  { id: 'churn', title: 'Churn' },
   { id: 'realtime', title: 'Realtime' },
   { id: 'health', title: 'Pipeline health' },
 ];
@@ -192,6 +195,39 @@ order by amount desc, order_id limit 50`,
        round(sum(buyers)::numeric / nullif(sum(viewers), 0), 4) as conversion
 from funnel_daily where event_date between $1::date and $2::date`,
     params: rangeOnly,
+  },
+  {
+    id: 'churn-models', page: 'churn', title: 'Churn models: the latest run against the recency baseline', db: 'analytics', uses: [],
+    definition: 'The latest churnWorkflow run (docs/churn.md): a customer has churned when they place no order within the horizon (N days) after a cutoff. '
+      + 'Each model was trained at earlier cutoffs and judged at the test cutoff on customers it never saw labelled: ROC AUC and PR AUC (ranking), Brier score (calibrated probability; lower is better), '
+      + 'precision and recall among the top-scored 10%, and the lift of that precision over the recency-only baseline. Filters do not apply: a run covers every customer.',
+    sql: `select model, cutoff, test_cutoff, horizon_days, training_rows, test_rows,
+       round((metrics->>'roc_auc')::numeric, 3) as roc_auc, round((metrics->>'pr_auc')::numeric, 3) as pr_auc, round((metrics->>'brier')::numeric, 3) as brier,
+       round((metrics->>'precision_top_decile')::numeric, 3) as precision_top_decile, round((metrics->>'recall_top_decile')::numeric, 3) as recall_top_decile,
+       round((metrics->>'lift_over_recency')::numeric, 3) as lift_over_recency, round((metrics->>'base_rate')::numeric, 3) as churn_rate, created_at
+from churn_latest_runs order by array_position(array['recency_baseline', 'logistic_regression', 'gradient_boosting'], model)`,
+    params: none,
+    chart: { type: 'bar', x: 'model', y: ['roc_auc', 'pr_auc'] },
+    empty: 'No churn run yet: npx etl churn train (or wait for the weekly etl-churn schedule).',
+  },
+  {
+    id: 'churn-features', page: 'churn', title: 'What drives the gradient-boosted model', db: 'analytics', uses: [],
+    definition: 'Permutation importance of each feature in the latest run\'s gradient-boosted model: how much its test ROC AUC drops when the feature\'s values are shuffled among customers. The ten largest.',
+    sql: `select kv.feature, round(kv.value::numeric, 4) as importance
+from churn_latest_runs r, jsonb_each_text(r.importances) as kv(feature, value)
+where r.model = 'gradient_boosting' order by kv.value::numeric desc, kv.feature limit 10`,
+    params: none,
+    chart: { type: 'bar', x: 'feature', y: ['importance'] },
+  },
+  {
+    id: 'churn-segments', page: 'churn', title: 'Riskiest customer segments', db: 'analytics', uses: ['category', 'country'],
+    definition: 'Customers scored by the latest run\'s gradient-boosted model, grouped by country and preferred category (the category they bought most of before the cutoff): how many, their mean churn probability, and how many are in the high-risk band (the top 10% of scores). Segments of at least 5 customers, riskiest first.',
+    sql: `select country, top_category, customers, round(avg_score::numeric, 3) as avg_score, high_risk,
+       round(high_risk::numeric / customers, 3) as high_risk_share
+from churn_risk_segments
+where model = 'gradient_boosting' and customers >= 5 and ($1::text is null or top_category = $1::text) and ($2::text is null or country = $2::text)
+order by avg_score desc, customers desc, country, top_category limit 25`,
+    params: (f) => [f.category, f.country],
   },
   {
     id: 'realtime-activity', page: 'realtime', title: 'Active users and orders per minute, the last hour', db: 'analytics', uses: [], refreshMs: 5000,

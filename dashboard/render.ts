@@ -93,7 +93,7 @@ function renderPanel(r: PanelResult, m: PageModel, query: string): string {
   const attrs = `id="panel-${esc(p.id)}" data-panel="${esc(p.id)}"${p.refreshMs ? ` data-refresh="${p.refreshMs}"` : ''} data-query="${esc(query)}"`;
   const body = r.error
     ? `<p class="error" role="alert">This panel could not be loaded: ${esc(r.error)}</p>`
-    : `${r.rows.length === 0 ? '<p class="empty">No rows for these filters.</p>' : ''}`
+    : `${r.rows.length === 0 ? `<p class="empty">${esc(p.empty ?? 'No rows for these filters.')}</p>` : ''}`
       + (p.chart && r.rows.length ? `<div class="chart" role="img" aria-label="${esc(p.title)}" data-spec="${esc(JSON.stringify({ ...p.chart, columns: r.columns, rows: r.rows }))}"></div>` : '')
       + (p.kpis ? renderKpis(r) : '')
       + renderTable(r, m.temporalUi);

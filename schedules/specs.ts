@@ -15,6 +15,7 @@ import { PIPELINES, PIPELINE_NAMES, type PipelineName } from '../workflows/parti
 import type { scheduledPipelineWorkflow, ScheduledPipelineInput } from '../workflows/scheduled';
 import { DEFAULT_BACKLOG_THRESHOLD, type scheduleMonitorWorkflow, type ScheduleMonitorInput } from '../workflows/monitor';
 import { EtlPipeline } from '../workflows/search-attributes';
+import type { churnWorkflow } from '../workflows/churn';
 
 /** When each schedule fires: every `cadence` minutes, `lagMinutes` after the window closes. */
 export const SCHEDULE_TIMING: Record<PipelineName, { lagMinutes: number; description: string }> = {
@@ -44,6 +45,8 @@ export interface ScheduleContext {
   startPaused?: boolean;
   /** Also apply the schedule monitor (default true). */
   monitor?: boolean;
+  /** Also apply the weekly churn training (default true). */
+  churn?: boolean;
   /** Buffered starts that raise a backlog alert (ETL_SCHEDULE_BACKLOG_ALERT); 0 turns it off. */
   backlogThreshold?: number;
 }
@@ -118,6 +121,41 @@ export function monitorScheduleDefinition(ctx: ScheduleContext): MonitorSchedule
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${MONITOR_EVERY_MINUTES} minutes`, pauseOnFailure: false },
       state: { paused: ctx.startPaused ?? false, note: `checks the schedules' buffered and dropped starts every ${MONITOR_EVERY_MINUTES} minutes; managed by etl schedules apply` },
+    },
+  };
+}
+
+/** The churn training's schedule id (workflows/churn.ts), and when it fires: weekly, Monday 03:30 UTC. */
+export const CHURN_NAME = 'churn';
+export const CHURN_WHEN = { dayOfWeek: 'MONDAY', hour: 3, minute: 30 } as const;
+
+export interface ChurnScheduleDefinition {
+  scheduleId: string;
+  options: ScheduleOptions<ScheduleOptionsStartWorkflowAction<typeof churnWorkflow>>;
+}
+
+/**
+ * The weekly churn training (docs/churn.md): on the latest data, with the horizon chosen from it.
+ * Overlap SKIP and a one-day catch-up: a training is about the data now, and two at once would only
+ * compete for the ML worker.
+ */
+export function churnScheduleDefinition(ctx: ScheduleContext): ChurnScheduleDefinition {
+  const id = `${ctx.idPrefix ?? DEFAULT_ID_PREFIX}${CHURN_NAME}`;
+  return {
+    scheduleId: id,
+    options: {
+      scheduleId: id,
+      spec: { calendars: [{ dayOfWeek: CHURN_WHEN.dayOfWeek, hour: CHURN_WHEN.hour, minute: CHURN_WHEN.minute }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'churnWorkflow',
+        workflowId: `${ctx.workflowIdPrefix ?? 'scheduled/'}${CHURN_NAME}`,
+        taskQueue: ctx.taskQueue,
+        args: [{}],
+        typedSearchAttributes: [{ key: EtlPipeline, value: CHURN_NAME }],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false },
+      state: { paused: ctx.startPaused ?? false, note: 'trains and scores the churn models weekly (Monday 03:30 UTC); managed by etl schedules apply' },
     },
   };
 }

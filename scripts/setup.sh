@@ -18,3 +18,5 @@ echo "==> starting services"
 npx etl services up
 echo "==> applying migrations"
 npx etl db migrate
+echo "==> the ML worker's Python venv (scikit-learn, temporalio)"
+npx etl churn setup

@@ -23,6 +23,8 @@ echo "==> typecheck"
 npx tsc --noEmit -p .
 echo "==> lint"
 npx eslint .
+echo "==> ML worker tests (pytest)"
+"$(npx etl churn setup --print-python)" -m pytest -q -p no:cacheprovider ml/tests
 echo "==> tests"
 npx vitest run "$@"
 echo "==> all done in $(( $(date +%s) - start ))s (services are still running: npx etl services down)"

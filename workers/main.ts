@@ -1,26 +1,47 @@
 /** `etl worker`: runs one worker until SIGINT/SIGTERM, then drains and exits. */
 import { loadConfig } from '../config';
 import { ACTIVITY_SLOTS, createWorker } from './worker';
+import { startMlWorker, type MlWorker } from './ml';
 import { isQueueRole, QUEUE_ROLES, type QueueRole } from '../workflows/queue-names';
 
-/** `--queues default,heavy`: the queue roles this process serves (all of them when absent). */
+/** `--queues default,heavy`: the TypeScript queue roles this process serves (all of them when absent), and whether it runs the ML worker. */
+export function parseWorkerRoles(list: string | undefined): { roles: QueueRole[]; ml: boolean } {
+  if (!list) return { roles: [...QUEUE_ROLES], ml: true };
+  const names = list.split(',').map((r) => r.trim()).filter(Boolean);
+  const bad = names.filter((r) => !isQueueRole(r) && r !== 'ml');
+  if (bad.length > 0 || names.length === 0) throw new Error(`--queues: unknown queue role ${bad.map((b) => JSON.stringify(b)).join(', ') || '(none)'}; use a comma-separated list of ${[...QUEUE_ROLES, 'ml'].join(', ')}`);
+  return { roles: [...new Set(names.filter(isQueueRole))], ml: names.includes('ml') };
+}
+
+/** The TypeScript queue roles of `--queues` (see parseWorkerRoles). */
 export function parseQueueRoles(list: string | undefined): QueueRole[] {
-  if (!list) return [...QUEUE_ROLES];
-  const roles = list.split(',').map((r) => r.trim()).filter(Boolean);
-  const bad = roles.filter((r) => !isQueueRole(r));
-  if (bad.length > 0 || roles.length === 0) throw new Error(`--queues: unknown queue role ${bad.map((b) => JSON.stringify(b)).join(', ') || '(none)'}; use a comma-separated list of ${QUEUE_ROLES.join(', ')}`);
-  return [...new Set(roles)] as QueueRole[];
+  return parseWorkerRoles(list).roles;
 }
 
 export async function runWorker(opts: { taskQueue?: string; queues?: string } = {}): Promise<void> {
   const config = loadConfig();
-  const roles = parseQueueRoles(opts.queues);
-  const started = await createWorker(config, opts.taskQueue ? { taskQueue: opts.taskQueue } : {}, roles);
-  const polled = started.queues.map((q) => `"${q.taskQueue}" (${q.role}, ${ACTIVITY_SLOTS[q.role]} activity slots${q.role === 'default' ? ', workflows' : ''})`).join(', ');
-  console.log(`worker polling ${polled} at ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`);
+  const { roles, ml: wantMl } = parseWorkerRoles(opts.queues);
+  const started = roles.length > 0 ? await createWorker(config, opts.taskQueue ? { taskQueue: opts.taskQueue } : {}, roles) : undefined;
+  if (started) {
+    const polled = started.queues.map((q) => `"${q.taskQueue}" (${q.role}, ${ACTIVITY_SLOTS[q.role]} activity slots${q.role === 'default' ? ', workflows' : ''})`).join(', ');
+    console.log(`worker polling ${polled} at ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`);
+  }
+  let ml: MlWorker | undefined;
+  if (wantMl) {
+    try {
+      ml = await startMlWorker(config, { baseQueue: opts.taskQueue });
+      console.log(`ML worker (Python) polling "${ml.taskQueue}"`);
+    } catch (err) {
+      // Implied by the default roles: the pipelines run without it; churn training waits for one.
+      if (opts.queues) throw err;
+      console.warn(`WARN the ML worker did not start, so churn training will wait for one (npx etl churn setup; npx etl worker --queues ml): ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   try {
-    await started.run(); // The SDK shuts down on SIGINT/SIGTERM by itself.
+    if (started) await started.run(); // The SDK shuts down on SIGINT/SIGTERM by itself.
+    else await new Promise<void>((resolve) => { for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve()); });
   } finally {
-    await started.close();
+    await ml?.stop();
+    await started?.close();
   }
 }

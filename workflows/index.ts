@@ -11,3 +11,4 @@ export * from './events-stream';
 export * from './realtime';
 export * from './monitor';
 export * from './rebuild';
+export * from './churn';

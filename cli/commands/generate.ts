@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .option('--days <n>', 'number of days', '7')
     .option('--scale <s>', 'volume: 1 is ~100k events and ~5k orders a day', '1')
     .option('--dirt <profile>', 'defects to plant: none, default or heavy', 'default')
+    .option('--churn-share <x>', 'share of users who churn (slow down, then stop; abandon more carts, return more): 0 to 0.9, 0 plants none', '0.3')
     .option('--json', 'print the manifest as JSON')
     .addHelpText('after', '\nExample:\n  etl generate --seed 7 --start 2024-03-01 --days 3 --scale 0.1 --dirt heavy --out .run/data')
     .action(async (raw: Record<string, unknown>) => {
@@ -29,6 +30,7 @@ export function register(program: Command): void {
       })));
       const t = manifest.totals;
       console.log(`\n${t.rows} rows in ${seconds.toFixed(1)} s (${Math.round(t.rows / Math.max(seconds, 1e-9))} rows/s); ${t.invalid} invalid, ${t.duplicates} duplicates, ${Object.values(t.defects).reduce((a, b) => a + b, 0)} planted defects in all.`);
+      if (manifest.churn) console.log(`Churn planted: ${manifest.churn.churners} churners (share ${manifest.churn.share}), churn moments ${manifest.churn.window.from} to ${manifest.churn.window.to}, ${manifest.churn.rampDays}-day slowdown first.`);
       if (manifest.schemaChange) console.log(`Purchase schema changes on ${manifest.schemaChange.from}: ${manifest.schemaChange.files.length} files renamed ${JSON.stringify(manifest.schemaChange.renamed)}, added ${manifest.schemaChange.added.join(', ')}.`);
       console.log(`Wrote ${parsed.data.out} (manifest.json lists every planted defect).`);
     });

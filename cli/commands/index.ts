@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as backfill } from './backfill';
 import { register as checks } from './checks';
+import { register as churn } from './churn';
 import { register as config } from './config';
 import { register as dashboard } from './dashboard';
 import { register as db } from './db';
@@ -22,6 +23,7 @@ import { register as worker } from './worker';
 export const commands: Array<(program: Command) => void> = [
   backfill,
   checks,
+  churn,
   config,
   dashboard,
   db,

@@ -6,13 +6,13 @@ import { applySchedules } from '../../schedules/apply';
 import { deleteSchedules } from '../../schedules/delete';
 import { listSchedules } from '../../schedules/list';
 import { pauseSchedules } from '../../schedules/pause';
-import { DEFAULT_ID_PREFIX, MONITOR_NAME, parseSlaMinutes } from '../../schedules/specs';
+import { CHURN_NAME, DEFAULT_ID_PREFIX, MONITOR_NAME, parseSlaMinutes } from '../../schedules/specs';
 import { triggerSchedule } from '../../schedules/trigger';
 import { unpauseSchedules } from '../../schedules/unpause';
 import { PIPELINE_NAMES } from '../../workflows/partitions';
 import { printData } from '../output';
 
-const NAMES: string[] = [...PIPELINE_NAMES, MONITOR_NAME];
+const NAMES: string[] = [...PIPELINE_NAMES, MONITOR_NAME, CHURN_NAME];
 const ALL_IDS = NAMES.map((p) => `${DEFAULT_ID_PREFIX}${p}`);
 
 async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {

@@ -2,7 +2,8 @@
  * `etl demo`: the whole path on simulated shop data, in one process. It generates a dirty dataset,
  * serves it through the simulator (orders API, shop database, Kafka, file drops), runs a worker,
  * ingests every source through the real workflows (the orders and transform partitions through a
- * backfill, as an operator would), and prints the headline metrics and the Temporal UI links.
+ * backfill, as an operator would), trains the churn models once (churnWorkflow, with the Python ML
+ * worker), and prints the headline metrics and the Temporal UI links.
  */
 import { join, resolve } from 'node:path';
 import type { Config } from '../../config';
@@ -20,6 +21,9 @@ import { backfillId } from '../commands/backfill';
 import { watchBackfill } from '../backfill-watch';
 import { REALTIME_WORKFLOW_ID } from '../commands/live';
 import { produceDemoSpike, showSpike } from './spike';
+import { describeRun, metricsTable, trainChurn } from '../churn';
+import { printTable } from '../output';
+import { causeMessage } from '../../workflows/helpers';
 import { ensureRunning, printHeadlines, printLinks, runPartition, summariseLoads, waitEventsCaughtUp } from './steps';
 
 const EVENTS_STREAM_ID = 'events/stream';
@@ -77,6 +81,17 @@ export async function runDemo(config: Config, o: DemoOptions): Promise<number> {
     // One run over the range, each date rebuilt once (etl backfill's default for the transform).
     const transform = await client.workflow.start(backfillWorkflow, { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: transformId, args: [{ pipelines: ['transform'], from: manifest.range.purchasesStart, to: end, concurrency: o.concurrency, runSizes: { transform: DEFAULT_RUN_SIZES.transform } }] });
     if ((await watchBackfill(transform, {})) !== 0) return 1;
+
+    step('churn: churnWorkflow plans in TypeScript, trains and evaluates in the Python ML worker (scikit-learn), scores every customer');
+    try {
+      const churn = await trainChurn(config, client, {}, (line) => console.log(line));
+      for (const line of describeRun(churn.result)) console.log(line);
+      printTable(metricsTable(churn.result.models));
+      console.log(`a ${o.days * 2}-day shop gives the models little to learn from; docs/churn.md has them on 56 days (npx tsx bench/churn.ts). Later: npx etl churn report`);
+    } catch (err) {
+      console.error(`churn training failed: ${causeMessage(err)}`);
+      return 1;
+    }
 
     step('realtime: a burst of add_to_cart (x8 for 3 minutes) in a compressed stream, judged by the spike detector');
     const spike = await produceDemoSpike(kafka, config.KAFKA_EVENTS_TOPIC, config.KAFKA_EVENTS_PARTITIONS);

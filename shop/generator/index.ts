@@ -5,6 +5,7 @@ import { FILES } from '../../contract/layout';
 import type { Manifest } from '../../contract/manifest';
 import { parseDate } from '../../contract/rules';
 import { writeCatalog } from './catalog';
+import { churnSummary, DEFAULT_CHURN_SHARE, type ChurnPlan } from './churn';
 import { writePurchases } from './purchases';
 import { RATES, Tally } from './tally';
 import { writeActivity } from './timeline';
@@ -20,6 +21,8 @@ export const generateOptionsSchema = z.object({
   scale: z.coerce.number().positive().max(1000),
   dirt: z.enum(['none', 'default', 'heavy']),
   out: z.string().min(1),
+  /** Share of users who churn (churn.ts), DEFAULT_CHURN_SHARE when absent; 0 plants no churn at all. */
+  churnShare: z.coerce.number().min(0).max(0.9).optional(),
 });
 export type GenerateOptions = z.infer<typeof generateOptionsSchema>;
 
@@ -36,16 +39,18 @@ export async function generateDataset(options: GenerateOptions, clock: () => num
   const end = start + o.days * DAY;
   const purchasesStart = start - o.days * DAY;
   const rates = RATES[o.dirt];
+  const churn: ChurnPlan = { share: o.churnShare ?? DEFAULT_CHURN_SHARE, from: purchasesStart, end };
   const tally = new Tally();
   mkdirSync(o.out, { recursive: true });
   for (const f of [FILES.products, FILES.users, FILES.inventory, FILES.reviews, FILES.orders, FILES.events]) tally.row(f, 0);
 
   const catalog = await writeCatalog(o.out, o.seed, o.scale, purchasesStart, start, end, rates, tally);
   const users = await writeUsers(o.out, o.seed, o.scale, purchasesStart, start, end, rates, tally);
-  const schemaChange = await writePurchases({ dir: o.out, seed: o.seed, scale: o.scale, from: purchasesStart, days: o.days, users, catalog, rates, tally });
-  await writeActivity({ dir: o.out, seed: o.seed, scale: o.scale, start, days: o.days, users, catalog, rates, tally });
+  const schemaChange = await writePurchases({ dir: o.out, seed: o.seed, scale: o.scale, from: purchasesStart, days: o.days, users, catalog, rates, tally, churn });
+  await writeActivity({ dir: o.out, seed: o.seed, scale: o.scale, start, days: o.days, users, catalog, rates, tally, churn });
 
   const iso = (ms: number) => new Date(ms).toISOString();
+  const churned = churnSummary(o.seed, users, churn);
   const manifest: Manifest = {
     format: 'shop-dataset/v1',
     params: { seed: o.seed, start: o.start, days: o.days, scale: o.scale, dirt: o.dirt },
@@ -53,6 +58,7 @@ export async function generateDataset(options: GenerateOptions, clock: () => num
     files: tally.sortedFiles(),
     totals: tally.totals(),
     schemaChange,
+    ...(churned ? { churn: churned } : {}),
   };
   writeFileSync(join(o.out, FILES.manifest), JSON.stringify(manifest, null, 2) + '\n');
   return { manifest, seconds: (clock() - began) / 1000 };

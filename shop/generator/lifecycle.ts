@@ -22,9 +22,10 @@ function nextBatch(ts: number, hours: readonly number[]): number {
 /**
  * The status history of one order after it is placed. Payment follows within minutes; shipping and
  * delivery are batch jobs (so unrelated orders share an updated_at, which an incremental cursor must
- * handle); cancellations come before shipping, returns after delivery.
+ * handle); cancellations come before shipping, returns after delivery. Churners return far more (a
+ * planted churn driver, churn.ts), with the same single draw.
  */
-export function statusChanges(rng: Rng, placed: number): StatusChange[] {
+export function statusChanges(rng: Rng, placed: number, churner = false): StatusChange[] {
   if (rng.chance(0.04)) return [{ status: 'cancelled', ts: placed + rng.int(10 * MIN, 6 * HOUR) }];
   const paid = placed + rng.int(MIN, 20 * MIN);
   const out: StatusChange[] = [{ status: 'paid', ts: paid }];
@@ -35,7 +36,7 @@ export function statusChanges(rng: Rng, placed: number): StatusChange[] {
   const shipped = nextBatch(paid + 2 * HOUR, [6, 14]);
   const delivered = nextBatch(shipped + rng.int(1, 4) * DAY - 6 * HOUR, [18]);
   out.push({ status: 'shipped', ts: shipped }, { status: 'delivered', ts: delivered });
-  if (rng.chance(0.05)) out.push({ status: 'returned', ts: delivered + rng.int(2 * DAY, 10 * DAY) });
+  if (rng.chance(churner ? 0.25 : 0.05)) out.push({ status: 'returned', ts: delivered + rng.int(2 * DAY, 10 * DAY) });
   return out;
 }
 

@@ -4,28 +4,30 @@ import { csvRow } from '../dataset/csv';
 import { FILES, PURCHASE_COLUMNS, purchaseFileName } from '../../contract/layout';
 import type { Manifest } from '../../contract/manifest';
 import { formatCents, priceAt, type Catalog } from './catalog';
+import { pickActiveUser, type ChurnPlan } from './churn';
 import { LineWriter } from './line-writer';
 import { Rng } from './prng';
 import { plantPurchaseDefect, type PurchaseCells } from './purchase-defects';
 import type { DefectRates, Tally } from './tally';
-import { pickUser, userId } from './users';
+import { userId } from './users';
 
 const DAY = 86_400_000;
 /** The mid-range export change: Quantity renamed to Qty and a Currency column appended. */
 const RENAMED = { Quantity: 'Qty' };
 const ADDED = ['Currency'];
 
-export interface PurchaseInput { dir: string; seed: number; scale: number; from: number; days: number; users: number; catalog: Catalog; rates: DefectRates; tally: Tally }
+export interface PurchaseInput { dir: string; seed: number; scale: number; from: number; days: number; users: number; catalog: Catalog; rates: DefectRates; tally: Tally; churn: ChurnPlan }
 
 /**
  * Historical orders from before the API, one CSV and one JSON-lines file per day (different orders
  * in each), named by their date. Order ids are `H…`, never colliding with the API's `O…`.
  */
 export async function writePurchases(input: PurchaseInput): Promise<Manifest['schemaChange']> {
-  const { dir, seed, scale, from, days, users, catalog, rates, tally } = input;
+  const { dir, seed, scale, from, days, users, catalog, rates, tally, churn } = input;
   mkdirSync(join(dir, FILES.purchases), { recursive: true });
   const rng = new Rng(seed, 'purchases');
   const dirt = new Rng(seed, 'purchases-dirt');
+  const churnRng = new Rng(seed, 'churn/purchases');
   const changeDay = rates.schemaChange && days >= 2 ? Math.floor(days / 2) : -1;
   const changed: string[] = [];
   let orderNo = 500_001;
@@ -44,7 +46,8 @@ export async function writePurchases(input: PurchaseInput): Promise<Manifest['sc
     for (let o = 0; o < orders; o++) {
       const file = rng.chance(0.75) ? files[0] : files[1];
       if (!file) continue;
-      const customer = userId(pickUser(rng, users));
+      // Judged at the day's end, so no churner's order is dated on or after the day of its churn moment.
+      const customer = userId(pickActiveUser(rng, churnRng, users, seed, from + (d + 1) * DAY, churn));
       const orderId = `H${orderNo++}`;
       const seen = new Set<number>();
       const lines = rng.chance(0.6) ? 1 : rng.int(2, 4);

@@ -1,29 +1,35 @@
 import type { OrderVersion, ShopEvent } from '../../contract/layout';
 import { formatCents, priceAt, type Catalog } from './catalog';
+import { churnOf, pickActiveUser, type ChurnPlan } from './churn';
 import type { Inventory } from './inventory';
 import { warehouseFor } from './names';
 import type { Rng } from './prng';
-import { countryOf, pickUser, userId } from './users';
+import { countryOf, userId } from './users';
 
 /** What a session needs from the timeline: where to send dated records and how to number them. */
 export interface SessionContext {
   rng: Rng;
+  /** Re-picks users who are slowing down or gone; a stream of its own, so `rng` draws as without churn. */
+  churnRng: Rng;
+  churn: ChurnPlan;
   seed: number;
   catalog: Catalog;
   users: number;
   inventory: Inventory;
   ids: { event: number; session: number; order: number };
   event(ev: ShopEvent, ts: number): void;
-  order(placed: OrderVersion, ts: number): void;
+  order(placed: OrderVersion, ts: number, churner: boolean): void;
 }
 
 /**
  * One visit: a run of product views with a realistic funnel (about one view in eight goes to the
- * cart, a few to the wishlist, and most sessions with a cart end in an order).
+ * cart, a few to the wishlist, and most sessions with a cart end in an order). Churners visit less as
+ * their churn moment nears and abandon more carts (churn.ts).
  */
 export function runSession(ctx: SessionContext, arrival: number): void {
   const { rng, catalog } = ctx;
-  const userIndex = pickUser(rng, ctx.users);
+  const userIndex = pickActiveUser(rng, ctx.churnRng, ctx.users, ctx.seed, arrival, ctx.churn);
+  const { churner } = churnOf(ctx.seed, userIndex, ctx.churn);
   const user = userId(userIndex);
   const session = `S${ctx.ids.session++}`;
   const views = 1 + Math.floor(rng.exp(7));
@@ -48,7 +54,7 @@ export function runSession(ctx: SessionContext, arrival: number): void {
     }
     t += 3_000 + Math.floor(rng.exp(40_000));
   }
-  if (cart.length === 0 || !rng.chance(0.72)) return;
+  if (cart.length === 0 || !rng.chance(churner ? 0.45 : 0.72)) return;
   t += 5_000 + Math.floor(rng.exp(60_000));
   const orderId = `O${ctx.ids.order++}`;
   const warehouse = warehouseFor(countryOf(ctx.seed, userIndex));
@@ -60,5 +66,5 @@ export function runSession(ctx: SessionContext, arrival: number): void {
     return { product_id: p?.id ?? '', quantity, unit_price: formatCents(cents) };
   });
   const at = new Date(t).toISOString();
-  ctx.order({ order_id: orderId, user_id: user, status: 'placed', created_at: at, updated_at: at, lines }, t);
+  ctx.order({ order_id: orderId, user_id: user, status: 'placed', created_at: at, updated_at: at, lines }, t, churner);
 }

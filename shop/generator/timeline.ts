@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { csvRow } from '../dataset/csv';
 import { FILES, REVIEWS_COLUMNS, type ShopEvent } from '../../contract/layout';
 import { formatCents, type Catalog } from './catalog';
+import type { ChurnPlan } from './churn';
 import { EventSink } from './event-sink';
 import { Inventory } from './inventory';
 import { rating, statusChanges } from './lifecycle';
@@ -15,7 +16,7 @@ import type { DefectRates, Tally } from './tally';
 const HOUR = 3_600_000;
 const MEAN_TRAFFIC = HOURLY_TRAFFIC.reduce((a, b) => a + b, 0) / 24;
 
-export interface ActivityInput { dir: string; seed: number; scale: number; start: number; days: number; users: number; catalog: Catalog; rates: DefectRates; tally: Tally }
+export interface ActivityInput { dir: string; seed: number; scale: number; start: number; days: number; users: number; catalog: Catalog; rates: DefectRates; tally: Tally; churn: ChurnPlan }
 
 type Dated = { ts: number; seq: number } & ({ k: 'e'; ev: ShopEvent } | { k: 'o'; line: string });
 
@@ -53,11 +54,11 @@ export async function writeActivity(input: ActivityInput): Promise<void> {
     else spill.put(bucket, item);
   };
   const ctx: SessionContext = {
-    rng, seed, catalog, users: input.users, inventory, ids: { event: 1, session: 1, order: 100_001 },
+    rng, churnRng: new Rng(seed, 'churn/sessions'), churn: input.churn, seed, catalog, users: input.users, inventory, ids: { event: 1, session: 1, order: 100_001 },
     event: (ev, ts) => schedule({ k: 'e', ts, seq: seq++, ev }),
-    order: (placed, ts) => {
+    order: (placed, ts, churner) => {
       schedule({ k: 'o', ts, seq: seq++, line: JSON.stringify(placed) + '\n' });
-      const changes = statusChanges(life, ts);
+      const changes = statusChanges(life, ts, churner);
       for (const c of changes) schedule({ k: 'o', ts: c.ts, seq: seq++, line: JSON.stringify({ ...placed, status: c.status, updated_at: new Date(c.ts).toISOString() }) + '\n' });
       const last = changes[changes.length - 1];
       if (last?.status === 'returned') {

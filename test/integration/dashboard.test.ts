@@ -79,6 +79,17 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
       select minute, n, case n when 'view' then events - 10 when 'add_to_cart' then 7 else 3 end from realtime_minute, unnest(array['view', 'add_to_cart', 'order']) n`);
     await owner().query(`insert into realtime_alerts (alert_id, event_name, minute, last_minute, observed, expected, score, peak, raised_at)
       values ('test/spike', 'view', '2026-09-10 12:15Z', '2026-09-10 12:16Z', 400, 95, 8.5, 400, now())`);
+    // A churn run as the ML worker stores it (ml/shop_ml/store.py), for the churn page; its scores over this file's customers.
+    const churnRun = `test/${prefix}churn`;
+    for (const [i, model] of ['recency_baseline', 'logistic_regression', 'gradient_boosting'].entries()) {
+      await owner().query(`insert into churn_model_runs (run_id, model, cutoff, test_cutoff, train_cutoffs, horizon_days, params, metrics, importances, training_rows, test_rows, scored_rows, duration_seconds, artefact, library_versions)
+        values ($1, $2, '2026-09-10', '2026-09-03', array['2026-08-27']::date[], 7, '{}', $3, $4, 900, 400, 380, 3.5, 's3://b/models/churn/x/', '{}')`,
+      [churnRun, model, { roc_auc: 0.7 + i * 0.03, pr_auc: 0.5 + i * 0.02, brier: 0.2 - i * 0.01, precision_top_decile: 0.8, recall_top_decile: 0.25, lift_over_recency: 1 + i * 0.1, base_rate: 0.31 },
+        { recency_days: 0.02 + i * 0.01, return_rate: 0.015, cart_to_order: 0.004 }]);
+    }
+    await owner().query(`insert into churn_scores (run_id, model, customer_id, score, risk_band, country, top_category)
+      select $1, m, customer_id, (abs(hashtext(customer_id)) % 1000) / 1000.0, case when abs(hashtext(customer_id)) % 10 = 0 then 'high' else 'low' end, country, 'garden'
+      from dim_customer, unnest(array['logistic_regression', 'gradient_boosting']) m`, [churnRun]);
     // Loads and an alert as the pipelines record them, for the health page.
     for (const [pipeline, n] of [['orders', 3], ['files', 2]] as const) {
       for (let i = 0; i < n; i++) await runLoad(env.deps.staging, { loadId: `${pipeline}/test-${prefix}${i}`, pipeline, source: pipeline }, async () => ({ received: 10 + i, loaded: 9, quarantined: 1, duplicates: i }));
@@ -211,6 +222,19 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
     await page.screenshot({ path: join(SHOTS, 'customers.png'), fullPage: true });
   });
 
+  it("churn: the latest run's metrics beside the recency baseline, its drivers, and the riskiest segments, as stored", async () => {
+    await open('/churn');
+    const models = await rowsOf(pools.analytics, `select model, round((metrics->>'roc_auc')::numeric, 3)::text as roc_auc, round((metrics->>'brier')::numeric, 3)::text as brier from churn_latest_runs order by model`);
+    expect(models.map((m) => m.model)).toEqual(['gradient_boosting', 'logistic_regression', 'recency_baseline']);
+    expect((await shown('churn-models')).map(({ model, roc_auc, brier }) => ({ model, roc_auc, brier })).sort((a, b) => a.model!.localeCompare(b.model!))).toEqual(models);
+    expect(await chartSeries('churn-models')).toBe(2);
+    expect((await shown('churn-features')).map((f) => f.feature)).toEqual(['recency_days', 'return_rate', 'cart_to_order']);
+    const segments = await rowsOf(pools.analytics, `select country, customers::text, high_risk::text from churn_risk_segments where model = 'gradient_boosting' and customers >= 5 order by avg_score desc, customers desc, country, top_category limit 25`);
+    expect(segments.length).toBeGreaterThan(0);
+    expect((await shown('churn-segments')).map(({ country, customers, high_risk }) => ({ country, customers, high_risk }))).toEqual(segments);
+    await page.screenshot({ path: join(SHOTS, 'churn.png'), fullPage: true });
+  });
+
   it('realtime: per-minute charts with the spike marked, refreshed in place without a reload', async () => {
     await open('/realtime');
     expect(await chartSeries('realtime-events')).toBe(3);
@@ -250,7 +274,7 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
     const secrets = users.flatMap((u) => [String(u.user_id), ...(typeof u.user_name === 'string' && u.user_name.trim().length > 3 ? [u.user_name.trim()] : [])]);
     expect(secrets.length).toBeGreaterThan(100);
     const bodies = [
-      ...await Promise.all(['overview', 'products', 'inventory', 'customers', 'realtime', 'health'].map(async (p) => (await fetch(`${base}/${p}`)).text())),
+      ...await Promise.all(['overview', 'products', 'inventory', 'customers', 'churn', 'realtime', 'health'].map(async (p) => (await fetch(`${base}/${p}`)).text())),
       ...await Promise.all(PANELS.map(async (p) => (await fetch(`${base}/export/${p.id}.csv`)).text())),
     ];
     for (const body of bodies) for (const s of secrets) if (body.includes(s)) throw new Error(`the dashboard shows ${JSON.stringify(s)}, a raw user id or name`);

@@ -23,6 +23,7 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
   const prefix = `t${randomUUID().slice(0, 8)}-`;
   const ids = PIPELINE_NAMES.map((p) => scheduleId(p, prefix));
   const monitorId = `${prefix}monitor`;
+  const churnId = `${prefix}churn`;
   const blockedId = `${prefix}blocked`;
   const hooks: Array<{ key: string | undefined; body: Record<string, unknown> }> = [];
   /** While set, the webhook answers 503 to everything, and `refused` counts the tries by alert id. */
@@ -52,7 +53,7 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
   });
   afterAll(async () => {
     if (env) {
-      await deleteSchedules(env.client, [...ids, monitorId, blockedId]);
+      await deleteSchedules(env.client, [...ids, monitorId, churnId, blockedId]);
       await env.close();
     }
     await new Promise((r) => server?.close(r));
@@ -63,16 +64,18 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
 
   it('apply twice leaves exactly one schedule per id, updated in place and still paused', async () => {
     const first = await applySchedules(env.client, ctx());
-    expect(first.map((a) => a.change)).toEqual(['created', 'created', 'created', 'created', 'created']);
+    expect(first.map((a) => a.change)).toEqual(['created', 'created', 'created', 'created', 'created', 'created']);
     const second = await applySchedules(env.client, { ...ctx(), slaMinutes: { orders: 3 } });
-    expect(second.map((a) => [a.scheduleId, a.change])).toEqual([...ids, monitorId].map((id) => [id, 'updated']));
-    const rows = await waitFor('the listing to show the five schedules', async () => {
+    expect(second.map((a) => [a.scheduleId, a.change])).toEqual([...ids, monitorId, churnId].map((id) => [id, 'updated']));
+    const rows = await waitFor('the listing to show the six schedules', async () => {
       const r = await listSchedules(env.client, prefix);
-      return r.length >= 5 ? r : undefined;
+      return r.length >= 6 ? r : undefined;
     });
-    expect(rows.map((r) => r.scheduleId)).toEqual([...ids, monitorId].sort());
+    expect(rows.map((r) => r.scheduleId)).toEqual([...ids, monitorId, churnId].sort());
     expect(rows.every((r) => r.paused)).toBe(true);
-    expect(rows.map((r) => r.workflowType)).toEqual(rows.map((r) => (r.scheduleId === monitorId ? 'scheduleMonitorWorkflow' : 'scheduledPipelineWorkflow')));
+    expect(rows.map((r) => r.workflowType)).toEqual(rows.map((r) => ({ [monitorId]: 'scheduleMonitorWorkflow', [churnId]: 'churnWorkflow' })[r.scheduleId] ?? 'scheduledPipelineWorkflow'));
+    const churn = await env.client.schedule.getHandle(churnId).describe();
+    expect(churn.spec.calendars).toEqual([expect.objectContaining({ dayOfWeek: [{ start: 'MONDAY', end: 'MONDAY', step: 1 }], hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] })]);
     // Paused and new: nothing waits behind a running start, nothing was dropped.
     expect(rows.map((r) => [r.buffered, r.dropped])).toEqual(rows.map(() => [0, 0]));
     const orders = await env.client.schedule.getHandle(scheduleId('orders', prefix)).describe();

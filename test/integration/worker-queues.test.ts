@@ -57,6 +57,6 @@ describe('worker task queues (real Temporal)', () => {
   it('etl worker --queues takes a subset of the roles and refuses unknown ones', () => {
     expect(parseQueueRoles(undefined)).toEqual(['default', 'stream', 'heavy']);
     expect(parseQueueRoles('heavy, stream,heavy')).toEqual(['heavy', 'stream']);
-    expect(() => parseQueueRoles('default,bulk')).toThrow(/unknown queue role "bulk"; use a comma-separated list of default, stream, heavy/);
+    expect(() => parseQueueRoles('default,bulk')).toThrow(/unknown queue role "bulk"; use a comma-separated list of default, stream, heavy, ml/);
   });
 });

@@ -15,4 +15,6 @@ grant select on orders_by_date, daily_traffic, daily_unique_visitors, product_sa
 
 grant select on data_checks, data_checks_latest to etl_analyst, etl_analyst_pii;
 
+grant select on churn_model_runs, churn_scores, churn_latest_runs, churn_risk_segments to etl_analyst, etl_analyst_pii;
+
 grant select on realtime_minute, realtime_minute_events, realtime_rolling_hour, realtime_alerts to etl_analyst, etl_analyst_pii;

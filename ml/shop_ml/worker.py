@@ -1,0 +1,39 @@
+"""
+`python -m shop_ml.worker`: the Python activity worker. Serves the ML activities on ETL_ML_TASK_QUEUE
+(`<TEMPORAL_TASK_QUEUE>-ml`) until SIGINT/SIGTERM. Started by workers/ml.ts with its environment
+made from the project's one configuration; prints `ready <queue>` once polling.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from .activities import make_activities
+from .store import Settings
+
+
+async def main() -> None:
+    settings = Settings.from_env()
+    queue = os.environ["ETL_ML_TASK_QUEUE"]
+    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"], namespace=os.environ.get("TEMPORAL_NAMESPACE", "default"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # One training at a time per process: a fit uses the cores it has; run more workers to scale.
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        worker = Worker(client, task_queue=queue, activities=make_activities(settings), activity_executor=executor,
+                        max_concurrent_activities=1, graceful_shutdown_timeout=timedelta(seconds=10))
+        async with worker:
+            print(f"ready {queue}", flush=True)
+            await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
