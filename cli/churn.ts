@@ -67,7 +67,7 @@ export function metricsTable(models: ChurnModelSummary[]): Array<Record<string, 
 export function describeRun(r: ChurnResult): string[] {
   const p = r.plan;
   return [
-    `run ${r.runId}: horizon ${p.horizonDays} days (${{
+    `run ${r.runId}: horizon ${p.horizonDays} day${p.horizonDays === 1 ? '' : 's'} (${{
       data: `the 80th percentile of ${p.repeatGaps} gaps between a customer's orders`,
       'data-capped': `the 80th percentile of ${p.repeatGaps} gaps between a customer's orders is ${p.dataHorizonDays} days; capped by the history's length (orders and events), a third of it`,
       input: 'given',

@@ -3,6 +3,7 @@ import { loadConfig } from '../../config';
 import { makePool } from '../../lib/clients';
 import { makeTemporalClient } from '../../lib/temporal';
 import { ensureMlVenv } from '../../workers/ml';
+import { installConciseLogging } from '../../workers/logging';
 import { describeRun, latestRun, metricsTable, trainChurn } from '../churn';
 import { printData, printTable } from '../output';
 
@@ -32,6 +33,7 @@ export function register(program: Command): void {
       const horizonDays = opts.horizonDays === undefined ? undefined : Number(opts.horizonDays);
       if (horizonDays !== undefined && (!Number.isInteger(horizonDays) || horizonDays < 1)) throw new Error(`--horizon-days must be a whole number >= 1, got ${opts.horizonDays}`);
       const config = loadConfig();
+      installConciseLogging('WARN'); // a worker run in this process logs its warnings only
       const client = await makeTemporalClient(config);
       try {
         const { result } = await trainChurn(config, client, { cutoff: opts.cutoff, horizonDays, seed: Number(opts.seed) }, opts.json ? () => undefined : console.log);
@@ -64,7 +66,7 @@ export function register(program: Command): void {
           return;
         }
         const r = runs[0]!;
-        console.log(`run ${r.run_id} (${r.created_at.toISOString()}): cutoff ${r.cutoff}, tested at ${r.test_cutoff}, horizon ${r.horizon_days} days, ${r.training_rows} training rows, ${r.test_rows} test customers, ${runs.at(-1)?.scored_rows} scored; artefact ${r.artefact}`);
+        console.log(`run ${r.run_id} (${r.created_at.toISOString()}): cutoff ${r.cutoff}, tested at ${r.test_cutoff}, horizon ${r.horizon_days} day${r.horizon_days === 1 ? '' : 's'}, ${r.training_rows} training rows, ${r.test_rows} test customers, ${runs.at(-1)?.scored_rows} scored; artefact ${r.artefact}`);
         printTable(metricsTable(runs.map((m) => ({ model: m.model, metrics: m.metrics, topFeatures: [] }))));
         console.log('\nriskiest segments (gradient boosting; at least 5 customers):');
         printTable(segments);

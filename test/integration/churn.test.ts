@@ -18,7 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config';
 import { makePool } from '../../lib/clients';
 import { generateDataset } from '../../shop/generator';
-import { startMlWorker, type MlWorker } from '../../workers/ml';
+import { ensureMlVenv, ML_DIR, mlWorkerEnv, startMlWorker, type MlWorker } from '../../workers/ml';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { churnWorkflow, type ChurnInput, type ChurnResult } from '../../workflows/churn';
 import { partitionAt } from '../../workflows/partitions';
 import { isolatedEnv, type IsolatedEnv } from '../support/isolated-env';
@@ -27,6 +29,7 @@ import { seedStaging } from '../support/transform-seed';
 import { plantedChurners, rocAuc } from '../support/churn-truth';
 import { DEFAULT_CHURN_SHARE } from '../../shop/generator/churn';
 
+const run = promisify(execFile);
 const START = '2026-06-01';
 const DAYS = 28;
 const SEED = 7;
@@ -152,7 +155,7 @@ describe('churn: features, training in the Python ML worker on Temporal, scores 
     await expect(analyst.query('select user_name from dim_customer limit 1')).rejects.toThrow(/permission denied/);
   });
 
-  it('saves the model artefact in the lake with its feature list and library versions', async () => {
+  it('saves the model artefact in the lake with its feature list and library versions, and it reproduces the scores', async () => {
     const { result } = trained;
     const prefix = `models/churn/${result.runId}/`;
     expect(result.artefact).toBe(`s3://${iso.bucket}/${prefix}`);
@@ -160,6 +163,13 @@ describe('churn: features, training in the Python ML worker on Temporal, scores 
     expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual([`${prefix}features.json`, `${prefix}metrics.json`, `${prefix}model.joblib`]);
     const stored = await rows<{ library_versions: Record<string, string> }>(`select distinct library_versions from churn_model_runs where run_id = $1`, [result.runId]);
     expect(Object.keys(stored[0]!.library_versions)).toEqual(expect.arrayContaining(['python', 'scikit-learn', 'numpy', 'pandas']));
+    // The artefact alone reproduces the stored scores: loaded from the lake, applied to the features recomputed at the cutoff.
+    const python = await ensureMlVenv(iso.env.config);
+    const { stdout } = await run(python, ['-m', 'shop_ml.rescore', result.artefact, result.plan.cutoff, 'gradient_boosting'], { cwd: ML_DIR, env: mlWorkerEnv(iso.env.config, 'unused'), maxBuffer: 64 << 20 });
+    const again = JSON.parse(stdout) as Record<string, number>;
+    const scores = await rows<{ customer_id: string; score: number }>(`select customer_id, score from churn_scores where run_id = $1 and model = 'gradient_boosting'`, [result.runId]);
+    expect(Object.keys(again).sort()).toEqual(scores.map((r) => r.customer_id).sort());
+    expect(Math.max(...scores.map((r) => Math.abs(r.score - again[r.customer_id]!)))).toBeLessThan(1e-12);
   });
 
   it("ranks the generator's planted drivers high, and its scores find the planted churners", async () => {
