@@ -12,10 +12,14 @@ import { createWorker } from '../workers/worker';
 import { churnWorkflow, type ChurnInput, type ChurnResult } from '../workflows';
 import { queueName } from '../workflows/queue-names';
 
-/** Whether any worker polls `queue` for activities (type 2) or workflows (type 1). */
+/** A poll lasts up to about a minute; the server lists a stopped worker's pollers for minutes after. */
+const LIVE_POLLER_SECONDS = 90;
+
+/** Whether a worker polled `queue` for activities (type 2) or workflows (type 1) in the last 90 s. */
 export async function hasPollers(client: Client, namespace: string, queue: string, type: 1 | 2): Promise<boolean> {
   const res = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue, kind: 1 }, taskQueueType: type });
-  return (res.pollers ?? []).length > 0;
+  const now = Date.now();
+  return (res.pollers ?? []).some((p) => now - Number(p.lastAccessTime?.seconds ?? 0) * 1000 < LIVE_POLLER_SECONDS * 1000);
 }
 
 /**

@@ -68,6 +68,8 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     ALERT_WEBHOOK_URL: httpUrl.optional(),
     /** Per-pipeline SLA of scheduled runs in minutes, e.g. `orders=8,transform=45`; unnamed pipelines get their cadence. */
     ETL_SLA_MINUTES: z.string().regex(/^(\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)?(,\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)*$/, 'must look like orders=8,transform=45').default(''),
+    /** Freshness SLA per target in minutes, e.g. `orders=30,events=2` (0 turns one off); the rest keep their defaults (docs/operations.md). Applied by etl schedules apply. */
+    ETL_FRESHNESS_MINUTES: z.string().regex(/^(\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)?(,\s*[a-z]+\s*=\s*\d+(\.\d+)?\s*)*$/, 'must look like orders=30,events=2').default(''),
     /** Starts buffered behind a running one (per schedule) that raise a backlog alert; 0 turns it off. Applied by etl schedules apply. */
     ETL_SCHEDULE_BACKLOG_ALERT: z.coerce.number().int().min(0).default(3),
     /**
@@ -83,6 +85,8 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     REALTIME_SPIKE_MIN_EXCESS: z.coerce.number().int().min(0).default(20),
     /** Minutes after its end that a minute waits for late events before spikes are judged. */
     REALTIME_LATENESS_MINUTES: z.coerce.number().int().min(0).default(1),
+    /** Threads a churn fit may use in the Python ML worker (OMP_NUM_THREADS; workers/ml.ts). */
+    ETL_ML_THREADS: z.coerce.number().int().min(1).max(256).default(2),
     ETL_HOME: z.string().min(1).default('.run'),
     ETL_CACHE_DIR: z.string().min(1).default(`${process.env.HOME ?? '/tmp'}/.cache/shop-etl`),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

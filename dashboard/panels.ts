@@ -199,7 +199,7 @@ from funnel_daily where event_date between $1::date and $2::date`,
   {
     id: 'churn-models', page: 'churn', title: 'Churn models: the latest run against the recency baseline', db: 'analytics', uses: [],
     definition: 'The latest churnWorkflow run (docs/churn.md): a customer has churned when they place no order within the horizon (N days) after a cutoff. '
-      + 'Each model was trained at earlier cutoffs and judged at the test cutoff on customers it never saw labelled: ROC AUC and PR AUC (ranking), Brier score (calibrated probability; lower is better), '
+      + 'Each model was trained at earlier cutoffs and judged at the test cutoff, on a period it never saw labelled: ROC AUC and PR AUC (ranking), Brier score (calibrated probability; lower is better), '
       + 'precision and recall among the top-scored 10%, and the lift of that precision over the recency-only baseline. Filters do not apply: a run covers every customer.',
     sql: `select model, cutoff, test_cutoff, horizon_days, training_rows, test_rows,
        round((metrics->>'roc_auc')::numeric, 3) as roc_auc, round((metrics->>'pr_auc')::numeric, 3) as pr_auc, round((metrics->>'brier')::numeric, 3) as brier,
@@ -224,9 +224,9 @@ where r.model = 'gradient_boosting' order by kv.value::numeric desc, kv.feature 
     definition: 'Customers scored by the latest run\'s gradient-boosted model, grouped by country and preferred category (the category they bought most of before the cutoff): how many, their mean churn probability, and how many are in the high-risk band (the top 10% of scores). Segments of at least 5 customers, riskiest first.',
     sql: `select country, top_category, customers, round(avg_score::numeric, 3) as avg_score, high_risk,
        round(high_risk::numeric / customers, 3) as high_risk_share
-from churn_risk_segments
+from churn_risk_segments s
 where model = 'gradient_boosting' and customers >= 5 and ($1::text is null or top_category = $1::text) and ($2::text is null or country = $2::text)
-order by avg_score desc, customers desc, country, top_category limit 25`,
+order by s.avg_score desc, s.customers desc, s.country, s.top_category limit 25`,
     params: (f) => [f.category, f.country],
   },
   {
@@ -283,9 +283,9 @@ from etl.loads group by pipeline order by pipeline`,
   },
   {
     id: 'alerts', page: 'health', title: 'Alerts, the last 7 days', db: 'staging', uses: [],
-    definition: 'Alerts raised by the pipelines (etl.alerts) in the last 7 days, newest first, with whether the webhook took them.',
-    sql: `select raised_at, pipeline, kind, alert_id, workflow_id, run_id, delivered_at, left(message, 300) as message from etl.alerts
-where raised_at > now() - interval '7 days' order by raised_at desc limit 50`,
+    definition: 'Alerts raised by the pipelines (etl.alerts) in the last 7 days, and stale-data alerts still open however old, newest first, with whether the webhook took them. A stale alert (a table past its freshness SLA, docs/operations.md) shows when it cleared.',
+    sql: `select raised_at, pipeline, kind, alert_id, workflow_id, run_id, delivered_at, cleared_at, left(message, 300) as message from etl.alerts
+where raised_at > now() - interval '7 days' or (kind = 'stale' and cleared_at is null) order by raised_at desc limit 50`,
     params: none,
   },
 ];

@@ -4,7 +4,7 @@
  * version does not resume a schedule someone paused.
  */
 import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
-import { churnScheduleDefinition, monitorScheduleDefinition, scheduleDefinitions, type ScheduleContext } from './specs';
+import { churnScheduleDefinition, freshnessScheduleDefinition, monitorScheduleDefinition, scheduleDefinitions, type ScheduleContext } from './specs';
 
 export interface AppliedSchedule { scheduleId: string; pipeline: string; change: 'created' | 'updated' }
 
@@ -13,6 +13,7 @@ export async function applySchedules(client: Client, ctx: ScheduleContext): Prom
   const defs: Array<{ scheduleId: string; pipeline: string; options: ScheduleOptions }> = scheduleDefinitions(ctx);
   if (ctx.monitor ?? true) defs.push({ ...monitorScheduleDefinition(ctx), pipeline: 'monitor' });
   if (ctx.churn ?? true) defs.push({ ...churnScheduleDefinition(ctx), pipeline: 'churn' });
+  if (ctx.freshness ?? true) defs.push({ ...freshnessScheduleDefinition(ctx), pipeline: 'freshness' });
   for (const def of defs) {
     try {
       await client.schedule.create(def.options);

@@ -11,11 +11,13 @@
  * their own; anything older is a job for `etl backfill`.
  */
 import { ScheduleOverlapPolicy, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import { PIPELINES, PIPELINE_NAMES, type PipelineName } from '../workflows/partitions';
 import type { scheduledPipelineWorkflow, ScheduledPipelineInput } from '../workflows/scheduled';
 import { DEFAULT_BACKLOG_THRESHOLD, type scheduleMonitorWorkflow, type ScheduleMonitorInput } from '../workflows/monitor';
 import { EtlPipeline } from '../workflows/search-attributes';
 import type { churnWorkflow } from '../workflows/churn';
+import type { freshnessWorkflow } from '../workflows/freshness';
 
 /** When each schedule fires: every `cadence` minutes, `lagMinutes` after the window closes. */
 export const SCHEDULE_TIMING: Record<PipelineName, { lagMinutes: number; description: string }> = {
@@ -47,6 +49,9 @@ export interface ScheduleContext {
   monitor?: boolean;
   /** Also apply the weekly churn training (default true). */
   churn?: boolean;
+  /** Also apply the freshness check (default true), with these SLA overrides (ETL_FRESHNESS_MINUTES). */
+  freshness?: boolean;
+  freshnessMinutes?: Record<string, number>;
   /** Buffered starts that raise a backlog alert (ETL_SCHEDULE_BACKLOG_ALERT); 0 turns it off. */
   backlogThreshold?: number;
 }
@@ -100,29 +105,29 @@ export interface MonitorScheduleDefinition {
 }
 
 /**
- * The schedule monitor (workflows/monitor.ts): every 5 minutes it checks the project's schedules
- * for starts buffered behind a stuck run, or dropped. Overlap SKIP and a short catch-up: a check is
- * about now, a missed one is worth nothing later.
+ * A check every few minutes (the schedule monitor, the freshness check): overlap SKIP and a
+ * catch-up of one interval, since a check is about now and a missed one is worth nothing later.
  */
-export function monitorScheduleDefinition(ctx: ScheduleContext): MonitorScheduleDefinition {
-  const id = `${ctx.idPrefix ?? DEFAULT_ID_PREFIX}${MONITOR_NAME}`;
-  const args: ScheduleMonitorInput = { idPrefix: ctx.idPrefix ?? DEFAULT_ID_PREFIX, backlogThreshold: ctx.backlogThreshold ?? DEFAULT_BACKLOG_THRESHOLD };
+function periodicCheck<W extends Workflow>(ctx: ScheduleContext, name: string, everyMinutes: number, workflowType: string, args: Parameters<W>, note: string): { scheduleId: string; options: ScheduleOptions<ScheduleOptionsStartWorkflowAction<W>> } {
+  const id = `${ctx.idPrefix ?? DEFAULT_ID_PREFIX}${name}`;
   return {
     scheduleId: id,
     options: {
       scheduleId: id,
-      spec: { intervals: [{ every: `${MONITOR_EVERY_MINUTES} minutes` }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'scheduleMonitorWorkflow',
-        workflowId: `${ctx.workflowIdPrefix ?? 'scheduled/'}${MONITOR_NAME}`,
-        taskQueue: ctx.taskQueue,
-        args: [args],
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${MONITOR_EVERY_MINUTES} minutes`, pauseOnFailure: false },
-      state: { paused: ctx.startPaused ?? false, note: `checks the schedules' buffered and dropped starts every ${MONITOR_EVERY_MINUTES} minutes; managed by etl schedules apply` },
+      spec: { intervals: [{ every: `${everyMinutes} minutes` }] },
+      // The generic start options resolve per workflow; the caller's `args` are typed by W above.
+      action: { type: 'startWorkflow', workflowType, workflowId: `${ctx.workflowIdPrefix ?? 'scheduled/'}${name}`, taskQueue: ctx.taskQueue, args } as ScheduleOptionsStartWorkflowAction<W>,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${everyMinutes} minutes`, pauseOnFailure: false },
+      state: { paused: ctx.startPaused ?? false, note: `${note}; managed by etl schedules apply` },
     },
   };
+}
+
+/** The schedule monitor (workflows/monitor.ts): every 5 minutes it checks the project's schedules for starts buffered behind a stuck run, or dropped. */
+export function monitorScheduleDefinition(ctx: ScheduleContext): MonitorScheduleDefinition {
+  const args: ScheduleMonitorInput = { idPrefix: ctx.idPrefix ?? DEFAULT_ID_PREFIX, backlogThreshold: ctx.backlogThreshold ?? DEFAULT_BACKLOG_THRESHOLD };
+  return periodicCheck<typeof scheduleMonitorWorkflow>(ctx, MONITOR_NAME, MONITOR_EVERY_MINUTES, 'scheduleMonitorWorkflow', [args],
+    `checks the schedules' buffered and dropped starts every ${MONITOR_EVERY_MINUTES} minutes`);
 }
 
 /** The churn training's schedule id (workflows/churn.ts), and when it fires: weekly, Monday 03:30 UTC. */
@@ -158,6 +163,21 @@ export function churnScheduleDefinition(ctx: ScheduleContext): ChurnScheduleDefi
       state: { paused: ctx.startPaused ?? false, note: 'trains and scores the churn models weekly (Monday 03:30 UTC); managed by etl schedules apply' },
     },
   };
+}
+
+/** The freshness check's schedule id and cadence (workflows/freshness.ts). */
+export const FRESHNESS_NAME = 'freshness';
+export const FRESHNESS_EVERY_MINUTES = 5;
+
+export interface FreshnessScheduleDefinition {
+  scheduleId: string;
+  options: ScheduleOptions<ScheduleOptionsStartWorkflowAction<typeof freshnessWorkflow>>;
+}
+
+/** The freshness check (workflows/freshness.ts): every 5 minutes, with the SLA overrides. */
+export function freshnessScheduleDefinition(ctx: ScheduleContext): FreshnessScheduleDefinition {
+  return periodicCheck<typeof freshnessWorkflow>(ctx, FRESHNESS_NAME, FRESHNESS_EVERY_MINUTES, 'freshnessWorkflow', [{ slaMinutes: ctx.freshnessMinutes ?? {} }],
+    `checks every table's freshness against its SLA every ${FRESHNESS_EVERY_MINUTES} minutes (stale alerts)`);
 }
 
 /** Parses ETL_SLA_MINUTES, e.g. `orders=8,transform=45`; throws naming the bad entry. */

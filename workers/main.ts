@@ -29,7 +29,18 @@ export async function runWorker(opts: { taskQueue?: string; queues?: string } = 
   let ml: MlWorker | undefined;
   if (wantMl) {
     try {
-      ml = await startMlWorker(config, { baseQueue: opts.taskQueue });
+      ml = await startMlWorker(config, {
+        baseQueue: opts.taskQueue,
+        onExit: (code, signal) => {
+          const why = `the ML worker exited (code ${code}, signal ${signal})`;
+          if (!opts.queues) return console.warn(`WARN ${why}: churn training waits for one (npx etl worker --queues ml)`);
+          // Asked for by name: this process exists for it, so it ends with it, and a supervisor restarts it.
+          console.error(`${why}; stopping`);
+          process.exitCode = 1;
+          if (started) started.shutdown();
+          else process.kill(process.pid, 'SIGTERM');
+        },
+      });
       console.log(`ML worker (Python) polling "${ml.taskQueue}"`);
     } catch (err) {
       // Implied by the default roles: the pipelines run without it; churn training waits for one.

@@ -12,3 +12,4 @@ export * from './realtime';
 export * from './monitor';
 export * from './rebuild';
 export * from './churn';
+export * from './freshness';

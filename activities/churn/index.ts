@@ -11,7 +11,7 @@ import { ChurnPlanError, churnDates, historyStart, maxHorizonDays, type ChurnDat
 export interface ChurnDeps { analytics: Pool }
 
 export interface PlanChurnInput {
-  /** Scoring date YYYY-MM-DD (features before it); default: the day after the latest order up to today. */
+  /** Scoring date YYYY-MM-DD (features before it); default: the day after the latest order, at most today (UTC). */
   cutoff?: string;
   /** N in days; default: from the data (work.churn_horizon). */
   horizonDays?: number;
@@ -41,7 +41,8 @@ export function createChurnActivities({ analytics }: ChurnDeps) {
         throw ApplicationFailure.nonRetryable(`churn: cutoff ${JSON.stringify(input.cutoff)} is not a date YYYY-MM-DD`, 'ChurnInputError');
       }
       const { rows: [latest] } = await analytics.query<{ cutoff: string | null }>(
-        `select (max(order_date) + 1)::text as cutoff from fact_order_line where order_date <= current_date`);
+        // Never past today (UTC): a label window ending in a day still under way would call its later buyers churned.
+        `select least(max(order_date) + 1, (now() at time zone 'UTC')::date)::text as cutoff from fact_order_line where order_date <= (now() at time zone 'UTC')::date`);
       const cutoff = input.cutoff ?? latest?.cutoff ?? null;
       if (!cutoff) throw ApplicationFailure.nonRetryable('churn: analytics holds no orders yet (fact_order_line is empty): run the transform first', 'ChurnInputError');
       const { rows: [h] } = await analytics.query<{ horizon_days: number | null; gaps: string; first_order: string | null; last_order: string | null }>(

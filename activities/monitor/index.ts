@@ -8,8 +8,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { listSchedules } from '../../schedules/list';
 import { rethrowClassified } from '../../lib/errors';
 import { scheduleFindings, type ScheduleFinding } from './schedules';
+import type { Pool } from 'pg';
+import { checkFreshness, type CheckFreshnessInput, type CheckFreshnessOutput } from './freshness';
 
-export interface MonitorDeps { temporal?: Client }
+export interface MonitorDeps { temporal?: Client; staging: Pool; analytics: Pool }
 
 export interface CheckSchedulesInput {
   /** Schedules whose id starts with this (the project's: `etl-`). */
@@ -22,8 +24,17 @@ export interface CheckSchedulesOutput {
   findings: ScheduleFinding[];
 }
 
-export function createMonitorActivities({ temporal }: MonitorDeps) {
+export function createMonitorActivities({ temporal, staging, analytics }: MonitorDeps) {
   return {
+    /** The freshness check (freshness.ts): raises and clears `stale` alerts. */
+    async checkFreshness(input: CheckFreshnessInput): Promise<CheckFreshnessOutput> {
+      try {
+        return await checkFreshness({ staging, analytics }, input);
+      } catch (err) {
+        rethrowClassified(err, 'checking freshness');
+      }
+    },
+
     async checkSchedules(input: CheckSchedulesInput): Promise<CheckSchedulesOutput> {
       if (!temporal) throw ApplicationFailure.nonRetryable('checkSchedules: this worker was built without a Temporal client (ActivityDeps.temporal)', 'MisconfiguredWorker');
       let rows;

@@ -24,7 +24,7 @@ export function register(program: Command): void {
   churn
     .command('train')
     .description('Run churnWorkflow now and wait: plan the cutoffs, train, evaluate, store runs and scores (workers are started in this process when none runs).')
-    .option('--cutoff <date>', 'scoring date YYYY-MM-DD (default: the day after the latest order)')
+    .option('--cutoff <date>', 'scoring date YYYY-MM-DD (default: the day after the latest order, at most today)')
     .option('--horizon-days <n>', 'churn horizon N in days (default: chosen from the data)')
     .option('--seed <n>', 'random state of the models', '1')
     .option('--json', 'print the result as JSON')
@@ -32,11 +32,13 @@ export function register(program: Command): void {
       if (opts.cutoff !== undefined && !DATE.test(opts.cutoff)) throw new Error(`--cutoff must be a date YYYY-MM-DD, got ${opts.cutoff}`);
       const horizonDays = opts.horizonDays === undefined ? undefined : Number(opts.horizonDays);
       if (horizonDays !== undefined && (!Number.isInteger(horizonDays) || horizonDays < 1)) throw new Error(`--horizon-days must be a whole number >= 1, got ${opts.horizonDays}`);
+      const seed = Number(opts.seed);
+      if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a whole number >= 0, got ${opts.seed}`);
       const config = loadConfig();
       installConciseLogging('WARN'); // a worker run in this process logs its warnings only
       const client = await makeTemporalClient(config);
       try {
-        const { result } = await trainChurn(config, client, { cutoff: opts.cutoff, horizonDays, seed: Number(opts.seed) }, opts.json ? () => undefined : console.log);
+        const { result } = await trainChurn(config, client, { cutoff: opts.cutoff, horizonDays, seed }, opts.json ? () => undefined : console.log);
         if (opts.json) {
           console.log(JSON.stringify(result, null, 2));
           return;

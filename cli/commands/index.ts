@@ -17,6 +17,7 @@ import { register as schedules } from './schedules';
 import { register as services } from './services';
 import { register as shop } from './shop';
 import { register as smoke } from './smoke';
+import { register as status } from './status';
 import { register as worker } from './worker';
 
 /** Every command group of the CLI. One line each. */
@@ -39,5 +40,6 @@ export const commands: Array<(program: Command) => void> = [
   services,
   shop,
   smoke,
+  status,
   worker,
 ];

@@ -85,7 +85,7 @@ export function register(program: Command): void {
 
   program
     .command('alerts')
-    .description('Alerts raised by scheduled runs that failed or ran past their SLA (etl.alerts), newest first.')
+    .description('Alerts (etl.alerts), newest first: failed or slow runs, schedule backlogs, data checks, stale tables (cleared_at: caught up).')
     .option('--limit <n>', 'newest alerts to show', '50')
     .option('--json', 'print JSON')
     .action(async (opts: { limit: string; json?: boolean }) => {
@@ -93,7 +93,7 @@ export function register(program: Command): void {
       const staging = makePool(config, 'staging', 1);
       try {
         const { rows } = await staging.query<Record<string, unknown> & { workflow_id: string; run_id: string }>(
-          `select raised_at, kind, pipeline, partition_start, message, workflow_id, run_id,
+          `select raised_at, kind, pipeline, partition_start, message, workflow_id, run_id, cleared_at,
                   case when delivered_at is not null then 'sent' when delivery_error is not null then 'error: ' || delivery_error else 'not sent' end as webhook
            from etl.alerts order by raised_at desc limit $1`,
           [Math.max(1, Number.parseInt(opts.limit, 10) || 50)],

@@ -6,13 +6,14 @@ import { applySchedules } from '../../schedules/apply';
 import { deleteSchedules } from '../../schedules/delete';
 import { listSchedules } from '../../schedules/list';
 import { pauseSchedules } from '../../schedules/pause';
-import { CHURN_NAME, DEFAULT_ID_PREFIX, MONITOR_NAME, parseSlaMinutes } from '../../schedules/specs';
+import { CHURN_NAME, DEFAULT_ID_PREFIX, FRESHNESS_NAME, MONITOR_NAME, parseSlaMinutes } from '../../schedules/specs';
+import { parseFreshnessMinutes } from '../../activities/monitor/freshness';
 import { triggerSchedule } from '../../schedules/trigger';
 import { unpauseSchedules } from '../../schedules/unpause';
 import { PIPELINE_NAMES } from '../../workflows/partitions';
 import { printData } from '../output';
 
-const NAMES: string[] = [...PIPELINE_NAMES, MONITOR_NAME, CHURN_NAME];
+const NAMES: string[] = [...PIPELINE_NAMES, MONITOR_NAME, CHURN_NAME, FRESHNESS_NAME];
 const ALL_IDS = NAMES.map((p) => `${DEFAULT_ID_PREFIX}${p}`);
 
 async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
@@ -52,6 +53,7 @@ export function register(program: Command): void {
           slaMinutes: parseSlaMinutes(config.ETL_SLA_MINUTES),
           startPaused: opts.paused ?? false,
           backlogThreshold: config.ETL_SCHEDULE_BACKLOG_ALERT,
+          freshnessMinutes: parseFreshnessMinutes(config.ETL_FRESHNESS_MINUTES),
         });
         printData(applied.map((a) => ({ ...a })), opts);
       });

@@ -28,9 +28,12 @@ def make_activities(settings: Settings):
         Bad data and suspected leakage fail without retry (ApplicationError, non_retryable).
         """
         began = time.monotonic()
-        seed = int(plan.get("seed", 1))
         try:
-            with psycopg.connect(settings.analytics_url, application_name="shop-etl-ml") as conn:
+            seed = plan.get("seed", 1)
+            if not isinstance(seed, int) or isinstance(seed, bool):
+                raise ChurnInputError(f"seed must be a whole number, got {seed!r}")
+            # Autocommit: the reads hold no transaction open while the models fit; store_run opens its own.
+            with psycopg.connect(settings.analytics_url, application_name="shop-etl-ml", autocommit=True) as conn:
                 train = labelled(conn, plan["trainCutoffs"], plan["horizonDays"])
                 activity.heartbeat("features: training")
                 test = labelled(conn, [plan["testCutoff"]], plan["horizonDays"])

@@ -56,9 +56,9 @@ def _frame(conn: psycopg.Connection, sql: str, params: tuple) -> pd.DataFrame:
 
 
 def labelled(conn: psycopg.Connection, cutoffs: list[str], horizon_days: int) -> Labelled:
-    """Features before each cutoff joined with the label after it; cutoffs stacked."""
+    """Features before each cutoff joined with the label after it; cutoffs stacked, customers in id order (ties in a score then break the same way every run)."""
     parts = [
-        _frame(conn, "select f.*, l.churned, %s::date as cutoff from work.churn_features(%s::date) f join work.churn_labels(%s::date, %s) l using (customer_id)", (c, c, c, horizon_days))
+        _frame(conn, "select f.*, l.churned, %s::date as cutoff from work.churn_features(%s::date) f join work.churn_labels(%s::date, %s) l using (customer_id) order by customer_id", (c, c, c, horizon_days))
         for c in cutoffs
     ]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*FEATURES, "customer_id", "churned", "cutoff"])
@@ -66,7 +66,7 @@ def labelled(conn: psycopg.Connection, cutoffs: list[str], horizon_days: int) ->
 
 
 def unlabelled(conn: psycopg.Connection, cutoff: str) -> pd.DataFrame:
-    return _frame(conn, "select * from work.churn_features(%s::date)", (cutoff,))
+    return _frame(conn, "select * from work.churn_features(%s::date) order by customer_id", (cutoff,))
 
 
 def library_versions() -> dict[str, str]:

@@ -111,6 +111,32 @@ describe('churn: features, training in the Python ML worker on Temporal, scores 
     }
   });
 
+  it('labels read exactly [cutoff, cutoff + N): an order on the cutoff counts, one on cutoff + N, a cancelled one or one before does not', async () => {
+    const cutoff = '2026-06-15';
+    const [c] = await rows<{ customer_id: string }>(`select customer_id from work.churn_labels($1::date, 7) where churned order by customer_id limit 1`, [cutoff]);
+    const [product] = await rows<{ product_id: string }>(`select product_id from dim_product order by product_id limit 1`);
+    const churnedWith = async (orders: Array<[date: string, cancelled: boolean]>) => {
+      const client = await db().connect();
+      try {
+        await client.query('begin');
+        for (const [i, [date, cancelled]] of orders.entries()) {
+          await client.query(`insert into fact_order_line (order_date, source, order_id, line_no, customer_id, product_id, quantity, unit_price, amount, status, cancelled)
+            values ($1::date, 'api', $2, 1, $3, $4, 1, 1, 1, $5, $6)`, [date, `label-test-${i}`, c!.customer_id, product!.product_id, cancelled ? 'cancelled' : 'placed', cancelled]);
+        }
+        return (await client.query(`select churned from work.churn_labels($1::date, 7) where customer_id = $2`, [cutoff, c!.customer_id])).rows[0]?.churned as boolean;
+      } finally {
+        await client.query('rollback');
+        client.release();
+      }
+    };
+    expect(await churnedWith([])).toBe(true);
+    expect(await churnedWith([['2026-06-15', false]])).toBe(false); // on the cutoff: inside
+    expect(await churnedWith([['2026-06-21', false]])).toBe(false); // cutoff + N - 1: inside
+    expect(await churnedWith([['2026-06-22', false]])).toBe(true); // cutoff + N: outside
+    expect(await churnedWith([['2026-06-14', false]])).toBe(true); // before the cutoff: a feature, not the label
+    expect(await churnedWith([['2026-06-16', true]])).toBe(true); // cancelled
+  });
+
   it('trains both models and the recency baseline, and stores their runs, metrics and importances', async () => {
     const { result } = trained;
     const p = result.plan;

@@ -24,6 +24,7 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
   const ids = PIPELINE_NAMES.map((p) => scheduleId(p, prefix));
   const monitorId = `${prefix}monitor`;
   const churnId = `${prefix}churn`;
+  const freshnessId = `${prefix}freshness`;
   const blockedId = `${prefix}blocked`;
   const hooks: Array<{ key: string | undefined; body: Record<string, unknown> }> = [];
   /** While set, the webhook answers 503 to everything, and `refused` counts the tries by alert id. */
@@ -53,7 +54,7 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
   });
   afterAll(async () => {
     if (env) {
-      await deleteSchedules(env.client, [...ids, monitorId, churnId, blockedId]);
+      await deleteSchedules(env.client, [...ids, monitorId, churnId, freshnessId, blockedId]);
       await env.close();
     }
     await new Promise((r) => server?.close(r));
@@ -64,16 +65,16 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
 
   it('apply twice leaves exactly one schedule per id, updated in place and still paused', async () => {
     const first = await applySchedules(env.client, ctx());
-    expect(first.map((a) => a.change)).toEqual(['created', 'created', 'created', 'created', 'created', 'created']);
+    expect(first.map((a) => a.change)).toEqual(['created', 'created', 'created', 'created', 'created', 'created', 'created']);
     const second = await applySchedules(env.client, { ...ctx(), slaMinutes: { orders: 3 } });
-    expect(second.map((a) => [a.scheduleId, a.change])).toEqual([...ids, monitorId, churnId].map((id) => [id, 'updated']));
-    const rows = await waitFor('the listing to show the six schedules', async () => {
+    expect(second.map((a) => [a.scheduleId, a.change])).toEqual([...ids, monitorId, churnId, freshnessId].map((id) => [id, 'updated']));
+    const rows = await waitFor('the listing to show the seven schedules', async () => {
       const r = await listSchedules(env.client, prefix);
-      return r.length >= 6 ? r : undefined;
+      return r.length >= 7 ? r : undefined;
     });
-    expect(rows.map((r) => r.scheduleId)).toEqual([...ids, monitorId, churnId].sort());
+    expect(rows.map((r) => r.scheduleId)).toEqual([...ids, monitorId, churnId, freshnessId].sort());
     expect(rows.every((r) => r.paused)).toBe(true);
-    expect(rows.map((r) => r.workflowType)).toEqual(rows.map((r) => ({ [monitorId]: 'scheduleMonitorWorkflow', [churnId]: 'churnWorkflow' })[r.scheduleId] ?? 'scheduledPipelineWorkflow'));
+    expect(rows.map((r) => r.workflowType)).toEqual(rows.map((r) => ({ [monitorId]: 'scheduleMonitorWorkflow', [churnId]: 'churnWorkflow', [freshnessId]: 'freshnessWorkflow' })[r.scheduleId] ?? 'scheduledPipelineWorkflow'));
     const churn = await env.client.schedule.getHandle(churnId).describe();
     expect(churn.spec.calendars).toEqual([expect.objectContaining({ dayOfWeek: [{ start: 'MONDAY', end: 'MONDAY', step: 1 }], hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] })]);
     // Paused and new: nothing waits behind a running start, nothing was dropped.
@@ -207,8 +208,9 @@ describe('schedules and scheduled runs (real Temporal + PostgreSQL, test pipelin
       const monitor = (n: number) => env.client.workflow.execute(scheduleMonitorWorkflow, { taskQueue: env.taskQueue, workflowId: `${prefix}monitor-check-${n}`, args: [{ idPrefix: prefix, backlogThreshold: 3 }] });
       const [first, second] = await env.run(async () => [await monitor(1), await monitor(2)]);
       const alertId = `schedule/${blockedId}/backlog/${listed.running[0]}`;
-      // The paused pipeline schedules (nothing buffered) and the monitor's own are checked and quiet.
-      expect(first.checked).toBe(6);
+      // The paused pipeline schedules (nothing buffered), the monitor's, the churn training's and the
+      // freshness check's own, and the blocked one: all checked, only the blocked one found.
+      expect(first.checked).toBe(PIPELINE_NAMES.length + 4);
       expect(first.findings.map((f) => [f.scheduleId, f.kind])).toEqual([[blockedId, 'schedule_backlog']]);
       expect(first.raised).toEqual([alertId]);
       // The same stuck run on the next check: still a finding, not a second alert.

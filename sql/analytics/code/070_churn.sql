@@ -1,6 +1,9 @@
 -- Churn features, labels and horizon (issue 15, docs/churn.md), set-wise over the facts and
 -- pseudonyms only. The current definition: edit it here (`etl db migrate` re-applies code/).
 --
+-- The tables (066_churn.sql): churn_model_runs.run_id is `<cutoff>_<workflow run id>` (the comment
+-- there says otherwise), and churn_scores.country is the customer dimension's country when scored.
+--
 -- The rule that keeps labels from leaking into features: a feature reads only facts dated before
 -- the cutoff (order_date < cutoff, event ts < cutoff), and never a fact's latest state (an order's
 -- status, cancelled flag): a return or a cancellation is known from its own dated event. The label
@@ -39,9 +42,10 @@ language sql stable as $$
     select greatest(1, least(work.churn_window_days(), p_cutoff - min(e.event_date))) / 7.0 as weeks
     from fact_event e where e.event_date < p_cutoff and e.event_date >= p_cutoff - work.churn_window_days()
   ), behaviour as (
+    -- A return is not a visit (the shop records it in a session of its own): sessions count the rest.
     select e.customer_id,
-           count(distinct e.session_id) as sessions,
-           count(distinct e.session_id) filter (where e.event_date >= p_cutoff - 7) as sessions_7d,
+           count(distinct e.session_id) filter (where e.event_name <> 'return') as sessions,
+           count(distinct e.session_id) filter (where e.event_name <> 'return' and e.event_date >= p_cutoff - 7) as sessions_7d,
            count(*) filter (where e.event_name = 'view') as views,
            count(*) filter (where e.event_name = 'add_to_cart') as carts,
            count(*) filter (where e.event_name = 'wishlist') as wishlists,
@@ -50,7 +54,7 @@ language sql stable as $$
     where e.event_date < p_cutoff and e.event_date >= p_cutoff - work.churn_window_days()
     group by e.customer_id
   ), visits as (
-    select e.customer_id, max(e.event_date) as last_visit,
+    select e.customer_id, max(e.event_date) filter (where e.event_name <> 'return') as last_visit,
            count(distinct e.order_id) filter (where e.event_name = 'return') as returns_total
     from fact_event e where e.event_date < p_cutoff
     group by e.customer_id

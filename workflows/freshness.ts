@@ -1,0 +1,23 @@
+/**
+ * The freshness check (issue 16, docs/operations.md), started every 5 minutes by its own schedule
+ * (`etl-freshness`, overlap SKIP): raises a `stale` alert when a table is past its SLA, sends it to
+ * the webhook, and clears it when the table catches up (activities/monitor/freshness.ts).
+ */
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { MonitorActivities } from '../activities/monitor';
+import type { CheckFreshnessOutput } from '../activities/monitor/freshness';
+import { deliverLater } from './alerting';
+
+export interface FreshnessInput {
+  /** SLA per target in minutes (ETL_FRESHNESS_MINUTES); a target not named keeps its default. */
+  slaMinutes?: Record<string, number>;
+}
+
+const { checkFreshness } = proxyActivities<MonitorActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3, initialInterval: '2 seconds' } });
+
+export async function freshnessWorkflow(input: FreshnessInput = {}): Promise<CheckFreshnessOutput> {
+  const { workflowId, runId } = workflowInfo();
+  const out = await checkFreshness({ slaMinutes: input.slaMinutes, workflowId, runId });
+  for (const id of out.raised) await deliverLater(id);
+  return out;
+}
