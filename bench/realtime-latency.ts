@@ -32,7 +32,7 @@ function pct(sorted: number[], p: number): number {
 }
 
 function startWorker(taskQueue: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue, '--queues', 'default,stream,heavy'], { cwd: ROOT, env: { ...process.env, ETL_METRICS_PORT: '0' }, stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => d.toString().includes('worker polling') && resolve(child));
     child.on('exit', (code) => reject(new Error(`worker exited with ${String(code)}`)));

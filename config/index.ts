@@ -24,6 +24,8 @@ const portsSchema = z.object({
   ETL_ORDERS_API_PORT: port(18080),
   /** `etl dashboard` and the demo's dashboard. */
   ETL_DASHBOARD_PORT: port(18090),
+  /** A worker's Prometheus `/metrics` (docs/operations.md); the SDK's own exporter takes the next port. 0 turns both off. */
+  ETL_METRICS_PORT: z.coerce.number().int().min(0).max(65534).default(9464),
 });
 
 /** The default PSEUDONYM_KEY: public, so pseudonyms made with it can be reversed by anyone. */
@@ -85,6 +87,8 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     REALTIME_SPIKE_MIN_EXCESS: z.coerce.number().int().min(0).default(20),
     /** Minutes after its end that a minute waits for late events before spikes are judged. */
     REALTIME_LATENESS_MINUTES: z.coerce.number().int().min(0).default(1),
+    /** Address `/metrics` binds to: this machine only by default; 0.0.0.0 for a Prometheus elsewhere. */
+    ETL_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     /** Threads a churn fit may use in the Python ML worker (OMP_NUM_THREADS; workers/ml.ts). */
     ETL_ML_THREADS: z.coerce.number().int().min(1).max(256).default(2),
     ETL_HOME: z.string().min(1).default('.run'),

@@ -2,6 +2,10 @@
 import { loadConfig } from '../config';
 import { ACTIVITY_SLOTS, createWorker } from './worker';
 import { startMlWorker, type MlWorker } from './ml';
+import { Runtime } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { makeKafka, makePool } from '../lib/clients';
+import { sdkMetricsAddress, startMetricsServer, type MetricsServer } from './metrics';
 import { isQueueRole, QUEUE_ROLES, type QueueRole } from '../workflows/queue-names';
 
 /** `--queues default,heavy`: the TypeScript queue roles this process serves (all of them when absent), and whether it runs the ML worker. */
@@ -21,6 +25,25 @@ export function parseQueueRoles(list: string | undefined): QueueRole[] {
 export async function runWorker(opts: { taskQueue?: string; queues?: string } = {}): Promise<void> {
   const config = loadConfig();
   const { roles, ml: wantMl } = parseWorkerRoles(opts.queues);
+  // /metrics first: a port in use stops the worker here with a clear message, before anything polls.
+  let metrics: (MetricsServer & { end(): Promise<void> }) | undefined;
+  if (config.ETL_METRICS_PORT > 0) {
+    const staging = makePool(config, 'staging', 2);
+    const analytics = makePool(config, 'analytics', 2);
+    const temporal = new Client({ connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
+    const end = async () => { await Promise.allSettled([staging.end(), analytics.end(), temporal.connection.close()]); };
+    try {
+      const server = await startMetricsServer(config, { staging, analytics, kafka: makeKafka(config, 'shop-etl-metrics'), temporal }, { sdkUrl: `http://${sdkMetricsAddress(config)}/metrics` });
+      metrics = { ...server, end: async () => { await server.close(); await end(); } };
+    } catch (err) {
+      await end();
+      const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      throw new Error(`/metrics could not listen on ${config.ETL_METRICS_HOST}:${config.ETL_METRICS_PORT}${inUse ? ' (in use: another worker on this machine? give each its own ETL_METRICS_PORT, or 0 for none)' : ''}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    // Before any connection: the SDK's runtime metrics go to its own exporter, appended to /metrics.
+    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress(config), countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } });
+    console.log(`metrics: ${metrics.url} (Prometheus; the pipeline's and the Temporal SDK's)`);
+  }
   const started = roles.length > 0 ? await createWorker(config, opts.taskQueue ? { taskQueue: opts.taskQueue } : {}, roles) : undefined;
   if (started) {
     const polled = started.queues.map((q) => `"${q.taskQueue}" (${q.role}, ${ACTIVITY_SLOTS[q.role]} activity slots${q.role === 'default' ? ', workflows' : ''})`).join(', ');
@@ -53,6 +76,7 @@ export async function runWorker(opts: { taskQueue?: string; queues?: string } = 
     else await new Promise<void>((resolve) => { for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve()); });
   } finally {
     await ml?.stop();
+    await metrics?.end();
     await started?.close();
   }
 }

@@ -7,6 +7,7 @@ import type { Pool, PoolClient } from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadSummary } from '../../contract/pipeline';
 import { heartbeat } from './heartbeat';
+import { loadFailed, loadSucceeded } from '../../lib/metrics';
 
 export interface LoadMeta {
   loadId: string;
@@ -26,6 +27,7 @@ const reconciles = (c: LoadCounts) => c.received === c.loaded + c.quarantined + 
  * body is not run and the recorded counts are returned with skipped = true.
  */
 export async function runLoad(pool: Pool, meta: LoadMeta, body: (client: PoolClient) => Promise<LoadCounts>): Promise<LoadSummary> {
+  const began = performance.now();
   const client = await pool.connect();
   let released = false;
   const release = (broken?: Error) => {
@@ -49,7 +51,7 @@ export async function runLoad(pool: Pool, meta: LoadMeta, body: (client: PoolCli
       await client.query('rollback');
       return { loadId: meta.loadId, source: meta.source, received: row.received, loaded: row.loaded, quarantined: row.quarantined, duplicates: row.duplicates, skipped: true };
     }
-    return await succeed(client, meta, await body(client));
+    return await succeed(client, meta, await body(client), began);
   } catch (err) {
     // The connection goes back before the failure is recorded through another one: loads failing
     // at once would otherwise each hold one while waiting for a second, and a full pool never frees.
@@ -92,6 +94,7 @@ export interface PieceLoad {
  * in staging if the load never completes (a file failing for good after them).
  */
 export async function runPieceLoad(pool: Pool, meta: LoadMeta, attempt: number, body: (p: PieceLoad) => Promise<LoadCounts>): Promise<LoadSummary> {
+  const began = performance.now();
   const client = await pool.connect();
   const lockKey = `etl.loads/${meta.loadId}`;
   let locked = false;
@@ -140,7 +143,7 @@ export async function runPieceLoad(pool: Pool, meta: LoadMeta, attempt: number, 
         await client.query('begin');
       },
     });
-    return await succeed(client, meta, counts);
+    return await succeed(client, meta, counts, began);
   } catch (err) {
     const rolledBack = await client.query('rollback').then(() => true, () => false);
     if (!rolledBack) broken = err instanceof Error ? err : new Error(String(err));
@@ -163,7 +166,7 @@ export async function runPieceLoad(pool: Pool, meta: LoadMeta, attempt: number, 
 }
 
 /** Records the load as succeeded with its counts, which must reconcile, and commits its transaction. */
-async function succeed(client: PoolClient, meta: LoadMeta, counts: LoadCounts): Promise<LoadSummary> {
+async function succeed(client: PoolClient, meta: LoadMeta, counts: LoadCounts, began: number): Promise<LoadSummary> {
   if (!reconciles(counts)) {
     throw new Error(`load ${meta.loadId} does not reconcile: received ${counts.received} != loaded ${counts.loaded} + quarantined ${counts.quarantined} + duplicates ${counts.duplicates}`);
   }
@@ -176,6 +179,7 @@ async function succeed(client: PoolClient, meta: LoadMeta, counts: LoadCounts): 
     [meta.loadId, counts.received, counts.loaded, counts.quarantined, counts.duplicates, JSON.stringify(counts.detail ?? {}), ...(counts.lost ? [counts.lost] : [])],
   );
   await client.query('commit');
+  loadSucceeded(meta, counts, (performance.now() - began) / 1000);
   return {
     loadId: meta.loadId, source: meta.source, received: counts.received, loaded: counts.loaded, quarantined: counts.quarantined, duplicates: counts.duplicates,
     ...(counts.lost ? { lost: counts.lost } : {}),
@@ -183,6 +187,7 @@ async function succeed(client: PoolClient, meta: LoadMeta, counts: LoadCounts): 
 }
 
 async function recordFailure(pool: Pool, meta: LoadMeta, err: unknown): Promise<void> {
+  loadFailed(meta);
   const message = err instanceof Error ? err.message : String(err);
   await pool
     .query(

@@ -24,8 +24,13 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
  * `env` replaces the inherited environment (a run with databases of its own). With `log`, its whole output is appended to that file (the chaos run keeps it); without, the
  * error of a worker that never polls carries the end of its stderr.
  */
-export function startWorkerProcess(taskQueue: string, opts: { log?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue], { cwd: ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `etl worker` as a child process on the test's queue: the TypeScript queues only (`queues`, default
+ * without the Python ML worker) and no /metrics unless `metricsPort` is given (several run at once).
+ */
+export function startWorkerProcess(taskQueue: string, opts: { log?: string; env?: NodeJS.ProcessEnv; queues?: string; metricsPort?: number } = {}): Promise<ChildProcess> {
+  const env = { ...(opts.env ?? process.env), ETL_METRICS_PORT: String(opts.metricsPort ?? 0) };
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'etl.js'), 'worker', '--task-queue', taskQueue, '--queues', opts.queues ?? 'default,stream,heavy'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = opts.log ? createWriteStream(opts.log, { flags: 'a' }) : null;
   if (out) child.stderr?.pipe(out);
   child.on('exit', () => out?.end());

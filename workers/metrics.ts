@@ -1,0 +1,136 @@
+/**
+ * `/metrics` of a worker process (issue 16, docs/operations.md): Prometheus text on
+ * ETL_METRICS_HOST:ETL_METRICS_PORT (127.0.0.1:9464 by default; port 0 turns it off).
+ *
+ * - The pipeline's counters of this process (lib/metrics.ts): rows per source and outcome, loads,
+ *   load durations.
+ * - Gauges read at scrape time from the databases, Kafka and Temporal: freshness per target against
+ *   its SLA, Kafka consumer lag per partition, the realtime loop's delay, the running backfills'
+ *   partitions, alerts by kind. Every worker reads the same values: aggregate them with max(), not sum().
+ * - The Temporal SDK's own runtime metrics (workflow and activity task latencies, slots, polls),
+ *   exported by the SDK's Runtime on ETL_METRICS_PORT + 1 and appended here, so one target is scraped.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
+import type { Pool } from 'pg';
+import { Gauge, Registry } from 'prom-client';
+import type { Config } from '../config';
+import { DEFAULT_EVENTS_GROUP } from '../contract/pipeline';
+import { parseFreshnessMinutes, readFreshness } from '../activities/monitor/freshness';
+import { registry as pipelineRegistry } from '../lib/metrics';
+import type { BackfillProgress } from '../workflows/backfill';
+
+export interface MetricsDeps { staging: Pool; analytics: Pool; kafka: Kafka; temporal?: Client }
+
+/** Where the SDK's own exporter listens: the next port, on loopback. */
+export const sdkMetricsAddress = (config: Pick<Config, 'ETL_METRICS_PORT'>) => `127.0.0.1:${config.ETL_METRICS_PORT + 1}`;
+
+/** A gauge read at scrape time; a source that fails leaves its gauge empty and counts the failure. */
+function scrapeGauges(config: Config, deps: MetricsDeps): { registry: Registry; refresh(): Promise<void> } {
+  const reg = new Registry();
+  const failures = new Gauge({ name: 'etl_scrape_errors', help: 'Sources of scrape-time gauges that failed on this scrape (database, kafka, temporal).', labelNames: ['source'] as const, registers: [reg] });
+  const guard = async (source: string, fn: () => Promise<void>) => {
+    try {
+      failures.set({ source }, 0);
+      await fn();
+    } catch {
+      failures.set({ source }, 1);
+    }
+  };
+  const freshness = new Gauge({ name: 'etl_freshness_seconds', help: 'Age of the newest data of each target (docs/operations.md); absent when it has none.', labelNames: ['target'] as const, registers: [reg] });
+  const sla = new Gauge({ name: 'etl_freshness_sla_seconds', help: 'The freshness SLA of each target (ETL_FRESHNESS_MINUTES or its default; 0: off).', labelNames: ['target'] as const, registers: [reg] });
+  const stale = new Gauge({ name: 'etl_stale', help: '1 when a target is past its freshness SLA.', labelNames: ['target'] as const, registers: [reg] });
+  const lag = new Gauge({ name: 'etl_kafka_consumer_lag_messages', help: 'Messages of the events topic not yet loaded, per partition (end offset minus etl.kafka_offsets).', labelNames: ['topic', 'partition'] as const, registers: [reg] });
+  const realtimeDelay = new Gauge({ name: 'etl_realtime_delay_seconds', help: 'How far the realtime loop\'s newest refreshed minute (realtime_minute) is behind the clock.', registers: [reg] });
+  const backfills = new Gauge({ name: 'etl_backfill_partitions', help: 'Partitions of the running backfills, by state (total, completed, failed, skipped, running, pending).', labelNames: ['state'] as const, registers: [reg] });
+  const backfillsRunning = new Gauge({ name: 'etl_backfills_running', help: 'Backfill workflows running.', registers: [reg] });
+  const alerts = new Gauge({ name: 'etl_alerts', help: 'Alerts in etl.alerts by kind, and (open="true") stale alerts not cleared.', labelNames: ['kind', 'open'] as const, registers: [reg] });
+  const slas = parseFreshnessMinutes(config.ETL_FRESHNESS_MINUTES);
+
+  const took = new Gauge({ name: 'etl_scrape_gauges_seconds', help: 'Time to read the scrape-time gauges.', registers: [reg] });
+  // Read before the registry is serialised (a gauge's own collect() would run after the earlier ones were written).
+  const refresh = async () => {
+    const t0 = performance.now();
+    for (const g of [freshness, sla, stale, lag, backfills, alerts]) g.reset();
+    await Promise.all([
+      guard('database', async () => {
+        for (const f of await readFreshness(deps, slas)) {
+          sla.set({ target: f.target }, f.slaMinutes * 60);
+          stale.set({ target: f.target }, f.state === 'stale' ? 1 : 0);
+          if (f.ageSeconds !== null) freshness.set({ target: f.target }, f.ageSeconds);
+        }
+        const { rows: [rt] } = await deps.analytics.query<{ delay: number | null }>(
+          `select extract(epoch from now() - (max(minute) + interval '1 minute'))::float8 as delay from realtime_minute`);
+        if (rt?.delay !== null && rt?.delay !== undefined) realtimeDelay.set(Math.max(0, rt.delay));
+        const { rows } = await deps.staging.query<{ kind: string; n: number; open: number }>(
+          `select kind, count(*)::int as n, count(*) filter (where kind = 'stale' and cleared_at is null)::int as open from etl.alerts group by kind`);
+        for (const r of rows) {
+          alerts.set({ kind: r.kind, open: 'false' }, r.n);
+          if (r.kind === 'stale') alerts.set({ kind: r.kind, open: 'true' }, r.open);
+        }
+      }),
+      guard('kafka', async () => {
+        const admin = deps.kafka.admin();
+        await admin.connect();
+        try {
+          const ends = await admin.fetchTopicOffsets(config.KAFKA_EVENTS_TOPIC);
+          const { rows } = await deps.staging.query<{ partition: number; next_offset: string }>(
+            'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [DEFAULT_EVENTS_GROUP, config.KAFKA_EVENTS_TOPIC]);
+          const done = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+          for (const e of ends) lag.set({ topic: config.KAFKA_EVENTS_TOPIC, partition: String(e.partition) }, Number(BigInt(e.high) - (done.get(e.partition) ?? 0n)));
+        } finally {
+          await admin.disconnect();
+        }
+      }),
+      guard('temporal', async () => {
+        if (!deps.temporal) return;
+        const sums: Record<string, number> = { total: 0, completed: 0, failed: 0, skipped: 0, running: 0, pending: 0 };
+        let running = 0;
+        for await (const w of deps.temporal.workflow.list({ query: `WorkflowType = 'backfillWorkflow' AND ExecutionStatus = 'Running'` })) {
+          running++;
+          const p = await deps.temporal.workflow.getHandle(w.workflowId, w.runId).query<BackfillProgress>('progress');
+          for (const k of Object.keys(sums)) sums[k]! += Number(p[k as keyof BackfillProgress] ?? 0);
+        }
+        backfillsRunning.set(running);
+        for (const [state, n] of Object.entries(sums)) backfills.set({ state }, n);
+      }),
+    ]);
+    took.set((performance.now() - t0) / 1000);
+  };
+  return { registry: reg, refresh };
+}
+
+export interface MetricsServer { url: string; close(): Promise<void> }
+
+/** Serves /metrics; `sdkUrl`, when given, is the SDK exporter whose text is appended. */
+export async function startMetricsServer(config: Config, deps: MetricsDeps, opts: { sdkUrl?: string } = {}): Promise<MetricsServer> {
+  const gauges = scrapeGauges(config, deps);
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the metrics are at /metrics\n');
+      return;
+    }
+    void (async () => {
+      await gauges.refresh();
+      const parts = [await pipelineRegistry.metrics(), await gauges.registry.metrics()];
+      if (opts.sdkUrl) {
+        // The SDK's exporter on loopback; a moment it is not up yet costs its part of one scrape only.
+        parts.push(await fetch(opts.sdkUrl, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '# the Temporal SDK\'s metrics were unavailable on this scrape\n'));
+      }
+      res.writeHead(200, { 'content-type': pipelineRegistry.contentType }).end(parts.join('\n'));
+    })().catch((err: unknown) => {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.ETL_METRICS_PORT, config.ETL_METRICS_HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${config.ETL_METRICS_HOST}:${port}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
