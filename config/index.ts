@@ -94,6 +94,8 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
     ETL_HOME: z.string().min(1).default('.run'),
     ETL_CACHE_DIR: z.string().min(1).default(`${process.env.HOME ?? '/tmp'}/.cache/shop-etl`),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /** `etl worker`'s log lines: the SDK's text, or one JSON object per line (docs/operations.md). */
+    ETL_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   });
 }
 

@@ -39,6 +39,45 @@ export function installConciseLogging(level: LogLevel = 'WARN'): void {
   }) });
 }
 
+/** The pipeline a workflow id belongs to: its first segment (`orders/2026-…`, `scheduled/transform…`, `churn/…`). */
+export function pipelineOf(workflowId: unknown): string | undefined {
+  if (typeof workflowId !== 'string') return undefined;
+  const [first, second] = workflowId.split('/');
+  // A schedule's runs: `scheduled/<name>-<scheduled time>`.
+  if (first === 'scheduled' && second) return second.replace(/-\d{4}-\d\d-\d\dT.*$/, '');
+  return first || undefined;
+}
+
+/**
+ * One JSON object per log entry (`ETL_LOG_FORMAT=json`), for a log shipper: time, level, message,
+ * and the workflow id, run id, workflow type, activity, attempt, task queue and pipeline whenever
+ * the entry concerns one. `scrub` removes secrets from the message and the error (config's
+ * scrubSecrets); the SDK's task token is left out.
+ */
+export function jsonLine(entry: LogEntry, scrub: (text: string) => string = (t) => t): string {
+  const meta = (entry.meta ?? {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const e = meta.error ?? meta.failure;
+  const error = typeof e === 'string' ? e : describeError(e);
+  const workflowId = str(meta.workflowId);
+  const line: Record<string, unknown> = {
+    ts: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
+    level: entry.level,
+    msg: scrub(entry.message),
+    workflowId,
+    runId: str(meta.runId) ?? str(meta.workflowRunId),
+    workflowType: str(meta.workflowType),
+    activity: str(meta.activityType),
+    activityId: str(meta.activityId),
+    attempt: typeof meta.attempt === 'number' ? meta.attempt : undefined,
+    taskQueue: str(meta.taskQueue),
+    state: str(meta.state),
+    pipeline: pipelineOf(workflowId),
+    error: error ? scrub(error) : undefined,
+  };
+  return JSON.stringify(Object.fromEntries(Object.entries(line).filter(([, v]) => v !== undefined)));
+}
+
 /** A message framed in a box of `!`, so a warning stands out among the worker's one-line logs. */
 export function boxed(message: string): string {
   const lines = message.split('\n');

@@ -1,8 +1,9 @@
 /** `etl worker`: runs one worker until SIGINT/SIGTERM, then drains and exits. */
-import { loadConfig } from '../config';
+import { loadConfig, scrubSecrets } from '../config';
 import { ACTIVITY_SLOTS, createWorker } from './worker';
 import { startMlWorker, type MlWorker } from './ml';
-import { Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { jsonLine } from './logging';
 import { Client, Connection } from '@temporalio/client';
 import { makeKafka, makePool } from '../lib/clients';
 import { sdkMetricsAddress, startMetricsServer, type MetricsServer } from './metrics';
@@ -24,6 +25,8 @@ export function parseQueueRoles(list: string | undefined): QueueRole[] {
 
 export async function runWorker(opts: { taskQueue?: string; queues?: string } = {}): Promise<void> {
   const config = loadConfig();
+  // The worker's own lines, in the format of the SDK's (JSON with ETL_LOG_FORMAT=json).
+  const say = (msg: string) => console.log(config.ETL_LOG_FORMAT === 'json' ? JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg }) : msg);
   const { roles, ml: wantMl } = parseWorkerRoles(opts.queues);
   // /metrics first: a port in use stops the worker here with a clear message, before anything polls.
   let metrics: (MetricsServer & { end(): Promise<void> }) | undefined;
@@ -40,14 +43,19 @@ export async function runWorker(opts: { taskQueue?: string; queues?: string } = 
       const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
       throw new Error(`/metrics could not listen on ${config.ETL_METRICS_HOST}:${config.ETL_METRICS_PORT}${inUse ? ' (in use: another worker on this machine? give each its own ETL_METRICS_PORT, or 0 for none)' : ''}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    // Before any connection: the SDK's runtime metrics go to its own exporter, appended to /metrics.
-    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress(config), countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } });
-    console.log(`metrics: ${metrics.url} (Prometheus; the pipeline's and the Temporal SDK's)`);
+    say(`metrics: ${metrics.url} (Prometheus; the pipeline's and the Temporal SDK's)`);
   }
+  // Before any connection: the SDK's runtime metrics go to its own exporter, appended to /metrics;
+  // with ETL_LOG_FORMAT=json its log entries become JSON lines on stdout.
+  const level = config.LOG_LEVEL.toUpperCase() as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  Runtime.install({
+    ...(config.ETL_LOG_FORMAT === 'json' ? { logger: new DefaultLogger(level, (entry) => process.stdout.write(`${jsonLine(entry, (t) => scrubSecrets(t, config))}\n`)) } : {}),
+    ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress(config), countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } } : {}),
+  });
   const started = roles.length > 0 ? await createWorker(config, opts.taskQueue ? { taskQueue: opts.taskQueue } : {}, roles) : undefined;
   if (started) {
     const polled = started.queues.map((q) => `"${q.taskQueue}" (${q.role}, ${ACTIVITY_SLOTS[q.role]} activity slots${q.role === 'default' ? ', workflows' : ''})`).join(', ');
-    console.log(`worker polling ${polled} at ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`);
+    say(`worker polling ${polled} at ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`);
   }
   let ml: MlWorker | undefined;
   if (wantMl) {
@@ -64,7 +72,7 @@ export async function runWorker(opts: { taskQueue?: string; queues?: string } = 
           else process.kill(process.pid, 'SIGTERM');
         },
       });
-      console.log(`ML worker (Python) polling "${ml.taskQueue}"`);
+      say(`ML worker (Python) polling "${ml.taskQueue}"`);
     } catch (err) {
       // Implied by the default roles: the pipelines run without it; churn training waits for one.
       if (opts.queues) throw err;

@@ -6,12 +6,15 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ordersPipelineWorkflow } from '../../workflows';
 import { startShop, type Shop } from '../../shop/simulator/start-shop';
 import { testEnv, type TestEnv } from '../support/env';
 import { testDataset, type TestDataset } from '../support/ingest-dataset';
 import { startWorkerProcess } from '../support/wait';
+import { insertAlert } from '../../activities/common/alerts';
 
 const TOKEN = 'metrics-test-token';
 
@@ -74,6 +77,7 @@ describe('worker /metrics after a real run (real Temporal, PostgreSQL, S3; the s
       taskQueue: env.taskQueue, workflowId: `orders/metrics-${env.taskQueue}`, args: [{ partitionStart: data.manifest.range.start, partitionEnd: data.manifest.range.end, backfill: true }],
     });
     expect(out.loads.length).toBeGreaterThan(1);
+    await insertAlert(env.deps.staging, { alertId: `test/metrics/${env.taskQueue}`, pipeline: 'orders', kind: 'failed', message: 'planted by the metrics test', workflowId: 'w', runId: 'r' });
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(res.status).toBe(200);
     const text = await res.text();
@@ -98,6 +102,20 @@ describe('worker /metrics after a real run (real Temporal, PostgreSQL, S3; the s
     expect(samples(text, 'etl_kafka_consumer_lag_messages').length).toBeGreaterThan(0);
     // The Temporal SDK's runtime metrics, from its exporter, in the same scrape.
     expect(text).toMatch(/^temporal_[a-z_]+(_total|_seconds_bucket)?\{/m);
+    // The Grafana dashboard (docker/grafana/dashboards/shop-etl.json) plots only what is scraped, by labels it has.
+    const dashboard = JSON.parse(readFileSync(join(__dirname, '..', '..', 'docker', 'grafana', 'dashboards', 'shop-etl.json'), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    for (const name of new Set(exprs.flatMap((e) => e.match(/\b(etl|temporal)_[a-z_]+/g) ?? []))) {
+      expect(text, `${name}, plotted by the Grafana dashboard`).toMatch(new RegExp(`^${name}[{ ]`, 'm'));
+    }
+    for (const [name, label] of exprs.flatMap((e) => [...e.matchAll(/\b((?:etl|temporal)_[a-z_]+)\{([a-z_]+)=/g)].map((m) => [m[1]!, m[2]!] as const))) {
+      expect(samples(text, name).some((x) => label in x.labels), `${name} has a ${label} label`).toBe(true);
+    }
+    for (const [labels, name] of exprs.flatMap((e) => [...e.matchAll(/by \(([a-z_, ]+)\) \((?:rate|increase)?\(?((?:etl|temporal)_[a-z_]+)/g)].map((m) => [m[1]!, m[2]!] as const))) {
+      for (const label of labels.split(',').map((l) => l.trim()).filter((l) => l !== 'le')) {
+        expect(samples(text, name).some((x) => label in x.labels), `${name} has a ${label} label`).toBe(true);
+      }
+    }
     // Bounded labels: no label value is a user, order, event or session id.
     const values = text.split('\n').filter((l) => l.startsWith('etl_')).flatMap((l) => [...l.matchAll(/="([^"]*)"/g)].map((m) => m[1]!));
     expect(values.filter((v) => /^[UOESH]\d+$/.test(v))).toEqual([]);

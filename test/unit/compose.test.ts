@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -79,6 +80,19 @@ describe('docker-compose.yml', () => {
     );
     const exposed = ports.filter((p) => p.hostIp !== '127.0.0.1').map((p) => `${p.service}:${p.published} on ${p.hostIp ?? 'all interfaces'}`);
     expect(exposed, 'ports published beyond loopback').toEqual([]);
+  });
+
+  it('has a monitoring profile (Prometheus, Grafana) whose files exist, accepted by compose config', () => {
+    const [cmd, ...args] = composeCommand();
+    const out = execFileSync(cmd!, [...args, '-f', file, '--profile', 'monitoring', '--profile', 'app', 'config', '--services'], { encoding: 'utf8' });
+    expect(out.split('\n').filter(Boolean)).toEqual(expect.arrayContaining(['prometheus', 'grafana', 'worker']));
+    const config = execFileSync(cmd!, [...args, '-f', file, '--profile', 'monitoring', 'config'], { encoding: 'utf8' });
+    for (const mounted of ['docker/prometheus.yml', 'docker/grafana/provisioning', 'docker/grafana/dashboards']) {
+      expect(config).toContain(join(__dirname, '..', '..', mounted));
+      expect(existsSync(join(__dirname, '..', '..', mounted))).toBe(true);
+    }
+    const ports = publishedPorts(config).filter((p) => p.service === 'prometheus' || p.service === 'grafana');
+    expect(ports.map((p) => `${p.service}:${p.published}@${p.hostIp}`).sort()).toEqual(['grafana:3000@127.0.0.1', 'prometheus:9090@127.0.0.1']);
   });
 
   it('publishes on another address only when ETL_BIND_ADDRESS says so', () => {

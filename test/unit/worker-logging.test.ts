@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '@temporalio/worker';
-import { conciseLine } from '../../workers/logging';
+import { conciseLine, jsonLine, pipelineOf } from '../../workers/logging';
+import { loadConfig, scrubSecrets } from '../../config';
 
 const entry = (level: LogEntry['level'], message: string, meta: Record<string, unknown>): LogEntry => ({ level, message, meta, timestampNanos: 0n });
 
@@ -30,5 +31,29 @@ describe('the worker concise log lines', () => {
 
   it('shows a failure that arrives as text (Core forwards them so)', () => {
     expect(conciseLine(entry('WARN', 'Failing workflow task', { failure: 'Failure { message: "x" }' }))).toBe('[WARN] Failing workflow task: Failure { message: "x" }');
+  });
+});
+
+describe('JSON log lines (ETL_LOG_FORMAT=json)', () => {
+  const at = 1_764_928_800_000n * 1_000_000n; // 2025-12-05T10:00:00Z
+  it('carry the workflow, run, activity, attempt and pipeline, and never a secret', () => {
+    const config = loadConfig({ S3_SECRET_ACCESS_KEY: 's3-secret-value-123', ORDERS_API_TOKEN: 'orders-token-456' });
+    const scrub = (t: string) => scrubSecrets(t, config);
+    const line = JSON.parse(jsonLine({
+      level: 'WARN', message: 'Activity failed with token orders-token-456', timestampNanos: at,
+      meta: { workflowId: 'orders/2026-12-05T10:00:00.000Z', workflowRunId: 'run-1', workflowType: 'ordersPipelineWorkflow', activityType: 'extractOrders', activityId: '3', attempt: 2, taskQueue: 'etl', taskToken: 'dG9rZW4=', error: new Error('S3 said no to s3-secret-value-123') },
+    }, scrub)) as Record<string, unknown>;
+    expect(line).toEqual({
+      ts: '2025-12-05T10:00:00.000Z', level: 'WARN', msg: 'Activity failed with token ***', workflowId: 'orders/2026-12-05T10:00:00.000Z', runId: 'run-1',
+      workflowType: 'ordersPipelineWorkflow', activity: 'extractOrders', activityId: '3', attempt: 2, taskQueue: 'etl', pipeline: 'orders', error: 'S3 said no to ***',
+    });
+    expect(JSON.stringify(line)).not.toMatch(/dG9rZW4=|s3-secret-value-123|orders-token-456/);
+  });
+
+  it('name the pipeline of a workflow id, scheduled runs included', () => {
+    expect(pipelineOf('transform/2026-12-05T10:00:00.000Z')).toBe('transform');
+    expect(pipelineOf('scheduled/orders-2026-12-05T10:02:00Z')).toBe('orders');
+    expect(pipelineOf('churn/latest/20261205T081453916Z')).toBe('churn');
+    expect(pipelineOf(undefined)).toBeUndefined();
   });
 });
