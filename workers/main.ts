@@ -6,7 +6,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { jsonLine } from './logging';
 import { Client, Connection } from '@temporalio/client';
 import { makeKafka, makePool } from '../lib/clients';
-import { sdkMetricsAddress, startMetricsServer, type MetricsServer } from './metrics';
+import { assertPortFree, sdkMetricsAddress, SOURCE_TIMEOUT_MS, startMetricsServer, type MetricsServer } from './metrics';
+import { parseFreshnessMinutes } from '../activities/monitor/freshness';
 import { isQueueRole, QUEUE_ROLES, type QueueRole } from '../workflows/queue-names';
 
 /** `--queues default,heavy`: the TypeScript queue roles this process serves (all of them when absent), and whether it runs the ML worker. */
@@ -28,22 +29,32 @@ export async function runWorker(opts: { taskQueue?: string; queues?: string } = 
   // The worker's own lines, in the format of the SDK's (JSON with ETL_LOG_FORMAT=json).
   const say = (msg: string) => console.log(config.ETL_LOG_FORMAT === 'json' ? JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg }) : msg);
   const { roles, ml: wantMl } = parseWorkerRoles(opts.queues);
-  // /metrics first: a port in use stops the worker here with a clear message, before anything polls.
+  parseFreshnessMinutes(config.ETL_FRESHNESS_MINUTES); // a bad ETL_FRESHNESS_MINUTES stops the worker naming it
+  // A shutdown asked for (Ctrl-C, a supervisor): the ML worker in the same process group ends too, and that is expected.
+  let stopping = false;
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => { stopping = true; });
+  // /metrics first, and the SDK exporter's port (the next one) checked: a port in use is reported
+  // before anything polls. Set explicitly, that stops the worker; the default only warns, so a
+  // second worker on a machine still runs (without /metrics until it has a port of its own).
   let metrics: (MetricsServer & { end(): Promise<void> }) | undefined;
   if (config.ETL_METRICS_PORT > 0) {
-    const staging = makePool(config, 'staging', 2);
-    const analytics = makePool(config, 'analytics', 2);
+    const quick = { connectionTimeoutMillis: SOURCE_TIMEOUT_MS, statement_timeout: SOURCE_TIMEOUT_MS };
+    const staging = makePool(config, 'staging', 2, quick);
+    const analytics = makePool(config, 'analytics', 2, quick);
     const temporal = new Client({ connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
     const end = async () => { await Promise.allSettled([staging.end(), analytics.end(), temporal.connection.close()]); };
     try {
+      await assertPortFree('127.0.0.1', config.ETL_METRICS_PORT + 1, 'the Temporal SDK\'s metrics exporter');
       const server = await startMetricsServer(config, { staging, analytics, kafka: makeKafka(config, 'shop-etl-metrics'), temporal }, { sdkUrl: `http://${sdkMetricsAddress(config)}/metrics` });
       metrics = { ...server, end: async () => { await server.close(); await end(); } };
+      say(`metrics: ${metrics.url} (Prometheus; the pipeline's and the Temporal SDK's)`);
     } catch (err) {
       await end();
       const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
-      throw new Error(`/metrics could not listen on ${config.ETL_METRICS_HOST}:${config.ETL_METRICS_PORT}${inUse ? ' (in use: another worker on this machine? give each its own ETL_METRICS_PORT, or 0 for none)' : ''}: ${err instanceof Error ? err.message : String(err)}`);
+      const why = `/metrics could not listen on ${config.ETL_METRICS_HOST}:${config.ETL_METRICS_PORT} or the SDK exporter on port ${config.ETL_METRICS_PORT + 1}${inUse ? ' (in use: another worker on this machine? give each its own ETL_METRICS_PORT, two apart, or 0 for none)' : ''}: ${err instanceof Error ? err.message : String(err)}`;
+      if (process.env.ETL_METRICS_PORT !== undefined) throw new Error(why);
+      console.warn(`WARN ${why}; running without /metrics`);
     }
-    say(`metrics: ${metrics.url} (Prometheus; the pipeline's and the Temporal SDK's)`);
   }
   // Before any connection: the SDK's runtime metrics go to its own exporter, appended to /metrics;
   // with ETL_LOG_FORMAT=json its log entries become JSON lines on stdout.
@@ -63,6 +74,7 @@ export async function runWorker(opts: { taskQueue?: string; queues?: string } = 
       ml = await startMlWorker(config, {
         baseQueue: opts.taskQueue,
         onExit: (code, signal) => {
+          if (stopping) return;
           const why = `the ML worker exited (code ${code}, signal ${signal})`;
           if (!opts.queues) return console.warn(`WARN ${why}: churn training waits for one (npx etl worker --queues ml)`);
           // Asked for by name: this process exists for it, so it ends with it, and a supervisor restarts it.

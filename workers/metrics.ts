@@ -11,7 +11,7 @@
  *   exported by the SDK's Runtime on ETL_METRICS_PORT + 1 and appended here, so one target is scraped.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
@@ -27,14 +27,26 @@ export interface MetricsDeps { staging: Pool; analytics: Pool; kafka: Kafka; tem
 /** Where the SDK's own exporter listens: the next port, on loopback. */
 export const sdkMetricsAddress = (config: Pick<Config, 'ETL_METRICS_PORT'>) => `127.0.0.1:${config.ETL_METRICS_PORT + 1}`;
 
-/** A gauge read at scrape time; a source that fails leaves its gauge empty and counts the failure. */
-function scrapeGauges(config: Config, deps: MetricsDeps): { registry: Registry; refresh(): Promise<void> } {
+/** Each source of the scrape-time gauges gets this long; a scrape stays well inside Prometheus's 10 s timeout. */
+export const SOURCE_TIMEOUT_MS = 3000;
+
+export const within = <T>(ms: number, what: string, p: Promise<T>): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
+};
+
+/**
+ * Gauges read at scrape time. A source that fails or does not answer within SOURCE_TIMEOUT_MS leaves
+ * its gauges empty and sets etl_scrape_errors{source}; the counters and the rest still go out. One
+ * refresh runs at a time: a scrape arriving meanwhile shares it.
+ */
+function scrapeGauges(config: Config, deps: MetricsDeps, slas: Record<string, number>): { registry: Registry; refresh(): Promise<void> } {
   const reg = new Registry();
   const failures = new Gauge({ name: 'etl_scrape_errors', help: 'Sources of scrape-time gauges that failed on this scrape (database, kafka, temporal).', labelNames: ['source'] as const, registers: [reg] });
   const guard = async (source: string, fn: () => Promise<void>) => {
     try {
+      await within(SOURCE_TIMEOUT_MS, source, fn());
       failures.set({ source }, 0);
-      await fn();
     } catch {
       failures.set({ source }, 1);
     }
@@ -44,16 +56,19 @@ function scrapeGauges(config: Config, deps: MetricsDeps): { registry: Registry; 
   const stale = new Gauge({ name: 'etl_stale', help: '1 when a target is past its freshness SLA.', labelNames: ['target'] as const, registers: [reg] });
   const lag = new Gauge({ name: 'etl_kafka_consumer_lag_messages', help: 'Messages of the events topic not yet loaded, per partition (end offset minus etl.kafka_offsets).', labelNames: ['topic', 'partition'] as const, registers: [reg] });
   const realtimeDelay = new Gauge({ name: 'etl_realtime_delay_seconds', help: 'How far the realtime loop\'s newest refreshed minute (realtime_minute) is behind the clock.', registers: [reg] });
-  const backfills = new Gauge({ name: 'etl_backfill_partitions', help: 'Partitions of the running backfills, by state (total, completed, failed, skipped, running, pending).', labelNames: ['state'] as const, registers: [reg] });
+  const backfills = new Gauge({ name: 'etl_backfill_partitions', help: 'Partitions of the running backfills by state (completed, failed, skipped, running, pending); they sum to etl_backfill_partitions_planned.', labelNames: ['state'] as const, registers: [reg] });
+  const planned = new Gauge({ name: 'etl_backfill_partitions_planned', help: 'Partitions the running backfills plan in all.', registers: [reg] });
   const backfillsRunning = new Gauge({ name: 'etl_backfills_running', help: 'Backfill workflows running.', registers: [reg] });
-  const alerts = new Gauge({ name: 'etl_alerts', help: 'Alerts in etl.alerts by kind, and (open="true") stale alerts not cleared.', labelNames: ['kind', 'open'] as const, registers: [reg] });
-  const slas = parseFreshnessMinutes(config.ETL_FRESHNESS_MINUTES);
+  const alerts = new Gauge({ name: 'etl_alerts', help: 'Alerts in etl.alerts by kind (every one raised and kept).', labelNames: ['kind'] as const, registers: [reg] });
+  const open = new Gauge({ name: 'etl_alerts_open', help: 'Stale alerts not cleared, by kind.', labelNames: ['kind'] as const, registers: [reg] });
 
   const took = new Gauge({ name: 'etl_scrape_gauges_seconds', help: 'Time to read the scrape-time gauges.', registers: [reg] });
   // Read before the registry is serialised (a gauge's own collect() would run after the earlier ones were written).
-  const refresh = async () => {
+  let inFlight: Promise<void> | undefined;
+  const refresh = () => (inFlight ??= read().finally(() => { inFlight = undefined; }));
+  const read = async () => {
     const t0 = performance.now();
-    for (const g of [freshness, sla, stale, lag, backfills, alerts]) g.reset();
+    for (const g of [freshness, sla, stale, lag, backfills, planned, backfillsRunning, alerts, open, realtimeDelay]) g.reset();
     await Promise.all([
       guard('database', async () => {
         for (const f of await readFreshness(deps, slas)) {
@@ -66,13 +81,14 @@ function scrapeGauges(config: Config, deps: MetricsDeps): { registry: Registry; 
         if (rt?.delay !== null && rt?.delay !== undefined) realtimeDelay.set(Math.max(0, rt.delay));
         const { rows } = await deps.staging.query<{ kind: string; n: number; open: number }>(
           `select kind, count(*)::int as n, count(*) filter (where kind = 'stale' and cleared_at is null)::int as open from etl.alerts group by kind`);
+        open.set({ kind: 'stale' }, 0);
         for (const r of rows) {
-          alerts.set({ kind: r.kind, open: 'false' }, r.n);
-          if (r.kind === 'stale') alerts.set({ kind: r.kind, open: 'true' }, r.open);
+          alerts.set({ kind: r.kind }, r.n);
+          if (r.kind === 'stale') open.set({ kind: r.kind }, r.open);
         }
       }),
       guard('kafka', async () => {
-        const admin = deps.kafka.admin();
+        const admin = deps.kafka.admin({ retry: { retries: 0 } });
         await admin.connect();
         try {
           const ends = await admin.fetchTopicOffsets(config.KAFKA_EVENTS_TOPIC);
@@ -86,14 +102,17 @@ function scrapeGauges(config: Config, deps: MetricsDeps): { registry: Registry; 
       }),
       guard('temporal', async () => {
         if (!deps.temporal) return;
-        const sums: Record<string, number> = { total: 0, completed: 0, failed: 0, skipped: 0, running: 0, pending: 0 };
-        let running = 0;
+        const sums: Record<string, number> = { completed: 0, failed: 0, skipped: 0, running: 0, pending: 0 };
+        let runs = 0;
+        let total = 0;
         for await (const w of deps.temporal.workflow.list({ query: `WorkflowType = 'backfillWorkflow' AND ExecutionStatus = 'Running'` })) {
-          running++;
+          runs++;
           const p = await deps.temporal.workflow.getHandle(w.workflowId, w.runId).query<BackfillProgress>('progress');
           for (const k of Object.keys(sums)) sums[k]! += Number(p[k as keyof BackfillProgress] ?? 0);
+          total += p.total;
         }
-        backfillsRunning.set(running);
+        backfillsRunning.set(runs);
+        planned.set(total);
         for (const [state, n] of Object.entries(sums)) backfills.set({ state }, n);
       }),
     ]);
@@ -104,9 +123,18 @@ function scrapeGauges(config: Config, deps: MetricsDeps): { registry: Registry; 
 
 export interface MetricsServer { url: string; close(): Promise<void> }
 
+/** Throws EADDRINUSE (naming `what`) when something listens on host:port already. */
+export async function assertPortFree(host: string, port: number, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(Object.assign(new Error(`${what}'s port ${port} is taken`), { code: err.code })));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 /** Serves /metrics; `sdkUrl`, when given, is the SDK exporter whose text is appended. */
 export async function startMetricsServer(config: Config, deps: MetricsDeps, opts: { sdkUrl?: string } = {}): Promise<MetricsServer> {
-  const gauges = scrapeGauges(config, deps);
+  const gauges = scrapeGauges(config, deps, parseFreshnessMinutes(config.ETL_FRESHNESS_MINUTES));
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the metrics are at /metrics\n');

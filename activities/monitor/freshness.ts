@@ -2,9 +2,9 @@
  * Freshness SLAs (issue 16, docs/operations.md): how old each target's newest data may be, and the
  * check that raises a `stale` alert when a target is late and clears it when it catches up.
  *
- * A target is a staging source (its pipeline's newest successful load in etl.loads) or a set of
- * analytics tables (the transform's newest published load in work.loads; the realtime loop's newest
- * refresh; the churn model's newest run). Its age is now minus that moment. A target with no data
+ * A target is a staging source (the end of the newest window its pipeline loaded, in etl.loads; for
+ * the events stream, its newest range) or a set of analytics tables (the transform's newest extract
+ * in work.loads; the realtime loop's newest refresh; the churn model's newest run). Its age is now minus that moment. A target with no data
  * yet is `no_data` and raises nothing: a pipeline never started is not late.
  */
 import type { Pool } from 'pg';
@@ -19,12 +19,18 @@ export interface FreshnessTarget {
   sql: string;
 }
 
+/**
+ * A windowed pipeline's data reaches the end of the newest window it loaded: max(partition_end), so a
+ * backfill or a rebuild of old windows does not make a paused schedule look fresh.
+ */
+const windowsOf = (pipeline: string) => `select max(partition_end) as at from etl.loads where pipeline = '${pipeline}' and status = 'succeeded' and partition_end <= now()`;
+/** The events stream has no windows: its newest successful range. */
 const loadsOf = (pipeline: string) => `select max(finished_at) as at from etl.loads where pipeline = '${pipeline}' and status = 'succeeded'`;
 
 export const FRESHNESS_TARGETS: readonly FreshnessTarget[] = [
-  { target: 'orders', db: 'staging', tables: ['staging.orders', 'staging.order_lines'], defaultMinutes: 20, sql: loadsOf('orders') },
-  { target: 'catalog', db: 'staging', tables: ['staging.products', 'staging.users', 'staging.inventory', 'staging.reviews'], defaultMinutes: 60, sql: loadsOf('catalog') },
-  { target: 'files', db: 'staging', tables: ['staging.purchases'], defaultMinutes: 10, sql: loadsOf('files') },
+  { target: 'orders', db: 'staging', tables: ['staging.orders', 'staging.order_lines'], defaultMinutes: 20, sql: windowsOf('orders') },
+  { target: 'catalog', db: 'staging', tables: ['staging.products', 'staging.users', 'staging.inventory', 'staging.reviews'], defaultMinutes: 60, sql: windowsOf('catalog') },
+  { target: 'files', db: 'staging', tables: ['staging.purchases'], defaultMinutes: 10, sql: windowsOf('files') },
   { target: 'events', db: 'staging', tables: ['staging.events'], defaultMinutes: 5, sql: loadsOf('events') },
   // Hourly at minute 5, plus the run itself: a transform older than 75 minutes missed an hour.
   { target: 'transform', db: 'analytics', tables: ['fact_order_line', 'fact_event', 'the daily metric tables'], defaultMinutes: 75, sql: 'select max(finished_at) as at from work.loads' },

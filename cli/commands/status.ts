@@ -7,53 +7,61 @@ import { makeTemporalClient } from '../../lib/temporal';
 import { listSchedules } from '../../schedules/list';
 import { servicesStatus } from '../../services';
 import { printTable } from '../output';
+import { within } from '../../workers/metrics';
 
 type Rows = Array<Record<string, unknown>>;
+
+/** Each section's deadline. */
+const STATUS_TIMEOUT_MS = 5000;
 
 /**
  * Each section of `etl status`, read on its own: one that fails (a service down) shows its error
  * and the others still show. Exported for the test.
  */
 export async function statusSections(config: Config): Promise<Record<string, Rows | { error: string }>> {
-  const staging = makePool(config, 'staging', 2);
-  const analytics = makePool(config, 'analytics', 2);
-  const section = async (fn: () => Promise<Rows>) => fn().catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
+  const quick = { connectionTimeoutMillis: STATUS_TIMEOUT_MS, statement_timeout: STATUS_TIMEOUT_MS };
+  const staging = makePool(config, 'staging', 3, quick);
+  const analytics = makePool(config, 'analytics', 2, quick);
+  // All at once, each with a deadline: a service down costs its own section, a few seconds.
+  const section = async (name: string, fn: () => Promise<Rows>): Promise<[string, Rows | { error: string }]> =>
+    [name, await within(STATUS_TIMEOUT_MS, name, fn()).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }))];
   try {
-    const out: Record<string, Rows | { error: string }> = {};
-    out.services = await section(async () => (await servicesStatus(config)).map((s) => ({ service: s.name, healthy: s.healthy, pid: s.pid ?? '', addresses: Object.values(s.addresses).join(' ') })));
-    out.schedules = await section(async () => {
-      const client = await makeTemporalClient(config);
-      try {
-        return (await listSchedules(client)).map((r) => ({ schedule: r.scheduleId, paused: r.paused, every: r.every, next: r.nextRuns[0] ?? '', last: r.lastRunAt ?? '', buffered: r.buffered, running: r.running.length }));
-      } finally {
-        await client.connection.close();
-      }
-    });
-    out.lastRuns = await section(async () => (await staging.query(
-      `select distinct on (pipeline) pipeline, status, started_at, finished_at, received, loaded, quarantined, duplicates
-       from etl.loads order by pipeline, started_at desc`)).rows);
-    out.freshness = await section(async () => (await readFreshness({ staging, analytics }, parseFreshnessMinutes(config.ETL_FRESHNESS_MINUTES))).map((f) => ({
-      target: f.target, state: f.state, age: f.ageSeconds === null ? '' : `${Math.round(f.ageSeconds / 60)} min`, sla: `${f.slaMinutes} min`, newest: f.lastAt ?? '', tables: f.tables.join(', '),
-    })));
-    out.openAlerts = await section(async () => (await staging.query(
-      `select raised_at, kind, pipeline, message from etl.alerts
-       where cleared_at is null and (kind = 'stale' or raised_at > now() - interval '24 hours') order by raised_at desc limit 20`)).rows);
-    out.kafkaLag = await section(async () => {
-      const admin = makeKafka(config, 'shop-etl-status').admin();
-      await admin.connect();
-      try {
-        const ends = await admin.fetchTopicOffsets(config.KAFKA_EVENTS_TOPIC);
-        const { rows } = await staging.query<{ partition: number; next_offset: string }>(
-          'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [DEFAULT_EVENTS_GROUP, config.KAFKA_EVENTS_TOPIC]);
-        const done = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
-        return ends.sort((a, b) => a.partition - b.partition).map((e) => ({
-          topic: config.KAFKA_EVENTS_TOPIC, partition: e.partition, end: e.high, consumed: String(done.get(e.partition) ?? 0n), lag: String(BigInt(e.high) - (done.get(e.partition) ?? 0n)),
-        }));
-      } finally {
-        await admin.disconnect();
-      }
-    });
-    return out;
+    return Object.fromEntries(await Promise.all([
+      section('services', async () => (await servicesStatus(config)).map((s) => ({ service: s.name, healthy: s.healthy, pid: s.pid ?? '', addresses: Object.values(s.addresses).join(' ') }))),
+      section('schedules', async () => {
+        const client = await makeTemporalClient(config);
+        try {
+          return (await listSchedules(client)).map((r) => ({ schedule: r.scheduleId, paused: r.paused, every: r.every, next: r.nextRuns[0] ?? '', last: r.lastRunAt ?? '', buffered: r.buffered, running: r.running.length }));
+        } finally {
+          await client.connection.close();
+        }
+      }),
+      section('lastRuns', async () => (await staging.query(
+        `select l.pipeline, l.status, l.started_at, l.finished_at, l.received, l.loaded, l.quarantined, l.duplicates
+         from (select distinct pipeline from etl.loads) p
+         cross join lateral (select * from etl.loads x where x.pipeline = p.pipeline order by x.started_at desc limit 1) l order by l.pipeline`)).rows),
+      section('freshness', async () => (await readFreshness({ staging, analytics }, parseFreshnessMinutes(config.ETL_FRESHNESS_MINUTES))).map((f) => ({
+        target: f.target, state: f.state, age: f.ageSeconds === null ? '' : `${Math.round(f.ageSeconds / 60)} min`, sla: `${f.slaMinutes} min`, newest: f.lastAt ?? '', tables: f.tables.join(', '),
+      }))),
+      section('openAlerts', async () => (await staging.query(
+        `select raised_at, kind, pipeline, message from etl.alerts
+         where cleared_at is null and (kind = 'stale' or raised_at > now() - interval '24 hours') order by raised_at desc limit 20`)).rows),
+      section('kafkaLag', async () => {
+        const admin = makeKafka(config, 'shop-etl-status').admin({ retry: { retries: 0 } });
+        await admin.connect();
+        try {
+          const ends = await admin.fetchTopicOffsets(config.KAFKA_EVENTS_TOPIC);
+          const { rows } = await staging.query<{ partition: number; next_offset: string }>(
+            'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [DEFAULT_EVENTS_GROUP, config.KAFKA_EVENTS_TOPIC]);
+          const done = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+          return ends.sort((a, b) => a.partition - b.partition).map((e) => ({
+            topic: config.KAFKA_EVENTS_TOPIC, partition: e.partition, end: e.high, consumed: String(done.get(e.partition) ?? 0n), lag: String(BigInt(e.high) - (done.get(e.partition) ?? 0n)),
+          }));
+        } finally {
+          await admin.disconnect();
+        }
+      }),
+    ]));
   } finally {
     await Promise.allSettled([staging.end(), analytics.end()]);
   }

@@ -29,7 +29,12 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
     if os.environ.get("ETL_ML_EXIT_ON_STDIN_EOF") == "1":
         # The parent (workers/ml.ts) holds our stdin: end-of-file means it is gone, even if killed.
-        loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not os.read(sys.stdin.fileno(), 4096) else None)
+        def on_stdin() -> None:
+            if not os.read(sys.stdin.fileno(), 4096):
+                loop.remove_reader(sys.stdin.fileno())  # once: end-of-file stays readable
+                stop.set()
+
+        loop.add_reader(sys.stdin.fileno(), on_stdin)
     # One training at a time per process: a fit uses the cores it has; run more workers to scale.
     with ThreadPoolExecutor(max_workers=2) as executor:
         worker = Worker(client, task_queue=queue, activities=make_activities(settings), activity_executor=executor,

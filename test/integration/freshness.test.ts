@@ -16,7 +16,15 @@ describe('freshness SLAs: stale alerts raised once and cleared (real PostgreSQL,
   let env: TestEnv;
   let n = 0;
   const check = () => env.withWorker(() => env.client.workflow.execute(freshnessWorkflow, { taskQueue: env.taskQueue, workflowId: `freshness/test-${env.taskQueue}-${++n}`, args: [SLA] }));
-  const ordersLoad = (i: number) => runLoad(env.deps.staging, { loadId: `orders/test-freshness-${env.taskQueue}-${i}`, pipeline: 'orders', source: 'orders_api' }, async () => ({ received: 5, loaded: 5, quarantined: 0, duplicates: 0 }));
+  // A window of the orders pipeline that has just ended, loaded as the pipeline records it.
+  const ordersLoad = (i: number) => runLoad(env.deps.staging, {
+    loadId: `orders/test-freshness-${env.taskQueue}-${i}`, pipeline: 'orders', source: 'orders_api',
+    partitionStart: new Date(Date.now() - 600_000).toISOString(), partitionEnd: new Date(Date.now() - 500).toISOString(),
+  }, async () => ({ received: 5, loaded: 5, quarantined: 0, duplicates: 0 }));
+  // A backfill of an old window: it must not make the paused schedule's pipeline look fresh.
+  const oldWindow = () => runLoad(env.deps.staging, {
+    loadId: `orders/test-freshness-${env.taskQueue}-old`, pipeline: 'orders', source: 'orders_api', partitionStart: '2020-01-01T00:00:00.000Z', partitionEnd: '2020-01-01T00:10:00.000Z',
+  }, async () => ({ received: 1, loaded: 1, quarantined: 0, duplicates: 0 }));
   const openStale = async () => (await env.deps.staging.query<{ alert_id: string; message: string; cleared_at: Date | null }>(
     `select alert_id, message, cleared_at from etl.alerts where kind = 'stale' and pipeline = 'orders' order by raised_at`)).rows;
 
@@ -35,6 +43,7 @@ describe('freshness SLAs: stale alerts raised once and cleared (real PostgreSQL,
     expect(await openStale()).toEqual([]);
 
     await new Promise((r) => setTimeout(r, 3500)); // the orders schedule paused: no load for longer than the SLA
+    await oldWindow(); // meanwhile a backfill loads an old window
     const late = await check();
     expect(late.targets.find((t) => t.target === 'orders')?.state).toBe('stale');
     expect(late.raised).toHaveLength(1);
