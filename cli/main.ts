@@ -14,6 +14,15 @@ const program = new Command()
 
 for (const register of commands) register(program);
 
+// A reader that went away (`etl … | head`): stop quietly, as other command-line tools do, instead of
+// hanging with workers or pools still open behind a stdout that can no longer be written.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {
     console.error(err.message);
