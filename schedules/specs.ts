@@ -12,6 +12,7 @@
  */
 import { ScheduleOverlapPolicy, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
+import { parseNamedMinutes } from '../lib/named-minutes';
 import { PIPELINES, PIPELINE_NAMES, type PipelineName } from '../workflows/partitions';
 import type { scheduledPipelineWorkflow, ScheduledPipelineInput } from '../workflows/scheduled';
 import { DEFAULT_BACKLOG_THRESHOLD, type scheduleMonitorWorkflow, type ScheduleMonitorInput } from '../workflows/monitor';
@@ -182,13 +183,5 @@ export function freshnessScheduleDefinition(ctx: ScheduleContext): FreshnessSche
 
 /** Parses ETL_SLA_MINUTES, e.g. `orders=8,transform=45`; throws naming the bad entry. */
 export function parseSlaMinutes(text: string | undefined): Partial<Record<PipelineName, number>> {
-  const out: Partial<Record<PipelineName, number>> = {};
-  for (const entry of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [name, value] = entry.split('=').map((s) => s.trim());
-    const minutes = Number(value);
-    if (!name || !(name in PIPELINES)) throw new Error(`ETL_SLA_MINUTES: unknown pipeline in "${entry}"; use ${PIPELINE_NAMES.join(', ')}`);
-    if (!Number.isFinite(minutes) || minutes < 0) throw new Error(`ETL_SLA_MINUTES: "${entry}" needs a number of minutes >= 0 (0 disables the SLA)`);
-    out[name as PipelineName] = minutes;
-  }
-  return out;
+  return parseNamedMinutes(text, { variable: 'ETL_SLA_MINUTES', noun: 'pipeline', names: PIPELINE_NAMES, zero: 'disables the SLA' });
 }

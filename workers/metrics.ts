@@ -20,6 +20,7 @@ import type { Config } from '../config';
 import { DEFAULT_EVENTS_GROUP } from '../contract/pipeline';
 import { parseFreshnessMinutes, readFreshness } from '../activities/monitor/freshness';
 import { registry as pipelineRegistry } from '../lib/metrics';
+import { consumerLag } from '../lib/kafka-lag';
 import type { BackfillProgress } from '../workflows/backfill';
 
 export interface MetricsDeps { staging: Pool; analytics: Pool; kafka: Kafka; temporal?: Client }
@@ -91,11 +92,9 @@ function scrapeGauges(config: Config, deps: MetricsDeps, slas: Record<string, nu
         const admin = deps.kafka.admin({ retry: { retries: 0 } });
         await admin.connect();
         try {
-          const ends = await admin.fetchTopicOffsets(config.KAFKA_EVENTS_TOPIC);
-          const { rows } = await deps.staging.query<{ partition: number; next_offset: string }>(
-            'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [DEFAULT_EVENTS_GROUP, config.KAFKA_EVENTS_TOPIC]);
-          const done = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
-          for (const e of ends) lag.set({ topic: config.KAFKA_EVENTS_TOPIC, partition: String(e.partition) }, Number(BigInt(e.high) - (done.get(e.partition) ?? 0n)));
+          for (const p of await consumerLag(admin, deps.staging, config.KAFKA_EVENTS_TOPIC, DEFAULT_EVENTS_GROUP)) {
+            lag.set({ topic: config.KAFKA_EVENTS_TOPIC, partition: String(p.partition) }, Number(p.lag));
+          }
         } finally {
           await admin.disconnect();
         }

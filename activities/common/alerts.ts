@@ -15,9 +15,10 @@ export const DELIVERY_ATTEMPTS_MAX = 20;
 /**
  * 'schedule_backlog' and 'schedule_dropped' come from the schedule monitor (workflows/monitor.ts);
  * 'data_lost' from the events stream when Kafka's retention deleted messages it had not read;
- * 'data_check' from the transform when an analytics date fails a data check (activities/transform/checks.ts).
+ * 'data_check' from the transform when an analytics date fails a data check (activities/transform/checks.ts);
+ * 'stale' from the freshness check (activities/monitor/freshness.ts), cleared when the data catches up.
  */
-export type AlertKind = 'failed' | 'slow' | 'schedule_backlog' | 'schedule_dropped' | 'data_lost' | 'data_check';
+export type AlertKind = 'failed' | 'slow' | 'schedule_backlog' | 'schedule_dropped' | 'data_lost' | 'data_check' | 'stale';
 
 /** alertId is `<workflowId>/<runId>/<kind>`: one alert per run and kind. */
 export interface RaiseAlertInput {

@@ -8,6 +8,8 @@
  * yet is `no_data` and raises nothing: a pipeline never started is not late.
  */
 import type { Pool } from 'pg';
+import { insertAlert } from '../common/alerts';
+import { parseNamedMinutes } from '../../lib/named-minutes';
 
 export interface FreshnessTarget {
   target: string;
@@ -43,15 +45,7 @@ export const FRESHNESS_NAMES = FRESHNESS_TARGETS.map((t) => t.target);
 
 /** Parses ETL_FRESHNESS_MINUTES, e.g. `orders=30,events=2`; throws naming the bad entry. 0 turns a target's check off. */
 export function parseFreshnessMinutes(text: string | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const entry of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [name, value] = entry.split('=').map((s) => s.trim());
-    const minutes = Number(value);
-    if (!name || !FRESHNESS_NAMES.includes(name)) throw new Error(`ETL_FRESHNESS_MINUTES: unknown target in "${entry}"; use ${FRESHNESS_NAMES.join(', ')}`);
-    if (value === undefined || value === '' || !Number.isFinite(minutes) || minutes < 0) throw new Error(`ETL_FRESHNESS_MINUTES: "${entry}" needs a number of minutes >= 0 (0 turns the check off)`);
-    out[name] = minutes;
-  }
-  return out;
+  return parseNamedMinutes(text, { variable: 'ETL_FRESHNESS_MINUTES', noun: 'target', names: FRESHNESS_NAMES, zero: 'turns the check off' }) as Record<string, number>;
 }
 
 export type FreshnessState = 'fresh' | 'stale' | 'no_data' | 'off';
@@ -99,10 +93,8 @@ export async function checkFreshness(pools: { staging: Pool; analytics: Pool }, 
   const cleared: string[] = [];
   for (const f of targets) {
     if (f.state === 'stale') {
-      const { rowCount } = await pools.staging.query(
-        `insert into etl.alerts (alert_id, pipeline, kind, message, workflow_id, run_id) values ($1, $2, 'stale', $3, $4, $5) on conflict (alert_id) do nothing`,
-        [staleAlertId(f), f.target, staleMessage(f), input.workflowId, input.runId]);
-      if (rowCount === 1) raised.push(staleAlertId(f));
+      const id = staleAlertId(f);
+      if (await insertAlert(pools.staging, { alertId: id, pipeline: f.target, kind: 'stale', message: staleMessage(f), workflowId: input.workflowId, runId: input.runId })) raised.push(id);
     }
     // Fresh again (or its check turned off): every open stale alert of the target is cleared. A
     // stale target's older episodes are cleared too: its data moved, then stopped again.

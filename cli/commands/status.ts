@@ -8,6 +8,7 @@ import { listSchedules } from '../../schedules/list';
 import { servicesStatus } from '../../services';
 import { printTable } from '../output';
 import { within } from '../../workers/metrics';
+import { consumerLag } from '../../lib/kafka-lag';
 
 type Rows = Array<Record<string, unknown>>;
 
@@ -50,12 +51,8 @@ export async function statusSections(config: Config): Promise<Record<string, Row
         const admin = makeKafka(config, 'shop-etl-status').admin({ retry: { retries: 0 } });
         await admin.connect();
         try {
-          const ends = await admin.fetchTopicOffsets(config.KAFKA_EVENTS_TOPIC);
-          const { rows } = await staging.query<{ partition: number; next_offset: string }>(
-            'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [DEFAULT_EVENTS_GROUP, config.KAFKA_EVENTS_TOPIC]);
-          const done = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
-          return ends.sort((a, b) => a.partition - b.partition).map((e) => ({
-            topic: config.KAFKA_EVENTS_TOPIC, partition: e.partition, end: e.high, consumed: String(done.get(e.partition) ?? 0n), lag: String(BigInt(e.high) - (done.get(e.partition) ?? 0n)),
+          return (await consumerLag(admin, staging, config.KAFKA_EVENTS_TOPIC, DEFAULT_EVENTS_GROUP)).map((p) => ({
+            topic: config.KAFKA_EVENTS_TOPIC, partition: p.partition, end: String(p.end), consumed: String(p.consumed), lag: String(p.lag),
           }));
         } finally {
           await admin.disconnect();

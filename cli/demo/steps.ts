@@ -2,6 +2,7 @@
  * The steps of `etl demo`, each small and reusable: start the pipeline's continuous parts, wait
  * for the event stream to catch up, run one partition workflow directly, print the results.
  */
+import { consumerLag } from '../../lib/kafka-lag';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
@@ -33,12 +34,9 @@ export async function waitEventsCaughtUp(kafka: Kafka, staging: Pool, topic: str
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const { rows } = await staging.query<{ partition: number; next_offset: string }>(
-        'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic]);
-      const done = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
-      const lag = ends.reduce((sum, e) => sum + Number(BigInt(e.high) - (done.get(e.partition) ?? 0n)), 0);
-      if (lag <= 0) return ends.reduce((s, e) => s + Number(e.high), 0);
+      const parts = await consumerLag(admin, staging, topic, group);
+      const lag = parts.reduce((sum, p) => sum + Number(p.lag), 0);
+      if (lag <= 0) return parts.reduce((s, p) => s + Number(p.end), 0);
       if (Date.now() > deadline) throw new Error(`events stream still ${lag} messages behind on ${topic} after ${timeoutMs / 1000} s; is the worker running? (npx etl worker)`);
       await new Promise((r) => setTimeout(r, 1000));
     }
