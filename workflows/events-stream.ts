@@ -1,5 +1,6 @@
 import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { EventsActivities, EventsSessionOutput } from '../activities/events';
+import { invalidShard, type EventsShard } from './events-shard';
 import { addCounts } from './helpers';
 import { batchActivityOptions, sessionActivityOptions, superviseSessions, type StopState } from './supervise';
 import { EtlPartition, EtlPipeline } from './search-attributes';
@@ -38,6 +39,11 @@ export interface EventsStreamInput {
    * timer when idle), for benchmarks that compare the two in one run; default 'sessions'.
    */
   loop?: 'sessions' | 'batches';
+  /**
+   * Read only partitions p with p % count === index, so `count` streams with one group split the
+   * topic (on as many workers): `etl events start --shards N`. Absent: every partition.
+   */
+  shard?: EventsShard;
   /** Stop after this many batches in all (tests); without it the stream runs until a stop signal. */
   maxBatches?: number;
   totals?: EventsTotals;
@@ -67,14 +73,16 @@ function invalid(input: EventsStreamInput | undefined): string | undefined {
   for (const k of ['topic', 'consumerGroup'] as const) {
     if (input[k] !== undefined && (typeof input[k] !== 'string' || input[k] === '')) return `events: ${k} must be a non-empty string`;
   }
-  return undefined;
+  const shard = invalidShard(input.shard);
+  return shard ? `events: ${shard}` : undefined;
 }
 
 /** Consumes the event stream batch after batch until stopped; continues as new to keep histories small. */
 export async function eventsStreamWorkflow(input: EventsStreamInput): Promise<EventsStreamOutput> {
   const problem = invalid(input);
   if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidInput');
-  upsertSearchAttributes([{ key: EtlPipeline, value: 'events' }, { key: EtlPartition, value: input.topic ?? 'default' }]);
+  const where = `${input.topic ?? 'default'}${input.shard ? ` shard ${input.shard.index}/${input.shard.count}` : ''}`;
+  upsertSearchAttributes([{ key: EtlPipeline, value: 'events' }, { key: EtlPartition, value: where }]);
   const totals: EventsTotals = { batches: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, runs: 0, ...input.totals };
   totals.runs++;
   const state: StopState = { stop: false, failures: input.failureStreak ?? 0 };
@@ -88,9 +96,9 @@ export async function eventsStreamWorkflow(input: EventsStreamInput): Promise<Ev
     const topic = input.topic ?? 'the default topic';
     const end = await superviseSessions<EventsSessionOutput>({
       pipeline: 'events',
-      name: `the events stream (group ${input.consumerGroup ?? 'etl-events'}, ${topic})`,
+      name: `the events stream (group ${input.consumerGroup ?? 'etl-events'}, ${topic}${input.shard ? `, shard ${input.shard.index}/${input.shard.count}` : ''})`,
       session: () => runEventsSession({
-        topic: input.topic, consumerGroup: input.consumerGroup, maxMessages: input.maxMessages, maxWaitMs: input.maxWaitMs, idleSleepMs: input.idleSleepMs,
+        topic: input.topic, consumerGroup: input.consumerGroup, shard: input.shard, maxMessages: input.maxMessages, maxWaitMs: input.maxWaitMs, idleSleepMs: input.idleSleepMs,
         maxBatches: input.maxBatches === undefined ? undefined : input.maxBatches - totals.batches, sessionMs: input.sessionMs,
       }),
       record: (o) => addCounts(totals, o, ['batches', ...COUNTS]),
@@ -111,7 +119,7 @@ export async function eventsStreamWorkflow(input: EventsStreamInput): Promise<Ev
   for (let i = 0; i < batchesPerRun && !workflowInfo().continueAsNewSuggested; i++) {
     if (state.stop) return { ...totals, stoppedBy: 'signal' };
     if (input.maxBatches !== undefined && totals.batches >= input.maxBatches) return { ...totals, stoppedBy: 'maxBatches' };
-    const b = await consumeEventsBatch({ topic: input.topic, consumerGroup: input.consumerGroup, maxMessages: input.maxMessages, maxWaitMs: input.maxWaitMs });
+    const b = await consumeEventsBatch({ topic: input.topic, consumerGroup: input.consumerGroup, shard: input.shard, maxMessages: input.maxMessages, maxWaitMs: input.maxWaitMs });
     totals.batches++;
     addCounts(totals, b, COUNTS);
     if (b.received === 0) await condition(() => state.stop, input.idleSleepMs ?? 1000);

@@ -13,6 +13,7 @@ import { lakeKey, utcDate } from '../../lib/lake';
 import { putObject } from '../../lib/s3';
 import type { LoadSummary } from '../../contract/pipeline';
 import { createAlertActivities, insertAlert, type RaiseAlertInput } from '../common/alerts';
+import type { EventsShard } from '../../workflows/events-shard';
 import { eventReader, logStartOffsets, type ReadMessage } from './reader';
 import { loadEventRange, moveOffsetPast, StaleOffsetsError, type EventsBatchHook } from './load';
 import { runLoad } from '../common/loads';
@@ -27,7 +28,11 @@ export { DEFAULT_EVENTS_GROUP };
 export const DEFAULT_BATCH_BYTES = 32 << 20;
 
 /** topic defaults to KAFKA_EVENTS_TOPIC. A batch ends at maxMessages or maxBytes, or after maxWaitMs, whichever is first. */
-export interface ConsumeEventsBatchInput { topic?: string; consumerGroup?: string; maxMessages?: number; maxBytes?: number; maxWaitMs?: number }
+export interface ConsumeEventsBatchInput {
+  topic?: string; consumerGroup?: string; maxMessages?: number; maxBytes?: number; maxWaitMs?: number;
+  /** Read only this shard's partitions (reader.ts EventsShard); absent: every partition. */
+  shard?: EventsShard;
+}
 
 /**
  * A session of the stream: batches one after another in this one activity, pinned to its worker
@@ -159,7 +164,7 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
       const { rows } = await staging.query<{ partition: number; next_offset: string }>(
         'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic]);
       const stored = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
-      const messages = await eventReader(kafka, topic, group).read(stored, {
+      const messages = await eventReader(kafka, topic, group, input.shard).read(stored, {
         maxMessages: input.maxMessages ?? 20_000, maxBytes: input.maxBytes ?? DEFAULT_BATCH_BYTES, maxWaitMs: input.maxWaitMs ?? 1000, onWait: beat,
       });
       const byPartition = new Map<number, ReadMessage[]>();

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { inShard, type EventsShard } from '../../workflows/events-shard';
 
 export interface ReadMessage { partition: number; offset: string; value: Buffer | null; timestamp: string }
 /** A batch ends at maxMessages or at maxBytes of values (default unbounded), or after maxWaitMs. */
@@ -84,7 +85,7 @@ export class EventReader {
   private idle: NodeJS.Timeout | null = null;
   private crashed: Error | null = null;
 
-  constructor(private readonly kafka: Kafka, readonly topic: string, readonly group: string, private readonly onClose: () => void) {}
+  constructor(private readonly kafka: Kafka, readonly topic: string, readonly group: string, private readonly onClose: () => void, readonly shard?: EventsShard) {}
 
   /** Messages from `stored` (partition -> next offset; absent = earliest kept by Kafka), up to the limits. */
   read(stored: ReadonlyMap<number, bigint>, o: ReadOptions): Promise<ReadMessage[]> {
@@ -141,7 +142,8 @@ export class EventReader {
   }
 
   private async start(stored: ReadonlyMap<number, bigint>): Promise<void> {
-    this.low = await logStartOffsets(this.kafka, this.topic);
+    const all = await logStartOffsets(this.kafka, this.topic);
+    this.low = new Map([...all].filter(([p]) => inShard(p, this.shard)));
     for (const [p, low] of this.low) {
       const at = stored.get(p) ?? low;
       this.parts.set(p, { floor: at, fetchPos: at, buf: [], bytes: 0, paused: false, breaks: [] });
@@ -159,6 +161,9 @@ export class EventReader {
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (b) => this.onBatch(b) });
+    // Another shard's partitions are never fetched (the group is this reader's alone, so it is assigned them all).
+    const others = [...all.keys()].filter((p) => !this.parts.has(p));
+    if (others.length > 0) consumer.pause([{ topic: this.topic, partitions: others }]);
     for (const [p, st] of this.parts) consumer.seek({ topic: this.topic, partition: p, offset: st.fetchPos.toString() });
   }
 
@@ -212,14 +217,14 @@ export async function logStartOffsets(kafka: Kafka, topic: string): Promise<Map<
 
 const readers = new Map<string, EventReader>();
 
-/** The process's reader for (topic, group), created on first use. */
-export function eventReader(kafka: Kafka, topic: string, group: string): EventReader {
-  const key = `${topic}\u0000${group}`;
+/** The process's reader for (topic, group, shard), created on first use. */
+export function eventReader(kafka: Kafka, topic: string, group: string, shard?: EventsShard): EventReader {
+  const key = `${topic}\u0000${group}\u0000${shard ? `${shard.index}/${shard.count}` : '*'}`;
   let r = readers.get(key);
   if (!r) {
     const created: EventReader = new EventReader(kafka, topic, group, () => {
       if (readers.get(key) === created) readers.delete(key);
-    });
+    }, shard);
     readers.set(key, created);
     r = created;
   }

@@ -10,7 +10,7 @@ import { rawMessageValue } from '../../activities/common/raw';
 import { deletePrefix, getObjectBytes, getObjectText } from '../../lib/s3';
 import { readEvents } from '../../shop/dataset/read-sources';
 import { ensureTopic, eventsProducer, produceEvents } from '../../shop/simulator/events';
-import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
+import { eventsProgressQuery, eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
 import { killDuringRange, rangeReloadedAfter, startWorkerProcess, until } from '../support/wait';
@@ -205,6 +205,48 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     const sumOf = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => loads.reduce((a, l) => a + l[k], 0);
     expect({ received: sumOf('received'), loaded: sumOf('loaded'), quarantined: sumOf('quarantined'), duplicates: sumOf('duplicates') })
       .toEqual({ received: m?.rows, loaded: ids.size, quarantined: m?.invalid, duplicates: m?.duplicates });
+  });
+
+  it('splits a 6-partition topic between two shards on two worker processes: each reads only its partitions, every event once', async () => {
+    // Its own event ids: the other tests stage the shared dataset's.
+    const own = await taggedDataset(`${tag}s`, { days: 1, scale: 0.1 });
+    const topic = await newTopic('shards', {}, 6);
+    const group = `test-${tag}-shards`;
+    const producer = eventsProducer(env.deps.kafka);
+    await producer.connect();
+    await produceEvents({ producer, topic, dataDir: own.dir });
+    await producer.disconnect();
+    const end = await endOffsets(topic);
+    expect([...end.values()].filter((o) => o > 0n).length).toBe(6); // every partition has events
+    const taskQueue = `test-ingest-events-shards-${tag}`;
+    const workers = [await startWorkerProcess(taskQueue), await startWorkerProcess(taskQueue)];
+    try {
+      const handles = await Promise.all([0, 1].map((index) => env.client.workflow.start(eventsStreamWorkflow, {
+        taskQueue, workflowId: `events/stream/test-${tag}-shard-${index}-of-2`,
+        // Short sessions, so each shard's totals (what its finished sessions read) catch up with the topic.
+        args: [{ topic, consumerGroup: group, shard: { index, count: 2 }, maxMessages: 2000, maxWaitMs: 300, idleSleepMs: 200, sessionMs: 1000 }],
+      })));
+      await until('the stored offsets to reach the end of the topic', async () => {
+        const stored = await storedOffsets(group, topic);
+        return [...end].every(([p, o]) => stored.get(p) === o) ? true : undefined;
+      });
+      // Each shard read exactly its own partitions' messages: the even ones, and the odd ones.
+      const sentTo = (parity: number) => [...end].filter(([p]) => p % 2 === parity).reduce((a, [, o]) => a + Number(o), 0);
+      const read = async () => Promise.all(handles.map(async (h) => (await h.query(eventsProgressQuery)).received));
+      await until('both shards to report what they read', async () => ((await read()).every((n, i) => n === sentTo(i)) ? true : undefined));
+      await new Promise((r) => setTimeout(r, 1500)); // another session each: nothing more is read
+      expect(await read()).toEqual([sentTo(0), sentTo(1)]);
+      await Promise.all(handles.map((h) => h.signal(stopEventsSignal)));
+      await Promise.all(handles.map((h) => h.result()));
+      const ids = new Set<string>();
+      for await (const e of readEvents(own.dir)) if (e.check.ok) ids.add(e.check.value.eventId);
+      const { rows } = await env.deps.staging.query<{ event_id: string }>('select event_id from staging.events where event_id like $1', [`${tag}s-%`]);
+      expect(rows.length).toBe(ids.size);
+      expect(new Set(rows.map((r) => r.event_id))).toEqual(ids);
+    } finally {
+      for (const w of workers) w.kill('SIGTERM');
+      own.remove();
+    }
   });
 
   it('quarantines every hostile message with its reason and exact bytes, loads the valid ones between them, and moves past all', async () => {
