@@ -8,8 +8,9 @@ const SOURCES = ['products', 'users', 'inventory', 'reviews'] as const;
 
 const { loadProducts, loadUsers, loadInventory, loadReviews } = activitiesOn<CatalogActivities>('heavy', {
   startToCloseTimeout: '30 minutes',
-  // Each source heartbeats once per keyset chunk.
-  heartbeatTimeout: '2 minutes',
+  // Each source heartbeats once per keyset chunk, and every 5 s from a timer: a worker killed
+  // mid-load is noticed in 30 s and the load retried on another (bench/scale-out.ts).
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
 });
 

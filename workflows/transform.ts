@@ -53,7 +53,8 @@ export interface TransformOutput extends PartitionOutput {
 
 const acts = activitiesOn<TransformActivities>('heavy', {
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
+  // The activities heartbeat every 5 s (activities/transform/index.ts): a dead worker is noticed in 30 s.
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 6 },
 });
 

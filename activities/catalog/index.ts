@@ -13,7 +13,7 @@ import { utcDate } from '../../lib/lake';
 import type { LoadSummary, PartitionInput } from '../../contract/pipeline';
 import { chunkSql, CATALOG_SPECS, CHUNK_COLUMNS, validateRow, type CatalogSource, type CatalogSourceSpec } from './sources';
 import { advanceCursor } from '../common/cursors';
-import { heartbeat } from '../common/heartbeat';
+import { heartbeat, whileAlive } from '../common/heartbeat';
 import { runLoad } from '../common/loads';
 import { inTransaction } from '../common/transaction';
 import { quarantineRecords, type Rejected } from '../common/quarantine';
@@ -96,7 +96,8 @@ async function loadSource(deps: CatalogDeps, spec: CatalogSourceSpec, input: Cat
   let chunks = 0;
   let received = 0;
   const beat = () => heartbeat({ source: spec.source, chunks, received });
-  return withSnapshot(deps.shop, async (shop) => {
+  // A timer heartbeats too, so a dead worker is noticed within the 30 s timeout however slow a chunk is.
+  return whileAlive(() => withSnapshot(deps.shop, async (shop) => {
     const loadId = await loadIdFor(deps, shop, spec, `${input.workflowId}/${spec.source}`, window, beat);
     const meta = { loadId, pipeline: 'catalog', source: spec.source, partitionStart: start, partitionEnd: end };
     const load = await runLoad(deps.staging, meta, async (client) => {
@@ -126,7 +127,7 @@ async function loadSource(deps: CatalogDeps, spec: CatalogSourceSpec, input: Cat
       return { received, loaded, quarantined: rejected.length, duplicates: valid - loaded, detail: { chunks, sha256: hash.digest('hex') } };
     });
     return { load, chunks };
-  });
+  }), () => ({ source: spec.source, chunks, received }));
 }
 
 export function createCatalogActivities(deps: CatalogDeps) {

@@ -34,6 +34,20 @@ export function keepAlive(details?: unknown): void {
 }
 
 /**
+ * Runs `work` with a keepAlive every `everyMs` (default 5 s; `details()` is sent with each), so a
+ * worker that dies mid-work is noticed within the activity's heartbeat timeout, however long one
+ * statement or chunk of it takes.
+ */
+export async function whileAlive<T>(work: () => Promise<T>, details?: () => unknown, everyMs = 5000): Promise<T> {
+  const timer = setInterval(() => keepAlive(details?.()), everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
  * A long session's hand-over. A session activity (workflows/supervise.ts) runs for an hour with a
  * retry budget of a few attempts, and Temporal counts attempts per activity, not per failure
  * streak: a worker killed, then S3 down a minute later, then PostgreSQL restarted, each with the

@@ -7,7 +7,8 @@ import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { loadDataChecks, type DataCheck } from '../../lib/data-checks';
 import { rethrowClassified } from '../../lib/errors';
-import { keepAlive } from '../common/heartbeat';
+// alive: heartbeats every 5 s while the work runs (COPY streams and one-date rebuilds have no natural progress points).
+import { whileAlive as alive } from '../common/heartbeat';
 import { extractSource, type ExtractInput, type ExtractOutput } from './extract';
 import { writeCurated, writeCuratedSnapshots, type CuratedInput, type CuratedOutput } from './lake';
 import { clearPendingDates, loadDate, type LoadDateInput, type LoadDateOutput } from './load';
@@ -18,16 +19,6 @@ export type { LoadDateInput, LoadDateOutput } from './load';
 
 /** dataChecks: the checks run on every rebuilt date (default: sql/checks as they are; the worker applies ETL_DATA_CHECKS). */
 export interface TransformDeps { staging: Pool; analytics: Pool; s3: S3Client; bucket: string; pseudonymKey: string; dataChecks?: DataCheck[] }
-
-/** Heartbeats every 15 s while `work` runs: COPY streams and one-date rebuilds have no natural progress points. */
-async function alive<T>(work: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => keepAlive(), 15_000);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** The workflow run this activity serves; none when called outside an activity (tests, benches). */
 function currentRun(): { workflowId: string; runId: string } | undefined {
