@@ -17,9 +17,9 @@ const delivery = proxyActivities<AlertActivities>({ startToCloseTimeout: '30 sec
  * delivery_error meanwhile, and `etl alerts` shows it. Started by the run that raised the alert
  * and abandoned by it, under the id `alert-delivery/<alertId>`, so there is one per alert.
  */
-export async function alertDeliveryWorkflow(input: { alertId: string }): Promise<void> {
+export async function alertDeliveryWorkflow(input: { alertId: string; resolved?: boolean }): Promise<void> {
   try {
-    await delivery.deliverAlert({ alertId: input.alertId });
+    await delivery.deliverAlert({ alertId: input.alertId, ...(input.resolved ? { resolved: true } : {}) });
   } catch (err) {
     // The row stays with delivery_error set and shows in `etl alerts`; nothing more to do here.
     log.warn('alert webhook delivery failed', { alertId: input.alertId, error: causeMessage(err) });
@@ -31,10 +31,15 @@ export async function recordAlert(input: RaiseAlertInput): Promise<boolean> {
   return (await alerts.raiseAlert(input)).created;
 }
 
-/** Leaves the webhook of a recorded alert to an abandoned alertDeliveryWorkflow; false when one is already running for it. */
-export async function deliverLater(alertId: string): Promise<boolean> {
+/**
+ * Leaves the webhook of a recorded alert (or, `resolved`, of its clearing: `alert-delivery/<id>/resolved`)
+ * to an abandoned alertDeliveryWorkflow; false when one is already running for it.
+ */
+export async function deliverLater(alertId: string, resolved = false): Promise<boolean> {
   try {
-    await startChild(alertDeliveryWorkflow, { workflowId: `alert-delivery/${alertId}`, args: [{ alertId }], parentClosePolicy: ParentClosePolicy.ABANDON });
+    await startChild(alertDeliveryWorkflow, {
+      workflowId: `alert-delivery/${alertId}${resolved ? '/resolved' : ''}`, args: [resolved ? { alertId, resolved } : { alertId }], parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
     return true;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -1,9 +1,10 @@
 /**
  * The freshness check (issue 16, docs/operations.md), started every 5 minutes by its own schedule
  * (`etl-freshness`, overlap SKIP): raises a `stale` alert when a table is past its SLA, sends it to
- * the webhook, and clears it when the table catches up (activities/monitor/freshness.ts).
+ * the webhook, and clears it when the table catches up, sending the webhook a `resolved` notice
+ * (activities/monitor/freshness.ts, activities/common/alerts.ts).
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { MonitorActivities } from '../activities/monitor';
 import type { CheckFreshnessOutput } from '../activities/monitor/freshness';
 import { deliverLater } from './alerting';
@@ -15,9 +16,13 @@ export interface FreshnessInput {
 
 const { checkFreshness } = proxyActivities<MonitorActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3, initialInterval: '2 seconds' } });
 
+export const RESOLVED_PATCH = 'freshness-sends-resolved';
+
 export async function freshnessWorkflow(input: FreshnessInput = {}): Promise<CheckFreshnessOutput> {
   const { workflowId, runId } = workflowInfo();
   const out = await checkFreshness({ slaMinutes: input.slaMinutes, workflowId, runId });
   for (const id of out.raised) await deliverLater(id);
+  // The clearing goes to the webhook too, as resolved (runs from before this patch did not send it).
+  if (patched(RESOLVED_PATCH)) for (const id of out.cleared) await deliverLater(id, true);
   return out;
 }

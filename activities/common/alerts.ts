@@ -33,10 +33,14 @@ export interface RaiseAlertInput {
 /** created: the row is this run's (written by this call or an earlier attempt of it). */
 export interface RaiseAlertOutput { alertId: string; created: boolean }
 
-export interface DeliverAlertInput { alertId: string }
+/** resolved: send the alert's clearing (a cleared stale alert) instead of the alert itself. */
+export interface DeliverAlertInput { alertId: string; resolved?: boolean }
 export interface DeliverAlertOutput { alertId: string; delivered: 'sent' | 'already-sent' | 'no-webhook' }
 
-interface AlertRow { alert_id: string; raised_at: Date; pipeline: string; partition_start: Date | null; kind: string; message: string; workflow_id: string; run_id: string; delivered_at: Date | null }
+interface AlertRow {
+  alert_id: string; raised_at: Date; pipeline: string; partition_start: Date | null; kind: string; message: string; workflow_id: string; run_id: string;
+  delivered_at: Date | null; cleared_at: Date | null; clear_delivered_at: Date | null;
+}
 
 /** Writes the alert row unless its id exists; true when this call wrote it. Takes a client to write it inside a caller's transaction. */
 export async function insertAlert(db: Pool | PoolClient, input: RaiseAlertInput): Promise<boolean> {
@@ -81,11 +85,12 @@ export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
       return rows.map((r) => r.alert_id);
     },
 
-    async deliverAlert({ alertId }: DeliverAlertInput): Promise<DeliverAlertOutput> {
+    async deliverAlert({ alertId, resolved = false }: DeliverAlertInput): Promise<DeliverAlertOutput> {
       if (!alertWebhookUrl) return { alertId, delivered: 'no-webhook' };
       const { rows } = await staging.query<AlertRow>('select * from etl.alerts where alert_id = $1', [alertId]);
       const row = rows[0];
       if (!row) throw new Error(`alert ${alertId} is not in etl.alerts; raiseAlert must run first`);
+      if (resolved) return deliverResolved(alertWebhookUrl, row);
       if (row.delivered_at) return { alertId, delivered: 'already-sent' };
       try {
         await post(alertWebhookUrl, row);
@@ -99,11 +104,31 @@ export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
       return { alertId, delivered: 'sent' };
     },
   };
+
+  /** The clearing of a cleared alert, once accepted (clear_delivered_at); its delivery retries are the workflow's. */
+  async function deliverResolved(url: string, row: AlertRow): Promise<DeliverAlertOutput> {
+    const alertId = row.alert_id;
+    if (!row.cleared_at) throw new Error(`alert ${alertId} is not cleared; only a cleared alert is sent as resolved`);
+    if (row.clear_delivered_at) return { alertId, delivered: 'already-sent' };
+    try {
+      await post(url, row, true);
+    } catch (err) {
+      rethrowClassified(err, `delivering the clearing of alert ${alertId} to the webhook (check ALERT_WEBHOOK_URL)`);
+    }
+    await staging.query('update etl.alerts set clear_delivered_at = now() where alert_id = $1', [alertId]);
+    return { alertId, delivered: 'sent' };
+  }
 }
 
-async function post(url: string, row: AlertRow): Promise<void> {
+/**
+ * status 'firing' for an alert, 'resolved' for its clearing (Alertmanager's words): a receiver
+ * that pages on firing closes the page on resolved. The Idempotency-Key is the alert id, plus
+ * `/resolved` for the clearing.
+ */
+async function post(url: string, row: AlertRow, resolved = false): Promise<void> {
   const body = {
     alertId: row.alert_id,
+    status: resolved ? 'resolved' : 'firing',
     kind: row.kind,
     pipeline: row.pipeline,
     partitionStart: row.partition_start?.toISOString() ?? null,
@@ -111,12 +136,13 @@ async function post(url: string, row: AlertRow): Promise<void> {
     workflowId: row.workflow_id,
     runId: row.run_id,
     raisedAt: row.raised_at.toISOString(),
+    ...(resolved ? { clearedAt: row.cleared_at?.toISOString() ?? null } : {}),
     // Chat webhooks (Slack, Mattermost) show `text`; other receivers read the fields above.
-    text: `[etl ${row.kind}] ${row.pipeline}: ${row.message}`,
+    text: resolved ? `[etl ${row.kind} resolved] ${row.pipeline}: cleared at ${row.cleared_at?.toISOString() ?? '?'} (was: ${row.message})` : `[etl ${row.kind}] ${row.pipeline}: ${row.message}`,
   };
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': row.alert_id },
+    headers: { 'content-type': 'application/json', 'idempotency-key': resolved ? `${row.alert_id}/resolved` : row.alert_id },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
