@@ -3,7 +3,7 @@ import { loadConfig, scrubSecrets } from '../config';
 import { ACTIVITY_SLOTS, createWorker } from './worker';
 import { startMlWorker, type MlWorker } from './ml';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { jsonLine } from './logging';
+import { jsonLine, pythonLevel, workerLine } from './logging';
 import { Client, Connection } from '@temporalio/client';
 import { makeKafka, makePool } from '../lib/clients';
 import { assertPortFree, sdkMetricsAddress, SOURCE_TIMEOUT_MS, startMetricsServer, type MetricsServer } from './metrics';
@@ -27,7 +27,8 @@ export function parseQueueRoles(list: string | undefined): QueueRole[] {
 export async function runWorker(opts: { taskQueue?: string; queues?: string } = {}): Promise<void> {
   const config = loadConfig();
   // The worker's own lines, in the format of the SDK's (JSON with ETL_LOG_FORMAT=json).
-  const say = (msg: string) => console.log(config.ETL_LOG_FORMAT === 'json' ? JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg }) : msg);
+  const line = (level: 'INFO' | 'WARN' | 'ERROR', msg: string, extra?: Record<string, string>) => workerLine(config.ETL_LOG_FORMAT === 'json', level, msg, (t) => scrubSecrets(t, config), extra);
+  const say = (msg: string) => console.log(line('INFO', msg));
   const { roles, ml: wantMl } = parseWorkerRoles(opts.queues);
   parseFreshnessMinutes(config.ETL_FRESHNESS_MINUTES); // a bad ETL_FRESHNESS_MINUTES stops the worker naming it
   // A shutdown asked for (Ctrl-C, a supervisor): the ML worker in the same process group ends too, and that is expected.
@@ -53,7 +54,7 @@ export async function runWorker(opts: { taskQueue?: string; queues?: string } = 
       const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
       const why = `/metrics could not listen on ${config.ETL_METRICS_HOST}:${config.ETL_METRICS_PORT} or the SDK exporter on port ${config.ETL_METRICS_PORT + 1}${inUse ? ' (in use: another worker on this machine? give each its own ETL_METRICS_PORT, two apart, or 0 for none)' : ''}: ${err instanceof Error ? err.message : String(err)}`;
       if (process.env.ETL_METRICS_PORT !== undefined) throw new Error(why);
-      console.warn(`WARN ${why}; running without /metrics`);
+      console.warn(line('WARN', `WARN ${why}; running without /metrics`));
     }
   }
   // Before any connection: the SDK's runtime metrics go to its own exporter, appended to /metrics;
@@ -73,12 +74,14 @@ export async function runWorker(opts: { taskQueue?: string; queues?: string } = 
     try {
       ml = await startMlWorker(config, {
         baseQueue: opts.taskQueue,
+        // The Python worker's output: `[ml] …`, or JSON lines with component "ml".
+        log: (l) => console.log(config.ETL_LOG_FORMAT === 'json' ? line(pythonLevel(l), l, { component: 'ml' }) : `[ml] ${l}`),
         onExit: (code, signal) => {
           if (stopping) return;
           const why = `the ML worker exited (code ${code}, signal ${signal})`;
-          if (!opts.queues) return console.warn(`WARN ${why}: churn training waits for one (npx etl worker --queues ml)`);
+          if (!opts.queues) return console.warn(line('WARN', `WARN ${why}: churn training waits for one (npx etl worker --queues ml)`));
           // Asked for by name: this process exists for it, so it ends with it, and a supervisor restarts it.
-          console.error(`${why}; stopping`);
+          console.error(line('ERROR', `${why}; stopping`));
           process.exitCode = 1;
           if (started) started.shutdown();
           else process.kill(process.pid, 'SIGTERM');
@@ -88,7 +91,7 @@ export async function runWorker(opts: { taskQueue?: string; queues?: string } = 
     } catch (err) {
       // Implied by the default roles: the pipelines run without it; churn training waits for one.
       if (opts.queues) throw err;
-      console.warn(`WARN the ML worker did not start, so churn training will wait for one (npx etl churn setup; npx etl worker --queues ml): ${err instanceof Error ? err.message : String(err)}`);
+      console.warn(line('WARN', `WARN the ML worker did not start, so churn training will wait for one (npx etl churn setup; npx etl worker --queues ml): ${err instanceof Error ? err.message : String(err)}`));
     }
   }
   try {

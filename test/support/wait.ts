@@ -21,12 +21,11 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
 /**
  * Starts `etl worker` in a child process (so a test can kill it) and resolves once it polls. It
  * inherits the file's environment: its own databases and the test namespace (test/file-setup.ts).
- * `env` replaces the inherited environment (a run with databases of its own). With `log`, its whole output is appended to that file (the chaos run keeps it); without, the
- * error of a worker that never polls carries the end of its stderr.
- */
-/**
- * `etl worker` as a child process on the test's queue: the TypeScript queues only (`queues`, default
- * without the Python ML worker) and no /metrics unless `metricsPort` is given (several run at once).
+ * `env` replaces the inherited environment (a run with databases of its own). With `log`, its
+ * whole output is appended to that file (the chaos run keeps it); without, the error of a worker
+ * that never polls carries the end of its stderr. It serves the TypeScript queues only (`queues`,
+ * default without the Python ML worker), with no /metrics unless `metricsPort` is given (several
+ * run at once).
  */
 export function startWorkerProcess(taskQueue: string, opts: { log?: string; env?: NodeJS.ProcessEnv; queues?: string; metricsPort?: number } = {}): Promise<ChildProcess> {
   const env = { ...(opts.env ?? process.env), ETL_METRICS_PORT: String(opts.metricsPort ?? 0) };

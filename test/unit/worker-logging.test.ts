@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '@temporalio/worker';
-import { conciseLine, jsonLine, pipelineOf } from '../../workers/logging';
+import { conciseLine, jsonLine, pipelineOf, pythonLevel, workerLine } from '../../workers/logging';
 import { loadConfig, scrubSecrets } from '../../config';
 
 const entry = (level: LogEntry['level'], message: string, meta: Record<string, unknown>): LogEntry => ({ level, message, meta, timestampNanos: 0n });
@@ -55,5 +55,18 @@ describe('JSON log lines (ETL_LOG_FORMAT=json)', () => {
     expect(pipelineOf('scheduled/orders-2026-12-05T10:02:00Z')).toBe('orders');
     expect(pipelineOf('churn/latest/20261205T081453916Z')).toBe('churn');
     expect(pipelineOf(undefined)).toBeUndefined();
+  });
+
+  it("carry the worker's own lines and the Python ML worker's too, scrubbed, with their level", () => {
+    const config = loadConfig({ PSEUDONYM_KEY: 'pseudonym-key-value-7890123' });
+    const scrub = (t: string) => scrubSecrets(t, config);
+    const ml = JSON.parse(workerLine(true, pythonLevel('WARNING:temporalio.worker:slow poll with pseudonym-key-value-7890123'), 'WARNING:temporalio.worker:slow poll with pseudonym-key-value-7890123', scrub, { component: 'ml' })) as Record<string, unknown>;
+    expect(ml).toMatchObject({ level: 'WARN', msg: 'WARNING:temporalio.worker:slow poll with ***', component: 'ml' });
+    expect(typeof ml.ts).toBe('string');
+    expect(pythonLevel('Traceback (most recent call last):')).toBe('ERROR');
+    expect(pythonLevel('ValueError: bad input')).toBe('ERROR');
+    expect(pythonLevel('INFO:shop_ml:trained 2 models')).toBe('INFO');
+    // Without json: the message as is, scrubbed.
+    expect(workerLine(false, 'INFO', 'worker polling "etl"', scrub)).toBe('worker polling "etl"');
   });
 });
