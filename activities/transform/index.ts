@@ -2,7 +2,6 @@
  * The hourly transform's activities: extract (dedup, clean, pseudonymise) per source, load one
  * analytics date (enrich, aggregate, one transaction), write one date's curated Parquet.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { loadDataChecks, type DataCheck } from '../../lib/data-checks';
@@ -10,7 +9,7 @@ import { rethrowClassified } from '../../lib/errors';
 // alive: heartbeats every 5 s while the work runs (COPY streams and one-date rebuilds have no natural progress points).
 import { whileAlive as alive } from '../common/heartbeat';
 import { extractSource, type ExtractInput, type ExtractOutput } from './extract';
-import { writeCurated, writeCuratedSnapshots, type CuratedInput, type CuratedOutput } from './lake';
+import { writeCurated, writeCuratedSnapshots, type CuratedInput, type CuratedOutput, type LakeDeps } from './lake';
 import { clearPendingDates, loadDate, type LoadDateInput, type LoadDateOutput } from './load';
 
 export type { ExtractInput, ExtractOutput } from './extract';
@@ -18,7 +17,7 @@ export type { CuratedInput, CuratedOutput } from './lake';
 export type { LoadDateInput, LoadDateOutput } from './load';
 
 /** dataChecks: the checks run on every rebuilt date (default: sql/checks as they are; the worker applies ETL_DATA_CHECKS). */
-export interface TransformDeps { staging: Pool; analytics: Pool; s3: S3Client; bucket: string; pseudonymKey: string; dataChecks?: DataCheck[] }
+export interface TransformDeps extends LakeDeps { staging: Pool; pseudonymKey: string; dataChecks?: DataCheck[] }
 
 /** The workflow run this activity serves; none when called outside an activity (tests, benches). */
 function currentRun(): { workflowId: string; runId: string } | undefined {

@@ -39,7 +39,11 @@ export const CURATED_SNAPSHOTS: Record<string, string> = {
 export interface CuratedInput { date: string; tables?: string[] }
 export interface CuratedOutput { date: string; objects: number; rows: Record<string, number> }
 
-export interface LakeDeps { analytics: Pool; s3: S3Client; bucket: string }
+/**
+ * beforeUpload: a test's pause point, called after a table's copy is read and before it is uploaded
+ * (test/integration/transform-lake.test.ts holds a run there to show the date lock at work).
+ */
+export interface LakeDeps { analytics: Pool; s3: S3Client; bucket: string; beforeUpload?: (date: string, table: string) => Promise<void> }
 
 export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries: Record<string, (d: string) => string> = CURATED_BY_DATE): Promise<CuratedOutput> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) throw new Error(`curated partition date must be YYYY-MM-DD, got ${input.date}`);
@@ -65,6 +69,7 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
       const n = await queryToParquet(client, sql(input.date), file);
       rows[table] = n;
       const key = lakeKey('curated', table, input.date, PART_NAME);
+      await deps.beforeUpload?.(input.date, table);
       if (n > 0) {
         await putObject(deps.s3, deps.bucket, key, await readFile(file), 'application/vnd.apache.parquet');
         objects += 1;

@@ -18,6 +18,7 @@ import { testEnv, type TestEnv } from '../support/env';
 import { expectedMetrics } from '../support/transform-expected';
 import { runTransforms } from '../support/transform-run';
 import { seedStaging } from '../support/transform-seed';
+import { until } from '../support/wait';
 
 /** One comparable string per value, whichever library produced it. */
 function canon(v: unknown): string {
@@ -191,6 +192,55 @@ describe('curated lake and privacy of the transform (real Temporal, PostgreSQL, 
     });
     expect(await expectCuratedEqualsAnalytics(dates)).toBeGreaterThan(100);
   }, 300_000);
+
+  it("a curated copy read before another run loads its date is uploaded before that run's own, not after: the date lock, shown with a pause between snapshot and upload", async () => {
+    // Run A snapshots date d and stops before uploading user_behavior (a test pause inside
+    // writeCurated). New events of d arrive, and run B extracts and loads them. B's load needs d's
+    // lock, which A holds until its uploads are done, so B waits; A is let go once B waits (or once
+    // B has finished, which only happens without the lock: then A's old copy lands last).
+    // A date with events (their user_behavior rows change).
+    const { rows: busiest } = await env.deps.staging.query<{ d: string }>(
+      `select to_char((ts at time zone 'UTC')::date, 'YYYY-MM-DD') d from staging.events where event_id like $1 group by 1 order by count(*) desc limit 1`, [`${prefix}%`]);
+    const d = busiest[0]?.d as string;
+    expect(dates).toContain(d);
+    let reached: () => void = () => undefined;
+    const atPause = new Promise<void>((r) => (reached = r));
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    let pauses = 0;
+    const held = createTransformActivities({ ...env.deps, beforeUpload: async (date: string, table: string) => {
+      if (date !== d || table !== 'user_behavior' || pauses++ > 0) return;
+      reached();
+      await released;
+    } });
+    const a = held.writeCuratedDate({ date: d });
+    try {
+      await atPause;
+      const { rowCount } = await env.deps.staging.query(
+        `insert into staging.events (event_id, event_name, user_id, session_id, product_id, order_id, price, ts, kafka_partition, kafka_offset, load_id)
+         select event_id || '-lk', event_name, user_id, session_id, product_id, order_id, price, ts, kafka_partition, kafka_offset, load_id
+         from staging.events where event_id like $1 and event_id not like '%-ov%' and event_id not like '%-lk' and (ts at time zone 'UTC')::date = $2::date limit 50`, [`${prefix}%`, d]);
+      expect(rowCount).toBeGreaterThan(0);
+      let bDone = false;
+      const part = partitionAt('transform', new Date());
+      const b = env.withWorker(() => env.client.workflow.execute(transformWorkflow, { taskQueue: env.taskQueue, workflowId: `${partitionWorkflowId('transform', part.partitionStart)}/lock-${prefix}`, args: [part] }))
+        .finally(() => { bDone = true; });
+      const waiting = async () => (await env.deps.analytics.query(
+        `select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%transform-date%'`)).rows.length > 0;
+      const bWaited = await until('run B waiting for the date lock, or finished', async () => (bDone ? 'finished' : (await waiting()) ? 'waited' : undefined), 120_000, 50);
+      release();
+      await a;
+      await b;
+      const { rows } = await env.deps.analytics.query<{ n: string }>(`select count(*) n from user_behavior where date = $1 and event_id like '%-lk'`, [d]);
+      expect(Number(rows[0]?.n)).toBe(rowCount);
+      // The lake equals analytics (without the lock, A's old user_behavior lands after B's), and B did wait.
+      await expectCuratedEqualsAnalytics([d]);
+      expect(bWaited).toBe('waited');
+    } finally {
+      release(); // a failure above must not leave run A paused with its lock and connection
+      await a.catch(() => undefined);
+    }
+  }, 180_000);
 
   it('etl lake query answers a dt-filtered query from the matching objects only', async () => {
     const d = dates[dates.length - 1]!;
