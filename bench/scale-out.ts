@@ -6,10 +6,11 @@
  * - two: two workers on the same task queues;
  * - two-kill: two workers, and one is killed -9 once a third of the one-worker run's loads have
  *   committed, and not started again: the other must take over everything it held.
- * Each run: the events stream split in two shards (partitions p mod 2) of one consumer group; a
- * backfill of orders and catalog over the dataset's range, in runs of 6 hours of orders and a day
- * of catalog, `--concurrency` children at once; the purchase-file drops; then, once every event is
- * staged, a transform backfill over the range (its date loads run on the heavy queue).
+ * Each run: the events stream split in two shards (partitions p mod 2) of one consumer group;
+ * backfills of orders over the dataset's range in runs of 6 hours, and of the catalog from two years
+ * before it (when the generator's users signed up) in runs of 30 days, `--concurrency` children at
+ * once each; the purchase-file drops; then, once every event is staged, a transform backfill over
+ * the range (its date loads run on the heavy queue).
  * Reported: wall time per phase and rows per second with 1 and 2 workers; where the work ran (the
  * worker identity of every activity and workflow task in the runs' histories, per queue); what
  * the killed worker held and who finished it; and the checksums of every staging table, loaded file,
@@ -45,6 +46,8 @@ const RUNS = [
   { name: 'two-kill', workers: 2, kill: true },
 ] as const;
 type RunName = (typeof RUNS)[number]['name'];
+/** Partitions per child run: 6 hours of orders, 30 days of catalog, one transform over the range. */
+const RUN_SIZES = { orders: 36, catalog: 48 * 30, files: 288, transform: 0 } as const;
 
 interface Spread { activities: Record<string, number[]>; workflowTasks: number[]; retried: Array<{ activity: string; attempt: number; finishedBy: number; startedAt: number }> }
 /** Where the machine's CPU went in a phase: busy share of all cores, and CPU seconds by process group. */
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
     const setup = { generateSeconds: (generated - t0) / 1000, serveSeconds: (Date.now() - generated) / 1000 };
     const from = manifest.range.start;
     const to = new Date(Date.parse(manifest.range.end) + 86_400_000).toISOString(); // orders still changing after the last day
+    const catalogFrom = new Date(Date.parse(from) - 731 * 86_400_000).toISOString();
     console.log(JSON.stringify({ dataset: { start, days, scale: Number(values.scale), rows: manifest.totals.rows, events }, setup, topic: s.topic, partitions: 6, workerLog }));
     const workerEnv: NodeJS.ProcessEnv = {
       ...process.env, ...isolated.dbEnv, S3_BUCKET: bucket, ORDERS_API_URL: s.shop.apiUrl ?? '',
@@ -117,9 +121,12 @@ async function main(): Promise<void> {
       const shards = await Promise.all([0, 1].map((index) => client.workflow.start(eventsStreamWorkflow, {
         ...opts(`events/shard-${index}`), args: [{ topic: s.topic, consumerGroup: `scale-${tag}`, shard: { index, count: 2 }, maxMessages: 5000, maxWaitMs: 500, idleSleepMs: 200 }],
       })));
-      const ingestion = await client.workflow.start(backfillWorkflow, {
-        ...opts('backfill/ingestion'), args: [{ pipelines: ['orders', 'catalog'], from, to, concurrency, runSizes: { orders: 36, catalog: 48, files: 288, transform: 0 } }],
-      });
+      // Orders over the range in 6-hour runs; the catalog from two years before it (the generator's
+      // users signed up up to 730 days before the first day) in runs of 30 days.
+      const backfills = await Promise.all([
+        client.workflow.start(backfillWorkflow, { ...opts('backfill/orders'), args: [{ pipelines: ['orders'], from, to, concurrency, runSizes: { ...RUN_SIZES } }] }),
+        client.workflow.start(backfillWorkflow, { ...opts('backfill/catalog'), args: [{ pipelines: ['catalog'], from: catalogFrom, to, concurrency, runSizes: { ...RUN_SIZES } }] }),
+      ]);
       const files = await client.workflow.start(filesPipelineWorkflow, { ...opts('files'), args: [{ ...partitionAt('files', new Date(Date.now() + 300_000)), backfill: true, dropPrefix: s.dropPrefix }] });
 
       // The kill: once a third of the one-worker run's loads have committed.
@@ -141,8 +148,10 @@ async function main(): Promise<void> {
         console.log(JSON.stringify({ run: r.name, killed }));
       })() : Promise.resolve();
 
-      const backfillOut = await ingestion.result();
-      if (backfillOut.failed > 0) problems.push(`${r.name}: the ingestion backfill failed ${backfillOut.failed} partitions: ${JSON.stringify(backfillOut.failedPartitions.slice(0, 3))}`);
+      for (const b of backfills) {
+        const out = await b.result();
+        if (out.failed > 0) problems.push(`${r.name}: ${b.workflowId} failed ${out.failed} partitions: ${JSON.stringify(out.failedPartitions.slice(0, 3))}`);
+      }
       await files.result();
       while ((await staged()) < events) {
         if (Date.now() - began > 30 * 60_000) throw new Error(`${r.name}: ${await staged()} of ${events} events staged after 30 minutes`);
@@ -153,7 +162,7 @@ async function main(): Promise<void> {
       await Promise.all(shards.map((h) => h.result()));
       const ingested = Date.now();
       const cpu1 = cpuSample(group);
-      const transform = await client.workflow.execute(backfillWorkflow, { ...opts('backfill/transform'), args: [{ pipelines: ['transform'], from, to, concurrency, runSizes: { orders: 36, catalog: 48, files: 288, transform: 0 } }] });
+      const transform = await client.workflow.execute(backfillWorkflow, { ...opts('backfill/transform'), args: [{ pipelines: ['transform'], from, to, concurrency, runSizes: { ...RUN_SIZES } }] });
       if (transform.failed > 0) problems.push(`${r.name}: the transform backfill failed: ${JSON.stringify(transform.failedPartitions.slice(0, 3))}`);
       const ended = Date.now();
       const cpu2 = cpuSample(group);

@@ -5,7 +5,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import { Pool, type PoolConfig } from 'pg';
-import type { Config } from '../config';
+import { scrubSecrets, type Config } from '../config';
+import { workerLine } from './log-line';
 
 // The SDK warns on every process that Node 20 loses support in 2027; the README states the Node range.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -20,7 +21,8 @@ export function makeS3(config: Config): S3Client {
 }
 
 export function makeKafka(config: Config, clientId = 'shop-etl'): Kafka {
-  return new Kafka({ clientId, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN, logCreator: kafkaLog, retry: { retries: 8 } });
+  const logCreator = config.ETL_LOG_FORMAT === 'json' ? kafkaLogAs(true, (t) => scrubSecrets(t, config)) : kafkaLog;
+  return new Kafka({ clientId, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN, logCreator, retry: { retries: 8 } });
 }
 
 // Protocol errors kafkajs retries by itself (a fresh broker electing its coordinators and leaders,
@@ -31,15 +33,21 @@ const RETRIED = /coordinator is not available|not the correct coordinator|coordi
 /**
  * kafkajs's logger: one line per entry on stderr, without the retried protocol errors, and without
  * the warning on every idempotent producer that bounded retries "may invalidate EoS" (our exactly
- * once rests on offsets committed in PostgreSQL, not on producer idempotence).
+ * once rests on offsets committed in PostgreSQL, not on producer idempotence). With `json`
+ * (ETL_LOG_FORMAT=json), a JSON line with `component: 'kafkajs'`.
  */
-export const kafkaLog: logCreator = () => ({ namespace, level, log }) => {
-  if (log.message.startsWith('Limiting retries for the idempotent producer')) return;
-  const error = typeof log.error === 'string' ? log.error : '';
-  if (RETRIED.test(error)) return;
-  const label = level === logLevel.ERROR ? 'ERROR' : level === logLevel.WARN ? 'WARN' : 'INFO';
-  console.error(`[kafkajs ${label}] ${namespace ? `${namespace}: ` : ''}${log.message}${error ? `: ${error}` : ''}`);
-};
+export function kafkaLogAs(json: boolean, scrub: (text: string) => string = (t) => t): logCreator {
+  return () => ({ namespace, level, log }) => {
+    if (log.message.startsWith('Limiting retries for the idempotent producer')) return;
+    const error = typeof log.error === 'string' ? log.error : '';
+    if (RETRIED.test(error)) return;
+    const label = level === logLevel.ERROR ? 'ERROR' : level === logLevel.WARN ? 'WARN' : 'INFO';
+    const text = `${namespace ? `${namespace}: ` : ''}${log.message}${error ? `: ${error}` : ''}`;
+    console.error(json ? workerLine(true, label, text, scrub, { component: 'kafkajs' }) : `[kafkajs ${label}] ${scrub(text)}`);
+  };
+}
+
+export const kafkaLog: logCreator = kafkaLogAs(false);
 
 /** analyst: the analytics database as etl_analyst (names masked; only what that role is granted). */
 export type DatabaseName = 'staging' | 'analytics' | 'analyst' | 'shop' | 'shopOwner' | 'admin';

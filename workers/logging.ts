@@ -78,14 +78,7 @@ export function jsonLine(entry: LogEntry, scrub: (text: string) => string = (t) 
   return JSON.stringify(Object.fromEntries(Object.entries(line).filter(([, v]) => v !== undefined)));
 }
 
-/**
- * A line the worker writes itself, not through the SDK's logger (its start-up lines, its warnings,
- * the Python ML worker's output): as is, or with `json` one JSON object like jsonLine's, `extra`
- * fields added (`component: 'ml'`), the message scrubbed.
- */
-export function workerLine(json: boolean, level: 'INFO' | 'WARN' | 'ERROR', msg: string, scrub: (text: string) => string, extra: Record<string, string> = {}): string {
-  return json ? JSON.stringify({ ts: new Date().toISOString(), level, msg: scrub(msg), ...extra }) : scrub(msg);
-}
+export { workerLine } from '../lib/log-line';
 
 /** The level of a line of Python's logging or a traceback (WARN, ERROR, else INFO). */
 export function pythonLevel(line: string): 'INFO' | 'WARN' | 'ERROR' {

@@ -67,7 +67,8 @@ export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
 
     /**
      * Alerts still unsent to the webhook: raised at least `olderThanSeconds` ago (their raiser's
-     * own delivery had its chance) and within `withinHours`. None when no webhook is set. Activities
+     * own delivery had its chance) and within `withinHours`, and not cleared since (a stale alert
+     * whose table caught up before it could be sent is not sent late). None when no webhook is set. Activities
      * that write an alert in their own transaction (the events stream's data_lost) send it once,
      * best effort; the schedule monitor sends what is left (workflows/monitor.ts).
      */
@@ -76,7 +77,7 @@ export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
       // Least recently tried first (none tried before all tried), not tried in the last 10 minutes,
       // and not given up on: a dead or refusing webhook is tried a bounded number of times.
       const { rows } = await staging.query<{ alert_id: string }>(
-        `select alert_id from etl.alerts where delivered_at is null
+        `select alert_id from etl.alerts where delivered_at is null and cleared_at is null
            and raised_at < now() - make_interval(secs => $1::float8) and raised_at > now() - make_interval(hours => $2::int)
            and delivery_attempts < $4::int
            and (last_delivery_attempt is null or last_delivery_attempt < now() - interval '10 minutes')
@@ -110,9 +111,13 @@ export function createAlertActivities({ staging, alertWebhookUrl }: AlertDeps) {
     const alertId = row.alert_id;
     if (!row.cleared_at) throw new Error(`alert ${alertId} is not cleared; only a cleared alert is sent as resolved`);
     if (row.clear_delivered_at) return { alertId, delivered: 'already-sent' };
+    // Resolved never goes out before firing: while the alert's own delivery is still being retried,
+    // this attempt fails and is retried too (for about the same hour).
+    if (!row.delivered_at) throw new Error(`alert ${alertId} has not been sent to the webhook yet; its clearing is sent after it`);
     try {
       await post(url, row, true);
     } catch (err) {
+      await staging.query('update etl.alerts set delivery_error = $2 where alert_id = $1', [alertId, `resolved: ${err instanceof Error ? err.message : String(err)}`.slice(0, 1000)]);
       rethrowClassified(err, `delivering the clearing of alert ${alertId} to the webhook (check ALERT_WEBHOOK_URL)`);
     }
     await staging.query('update etl.alerts set clear_delivered_at = now() where alert_id = $1', [alertId]);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { loadConfig, type Config } from '../../config';
+import { makeKafka } from '../../lib/clients';
 import { makeTemporalClient, workflowUiUrl } from '../../lib/temporal';
 import { EtlPartition, EtlPipeline } from '../../workflows/search-attributes';
 import { printData } from '../output';
@@ -16,6 +17,17 @@ const EVENTS_WORKFLOW_TYPE = 'eventsStreamWorkflow';
 /** The workflow ids of a stream split `shards` ways (one: the plain id). */
 export function streamIds(shards: number): string[] {
   return shards === 1 ? [EVENTS_WORKFLOW_ID] : Array.from({ length: shards }, (_, i) => `${EVENTS_WORKFLOW_ID}/shard-${i}-of-${shards}`);
+}
+
+/** The events topic's partition count. */
+async function topicPartitions(config: Config): Promise<number> {
+  const admin = makeKafka(config, 'shop-etl-cli').admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(config.KAFKA_EVENTS_TOPIC)).length;
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** The ids of the stream's running workflows, sharded or not. */
@@ -48,6 +60,10 @@ export function register(program: Command): void {
       const shards = Number(opts.shards);
       if (!Number.isInteger(shards) || shards < 1 || shards > 1000) throw new Error(`--shards must be a whole number from 1 to 1000, got ${opts.shards}`);
       await withClient(async (client, config) => {
+        if (shards > 1) {
+          const partitions = await topicPartitions(config);
+          if (shards > partitions) throw new Error(`--shards ${shards} is more than the ${partitions} partitions of ${config.KAFKA_EVENTS_TOPIC}: a shard without a partition would only idle; give the topic more partitions first (kafka-topics.sh --alter --partitions N)`);
+        }
         const ids = streamIds(shards);
         const other = (await runningStreams(client)).filter((id) => !ids.includes(id));
         if (other.length > 0) {

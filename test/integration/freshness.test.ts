@@ -125,18 +125,18 @@ describe('freshness SLAs: stale alerts raised once and cleared (real PostgreSQL,
     await env.withWorker(async () => {
       // The first test's hand-made windows go; the newest window is then the schedule's, loaded 12-22 minutes ago.
       await env.deps.staging.query(`delete from etl.loads where load_id like 'orders/test-freshness-%'`);
+      // The schedule, created paused, runs one tick of 10-20 minutes ago (a schedule backfill runs while paused), then stays paused.
       await applySchedules(env.client, ctx);
-      await unpauseSchedules(env.client, [ordersId]);
-      await env.client.schedule.getHandle(ordersId).backfill({ start: new Date(Date.now() - 20 * 60_000), end: new Date(Date.now() - 10 * 60_000), overlap: 'ALLOW_ALL' });
-      const first = await until('a window loaded by the schedule', async () => ((await newestWindow())?.getTime() ?? 0) > Date.now() - 60 * 60_000 ? await newestWindow() : undefined);
       await pauseSchedules(env.client, [ordersId], 'freshness test: the orders schedule stopped');
-      // An SLA a few seconds longer than the newest window's age: fresh now, stale in a few seconds.
-      const slaMinutes = Math.ceil((Date.now() - (first as Date).getTime() + 4000) / 600) / 100;
+      await env.client.schedule.getHandle(ordersId).backfill({ start: new Date(Date.now() - 20 * 60_000), end: new Date(Date.now() - 10 * 60_000), overlap: 'ALLOW_ALL' });
+      const first = await until('a window loaded by the schedule', async () => ((await newestWindow())?.getTime() ?? 0) > Date.now() - 60 * 60_000 ? await newestWindow() : undefined) as Date;
+      // An SLA 20 s longer than the newest window's age: fresh now, stale 20 s later.
+      const slaMinutes = Math.ceil((Date.now() - first.getTime() + 20_000) / 600) / 100;
       await applySchedules(env.client, { ...ctx, freshness: true, freshnessMinutes: { orders: slaMinutes } });
       const fresh = await checkBySchedule();
       expect(fresh.targets.find((t) => t.target === 'orders')).toMatchObject({ state: 'fresh', slaMinutes });
 
-      await new Promise((r) => setTimeout(r, 5000));
+      await new Promise((r) => setTimeout(r, Math.max(0, first.getTime() + slaMinutes * 60_000 + 1000 - Date.now())));
       const late = await checkBySchedule();
       expect(late.targets.find((t) => t.target === 'orders')?.state).toBe('stale');
       expect(late.raised).toHaveLength(1);
@@ -148,7 +148,7 @@ describe('freshness SLAs: stale alerts raised once and cleared (real PostgreSQL,
       // backfill of the last 10 minutes), which loads the newest closed window, 10 minutes newer than the first.
       await unpauseSchedules(env.client, [ordersId]);
       await env.client.schedule.getHandle(ordersId).backfill({ start: new Date(Date.now() - 10 * 60_000), end: new Date(), overlap: 'ALLOW_ALL' });
-      await until('a newer window loaded', async () => ((await newestWindow())?.getTime() ?? 0) > (first as Date).getTime() || undefined);
+      await until('a newer window loaded', async () => ((await newestWindow())?.getTime() ?? 0) > first.getTime() || undefined);
       const caughtUp = await checkBySchedule();
       expect(caughtUp.targets.find((t) => t.target === 'orders')?.state).toBe('fresh');
       expect(caughtUp.cleared).toContain(alertId);

@@ -14,6 +14,7 @@ import { eventsProgressQuery, eventsStreamWorkflow, stopEventsSignal } from '../
 import { taggedDataset, type TestDataset } from '../support/datasets';
 import { testEnv, type TestEnv } from '../support/env';
 import { killDuringRange, rangeReloadedAfter, startWorkerProcess, until } from '../support/wait';
+import { stopWorker } from '../support/chaos';
 
 describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator events sent by the simulator)', () => {
   let env: TestEnv;
@@ -238,13 +239,19 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
       expect(await read()).toEqual([sentTo(0), sentTo(1)]);
       await Promise.all(handles.map((h) => h.signal(stopEventsSignal)));
       await Promise.all(handles.map((h) => h.result()));
+      // Both worker processes ran sessions: Temporal spread the shards' short sessions over them.
+      const ran = new Set<string>();
+      for (const h of handles) {
+        for (const e of (await h.fetchHistory()).events ?? []) if (e.activityTaskStartedEventAttributes?.identity) ran.add(e.activityTaskStartedEventAttributes.identity);
+      }
+      expect([...ran].map((identity) => Number(identity.split('@')[0])).sort()).toEqual(workers.map((w) => w.pid).sort());
       const ids = new Set<string>();
       for await (const e of readEvents(own.dir)) if (e.check.ok) ids.add(e.check.value.eventId);
       const { rows } = await env.deps.staging.query<{ event_id: string }>('select event_id from staging.events where event_id like $1', [`${tag}s-%`]);
       expect(rows.length).toBe(ids.size);
       expect(new Set(rows.map((r) => r.event_id))).toEqual(ids);
     } finally {
-      for (const w of workers) w.kill('SIGTERM');
+      await Promise.all(workers.map((w) => stopWorker(w)));
       own.remove();
     }
   });

@@ -1,6 +1,6 @@
 import { logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { kafkaLog } from '../../lib/clients';
+import { kafkaLog, kafkaLogAs } from '../../lib/clients';
 
 describe('kafkajs log lines', () => {
   const lines: string[] = [];
@@ -24,5 +24,11 @@ describe('kafkajs log lines', () => {
     entry(logLevel.ERROR, 'Response Produce(key: 0, version: 7)', 'The request included a message larger than the max message size the server will accept');
     expect(lines).toEqual(['[kafkajs ERROR] Connection: Response Produce(key: 0, version: 7): The request included a message larger than the max message size the server will accept']);
     expect(spy).toHaveBeenCalled();
+  });
+
+  it('writes JSON lines with ETL_LOG_FORMAT=json, scrubbed', () => {
+    const json = kafkaLogAs(true, (t) => t.replace('hunter2', '***'))(logLevel.INFO);
+    json({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', logger: 'kafkajs', message: 'SASL failed for hunter2', error: 'Authentication failed' } });
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ level: 'ERROR', msg: 'Connection: SASL failed for ***: Authentication failed', component: 'kafkajs' });
   });
 });
