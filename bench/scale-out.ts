@@ -5,12 +5,13 @@
  * - one: one worker;
  * - two: two workers on the same task queues;
  * - two-kill: two workers, and one is killed -9 once a third of the one-worker run's loads have
- *   committed, and not started again: the other must take over everything it held.
+ *   committed and it holds running activities, and is not started again: the other must take over
+ *   everything it held.
  * Each run: the events stream split in two shards (partitions p mod 2) of one consumer group;
- * backfills of orders over the dataset's range in runs of 6 hours, and of the catalog from two years
- * before it (when the generator's users signed up) in runs of 30 days, `--concurrency` children at
- * once each; the purchase-file drops; then, once every event is staged, a transform backfill over
- * the range (its date loads run on the heavy queue).
+ * backfills of orders over the dataset's range in runs of 6 hours (`--concurrency` at once), and of
+ * the catalog from two years before it (when the generator's users signed up) in one run, its four
+ * sources in parallel; the purchase-file drops; then, once every event is staged, a transform
+ * backfill over the range (its date loads run on the heavy queue).
  * Reported: wall time per phase and rows per second with 1 and 2 workers; where the work ran (the
  * worker identity of every activity and workflow task in the runs' histories, per queue); what
  * the killed worker held and who finished it; and the checksums of every staging table, loaded file,
@@ -46,8 +47,8 @@ const RUNS = [
   { name: 'two-kill', workers: 2, kill: true },
 ] as const;
 type RunName = (typeof RUNS)[number]['name'];
-/** Partitions per child run: 6 hours of orders, 30 days of catalog, one transform over the range. */
-const RUN_SIZES = { orders: 36, catalog: 48 * 30, files: 288, transform: 0 } as const;
+/** Partitions per child run: 6 hours of orders; the catalog and the transform each one run over their range. */
+const RUN_SIZES = { orders: 36, catalog: 0, files: 288, transform: 0 } as const;
 
 interface Spread { activities: Record<string, number[]>; workflowTasks: number[]; retried: Array<{ activity: string; attempt: number; finishedBy: number; startedAt: number }> }
 /** Where the machine's CPU went in a phase: busy share of all cores, and CPU seconds by process group. */
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
         ...opts(`events/shard-${index}`), args: [{ topic: s.topic, consumerGroup: `scale-${tag}`, shard: { index, count: 2 }, maxMessages: 5000, maxWaitMs: 500, idleSleepMs: 200 }],
       })));
       // Orders over the range in 6-hour runs; the catalog from two years before it (the generator's
-      // users signed up up to 730 days before the first day) in runs of 30 days.
+      // users signed up up to 730 days before the first day) in one run, as `etl backfill --initial` does.
       const backfills = await Promise.all([
         client.workflow.start(backfillWorkflow, { ...opts('backfill/orders'), args: [{ pipelines: ['orders'], from, to, concurrency, runSizes: { ...RUN_SIZES } }] }),
         client.workflow.start(backfillWorkflow, { ...opts('backfill/catalog'), args: [{ pipelines: ['catalog'], from: catalogFrom, to, concurrency, runSizes: { ...RUN_SIZES } }] }),
@@ -135,7 +136,12 @@ async function main(): Promise<void> {
         const at = Math.ceil((reports[0]?.loads ?? 30) / 3);
         while ((await committed()) < at) await new Promise((res) => setTimeout(res, 100));
         const victim = workers[1] as ChildProcess;
-        const held = await heldBy(client, queue, identities[1] as string);
+        // Then as soon as worker 2 holds running activities (within a minute), so the kill takes work from it.
+        let held = await heldBy(client, queue, identities[1] as string);
+        for (const until = Date.now() + 60_000; held.length === 0 && Date.now() < until;) {
+          await new Promise((res) => setTimeout(res, 100));
+          held = await heldBy(client, queue, identities[1] as string);
+        }
         const before = await committed();
         victim.kill('SIGKILL');
         const t = Date.now();

@@ -1,10 +1,11 @@
 /**
  * The chaos run of all pipelines (issue 13): one generated dataset (several days, default dirt) goes
  * through the real workflows twice, from empty databases and an empty lake each time, on a worker
- * in a child process: the catalog, orders and files pipelines over the dataset's range, the events
- * stream and the realtime loop until every event is staged and applied, then the transform. The
- * first run is clean. During the second, faults land one after another at seeded moments, each
- * after the previous one has recovered (a load committed after it), while there is still work:
+ * in a child process: the catalog and orders pipelines through the backfill parent workflow (as `etl
+ * backfill` runs them), the files pipeline, the events stream and the realtime loop until every
+ * event is staged and applied, then the transform. The first run is clean. During the second,
+ * faults land one after another at seeded moments, each after the previous one has recovered (a
+ * load committed after it), while there is still work:
  * - worker: the worker is killed -9 and a new one started;
  * - postgres, kafka, s3, temporal: the service is killed -9 and started again by `etl services up`;
  * - s3-stall: the S3 server is stopped (SIGSTOP) for stallSeconds, then continued;
@@ -29,13 +30,16 @@ import { servicePaths } from '../../services/paths';
 import type { ServiceName } from '../../services/types';
 import { generateDataset } from '../../shop/generator';
 import { startShop, type Shop } from '../../shop/simulator/start-shop';
-import { catalogPipelineWorkflow, eventsStreamWorkflow, filesPipelineWorkflow, ordersPipelineWorkflow, realtimeMetricsWorkflow, stopEventsSignal, stopRealtimeSignal, transformWorkflow } from '../../workflows';
+import { backfillWorkflow, eventsStreamWorkflow, filesPipelineWorkflow, realtimeMetricsWorkflow, stopEventsSignal, stopRealtimeSignal, transformWorkflow } from '../../workflows';
 import { partitionAt } from '../../workflows/partitions';
 import { EXECUTABLE, faultPlan, servicePid, servicesUp, startWorker, stopWorker, type FaultRunOptions } from './chaos';
 import type { TestEnv } from './env';
 import { isolatedEnv } from './isolated-env';
 import { distinctValidEvents, serveDataset, tagIds, type ServedDataset } from './pipelines-run';
 import { analyticsChecksums, curatedChecksums, stagingChecksums, tableChecksum, truncateAll } from './rebuild-checks';
+
+/** Partitions per backfill child run: a day of orders; the catalog's whole range in one run (as `etl backfill --initial`). */
+const RUN_SIZES = { orders: 144, catalog: 0, files: 288, transform: 0 };
 
 export const PIPELINE_FAULT_KINDS = ['worker', 'postgres', 'kafka', 's3', 's3-stall', 'temporal', 'transform'] as const;
 export type PipelineFaultKind = (typeof PIPELINE_FAULT_KINDS)[number];
@@ -100,7 +104,9 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
   let faulty: Shop | undefined;
   let worker: ChildProcess | null = null;
   try {
-    const { manifest } = await generateDataset({ seed: o.seed, start: '2024-06-03', days: o.days, scale: o.scale, dirt: 'default', out: dir });
+    // A historical start of its own (from the tag), so the backfills' partition ids are no one else's.
+    const start = new Date(Date.UTC(1990, 0, 1) + (parseInt(tag.slice(-6), 16) % (24 * 365)) * 86_400_000).toISOString().slice(0, 10);
+    const { manifest } = await generateDataset({ seed: o.seed, start, days: o.days, scale: o.scale, dirt: 'default', out: dir });
     tagIds(dir, tag);
     served = await serveDataset(env, dir, tag);
     const rate = o.ordersFaultRate ?? 0.2;
@@ -127,9 +133,13 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
       const stream = await client.workflow.start(eventsStreamWorkflow, { ...opts(id('events')), args: [{ topic: s.topic, consumerGroup: group, maxMessages: 5000, maxWaitMs: 500, idleSleepMs: 200 }] });
       const realtime = await client.workflow.start(realtimeMetricsWorkflow, { ...opts(id('realtime')), args: [{ pollMs: 200 }] });
       const ordersTo = new Date(Date.parse(manifest.range.end) + 7 * 86_400_000).toISOString();
+      const catalogFrom = new Date(Date.parse(manifest.range.start) - 731 * 86_400_000).toISOString();
+      // Orders and catalog through the backfill parent workflow, as `etl backfill` runs them: orders
+      // over the range a day per run, the catalog from two years before it (when the generator's
+      // users signed up) in one run.
       const ingestion: Array<WorkflowHandle> = [
-        await client.workflow.start(catalogPipelineWorkflow, { ...opts(id('catalog')), args: [{ partitionStart: '1970-01-01T00:00:00.000Z', partitionEnd: ordersTo, backfill: true }] }),
-        await client.workflow.start(ordersPipelineWorkflow, { ...opts(id('orders')), args: [{ partitionStart: manifest.range.start, partitionEnd: ordersTo, backfill: true }] }),
+        await client.workflow.start(backfillWorkflow, { ...opts(id('backfill/catalog')), args: [{ pipelines: ['catalog'], from: catalogFrom, to: ordersTo, concurrency: 4, runSizes: RUN_SIZES }] }),
+        await client.workflow.start(backfillWorkflow, { ...opts(id('backfill/orders')), args: [{ pipelines: ['orders'], from: manifest.range.start, to: ordersTo, concurrency: 4, runSizes: RUN_SIZES }] }),
         await client.workflow.start(filesPipelineWorkflow, { ...opts(id('files')), args: [{ ...partitionAt('files', new Date(Date.now() + 300_000)), backfill: true, dropPrefix: s.dropPrefix }] }),
       ];
       const q = <T extends object>(sql: string, params: unknown[] = []) => patiently(sql.slice(0, 60), async () => (await env.deps.staging.query<T>(sql, params)).rows);
@@ -217,7 +227,11 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
 
       const problems: string[] = [];
       try {
-        for (const h of ingestion) await patiently(`${h.workflowId}`, () => h.result());
+        for (const h of ingestion) {
+          const out: unknown = await patiently(`${h.workflowId}`, () => h.result());
+          const failed = (out as { failed?: number; failedPartitions?: unknown[] } | undefined);
+          if (failed?.failed) problems.push(`${name}: ${h.workflowId} failed ${failed.failed} partitions: ${JSON.stringify(failed.failedPartitions?.slice(0, 3))}`);
+        }
         await patiently('the events staged', async () => {
           const [r] = await q<{ n: string }>('select count(*) n from staging.events where event_id like $1', [`${tag}%`]);
           if (workerDied) throw new WorkflowFailedError(workerDied, undefined, undefined);
