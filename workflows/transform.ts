@@ -95,6 +95,10 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
   await slidingWindow(split ? resume.dates.slice(0, limit) : resume.dates, DATE_CONCURRENCY, async (date) => {
     try {
       const loaded = await acts.loadAnalyticsDate({ date, partition: base });
+      // An inferred customer or product changes the dimensions as a catalog load does (found by
+      // the chaos run: the snapshot kept a hand-started run's older dim_customer). Deterministic on
+      // replay: results recorded before this field existed never carry it.
+      if (loaded?.dimsInferred) resume.dimsChanged = true;
       await acts.writeCuratedDate({ date, clearPending: loaded?.snapshot });
     } catch (err) {
       // A date another run left pending and that still fails is that run's problem (its alert was

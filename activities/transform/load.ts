@@ -20,7 +20,8 @@ export interface LoadDateInput { date: string; partition: string }
  * snapshot: the first statement's snapshot; pending marks visible in it are covered by this load (clearPendingDates).
  * checks: how many data checks passed, warned (published anyway) and were skipped (too little data to judge).
  */
-export interface LoadDateOutput { date: string; orderLines: number; events: number; orders: number; snapshot?: string; checks?: { passed: number; warned: number; skipped: number } }
+/** dimsInferred: dimension rows the date's inferred customers and products inserted or renamed (absent when none). */
+export interface LoadDateOutput { date: string; orderLines: number; events: number; orders: number; snapshot?: string; dimsInferred?: number; checks?: { passed: number; warned: number; skipped: number } }
 
 /** What the data checks need: the checks, staging (its checks and the alerts) and who runs them. */
 export interface DateChecks { checks: readonly DataCheck[]; staging: Pool; run: CheckRun }
@@ -33,7 +34,13 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
       // Every extract committed by now is seen by the statements below (each takes a newer snapshot).
       const snap = await client.query<{ s: string }>('select pg_current_snapshot()::text as s');
+      // Rows infer_dimensions wrote (this transaction's own counters): the curated dimension
+      // snapshot must be written again when a date adds an inferred customer or product.
+      const dimWrites = async () => Number((await client.query<{ n: string }>(
+        `select coalesce(sum(n_tup_ins + n_tup_upd), 0) as n from pg_stat_xact_user_tables where schemaname = 'public' and relname in ('dim_customer', 'dim_product')`)).rows[0]?.n ?? 0);
+      const dimsBefore = await dimWrites();
       await client.query('select work.infer_dimensions($1::date)', [input.date]);
+      const dimsInferred = (await dimWrites()) - dimsBefore;
       await client.query('select work.load_facts($1::date)', [input.date]);
       await client.query('select work.refresh_metrics($1::date)', [input.date]);
       const { rows } = await client.query<{ lines: string; events: string; orders: string }>(
@@ -49,7 +56,7 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
         await recordResults(client, gate.run, input.date, results, true);
       }
       const r = rows[0];
-      return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0), snapshot: snap.rows[0]?.s };
+      return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0), snapshot: snap.rows[0]?.s, ...(dimsInferred > 0 ? { dimsInferred } : {}) };
     });
     if (gate) {
       // Published: an alert that cannot be written now must not fail (and so rebuild) the date again.

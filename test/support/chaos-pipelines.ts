@@ -245,7 +245,16 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
         const transform = await patiently('start the transform', () => client.workflow.start(transformWorkflow, { ...opts(`transform/${part.partitionStart}/${tag}-${name}`), args: [part] }));
         transformStarted();
         await patiently('the transform', () => transform.result());
-        for (const h of handStarted) await patiently(h.workflowId, () => h.result());
+        // A hand-started hour runs while the backfill has loaded some days' orders and not others,
+        // so a blocking data check (orders_volume) may hold a date back: that run fails by design,
+        // its other dates published, and the final transform (after all the ingestion) rebuilds it.
+        for (const h of handStarted) {
+          await patiently(h.workflowId, () => h.result()).catch((err: unknown) => {
+            const failure = (err as { cause?: { cause?: { type?: string; message?: string } } }).cause?.cause;
+            if (failure?.type !== 'DataCheckFailed') throw err;
+            say(JSON.stringify({ handStarted: h.workflowId, outcome: 'a blocking data check held a date back', message: failure.message }));
+          });
+        }
         await patiently('the realtime loop to apply every load', async () => {
           const rows = await q('select 1 from etl.realtime_dirty limit 1');
           if (rows.length > 0) throw new Error('marks left');
