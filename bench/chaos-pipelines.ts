@@ -2,9 +2,9 @@
  * The chaos run of all pipelines (issue 13; test/support/chaos-pipelines.ts says what it does and
  * checks): a generated dataset through catalog, orders, files, the events stream, the realtime loop
  * and the transform twice, clean and under faults, compared checksum by checksum.
- *   npx tsx bench/chaos-pipelines.ts --days 3 --scale 1 --faults worker*20,postgres,kafka,s3,s3-stall,temporal,transform --seed 1
+ *   npx tsx bench/chaos-pipelines.ts --days 3 --scale 1 --faults worker*20,postgres,kafka,s3,s3-stall,temporal,transform,kafka-dup --seed 1
  * `npm run chaos:pipelines` runs that. --faults: kinds (worker, postgres, kafka, s3, s3-stall,
- * temporal, transform), each optionally *N; --orders-fault-rate (default 0.2). It kills the
+ * temporal, transform, kafka-dup), each optionally *N; --orders-fault-rate (default 0.2). It kills the
  * project's own local services: do not run it beside the tests or another bench. Prints one line per
  * fault, a table by kind, and the result per table; exits 1 when the runs differ.
  */
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     days: { type: 'string', default: '3' },
     scale: { type: 'string', default: '1' },
-    faults: { type: 'string', default: 'worker*20,postgres,kafka,s3,s3-stall,temporal,transform' },
+    faults: { type: 'string', default: 'worker*20,postgres,kafka,s3,s3-stall,temporal,transform,kafka-dup' },
     seed: { type: 'string', default: '1' },
     'orders-fault-rate': { type: 'string', default: '0.2' },
     'stall-seconds': { type: 'string', default: '30' },
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   for (const [kind, k] of byKind) console.log(`| ${kind} | ${k.n} | ${fmt(k.down)} | ${fmt(k.recovery)} | ${k.idle} |`);
   if (report.chaos.faultsNotLanded.length) console.log(`\nnot landed (the work ended first): ${report.chaos.faultsNotLanded.join(', ')}`);
   console.log(`\norders API faults in the chaos run: ${JSON.stringify(report.chaos.ordersApiFaults)}`);
+  console.log(`\nKafka ranges produced again: ${JSON.stringify(report.chaos.reproduced)}; events loads, clean ${JSON.stringify(report.clean.eventsLoads)}, chaos ${JSON.stringify(report.chaos.eventsLoads)}`);
   console.log(`\ndataset: ${JSON.stringify(report.dataset)}; clean run ${report.clean.seconds.toFixed(1)} s (${report.clean.loads} loads), chaos run ${report.chaos.seconds.toFixed(1)} s (${report.chaos.loads} loads)`);
   console.log('\n| table | clean | chaos |\n| --- | --- | --- |');
   for (const k of Object.keys(report.clean.checksums)) console.log(`| ${k} | ${report.clean.checksums[k]} | ${report.chaos.checksums[k] === report.clean.checksums[k] ? 'same' : (report.chaos.checksums[k] ?? 'absent')} |`);

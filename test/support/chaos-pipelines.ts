@@ -10,12 +10,17 @@
  * - postgres, kafka, s3, temporal: the service is killed -9 and started again by `etl services up`;
  * - s3-stall: the S3 server is stopped (SIGSTOP) for stallSeconds, then continued;
  * - transform: a transform hour started by hand while the ingestion runs (and the final one);
+ * - kafka-dup: a range of the events topic the stream has read, produced again (a producer's
+ *   duplicate delivery), before the stream stops;
  * and the orders API answers 20% of its requests with 429, 500 or a hang past the client's timeout
  * (a second API over the same data; the clean run's has no faults).
  * Then both runs must be identical, checksum by checksum: every staging table (without load ids and
  * times), loaded files, Kafka offsets, quarantine, every analytics table and view, the realtime
- * tables, and the curated Parquet read back by hyparquet. Nothing may be left running, no load may
- * stay failed or running, and every load must reconcile.
+ * tables, and the curated Parquet read back by hyparquet. A range produced again moves its
+ * partition's offset by its length and quarantines its bad events again under their new offsets:
+ * the chaos run's offsets and quarantine are compared without those, and the copies are checked on
+ * their own (each counted as a duplicate or quarantined again with the original's reason). Nothing
+ * may be left running, no load may stay failed or running, and every load must reconcile.
  * Used by bench/chaos-pipelines.ts (the long run) and test/integration/chaos-pipelines.test.ts (the
  * short one). It kills the project's own local services: nothing else may use them meanwhile.
  */
@@ -24,6 +29,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Pool } from 'pg';
 import type { Config } from '../../config';
 import { deletePrefix } from '../../lib/s3';
 import { servicePaths } from '../../services/paths';
@@ -35,13 +41,14 @@ import { partitionAt } from '../../workflows/partitions';
 import { EXECUTABLE, faultPlan, servicePid, servicesUp, startWorker, stopWorker, type FaultRunOptions } from './chaos';
 import type { TestEnv } from './env';
 import { isolatedEnv } from './isolated-env';
+import { produceAgain, readToEnd, type Reproduced } from './kafka-duplicate';
 import { distinctValidEvents, serveDataset, tagIds, type ServedDataset } from './pipelines-run';
 import { analyticsChecksums, curatedChecksums, stagingChecksums, tableChecksum, truncateAll } from './rebuild-checks';
 
 /** Partitions per backfill child run: a day of orders; the catalog's whole range in one run (as `etl backfill --initial`). */
 const RUN_SIZES = { orders: 144, catalog: 0, files: 288, transform: 0 };
 
-export const PIPELINE_FAULT_KINDS = ['worker', 'postgres', 'kafka', 's3', 's3-stall', 'temporal', 'transform'] as const;
+export const PIPELINE_FAULT_KINDS = ['worker', 'postgres', 'kafka', 's3', 's3-stall', 'temporal', 'transform', 'kafka-dup'] as const;
 export type PipelineFaultKind = (typeof PIPELINE_FAULT_KINDS)[number];
 
 export interface PipelinesChaosOptions extends FaultRunOptions<PipelineFaultKind> {
@@ -56,13 +63,20 @@ export interface PipelinesChaosOptions extends FaultRunOptions<PipelineFaultKind
 
 export interface PipelineFaultRecord { kind: PipelineFaultKind; at: number; downSeconds: number; recoverySeconds: number | null }
 
-export interface RunOutcome { seconds: number; checksums: Record<string, string>; loads: number; problems: string[] }
+export interface RunOutcome {
+  seconds: number;
+  checksums: Record<string, string>;
+  loads: number;
+  /** The events loads' totals: what the ranges produced again must add to. */
+  eventsLoads: { received: number; duplicates: number; quarantined: number };
+  problems: string[];
+}
 
 export interface PipelinesChaosReport {
   ok: boolean;
   dataset: { days: number; scale: number; rows: number; events: number };
   clean: RunOutcome;
-  chaos: RunOutcome & { faults: PipelineFaultRecord[]; faultsNotLanded: PipelineFaultKind[]; ordersApiFaults: Record<string, number> };
+  chaos: RunOutcome & { faults: PipelineFaultRecord[]; faultsNotLanded: PipelineFaultKind[]; ordersApiFaults: Record<string, number>; reproduced: Reproduced[] };
   /** Checksums that differ between the runs (name: clean vs chaos). */
   differ: string[];
   problems: string[];
@@ -94,6 +108,35 @@ async function realtimeChecksums(env: TestEnv): Promise<Record<string, string>> 
   };
 }
 
+/** A quarantine ref of the events pipeline: `<topic>/p<partition>@<offset>` (activities/events/load.ts). */
+const REF_OFFSET = `split_part(record_ref, '@', 2)::bigint`;
+const refsIn = (topic: string, r: Reproduced, base: 'from' | 'at', i: number) =>
+  `(source = 'events' and starts_with(record_ref, $${i} || '/p' || ${r.partition} || '@') and ${REF_OFFSET} >= ${r[base]} and ${REF_OFFSET} < ${r[base] + r.count})`;
+
+/**
+ * The offsets and the quarantine as they would be without the copies: each partition's offset less
+ * the copies produced onto it, and the quarantine without the copies' own records.
+ */
+async function withoutCopies(staging: Pool, topic: string, group: string, reproduced: Reproduced[]): Promise<Record<string, string>> {
+  const less = reproduced.map((r) => `case when consumer_group = $1 and topic = $2 and partition = ${r.partition} then ${r.count} else 0 end`).join(' + ');
+  return {
+    'etl.kafka_offsets': await tableChecksum(staging, 'etl.kafka_offsets', ['updated_at'], { as: { next_offset: `next_offset - (${less})` }, params: [group, topic] }),
+    'etl.quarantine': await tableChecksum(staging, 'etl.quarantine', ['id', 'load_id', 'quarantined_at'], { only: `not (${reproduced.map((r) => refsIn(topic, r, 'at', 1)).join(' or ')})`, params: [topic] }),
+  };
+}
+
+/** Each copy's bad events are quarantined again with the original's reason and text; the problems found. */
+async function copiesProblems(staging: Pool, topic: string, reproduced: Reproduced[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const r of reproduced) {
+    const side = async (base: 'from' | 'at') => (await staging.query<{ n: string; md5: string | null }>(
+      `select count(*) n, md5(string_agg(reason || E'\\t' || raw, E'\\n' order by ${REF_OFFSET})) md5 from etl.quarantine where ${refsIn(topic, r, base, 1)}`, [topic])).rows[0];
+    const [orig, copy] = [await side('from'), await side('at')];
+    if (orig?.n !== copy?.n || orig?.md5 !== copy?.md5) problems.push(`the copies of ${topic}[${r.partition}] ${r.from}..${r.to} were quarantined as ${copy?.n} records (${copy?.md5}), the originals as ${orig?.n} (${orig?.md5})`);
+  }
+  return problems;
+}
+
 export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions): Promise<PipelinesChaosReport> {
   const say = o.log ?? ((line: string) => console.log(line));
   const isolated = await isolatedEnv(base, 'chaos-pipelines', 'cp');
@@ -118,7 +161,7 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
     const shopUrl = `${env.config.SHOP_DATABASE_URL}?options=${encodeURIComponent(`-c search_path=pipelines_${tag}`)}`;
     const workerEnv = (ordersApi: string): NodeJS.ProcessEnv => ({ ...process.env, ...isolated.dbEnv, S3_BUCKET: bucket, SHOP_DATABASE_URL: shopUrl, ORDERS_API_URL: ordersApi, ORDERS_API_TIMEOUT_MS: '2000' });
 
-    const run = async (name: 'clean' | 'chaos'): Promise<RunOutcome & { faults: PipelineFaultRecord[]; notLanded: PipelineFaultKind[] }> => {
+    const run = async (name: 'clean' | 'chaos'): Promise<RunOutcome & { faults: PipelineFaultRecord[]; notLanded: PipelineFaultKind[]; reproduced: Reproduced[] }> => {
       const s = served as ServedDataset;
       const queue = `${tag}-${name}`;
       const wenv = workerEnv(name === 'chaos' ? (faulty?.apiUrl ?? '') : (s.shop.apiUrl ?? ''));
@@ -159,11 +202,13 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
       // A hand-started transform goes first: it must overlap the ingestion, which runs at the start.
       const drawn = name === 'chaos' ? faultPlan(o.faults, o.seed, o.gapSeconds ?? [1, 4]) : [];
       const lateCount = o.transformFaults ?? 1;
-      const late = lateCount > 0 ? drawn.filter((f) => f.kind !== 'transform').slice(-lateCount) : [];
+      // A range produced again must land while the stream runs: never among the late ones.
+      const late = lateCount > 0 ? drawn.filter((f) => f.kind !== 'transform' && f.kind !== 'kafka-dup').slice(-lateCount) : [];
       const plan = [...drawn.filter((f) => f.kind === 'transform'), ...drawn.filter((f) => f.kind !== 'transform' && !late.includes(f)), ...late];
       const split = plan.length - late.length;
       const notLanded: PipelineFaultKind[] = [];
       const handStarted: WorkflowHandle[] = [];
+      const reproduced: Reproduced[] = [];
       let firstPartLanded: () => void = () => undefined;
       const firstPart = new Promise<void>((r) => (firstPartLanded = r));
       let ingestionDone = false;
@@ -194,6 +239,10 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
           } else if (f.kind === 'transform') {
             const part = partitionAt('transform', new Date());
             handStarted.push(await patiently('start a transform by hand', () => client.workflow.start(transformWorkflow, { ...opts(`transform/${part.partitionStart}/hand-${tag}-${faults.length}`), args: [part] })));
+          } else if (f.kind === 'kafka-dup') {
+            const r = await patiently('produce a range again', () => produceAgain(env.deps.kafka, env.deps.staging, s.topic, group, o.seed + reproduced.length));
+            reproduced.push(r);
+            say(JSON.stringify({ reproduced: r }));
           } else if (f.kind === 's3-stall') {
             const pid = servicePid(base, 's3', EXECUTABLE.s3);
             process.kill(pid, 'SIGSTOP');
@@ -236,6 +285,12 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
         }, 30);
         ingestionDone = true;
         await firstPart;
+        // The stream stops once it has read the whole topic (a range produced again included).
+        await patiently('the stream to read the topic to its end', async () => {
+          const r = await readToEnd(env.deps.kafka, env.deps.staging, s.topic, group);
+          if (workerDied) throw new WorkflowFailedError(workerDied, undefined, undefined);
+          if (!r.done) throw new Error(`${r.behind} messages not read yet`);
+        }, 10);
         await patiently('stop the events stream', () => stream.signal(stopEventsSignal));
         await patiently('the events stream', () => stream.result());
         const part = partitionAt('transform', new Date());
@@ -275,11 +330,18 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
       const bad = await q<{ load_id: string; status: string }>(`select load_id, status from etl.loads where status <> 'succeeded' or received <> loaded + quarantined + duplicates`);
       for (const b of bad) problems.push(`${name}: load ${b.load_id} is ${b.status}`);
       const [loads] = await q<{ n: string }>('select count(*) n from etl.loads');
+      const [ev] = await q<{ received: string; duplicates: string; quarantined: string }>(
+        `select coalesce(sum(received), 0) received, coalesce(sum(duplicates), 0) duplicates, coalesce(sum(quarantined), 0) quarantined from etl.loads where pipeline = 'events'`);
+      const eventsLoads = { received: Number(ev?.received), duplicates: Number(ev?.duplicates), quarantined: Number(ev?.quarantined) };
       await stopWorker(worker);
       worker = null;
       const checksums = { ...(await stagingChecksums(env.deps.staging)), ...(await analyticsChecksums(env.deps.analytics)), ...(await realtimeChecksums(env)), ...(await curatedChecksums(env.deps.s3, bucket)) };
-      say(JSON.stringify({ run: name, seconds, loads: Number(loads?.n), checksums: Object.keys(checksums).length, problems }));
-      return { seconds, checksums, loads: Number(loads?.n), problems, faults, notLanded };
+      if (reproduced.length > 0) {
+        Object.assign(checksums, await withoutCopies(env.deps.staging, s.topic, group, reproduced));
+        problems.push(...(await copiesProblems(env.deps.staging, s.topic, reproduced)).map((p) => `${name}: ${p}`));
+      }
+      say(JSON.stringify({ run: name, seconds, loads: Number(loads?.n), eventsLoads, checksums: Object.keys(checksums).length, problems }));
+      return { seconds, checksums, loads: Number(loads?.n), eventsLoads, problems, faults, notLanded, reproduced };
     };
 
     const clean = await run('clean');
@@ -290,11 +352,18 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
     const differ = Object.keys({ ...clean.checksums, ...chaos.checksums }).filter((k) => clean.checksums[k] !== chaos.checksums[k])
       .map((k) => `${k}: ${clean.checksums[k] ?? 'absent'} vs ${chaos.checksums[k] ?? 'absent'}`);
     const problems = [...clean.problems, ...chaos.problems, ...differ.map((d) => `differs: ${d}`)];
+    // Every copy produced again is in the events loads: received, and counted as a duplicate or quarantined.
+    const copies = chaos.reproduced.reduce((n, r) => n + r.count, 0);
+    const more = (k: 'received' | 'duplicates' | 'quarantined') => chaos.eventsLoads[k] - clean.eventsLoads[k];
+    if (more('received') !== copies || more('duplicates') + more('quarantined') !== copies) {
+      problems.push(`the events loads received ${more('received')} more messages than the clean run's, with ${more('duplicates')} more duplicates and ${more('quarantined')} more quarantined, for ${copies} produced again`);
+    }
     const apiFaults = faulty.stats().api?.faults;
     return {
       ok: problems.length === 0, dataset,
-      clean: { seconds: clean.seconds, checksums: clean.checksums, loads: clean.loads, problems: clean.problems },
-      chaos: { seconds: chaos.seconds, checksums: chaos.checksums, loads: chaos.loads, problems: chaos.problems, faults: chaos.faults, faultsNotLanded: chaos.notLanded, ordersApiFaults: { ...apiFaults } },
+      clean: { seconds: clean.seconds, checksums: clean.checksums, loads: clean.loads, eventsLoads: clean.eventsLoads, problems: clean.problems },
+      chaos: { seconds: chaos.seconds, checksums: chaos.checksums, loads: chaos.loads, eventsLoads: chaos.eventsLoads, problems: chaos.problems, faults: chaos.faults,
+        faultsNotLanded: chaos.notLanded, ordersApiFaults: { ...apiFaults }, reproduced: chaos.reproduced },
       differ, problems, workerLog,
     };
   } finally {

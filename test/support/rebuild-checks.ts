@@ -13,14 +13,19 @@ import { getObjectBytes, listObjects } from '../../lib/s3';
 /** Analytics relations not compared: check results name runs; migration records are not data. */
 const NOT_COMPARED = new Set(['data_checks', 'data_checks_latest', 'schema_migrations', 'schema_code']);
 
-/** `<rows>:<md5 of the rows' text, sorted>` over every column but `exclude`. */
-export async function tableChecksum(db: Pool, relation: string, exclude: readonly string[] = []): Promise<string> {
+/**
+ * `<rows>:<md5 of the rows' text, sorted>` over every column but `exclude`. `only` keeps the rows a
+ * condition holds for, and `as` puts an expression in a column's place (both may use `params`).
+ */
+export async function tableChecksum(db: Pool, relation: string, exclude: readonly string[] = [],
+  o: { only?: string; as?: Record<string, string>; params?: unknown[] } = {}): Promise<string> {
   const [schema, name] = relation.includes('.') ? (relation.split('.') as [string, string]) : ['public', relation];
-  const { rows: cols } = await db.query<{ c: string }>(
-    'select quote_ident(column_name) as c from information_schema.columns where table_schema = $1 and table_name = $2 and not (column_name = any($3)) order by ordinal_position',
+  const { rows: cols } = await db.query<{ c: string; name: string }>(
+    'select quote_ident(column_name) as c, column_name as name from information_schema.columns where table_schema = $1 and table_name = $2 and not (column_name = any($3)) order by ordinal_position',
     [schema, name, exclude]);
   const { rows } = await db.query<{ n: string; md5: string | null }>(
-    `select count(*)::text as n, md5(string_agg(r, E'\\n' order by r)) as md5 from (select (${cols.map((c) => c.c).join(', ')})::text as r from ${schema}.${name} t) x`);
+    `select count(*)::text as n, md5(string_agg(r, E'\\n' order by r)) as md5 from (select (${cols.map((c) => o.as?.[c.name] ?? c.c).join(', ')})::text as r
+       from ${schema}.${name} t where ${o.only ?? 'true'}) x`, o.params ?? []);
   return `${rows[0]?.n}:${rows[0]?.md5 ?? '-'}`;
 }
 
