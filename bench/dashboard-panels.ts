@@ -11,7 +11,8 @@
  * again under a category and a country where the panel uses them. Reported per panel: the median and
  * the worst of the query time and of the HTTP round trip, against the goal. Baseline in the same
  * run: `select 1` through the same pool, so the floor of a round trip is known.
- *   npx tsx bench/dashboard-panels.ts [--days 30] [--orders-per-day 40000] [--rounds 5]
+ *   npx tsx bench/dashboard-panels.ts [--days 30] [--orders-per-day 40000] [--rounds 5] [--keep]
+ * --keep leaves its databases in place and prints their URLs (to read a panel's plan with EXPLAIN).
  */
 import { parseArgs } from 'node:util';
 import { Pool } from 'pg';
@@ -65,7 +66,7 @@ async function build(analytics: Pool, staging: Pool, days: number, ordersPerDay:
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { days: { type: 'string', default: '30' }, 'orders-per-day': { type: 'string', default: '40000' }, rounds: { type: 'string', default: '5' } } });
+  const { values } = parseArgs({ options: { days: { type: 'string', default: '30' }, 'orders-per-day': { type: 'string', default: '40000' }, rounds: { type: 'string', default: '5' }, keep: { type: 'boolean', default: false } } });
   const days = Number(values.days);
   const rounds = Number(values.rounds);
   const base = loadConfig();
@@ -115,7 +116,8 @@ async function main(): Promise<void> {
   } finally {
     await dashboard?.close();
     await Promise.all([analytics.end(), staging.end()]);
-    await dbs.drop();
+    if (values.keep) console.log(JSON.stringify({ kept: dbs.env }));
+    else await dbs.drop();
   }
 }
 

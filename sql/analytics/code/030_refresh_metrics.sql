@@ -2,6 +2,48 @@
 -- The current definition: edit it here. `etl db migrate` re-applies every file of sql/<db>/code/,
 -- in name order, whenever one of them changed (lib/migrate.ts); versioned migrations hold tables.
 
+-- work.refresh_customer_days: customer_order_days and customer_order_gaps (067_dashboard_orders.sql)
+-- of one date, from order_values. A customer who starts or stops ordering on d also changes the
+-- previous-order day of their next order day, which is another date's: so dates take their turn
+-- here (a transaction lock; each statement after it sees the dates committed before), and every
+-- date whose links moved is counted again. The next order day of a customer is the row whose
+-- prev_date is d (or, for one new on d, the one whose prev_date was the customer's last day before d).
+create or replace function work.refresh_customer_days(d date) returns void language plpgsql as $f$
+declare
+  touched date[];
+begin
+  perform pg_advisory_xact_lock(hashtext('customer-order-days'));
+  with now_ as (select distinct country, customer_id from order_values where order_date = d),
+  was as (select country, customer_id, prev_date from customer_order_days where order_date = d),
+  gone as (
+    delete from customer_order_days x using was w
+    where x.order_date = d and x.country = w.country and x.customer_id = w.customer_id
+      and not exists (select 1 from now_ n where n.country = w.country and n.customer_id = w.customer_id)
+    returning x.country, x.customer_id, x.prev_date),
+  relinked_gone as (
+    update customer_order_days y set prev_date = g.prev_date from gone g
+    where y.country = g.country and y.customer_id = g.customer_id and y.prev_date = d
+    returning y.order_date),
+  added as (
+    insert into customer_order_days (country, customer_id, order_date, prev_date)
+    select n.country, n.customer_id, d,
+           (select max(z.order_date) from customer_order_days z where z.country = n.country and z.customer_id = n.customer_id and z.order_date < d)
+    from now_ n where not exists (select 1 from was w where w.country = n.country and w.customer_id = n.customer_id)
+    returning country, customer_id, prev_date),
+  relinked_added as (
+    update customer_order_days y set prev_date = d from added a
+    where y.country = a.country and y.customer_id = a.customer_id and y.order_date > d and y.prev_date is not distinct from a.prev_date
+    returning y.order_date)
+  select array_agg(distinct t) into touched
+  from (select order_date from relinked_gone union all select order_date from relinked_added union all select d) x(t);
+
+  delete from customer_order_gaps where order_date = any(touched);
+  insert into customer_order_gaps (order_date, country, gap, customers)
+  select order_date, country, coalesce(order_date - prev_date, 0), count(*)
+  from customer_order_days where order_date = any(touched) group by 1, 2, 3;
+end
+$f$;
+
 create or replace function work.refresh_metrics(d date) returns void language sql as $$
   delete from orders_by_date where order_date = d;
   insert into orders_by_date (order_date, orders, revenue)
@@ -52,6 +94,21 @@ create or replace function work.refresh_metrics(d date) returns void language sq
   from (select distinct customer_id from fact_event where event_date = d) v left join dim_customer c using (customer_id)
   group by grouping sets ((c.country), ())
   having count(*) > 0;
+
+  -- The country and high-value panels' tables (067_dashboard_orders.sql).
+  delete from order_values where order_date = d;
+  insert into order_values (order_date, source, order_id, customer_id, country, amount)
+  select d, o.source, o.order_id, o.customer_id, c.country, o.amount
+  from (select source, order_id, customer_id, sum(amount) as amount from fact_order_line
+        where order_date = d and not cancelled group by source, order_id, customer_id) o
+  join dim_customer c using (customer_id);
+
+  delete from order_values_daily where order_date = d;
+  insert into order_values_daily (order_date, country, orders)
+  select d, case when grouping(country) = 1 then '*' else country end, count(*)
+  from order_values where order_date = d group by grouping sets ((country), ()) having count(*) > 0;
+
+  select work.refresh_customer_days(d);
 $$;
 
 -- work.refresh_inventory: inventory_latest and inventory_monthly (065_inventory_current.sql) of the
