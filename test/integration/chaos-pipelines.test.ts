@@ -27,6 +27,8 @@ describe('chaos, short: all pipelines through worker kills, a PostgreSQL restart
     expect(report.chaos.reproduced).toHaveLength(1);
     expect(report.chaos.reproduced[0]?.count).toBeGreaterThan(0);
     expect(report.chaos.eventsLoads.received - report.clean.eventsLoads.received).toBe(report.chaos.reproduced[0]?.count);
+    // The copies held a bad event, quarantined again (and compared with its original's record).
+    expect(report.chaos.eventsLoads.quarantined).toBeGreaterThan(report.clean.eventsLoads.quarantined);
     expect(report.chaos.faultsNotLanded).toEqual([]);
     expect(report.chaos.ordersApiFaults.total).toBeGreaterThan(0);
     expect(report.ok).toBe(true);

@@ -240,7 +240,8 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
             const part = partitionAt('transform', new Date());
             handStarted.push(await patiently('start a transform by hand', () => client.workflow.start(transformWorkflow, { ...opts(`transform/${part.partitionStart}/hand-${tag}-${faults.length}`), args: [part] })));
           } else if (f.kind === 'kafka-dup') {
-            const r = await patiently('produce a range again', () => produceAgain(env.deps.kafka, env.deps.staging, s.topic, group, o.seed + reproduced.length));
+            // Not retried: a second attempt would produce a second set of copies (Kafka is up: the faults land one at a time).
+            const r = await produceAgain(env.deps.kafka, env.deps.staging, s.topic, group, o.seed + reproduced.length);
             reproduced.push(r);
             say(JSON.stringify({ reproduced: r }));
           } else if (f.kind === 's3-stall') {

@@ -1,6 +1,7 @@
 /**
  * A producer's duplicate delivery for the chaos runs: a range of one partition that the stream has
- * already read, produced again onto the same partition as it was (key, value, headers, timestamp).
+ * (in the main) already read, produced again onto the same partition as it was (key, value,
+ * headers, timestamp).
  * The events pipeline must count its valid events as duplicates, quarantine its bad ones again under
  * their new offsets, and stage nothing twice. Plus the wait that says a stream has read a topic to
  * its end.
@@ -62,26 +63,37 @@ async function highWatermarks(kafka: Kafka, topic: string): Promise<Map<number, 
   }
 }
 
+/** The latest quarantined offset below `below` per partition of the topic (the stream's own bad events). */
+async function committedBadEvents(staging: Pool, topic: string): Promise<Map<number, number>> {
+  const { rows } = await staging.query<{ partition: number; offset: string }>(
+    `select split_part(split_part(record_ref, '/p', 2), '@', 1)::int as partition, max(split_part(record_ref, '@', 2)::bigint) as offset
+     from etl.quarantine where source = 'events' and starts_with(record_ref, $1 || '/p') and record_ref ~ '/p[0-9]+@[0-9]+$' group by 1`, [topic]);
+  return new Map(rows.map((r) => [r.partition, Number(r.offset)]));
+}
+
 /**
- * Produces again up to `count` messages of the `pick`-th non-empty partition that the consumer group
- * has committed (or the partition's first ones, before it committed any): the last ones, or, when a
- * committed message of the partition was quarantined, the ones around the latest such, so that the
- * copies hold a bad event too. Nothing else may produce to the topic meanwhile: the copies are found
- * at the old end of the partition.
+ * Produces again up to `count` messages of one partition, the ones around the latest bad event the
+ * consumer group has committed there, so that the copies hold valid events and a bad one. The
+ * partition is the `pick`-th of those with such an event; when none has one yet, the `pick`-th
+ * non-empty partition, and its last committed messages (or its first ones, before the group
+ * committed any). Nothing else may produce to the topic meanwhile: the copies are found at the old
+ * end of the partition. Not to be retried: a second call produces a second set of copies.
  */
 export async function produceAgain(kafka: Kafka, staging: Pool, topic: string, group: string, pick: number, count = 300): Promise<Reproduced> {
   const before = await highWatermarks(kafka, topic);
-  const parts = [...before].filter(([, o]) => o.high > o.low).sort((a, b) => a[0] - b[0]);
-  const chosen = parts[pick % Math.max(1, parts.length)];
+  const { rows: offsets } = await staging.query<{ partition: number; next_offset: string }>(
+    'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic]);
+  const stored = new Map(offsets.map((r) => [r.partition, Number(r.next_offset)]));
+  const bad = await committedBadEvents(staging, topic);
+  const nonEmpty = [...before].filter(([, o]) => o.high > o.low).sort((a, b) => a[0] - b[0]);
+  const withBad = nonEmpty.filter(([p]) => (bad.get(p) ?? Infinity) < (stored.get(p) ?? 0));
+  const among = withBad.length > 0 ? withBad : nonEmpty;
+  const chosen = among[pick % Math.max(1, among.length)];
   if (!chosen) throw new Error(`${topic} has no messages to produce again`);
   const [partition, { low, high }] = chosen;
-  const { rows } = await staging.query<{ next_offset: string }>(
-    'select next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2 and partition = $3', [group, topic, partition]);
-  const stored = Math.min(Number(rows[0]?.next_offset ?? low), high);
-  const { rows: bad } = await staging.query<{ offset: string | null }>(
-    `select max(split_part(record_ref, '@', 2)::bigint) as offset from etl.quarantine
-     where source = 'events' and starts_with(record_ref, $1 || '/p' || $2 || '@') and split_part(record_ref, '@', 2)::bigint < $3`, [topic, partition, stored]);
-  const around = bad[0]?.offset == null ? stored : Math.min(stored, Number(bad[0].offset) + Math.floor(count / 2) + 1);
+  const committed = Math.min(stored.get(partition) ?? low, high);
+  const badAt = bad.get(partition);
+  const around = badAt !== undefined && badAt < committed ? Math.min(committed, badAt + Math.floor(count / 2) + 1) : committed;
   const to = Math.max(around, Math.min(low + count, high));
   const from = Math.max(low, to - count);
   const messages = await readRange(kafka, topic, partition, from, to, new Map([...before].map(([p, o]) => [p, o.high])));
