@@ -8,7 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { attempt, heartbeat, keepAlive } from '../common/heartbeat';
+import { attempt, heartbeat, whileAlive } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import { BadDataError, rethrowClassified } from '../../lib/errors';
 import { DROP_PREFIX, lakeKey, safeName, utcDate } from '../../lib/lake';
@@ -123,59 +123,58 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
       const dt = purchaseFileDate(file);
       // A timer, not only per batch: the raw copy, a big merge or waiting for a racing run's lock are long silences too.
       let line = 0;
-      const beat = setInterval(() => keepAlive({ key: file.key, line }), 10_000);
-      try {
-        if (!kind) throw new BadDataError(`${file.key} does not end in ${PURCHASE_EXTENSIONS.join(', ')}: rename it or drop it elsewhere`, file.key);
-        const meta = { loadId, pipeline: 'files', source: 'purchases', partitionStart: input.partitionStart, partitionEnd: input.partitionEnd };
-        const load = await runPieceLoad(staging, meta, attempt(), async ({ client, done, commitPiece }) => {
-          // Past the last committed piece: a plain file is read from there (a ranged GET); a gzip
-          // file is read whole and decompressed up to there (see readPurchaseBatches). A resumed load
-          // reads the raw copy, made before its first piece: the dropped object may have been
-          // replaced or deleted since, but the load goes on with the bytes it began with.
-          const from = done[done.length - 1]?.endByte ?? 0;
-          const range = from > 0 && !kind.gzip ? `bytes=${from}-` : undefined;
-          const rawKey = input.fromRaw ?? purchaseRawKey(file);
-          let body: Readable;
-          if (range && from >= file.size) {
-            body = Readable.from([]); // the pieces reached the end: only the load's own commit is left
-          } else if (done.length > 0 || input.fromRaw) {
-            body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: rawKey, Range: range }))).Body as Readable;
-          } else {
-            // IfMatch: the bytes parsed are exactly the listed version, or the attempt stops here.
-            const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.key, IfMatch: file.etag })).catch((err: unknown) => {
-              if (status(err) === 404 || status(err) === 412) throw new Vanished(`${status(err) === 404 ? 'deleted' : 'replaced'} since it was listed`);
-              throw err;
-            });
-            body = obj.Body as Readable;
-            // The raw copy, before any piece commits: a committed piece implies it exists.
-            const source = `${bucket}/${file.key.split('/').map(encodeURIComponent).join('/')}`;
-            await s3.send(new CopyObjectCommand({
-              Bucket: bucket, Key: rawKey, CopySource: source, CopySourceIfMatch: file.etag, ...rawCopyHeaders(file, obj),
-            })).catch((err: unknown) => {
-              body.destroy();
-              if (status(err) === 404 || status(err) === 412) throw new Vanished(`${status(err) === 404 ? 'deleted' : 'replaced'} since it was listed`);
-              throw err;
-            });
-          }
-          const counts = await loadPurchaseFile({
-            client, lake: { s3, bucket }, loadId, key: file.key, kind, body, batchSize: input.batchSize, fileModifiedAt: file.lastModified,
-            quarantineKey: quarantineKey({ source: 'purchases', dt, loadId }), commitPiece, done, pieceLines: input.pieceLines,
-            heartbeat: (at) => {
-              line = at;
-              heartbeat({ key: file.key, line });
-            },
-          }).finally(() => body.destroy()); // a failed attempt must not leave the download's socket open
-          await client.query('insert into etl.files (object_key, etag, load_id) values ($1, $2, $3) on conflict do nothing', [file.key, file.etag, loadId]);
-          const resumedAt = done.length ? { resumedAfterPiece: done.length, resumedAtLine: done[done.length - 1]?.endLine } : {};
-          return { ...counts, detail: { ...counts.detail, etag: file.etag, bytes: file.size, dt, rawKey, ...resumedAt } };
-        });
-        return { key: file.key, load };
-      } catch (err) {
-        if (err instanceof Vanished) return { key: file.key, load: null, vanished: err.message };
-        rethrowClassified(err, `${where}; the file stays unloaded and the next run retries it`);
-      } finally {
-        clearInterval(beat);
-      }
+      return whileAlive(async () => {
+        try {
+          if (!kind) throw new BadDataError(`${file.key} does not end in ${PURCHASE_EXTENSIONS.join(', ')}: rename it or drop it elsewhere`, file.key);
+          const meta = { loadId, pipeline: 'files', source: 'purchases', partitionStart: input.partitionStart, partitionEnd: input.partitionEnd };
+          const load = await runPieceLoad(staging, meta, attempt(), async ({ client, done, commitPiece }) => {
+            // Past the last committed piece: a plain file is read from there (a ranged GET); a gzip
+            // file is read whole and decompressed up to there (see readPurchaseBatches). A resumed load
+            // reads the raw copy, made before its first piece: the dropped object may have been
+            // replaced or deleted since, but the load goes on with the bytes it began with.
+            const from = done[done.length - 1]?.endByte ?? 0;
+            const range = from > 0 && !kind.gzip ? `bytes=${from}-` : undefined;
+            const rawKey = input.fromRaw ?? purchaseRawKey(file);
+            let body: Readable;
+            if (range && from >= file.size) {
+              body = Readable.from([]); // the pieces reached the end: only the load's own commit is left
+            } else if (done.length > 0 || input.fromRaw) {
+              body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: rawKey, Range: range }))).Body as Readable;
+            } else {
+              // IfMatch: the bytes parsed are exactly the listed version, or the attempt stops here.
+              const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.key, IfMatch: file.etag })).catch((err: unknown) => {
+                if (status(err) === 404 || status(err) === 412) throw new Vanished(`${status(err) === 404 ? 'deleted' : 'replaced'} since it was listed`);
+                throw err;
+              });
+              body = obj.Body as Readable;
+              // The raw copy, before any piece commits: a committed piece implies it exists.
+              const source = `${bucket}/${file.key.split('/').map(encodeURIComponent).join('/')}`;
+              await s3.send(new CopyObjectCommand({
+                Bucket: bucket, Key: rawKey, CopySource: source, CopySourceIfMatch: file.etag, ...rawCopyHeaders(file, obj),
+              })).catch((err: unknown) => {
+                body.destroy();
+                if (status(err) === 404 || status(err) === 412) throw new Vanished(`${status(err) === 404 ? 'deleted' : 'replaced'} since it was listed`);
+                throw err;
+              });
+            }
+            const counts = await loadPurchaseFile({
+              client, lake: { s3, bucket }, loadId, key: file.key, kind, body, batchSize: input.batchSize, fileModifiedAt: file.lastModified,
+              quarantineKey: quarantineKey({ source: 'purchases', dt, loadId }), commitPiece, done, pieceLines: input.pieceLines,
+              heartbeat: (at) => {
+                line = at;
+                heartbeat({ key: file.key, line });
+              },
+            }).finally(() => body.destroy()); // a failed attempt must not leave the download's socket open
+            await client.query('insert into etl.files (object_key, etag, load_id) values ($1, $2, $3) on conflict do nothing', [file.key, file.etag, loadId]);
+            const resumedAt = done.length ? { resumedAfterPiece: done.length, resumedAtLine: done[done.length - 1]?.endLine } : {};
+            return { ...counts, detail: { ...counts.detail, etag: file.etag, bytes: file.size, dt, rawKey, ...resumedAt } };
+          });
+          return { key: file.key, load };
+        } catch (err) {
+          if (err instanceof Vanished) return { key: file.key, load: null, vanished: err.message };
+          rethrowClassified(err, `${where}; the file stays unloaded and the next run retries it`);
+        }
+      }, () => ({ key: file.key, line }), 10_000);
     },
   };
 }

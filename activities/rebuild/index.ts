@@ -22,7 +22,7 @@ import { BadDataError, classifyError, rethrowClassified } from '../../lib/errors
 import { getObjectText, listObjects } from '../../lib/s3';
 import { CATALOG_SPECS, type CatalogSource } from '../catalog/sources';
 import { DEFAULT_CHUNK_ROWS, mergeCatalogChunk } from '../catalog';
-import { heartbeat, keepAlive } from '../common/heartbeat';
+import { heartbeat, whileAlive } from '../common/heartbeat';
 import { runLoad } from '../common/loads';
 import { quarantineRecords, type Rejected } from '../common/quarantine';
 import { rawMessageValue } from '../common/raw';
@@ -276,14 +276,11 @@ export function createRebuildActivities(deps: RebuildDeps) {
     /** Replays one Kafka partition's raw ranges in offset order; on a retry, ranges below the stored offset are past. */
     async replayEventsPartition(input: ReplayEventsInput): Promise<ReplayRawOutput> {
       const out: ReplayRawOutput = { source: 'events', dt: `${input.topic}/${input.partition}`, objects: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, inexact: [] };
-      const beat = setInterval(() => keepAlive({ objects: out.objects }), 15_000);
       try {
-        await replayEventsPartition(input, out);
+        await whileAlive(() => replayEventsPartition(input, out), () => ({ objects: out.objects }), 15_000);
         return out;
       } catch (err) {
         rethrowClassified(err, `rebuild of events ${input.topic}[${input.partition}] (after ${out.objects} ranges)`);
-      } finally {
-        clearInterval(beat);
       }
     },
 
@@ -300,19 +297,18 @@ export function createRebuildActivities(deps: RebuildDeps) {
       const { source, dt } = input;
       const out: ReplayRawOutput = { source, dt, objects: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, inexact: [] };
       // A big object (a purchase file, a page) or a lock wait has no progress point of its own.
-      const beat = setInterval(() => keepAlive({ dt, objects: out.objects }), 15_000);
       try {
         if ((source as RawSource) === 'events') throw ApplicationFailure.nonRetryable('events are replayed per Kafka partition (replayEventsPartition), not per raw date', 'InvalidRebuildInput');
         const keys = (await listObjects(s3, bucket, `raw/${source}/dt=${dt}/`)).map((o) => o.key).sort();
-        for (const key of keys) {
-          await replayOne(out, key, () => (source === 'orders' ? replayOrders(key, dt, out) : source === 'purchases' ? replayPurchases(key, out) : replayCatalog(source, key, dt, out)));
-          heartbeat({ dt, objects: out.objects });
-        }
+        await whileAlive(async () => {
+          for (const key of keys) {
+            await replayOne(out, key, () => (source === 'orders' ? replayOrders(key, dt, out) : source === 'purchases' ? replayPurchases(key, out) : replayCatalog(source, key, dt, out)));
+            heartbeat({ dt, objects: out.objects });
+          }
+        }, () => ({ dt, objects: out.objects }), 15_000);
         return out;
       } catch (err) {
         rethrowClassified(err, `rebuild of raw/${source}/dt=${dt} (after ${out.objects} objects)`);
-      } finally {
-        clearInterval(beat);
       }
     },
   };
