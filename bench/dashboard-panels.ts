@@ -2,7 +2,7 @@
  * Dashboard panel latency (issue 14: every panel ≤ 300 ms at scale 10 over 30 days). In databases of
  * its own (copies of the test templates), it builds analytics at scale 10's sizes for --days days:
  * 5,000 products in 13 categories, 200,000 customers in 17 countries, --orders-per-day orders of 1-3
- * lines (fact_order_line, then work.refresh_metrics per date as the transform runs it, which fills
+ * lines (fact_order_line, then work.refresh_metrics and refresh_customer_days per date as the transform runs them, which fill
  * the sales tables and the dashboard's segments), the per-day event tables at scale 10's sizes (the
  * panels read those, never fact_event), inventory versions per product and warehouse, a day of
  * realtime minutes, and a month of etl.loads (and the current and monthly stock as the inventory
@@ -39,6 +39,7 @@ async function build(analytics: Pool, staging: Pool, days: number, ordersPerDay:
              1 + (o + l) % 3, 10 + (o % 90), (1 + (o + l) % 3) * (10 + (o % 90)), case when o % 20 = 0 then 'cancelled' else 'delivered' end, o % 20 = 0
       from generate_series(1, $3::int) o, generate_series(1, 1 + o % 3) l`, [day, d, ordersPerDay]);
     await q('select work.refresh_metrics($1::date)', [day]);
+    await q('select work.refresh_customer_days($1::date)', [day]);
     // The event tables at scale 10's sizes (~940k events a day); refresh_metrics emptied them (no fact_event here).
     await q(`insert into product_events_daily (event_date, product_id, event_name, events, users)
       select $1::date, 'P' || p, n, 5 + (p * 13 + k) % 200, 3 + (p * 7 + k) % 100

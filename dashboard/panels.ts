@@ -166,7 +166,7 @@ where $1::text is null or category = $1::text order by stock, product_id limit 2
   {
     id: 'countries', page: 'customers', title: 'Countries', db: 'analytics', uses: ['range', 'country'],
     definition: 'Per customer country over the range, non-cancelled orders: customers who ordered, orders, quantity, revenue and the average quantity per order, highest revenue first. The first five rows are the top 5 countries. '
-      + 'Orders, quantity and revenue are summed per order date (sales_daily_segment); customers are counted exactly, each once however many days they ordered (customer_order_gaps: a customer counts on their first order day in the range). Over all the data it is the country_summary view.',
+      + 'Orders, quantity and revenue are summed per order date (sales_daily_segment); customers are counted exactly, each once however many days they ordered (customer_order_gaps: a customer counts on their first order day in the range). Over all the data it is the country_summary view (while an order is cancelled whole, as the pipeline records it).',
     sql: `with s as (
   select country, sum(kept_orders) as orders, sum(units) as quantity, sum(revenue) as revenue from sales_daily_segment
   where order_date between $1::date and $2::date and category = '*' and country <> '*' and ($3::text is null or country = $3::text)

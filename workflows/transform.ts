@@ -96,9 +96,11 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
     try {
       const loaded = await acts.loadAnalyticsDate({ date, partition: base });
       // An inferred customer or product changes the dimensions as a catalog load does (found by
-      // the chaos run: the snapshot kept a hand-started run's older dim_customer). Deterministic on
-      // replay: results recorded before this field existed never carry it.
-      if (loaded?.dimsInferred) resume.dimsChanged = true;
+      // the chaos run: the snapshot kept a hand-started run's older dim_customer). dimsPending: an
+      // earlier load's inferred rows no snapshot has covered (its result lost on a retry after its
+      // commit, or its run failed first). Deterministic on replay: results recorded before these
+      // fields existed never carry them.
+      if (loaded?.dimsInferred || loaded?.dimsPending) resume.dimsChanged = true;
       await acts.writeCuratedDate({ date, clearPending: loaded?.snapshot });
     } catch (err) {
       // A date another run left pending and that still fails is that run's problem (its alert was

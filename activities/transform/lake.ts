@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { lakeKey, partitionPrefix } from '../../lib/lake';
 import { queryToParquet } from '../../lib/parquet';
 import { listObjects, putObject } from '../../lib/s3';
@@ -45,7 +45,9 @@ export interface CuratedOutput { date: string; objects: number; rows: Record<str
  */
 export interface LakeDeps { analytics: Pool; s3: S3Client; bucket: string; beforeUpload?: (date: string, table: string) => Promise<void> }
 
-export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries: Record<string, (d: string) => string> = CURATED_BY_DATE): Promise<CuratedOutput> {
+/** atSnapshot: run first inside the read's snapshot (the statement that fixes it), before any table is read. */
+export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries: Record<string, (d: string) => string> = CURATED_BY_DATE,
+  atSnapshot?: (client: PoolClient) => Promise<void>): Promise<CuratedOutput> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) throw new Error(`curated partition date must be YYYY-MM-DD, got ${input.date}`);
   const dir = await mkdtemp(join(tmpdir(), 'etl-curated-'));
   const client = await deps.analytics.connect();
@@ -62,6 +64,7 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
     // One snapshot for every table of the date, so the files agree with each other.
     await client.query(`begin isolation level repeatable read read only`);
     await client.query(`set local timezone = 'UTC'`);
+    await atSnapshot?.(client);
     for (const table of input.tables ?? Object.keys(queries)) {
       const sql = queries[table];
       if (!sql) throw new Error(`unknown curated table ${table}`);
@@ -102,7 +105,17 @@ async function removeOthers(deps: LakeDeps, prefix: string, keep: string | undef
   await deps.s3.send(new DeleteObjectsCommand({ Bucket: deps.bucket, Delete: { Objects: stale.map((Key) => ({ Key })), Quiet: true } }));
 }
 
+/**
+ * The dimension snapshots. The marks of inferred rows (work.dims_pending) visible in the snapshot are
+ * covered by it, and deleted once it is uploaded: by id, since a mark committed after the snapshot
+ * may have a lower id than one before it.
+ */
 export async function writeCuratedSnapshots(deps: LakeDeps, input: CuratedInput): Promise<CuratedOutput> {
   const queries = Object.fromEntries(Object.entries(CURATED_SNAPSHOTS).map(([t, sql]) => [t, () => sql]));
-  return writeCurated(deps, input, queries);
+  let covered: string[] = [];
+  const out = await writeCurated(deps, input, queries, async (client) => {
+    covered = (await client.query<{ id: string }>('select id from work.dims_pending')).rows.map((r) => r.id);
+  });
+  if (covered.length > 0) await deps.analytics.query('delete from work.dims_pending where id = any($1::bigint[])', [covered]);
+  return out;
 }

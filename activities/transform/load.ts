@@ -20,8 +20,14 @@ export interface LoadDateInput { date: string; partition: string }
  * snapshot: the first statement's snapshot; pending marks visible in it are covered by this load (clearPendingDates).
  * checks: how many data checks passed, warned (published anyway) and were skipped (too little data to judge).
  */
-/** dimsInferred: dimension rows the date's inferred customers and products inserted or renamed (absent when none). */
-export interface LoadDateOutput { date: string; orderLines: number; events: number; orders: number; snapshot?: string; dimsInferred?: number; checks?: { passed: number; warned: number; skipped: number } }
+/**
+ * dimsInferred: dimension rows the date's inferred customers and products inserted or renamed (absent when none).
+ * dimsPending: some load's inferred rows (this one's, or an earlier one's) are in no curated dimension snapshot yet (work.dims_pending).
+ */
+export interface LoadDateOutput {
+  date: string; orderLines: number; events: number; orders: number; snapshot?: string; dimsInferred?: number; dimsPending?: true;
+  checks?: { passed: number; warned: number; skipped: number };
+}
 
 /** What the data checks need: the checks, staging (its checks and the alerts) and who runs them. */
 export interface DateChecks { checks: readonly DataCheck[]; staging: Pool; run: CheckRun }
@@ -41,6 +47,9 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       const dimsBefore = await dimWrites();
       await client.query('select work.infer_dimensions($1::date)', [input.date]);
       const dimsInferred = (await dimWrites()) - dimsBefore;
+      // The mark commits with the load, so it outlives a lost result or a run that fails before its snapshot.
+      if (dimsInferred > 0) await client.query('insert into work.dims_pending (load_date, rows) values ($1::date, $2)', [input.date, dimsInferred]);
+      const dimsPending = (await client.query('select 1 from work.dims_pending limit 1')).rows.length > 0;
       await client.query('select work.load_facts($1::date)', [input.date]);
       await client.query('select work.refresh_metrics($1::date)', [input.date]);
       const { rows } = await client.query<{ lines: string; events: string; orders: string }>(
@@ -55,8 +64,11 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
         if (results.some((c) => c.status === 'fail')) throw new DataCheckFailed(input.date, results);
         await recordResults(client, gate.run, input.date, results, true);
       }
+      // Last: its lock (dates relink customers' order days one at a time) is held until the commit.
+      await client.query('select work.refresh_customer_days($1::date)', [input.date]);
       const r = rows[0];
-      return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0), snapshot: snap.rows[0]?.s, ...(dimsInferred > 0 ? { dimsInferred } : {}) };
+      return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0), snapshot: snap.rows[0]?.s,
+        ...(dimsInferred > 0 ? { dimsInferred } : {}), ...(dimsPending ? { dimsPending: true as const } : {}) };
     });
     if (gate) {
       // Published: an alert that cannot be written now must not fail (and so rebuild) the date again.

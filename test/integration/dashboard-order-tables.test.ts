@@ -1,6 +1,6 @@
 /**
  * The tables behind the dashboard's country and high-value panels (sql/analytics/067_dashboard_orders.sql,
- * kept by work.refresh_metrics): loaded by dates in a shuffled order, then changed (orders cancelled,
+ * kept by work.refresh_metrics and work.refresh_customer_days): loaded by dates in a shuffled order, then changed (orders cancelled,
  * removed and added, a customer moved to another country) and refreshed again, some dates in two
  * transactions at once. After each round the linked order days must equal a rebuild from scratch,
  * and the panels' SQL must give, for every range of the dates and every country filter, exactly what
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config';
 import { panelById } from '../../dashboard/panels';
 import { Rng } from '../../shop/generator/prng';
+import { until } from '../support/wait';
 
 const DATES = Array.from({ length: 14 }, (_, i) => new Date(Date.UTC(2026, 5, 1 + i)).toISOString().slice(0, 10));
 const COUNTRIES = ['DE', 'FR', 'PL'];
@@ -49,7 +50,11 @@ describe('the dashboard order tables: linked order days kept per date, panels eq
       }
     }
   };
-  const refresh = async (dates: string[]) => { for (const d of dates) await db.query('select work.refresh_metrics($1::date)', [d]); };
+  const refreshOn = async (q: { query: Pool['query'] }, d: string) => {
+    await q.query('select work.refresh_metrics($1::date)', [d]);
+    await q.query('select work.refresh_customer_days($1::date)', [d]);
+  };
+  const refresh = async (dates: string[]) => { for (const d of dates) await refreshOn(db, d); };
   const shuffled = <T>(xs: T[]) => {
     const out = [...xs];
     for (let i = out.length - 1; i > 0; i--) {
@@ -138,9 +143,15 @@ describe('the dashboard order tables: linked order days kept per date, panels eq
     try {
       await t1.query('begin');
       await t2.query('begin');
-      await t1.query('select work.refresh_metrics($1::date)', [d2]);
-      const second = t2.query('select work.refresh_metrics($1::date)', [d1]);
-      await new Promise((r) => setTimeout(r, 300));
+      await refreshOn(t1, d2);
+      let secondDone = false;
+      const second = refreshOn(t2, d1).finally(() => { secondDone = true; });
+      // t1 commits only once t2 waits for the lock, or (without the lock) has finished without it.
+      await until('the second refresh waiting for the lock, or done', async () => {
+        if (secondDone) return 'done';
+        const { rows } = await db.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%refresh_customer_days%'`);
+        return rows.length > 0 ? 'waiting' : undefined;
+      }, 30_000, 20);
       await t1.query('commit');
       await second;
       await t2.query('commit');

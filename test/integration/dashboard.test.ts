@@ -318,7 +318,10 @@ describe('the dashboard in a real browser, over data the transform loaded (real 
       const dates = await upsertDimensions(client, 'users');
       expect(dates).toEqual(expected);
       expect(await upsertDimensions(client, 'users')).toEqual([]); // nothing changes twice
-      for (const d of dates) await client.query('select work.refresh_metrics($1::date)', [d]);
+      for (const d of dates) {
+        await client.query('select work.refresh_metrics($1::date)', [d]);
+        await client.query('select work.refresh_customer_days($1::date)', [d]);
+      }
       await client.query('commit');
     } finally {
       client.release();

@@ -256,6 +256,53 @@ describe('curated lake and privacy of the transform (real Temporal, PostgreSQL, 
     expect(cli.stderr).toContain('read 1 of');
   }, 60_000);
 
+  it("an inferred customer reaches the curated dim_customer snapshot even when the load that inferred it lost its result: the mark commits with the load", async () => {
+    const { parquetReadObjects } = await import('hyparquet');
+    const acts = createTransformActivities(env.deps);
+    const d = dates[0] as string;
+    const partition = `transform/test-dims-${prefix}`;
+    const snapshotIds = async (dt: string) => {
+      const bytes = await getObjectBytes(env.deps.s3, env.deps.bucket, lakeKey('curated', 'dim_customer', dt, PART_NAME));
+      const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer });
+      return new Set((rows as Array<{ customer_id: string }>).map((r) => r.customer_id));
+    };
+    const pending = async () => Number((await env.deps.analytics.query<{ n: string }>('select count(*) n from work.dims_pending')).rows[0]?.n);
+    await env.deps.analytics.query('delete from work.dims_pending');
+
+    // A load that infers a customer reports it, and its mark is committed with it.
+    const first = `${prefix}C-inferred-1`;
+    await env.deps.analytics.query(`insert into work.events (event_id, event_name, customer_id, session_id, ts) values ($1, 'view', $2, 's-dims', $3::date + interval '1 hour')`, [`${prefix}E-dims-1`, first, d]);
+    const loaded = await acts.loadAnalyticsDate({ date: d, partition });
+    expect(loaded.dimsInferred).toBeGreaterThan(0);
+    expect(loaded.dimsPending).toBe(true);
+    // Its retry after that commit (the result lost to a worker kill) infers nothing now, but the
+    // mark still says a snapshot is due.
+    const retried = await acts.loadAnalyticsDate({ date: d, partition });
+    expect(retried.dimsInferred).toBeUndefined();
+    expect(retried.dimsPending).toBe(true);
+    // The snapshot covers the marks it saw, and deletes them.
+    await acts.writeCuratedDimensions({ date: d });
+    expect((await snapshotIds(d)).has(first)).toBe(true);
+    expect(await pending()).toBe(0);
+    expect((await acts.loadAnalyticsDate({ date: d, partition })).dimsPending).toBeUndefined();
+
+    // Through the workflow: a committed load's mark, its result lost, and then a run whose own
+    // loads infer nothing and whose catalog did not change. It must still write the snapshot.
+    const second = `${prefix}C-inferred-2`;
+    await env.deps.analytics.query(`insert into work.events (event_id, event_name, customer_id, session_id, ts) values ($1, 'view', $2, 's-dims', $3::date + interval '2 hours')`, [`${prefix}E-dims-2`, second, d]);
+    expect((await acts.loadAnalyticsDate({ date: d, partition })).dimsInferred).toBeGreaterThan(0);
+    const { rowCount } = await env.deps.staging.query(
+      `insert into staging.events (event_id, event_name, user_id, session_id, product_id, order_id, price, ts, kafka_partition, kafka_offset, load_id)
+       select event_id || '-dp', event_name, user_id, session_id, product_id, order_id, price, ts, kafka_partition, kafka_offset, load_id
+       from staging.events where event_id like $1 and (ts at time zone 'UTC')::date = $2::date and event_id not like '%-lk' and event_id not like '%-dp' limit 5`, [`${prefix}%`, d]);
+    expect(rowCount).toBeGreaterThan(0);
+    const part = partitionAt('transform', new Date());
+    const out = await runTransforms(env, [part], `/dims-${prefix}`);
+    expect(out[0]?.dates).toContain(d);
+    expect((await snapshotIds(part.partitionStart.slice(0, 10))).has(second)).toBe(true);
+    expect(await pending()).toBe(0);
+  }, 180_000);
+
   it('fails a date load non-retryably, naming the partition and the date, when analytics rejects it', async () => {
     const acts = createTransformActivities(env.deps);
     const failure = acts.loadAnalyticsDate({ date: '2031-02-30', partition: 'transform/test-bug' });

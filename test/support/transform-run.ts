@@ -55,6 +55,7 @@ export async function forgetFacts(analytics: Pool, dates: string[], prefix: stri
     for (const d of dates) {
       await client.query('select work.load_facts($1::date)', [d]);
       await client.query('select work.refresh_metrics($1::date)', [d]);
+      await client.query('select work.refresh_customer_days($1::date)', [d]);
     }
   });
 }

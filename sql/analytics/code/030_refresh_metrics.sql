@@ -8,6 +8,8 @@
 -- here (a transaction lock; each statement after it sees the dates committed before), and every
 -- date whose links moved is counted again. The next order day of a customer is the row whose
 -- prev_date is d (or, for one new on d, the one whose prev_date was the customer's last day before d).
+-- Run after work.refresh_metrics(d) (which fills order_values), as the last step before the commit:
+-- the lock is held until then (activities/transform/load.ts runs it after the data checks).
 create or replace function work.refresh_customer_days(d date) returns void language plpgsql as $f$
 declare
   touched date[];
@@ -107,8 +109,8 @@ create or replace function work.refresh_metrics(d date) returns void language sq
   insert into order_values_daily (order_date, country, orders)
   select d, case when grouping(country) = 1 then '*' else country end, count(*)
   from order_values where order_date = d group by grouping sets ((country), ()) having count(*) > 0;
-
-  select work.refresh_customer_days(d);
+  -- customer_order_days and customer_order_gaps come from order_values in work.refresh_customer_days(d),
+  -- which its caller runs last before the commit (its lock orders the dates: held briefly).
 $$;
 
 -- work.refresh_inventory: inventory_latest and inventory_monthly (065_inventory_current.sql) of the
