@@ -26,6 +26,8 @@ export const MAX_DATES_PER_RUN = 400;
 export const DATES_PER_RUN_PATCH = 'transform-dates-per-run';
 /** Runs from before it rebuilt only their own dates, never those other runs left pending. */
 export const PENDING_DATES_PATCH = 'transform-pending-dates';
+/** A date load's dimsPending (an earlier load's inferred rows not in any dimension snapshot) asks for the snapshot. */
+export const DIMS_PENDING_PATCH = 'transform-dims-pending';
 
 /** A run continued as new: the extracts are done; rebuild `dates`, then finish with the carried output. */
 export interface TransformResume {
@@ -98,9 +100,10 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
       // An inferred customer or product changes the dimensions as a catalog load does (found by
       // the chaos run: the snapshot kept a hand-started run's older dim_customer). dimsPending: an
       // earlier load's inferred rows no snapshot has covered (its result lost on a retry after its
-      // commit, or its run failed first). Deterministic on replay: results recorded before these
-      // fields existed never carry them.
-      if (loaded?.dimsInferred || loaded?.dimsPending) resume.dimsChanged = true;
+      // commit, or its run failed first). Results recorded before dimsInferred existed never carry
+      // it. dimsPending is patched: an activity worker deployed before the workflow code could
+      // record it in a run whose old code then ended without the snapshot.
+      if (loaded?.dimsInferred || (loaded?.dimsPending && patched(DIMS_PENDING_PATCH))) resume.dimsChanged = true;
       await acts.writeCuratedDate({ date, clearPending: loaded?.snapshot });
     } catch (err) {
       // A date another run left pending and that still fails is that run's problem (its alert was

@@ -299,8 +299,8 @@ export function createRebuildActivities(deps: RebuildDeps) {
       // A big object (a purchase file, a page) or a lock wait has no progress point of its own.
       try {
         if ((source as RawSource) === 'events') throw ApplicationFailure.nonRetryable('events are replayed per Kafka partition (replayEventsPartition), not per raw date', 'InvalidRebuildInput');
-        const keys = (await listObjects(s3, bucket, `raw/${source}/dt=${dt}/`)).map((o) => o.key).sort();
         await whileAlive(async () => {
+          const keys = (await listObjects(s3, bucket, `raw/${source}/dt=${dt}/`)).map((o) => o.key).sort();
           for (const key of keys) {
             await replayOne(out, key, () => (source === 'orders' ? replayOrders(key, dt, out) : source === 'purchases' ? replayPurchases(key, out) : replayCatalog(source, key, dt, out)));
             heartbeat({ dt, objects: out.objects });

@@ -108,14 +108,17 @@ async function removeOthers(deps: LakeDeps, prefix: string, keep: string | undef
 /**
  * The dimension snapshots. The marks of inferred rows (work.dims_pending) visible in the snapshot are
  * covered by it, and deleted once it is uploaded: by id, since a mark committed after the snapshot
- * may have a lower id than one before it.
+ * may have a lower id than one before it. Only by a snapshot of a live run (its `dt` within the last
+ * two days): one a backfilled hour writes under its old `dt` leaves the latest snapshot stale, so
+ * its marks stay for the next live run.
  */
-export async function writeCuratedSnapshots(deps: LakeDeps, input: CuratedInput): Promise<CuratedOutput> {
+export async function writeCuratedSnapshots(deps: LakeDeps, input: CuratedInput, now = Date.now()): Promise<CuratedOutput> {
   const queries = Object.fromEntries(Object.entries(CURATED_SNAPSHOTS).map(([t, sql]) => [t, () => sql]));
   let covered: string[] = [];
   const out = await writeCurated(deps, input, queries, async (client) => {
     covered = (await client.query<{ id: string }>('select id from work.dims_pending')).rows.map((r) => r.id);
   });
-  if (covered.length > 0) await deps.analytics.query('delete from work.dims_pending where id = any($1::bigint[])', [covered]);
+  const live = Date.parse(`${input.date}T00:00:00Z`) >= now - 2 * 86_400_000;
+  if (covered.length > 0 && live) await deps.analytics.query('delete from work.dims_pending where id = any($1::bigint[])', [covered]);
   return out;
 }

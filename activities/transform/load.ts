@@ -19,8 +19,6 @@ export interface LoadDateInput { date: string; partition: string }
 /**
  * snapshot: the first statement's snapshot; pending marks visible in it are covered by this load (clearPendingDates).
  * checks: how many data checks passed, warned (published anyway) and were skipped (too little data to judge).
- */
-/**
  * dimsInferred: dimension rows the date's inferred customers and products inserted or renamed (absent when none).
  * dimsPending: some load's inferred rows (this one's, or an earlier one's) are in no curated dimension snapshot yet (work.dims_pending).
  */

@@ -149,7 +149,7 @@ describe('the dashboard order tables: linked order days kept per date, panels eq
       // t1 commits only once t2 waits for the lock, or (without the lock) has finished without it.
       await until('the second refresh waiting for the lock, or done', async () => {
         if (secondDone) return 'done';
-        const { rows } = await db.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%refresh_customer_days%'`);
+        const { rows } = await db.query(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%refresh_customer_days%'`);
         return rows.length > 0 ? 'waiting' : undefined;
       }, 30_000, 20);
       await t1.query('commit');

@@ -10,7 +10,7 @@ import { createTransformActivities } from '../../activities/transform';
 import { CURATED_BY_DATE, PART_NAME } from '../../activities/transform/lake';
 import { lakeKey } from '../../lib/lake';
 import { lakeQuery } from '../../lib/lake-query';
-import { getObjectBytes, listObjects } from '../../lib/s3';
+import { deletePrefix, getObjectBytes, listObjects } from '../../lib/s3';
 import { generateDataset } from '../../shop/generator';
 import { partitionAt, partitionWorkflowId } from '../../workflows/partitions';
 import { transformWorkflow } from '../../workflows/transform';
@@ -289,6 +289,11 @@ describe('curated lake and privacy of the transform (real Temporal, PostgreSQL, 
     expect((await snapshotIds(d)).has(first)).toBe(true);
     expect(await pending()).toBe(0);
     expect((await acts.loadAnalyticsDate({ date: d, partition })).dimsPending).toBeUndefined();
+    // A snapshot a backfilled hour writes under its old dt leaves the latest one stale: its marks stay.
+    await env.deps.analytics.query('insert into work.dims_pending (load_date, rows) values ($1::date, 1)', [d]);
+    await acts.writeCuratedDimensions({ date: '2001-01-01' });
+    expect(await pending()).toBe(1);
+    for (const t of ['dim_customer', 'dim_product']) await deletePrefix(env.deps.s3, env.deps.bucket, `curated/${t}/dt=2001-01-01/`);
 
     // Through the workflow: a committed load's mark, its result lost, and then a run whose own
     // loads infer nothing and whose catalog did not change. It must still write the snapshot.

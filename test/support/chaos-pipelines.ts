@@ -41,7 +41,7 @@ import { partitionAt } from '../../workflows/partitions';
 import { EXECUTABLE, faultPlan, servicePid, servicesUp, startWorker, stopWorker, type FaultRunOptions } from './chaos';
 import type { TestEnv } from './env';
 import { isolatedEnv } from './isolated-env';
-import { produceAgain, readToEnd, type Reproduced } from './kafka-duplicate';
+import { committedBadEvents, produceAgain, readToEnd, type Reproduced } from './kafka-duplicate';
 import { distinctValidEvents, serveDataset, tagIds, type ServedDataset } from './pipelines-run';
 import { analyticsChecksums, curatedChecksums, stagingChecksums, tableChecksum, truncateAll } from './rebuild-checks';
 
@@ -240,6 +240,10 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
             const part = partitionAt('transform', new Date());
             handStarted.push(await patiently('start a transform by hand', () => client.workflow.start(transformWorkflow, { ...opts(`transform/${part.partitionStart}/hand-${tag}-${faults.length}`), args: [part] })));
           } else if (f.kind === 'kafka-dup') {
+            // Copies with a bad event among them: wait (reads only) until the stream has committed one.
+            await patiently('a committed bad event', async () => {
+              if ((await committedBadEvents(env.deps.staging, s.topic)).size === 0) throw new Error('none committed yet');
+            }, 2).catch(() => say(JSON.stringify({ kafkaDup: 'no bad event committed within 2 minutes: the copies may hold none' })));
             // Not retried: a second attempt would produce a second set of copies (Kafka is up: the faults land one at a time).
             const r = await produceAgain(env.deps.kafka, env.deps.staging, s.topic, group, o.seed + reproduced.length);
             reproduced.push(r);
@@ -258,7 +262,7 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
             if (svc === 'temporal') await new Promise((r) => setTimeout(r, (o.temporalDownSeconds ?? 20) * 1000));
             await servicesUp(svc);
           }
-          const downSeconds = f.kind === 'worker' || f.kind === 'transform' ? 0 : (Date.now() - t0) / 1000;
+          const downSeconds = f.kind === 'worker' || f.kind === 'transform' || f.kind === 'kafka-dup' ? 0 : (Date.now() - t0) / 1000;
           const back = Date.now();
           // Recovery: until a load (any pipeline's, the transform's too) commits after the fault, or,
           // once the ingestion has nothing left, until the events session heartbeats again after it.

@@ -63,8 +63,8 @@ async function highWatermarks(kafka: Kafka, topic: string): Promise<Map<number, 
   }
 }
 
-/** The latest quarantined offset below `below` per partition of the topic (the stream's own bad events). */
-async function committedBadEvents(staging: Pool, topic: string): Promise<Map<number, number>> {
+/** The latest quarantined offset per partition of the topic: the stream's own committed bad events. */
+export async function committedBadEvents(staging: Pool, topic: string): Promise<Map<number, number>> {
   const { rows } = await staging.query<{ partition: number; offset: string }>(
     `select split_part(split_part(record_ref, '/p', 2), '@', 1)::int as partition, max(split_part(record_ref, '@', 2)::bigint) as offset
      from etl.quarantine where source = 'events' and starts_with(record_ref, $1 || '/p') and record_ref ~ '/p[0-9]+@[0-9]+$' group by 1`, [topic]);
