@@ -45,7 +45,7 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
   const spec: TransformSourceSpec = TRANSFORM_SPECS[input.source];
   const from = new Date(Date.parse(input.partitionStart) - LOOKBACK_MS).toISOString();
   const to = new Date(input.partitionEnd).toISOString();
-  const select = spec.select(from, to);
+  const select = spec.select(from, to, !input.changedOnly);
   const src = await deps.staging.connect();
   const dst = await deps.analytics.connect().catch((err: unknown) => {
     src.release();

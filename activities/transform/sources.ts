@@ -9,7 +9,8 @@ export interface TransformSourceSpec {
   /** work.<table> the rows merge into; also the temp table's shape. */
   table: string;
   columns: string[];
-  select: (from: string, to: string) => string;
+  /** backfill: a backfill's window (not a scheduled run's); a dimension then reads every version up to `to`. */
+  select: (from: string, to: string, backfill?: boolean) => string;
   userColumn?: string;
   /** Cleaning applied on merge: column -> SQL expression over `_in`. */
   clean: Record<string, string>;
@@ -28,6 +29,14 @@ export interface TransformSourceSpec {
 
 const window = (col: string, from: string, to: string) => `(${col} >= '${from}' and ${col} < '${to}')`;
 const arrivedOrHappened = (col: string, from: string, to: string, alias = '') => `(${window(`${alias}ingested_at`, from, to)} or ${window(`${alias}${col}`, from, to)})`;
+/**
+ * A dimension's rows (users, products): in a scheduled run, those that arrived or changed in the
+ * window; in a backfill, every version up to the window's end as well. A backfill over a past range
+ * after a catalog load ingested now would otherwise see only the users and products updated in that
+ * range, and leave every other one inferred ('unknown') until a scheduled hour held their ingestion.
+ */
+const dimensionRows = (from: string, to: string, backfill?: boolean) =>
+  backfill ? `(${window('ingested_at', from, to)} or updated_at < '${to}')` : arrivedOrHappened('updated_at', from, to);
 
 const norm = (c: string) => `work.norm_text(${c})`;
 
@@ -91,7 +100,7 @@ export const TRANSFORM_SPECS = {
   products: {
     table: 'work.products',
     columns: ['product_id', 'updated_at', 'product_name', 'category', 'price'],
-    select: (f, t) => `select product_id, updated_at, product_name, category, price from staging.products where ${arrivedOrHappened('updated_at', f, t)}`,
+    select: (f, t, backfill) => `select product_id, updated_at, product_name, category, price from staging.products where ${dimensionRows(f, t, backfill)}`,
     clean: { product_name: norm('product_name'), category: norm('category') },
     quarantine: [],
     ref: `'product ' || product_id || ' @ ' || updated_at`,
@@ -99,7 +108,7 @@ export const TRANSFORM_SPECS = {
   users: {
     table: 'work.users',
     columns: ['customer_id', 'updated_at', 'user_name', 'country', 'signup_date'],
-    select: (f, t) => `select user_id, updated_at, user_name, country, signup_date from staging.users where ${arrivedOrHappened('updated_at', f, t)}`,
+    select: (f, t, backfill) => `select user_id, updated_at, user_name, country, signup_date from staging.users where ${dimensionRows(f, t, backfill)}`,
     userColumn: 'customer_id',
     clean: { user_name: norm('user_name'), country: `upper(${norm('country')})` },
     quarantine: [{ when: 'customer_id is null', reason: 'user_id is missing' }],
