@@ -13,7 +13,8 @@ const LAST_KNOWN = (table: string, key: string, col: string, alias: string) =>
 /**
  * Upserts `dim` from the latest version in `source` of each id in `_in`, each `carried` column
  * taken from the newest version that had one; `out` maps the dimension's columns to expressions
- * over those.
+ * over those. Never older over newer: a run whose work table does not see a version another run
+ * has just written (a backfill beside a scheduled hour) leaves that newer row alone.
  */
 const upsertLatest = (dim: string, source: string, key: string, carried: string[], out: Record<string, string>) => `
   insert into ${dim} (${key}, ${Object.keys(out).join(', ')}, updated_at, inferred)
@@ -24,7 +25,8 @@ const upsertLatest = (dim: string, source: string, key: string, carried: string[
     order by s.${key}, s.updated_at desc
   ) latest
   order by ${key}
-  on conflict (${key}) do update set ${[...Object.keys(out), 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}, inferred = false`;
+  on conflict (${key}) do update set ${[...Object.keys(out), 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}, inferred = false
+  where ${dim}.inferred or ${dim}.updated_at is null or excluded.updated_at >= ${dim}.updated_at`;
 
 const PRODUCTS = upsertLatest('dim_product', 'work.products', 'product_id', ['product_name', 'category', 'price'], {
   product_name: 'product_name', category: "coalesce(category, 'Uncategorised')", category_key: "lower(coalesce(category, 'Uncategorised'))", price: 'price',

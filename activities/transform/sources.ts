@@ -2,6 +2,8 @@
  * What the transform reads from each staging source and how it lands in the analytics work layer.
  * A window [from, to) selects rows that ARRIVED in it (ingested_at) or HAPPENED in it (business
  * time), so a scheduled run sees new arrivals and a backfill of an old hour sees that hour's data.
+ * A backfill also reads every version of the dimension sources (users, products) up to `to`
+ * (dimensionRows below).
  * `userColumn` is replaced by its pseudonym while streaming: raw user ids never reach analytics.
  * `quarantine` lists rules (SQL over the incoming temp table `_in`) a row must pass to be merged.
  */
