@@ -184,10 +184,11 @@ from s left join c using (country) order by s.revenue desc, s.country`,
   {
     id: 'high-value-orders', page: 'customers', title: 'High-value orders', db: 'analytics', uses: ['range', 'country'],
     definition: 'Non-cancelled orders in the range whose amount is at or above the 95th percentile (percentile_cont, interpolated) of the range\'s order amounts, the 50 largest. An order is its non-cancelled lines of one order date (order_values). Customers are pseudonyms.',
-    // The percentile from the top 5% of amounts only: n from order_values_daily, then the two amounts
+    // The percentile from the top 5% of amounts only: n from sales_daily_segment (kept orders: the rows
+    // of order_values, an order having one customer and every customer a country), then the two amounts
     // around its position read down the amount index (percentile_cont's interpolation, in float8 as it
     // does). Materialised: inlined, the threshold's subqueries ran again for every row compared.
-    sql: `with n as (select coalesce(sum(orders), 0) as n from order_values_daily where order_date between $1::date and $2::date and country = coalesce($3::text, '*')),
+    sql: `with n as (select coalesce(sum(kept_orders), 0) as n from sales_daily_segment where order_date between $1::date and $2::date and category = '*' and country = coalesce($3::text, '*')),
 k as (select n, 0.95::float8 * (n - 1) as p from n where n > 0),
 v as materialized (select k.p, array(select amount from order_values where order_date between $1::date and $2::date and ($3::text is null or country = $3::text)
                         order by amount desc offset (k.n - 1 - ceil(k.p))::bigint limit 2) as a from k),

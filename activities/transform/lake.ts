@@ -112,13 +112,13 @@ async function removeOthers(deps: LakeDeps, prefix: string, keep: string | undef
  * two days): one a backfilled hour writes under its old `dt` leaves the latest snapshot stale, so
  * its marks stay for the next live run.
  */
-export async function writeCuratedSnapshots(deps: LakeDeps, input: CuratedInput, now = Date.now()): Promise<CuratedOutput> {
+export async function writeCuratedSnapshots(deps: LakeDeps, input: CuratedInput): Promise<CuratedOutput> {
   const queries = Object.fromEntries(Object.entries(CURATED_SNAPSHOTS).map(([t, sql]) => [t, () => sql]));
   let covered: string[] = [];
   const out = await writeCurated(deps, input, queries, async (client) => {
     covered = (await client.query<{ id: string }>('select id from work.dims_pending')).rows.map((r) => r.id);
   });
-  const live = Date.parse(`${input.date}T00:00:00Z`) >= now - 2 * 86_400_000;
+  const live = Date.parse(`${input.date}T00:00:00Z`) >= Date.now() - 2 * 86_400_000;
   if (covered.length > 0 && live) await deps.analytics.query('delete from work.dims_pending where id = any($1::bigint[])', [covered]);
   return out;
 }

@@ -30,7 +30,7 @@ export async function analyticsChecksum(analytics: Pool, dates: string[], prefix
     ['product_sales_daily', 'order_date'], ['product_events_daily', 'event_date'], ['funnel_daily', 'event_date'],
     ['dq_findings', 'finding_date'], ['fact_order_line', 'order_date'], ['fact_event', 'event_date'],
     ['sales_daily_segment', 'order_date'], ['visitors_daily_country', 'event_date'],
-    ['order_values', 'order_date'], ['order_values_daily', 'order_date'], ['customer_order_days', 'order_date'], ['customer_order_gaps', 'order_date'],
+    ['order_values', 'order_date'], ['customer_order_days', 'order_date'], ['customer_order_gaps', 'order_date'],
   ];
   const parts = [
     ...byDate.map(([t, c]) => `select '${t}' || t::text as x from ${t} t where ${c} = any($1::date[])`),

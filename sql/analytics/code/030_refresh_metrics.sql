@@ -105,10 +105,6 @@ create or replace function work.refresh_metrics(d date) returns void language sq
         where order_date = d and not cancelled group by source, order_id, customer_id) o
   join dim_customer c using (customer_id);
 
-  delete from order_values_daily where order_date = d;
-  insert into order_values_daily (order_date, country, orders)
-  select d, case when grouping(country) = 1 then '*' else country end, count(*)
-  from order_values where order_date = d group by grouping sets ((country), ()) having count(*) > 0;
   -- customer_order_days and customer_order_gaps come from order_values in work.refresh_customer_days(d),
   -- which its caller runs last before the commit (its lock orders the dates: held briefly).
 $$;

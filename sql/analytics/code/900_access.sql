@@ -11,7 +11,7 @@ grant select on orders_by_date, daily_traffic, daily_unique_visitors, product_sa
   top_products, avg_spend_per_session, category_summary, top_products_last_month, inventory_turnover,
   inventory_turnover_by_category, purchase_funnel, country_summary, top_countries, high_value_orders, customer_unit_price_extremes,
   sales_daily_segment, visitors_daily_country, inventory_turnover_monthly, inventory_stock, order_lines_country,
-  order_values, order_values_daily, customer_order_gaps
+  order_values, customer_order_gaps
   to etl_analyst, etl_analyst_pii;
 
 grant select on data_checks, data_checks_latest to etl_analyst, etl_analyst_pii;
