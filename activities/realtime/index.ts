@@ -11,6 +11,7 @@ import { DEFAULT_SPIKE_SETTINGS } from '../../lib/spike-detect';
 import { deliverAlerts } from './outbox';
 import { refreshDirtyMinutes } from './refresh';
 import { evaluateSpikes, type RealtimeSettings } from './spikes';
+import { DirtyWake } from './wake';
 
 export type { RealtimeSettings } from './spikes';
 export { markRealtimeMinutes } from './hook';
@@ -39,7 +40,7 @@ export interface RefreshRealtimeOutput {
 
 /** A session of the realtime loop: passes one after another in one activity (see EventsSessionInput). */
 export interface RealtimeSessionInput {
-  /** Pause after a pass that found nothing to do (default 500 ms). */
+  /** Pause after a pass that found nothing to do (default 500 ms), cut short when an events load with marks commits (wake.ts). */
   pollMs?: number;
   /** End after this many passes (the workflow passes what is left of its maxPasses). */
   maxPasses?: number;
@@ -78,20 +79,27 @@ export function createRealtimeActivities(deps: RealtimeDeps) {
       if (prior) return prior;
       const until = Date.now() + (input.sessionMs ?? 3_600_000);
       const t: RealtimeSessionOutput = { passes: 0, minutes: 0, loads: 0, evaluated: 0, raised: 0, sent: 0, endedBy: 'time' };
-      while (Date.now() < until) {
-        if (input.maxPasses !== undefined && t.passes >= input.maxPasses) return { ...t, endedBy: 'maxPasses' };
-        const r = await pass(() => heartbeat(t));
-        t.passes++;
-        t.minutes += r.minutes;
-        t.loads += r.loads;
-        t.evaluated += r.evaluated;
-        t.raised += r.raised;
-        t.sent += r.sent;
-        heartbeat(t);
-        // Work found: look again at once, since loads kept committing during the pass.
-        if (r.minutes === 0 && !r.dirtyLeft) await ctx.sleep(input.pollMs ?? 500);
+      const wake = new DirtyWake(deps.staging);
+      try {
+        while (Date.now() < until) {
+          if (input.maxPasses !== undefined && t.passes >= input.maxPasses) return { ...t, endedBy: 'maxPasses' };
+          wake.arm();
+          const r = await pass(() => heartbeat(t));
+          t.passes++;
+          t.minutes += r.minutes;
+          t.loads += r.loads;
+          t.evaluated += r.evaluated;
+          t.raised += r.raised;
+          t.sent += r.sent;
+          heartbeat(t);
+          // Work found: look again at once, since loads kept committing during the pass. Otherwise
+          // wait for the poll, or for a load committed since this pass began, whichever is first.
+          if (r.minutes === 0 && !r.dirtyLeft) await Promise.race([ctx.sleep(input.pollMs ?? 500), wake.next()]);
+        }
+        return t;
+      } finally {
+        await wake.close();
       }
-      return t;
     },
   };
 }

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRealtimeActivities } from '../../activities/realtime';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { MergedEvent } from '../../activities/events/load';
+import { createRealtimeActivities, markRealtimeMinutes } from '../../activities/realtime';
 import { refreshDirtyMinutes } from '../../activities/realtime/refresh';
 import { ensureTopic, eventsProducer } from '../../shop/simulator/events';
 import { eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
@@ -145,6 +147,35 @@ describe('realtime per-minute metrics (real Kafka, PostgreSQL, Temporal; generat
     await acts.refreshRealtime({});
     expect((await env.deps.analytics.query('select 1 from realtime_applied where load_id like $1', [`events/${topic}/%`])).rowCount).toBe(0);
   });
+
+  it('an idle session wakes when an events load with marks commits, not at its next poll', async () => {
+    const acts = createRealtimeActivities(env.deps);
+    // Nothing left over from the tests before: the session's first pass finds no work and waits.
+    await until('no dirty marks', async () => ((await acts.refreshRealtime({})).loads === 0 ? true : undefined), 60_000);
+    const era = randomEra();
+    eras.push(era);
+    const topic = `test.realtime.wake-${tag}`;
+    const loadId = `events/${topic}/0:0-0`;
+    // A poll of ten minutes: only the wake can end the wait within the test's time.
+    const session = new MockActivityEnvironment().run(acts.runRealtimeSession, { pollMs: 600_000, maxPasses: 2 });
+    // The listener is up once its LISTEN has run (it starts at the session's first wait).
+    await until('the session listening', async () => ((await env.deps.staging.query(
+      `select 1 from pg_stat_activity where application_name = 'shop-etl:realtime-wake' and datname = current_database() and query like 'listen %'`)).rowCount ?? 0) > 0 || undefined, 60_000);
+    const client = await env.deps.staging.connect();
+    const ts = new Date(era.getTime() + 60_000);
+    try {
+      await client.query('begin');
+      await client.query(`insert into staging.events (event_id, event_name, user_id, session_id, product_id, order_id, price, ts, kafka_partition, kafka_offset, load_id)
+        values ($1, 'view', 'U1', 'S1', 'P1', null, null, $2, 0, 0, $3)`, [`wake-${tag}`, ts, loadId]);
+      await markRealtimeMinutes(client, { loadId, topic, partition: 0, events: [{ ts, offset: '0' } as unknown as MergedEvent] });
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    const out = await Promise.race([session, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the session did not wake within 60 s of the commit')), 60_000))]);
+    expect(out).toMatchObject({ passes: 2, loads: 1, endedBy: 'maxPasses' });
+    expect((await env.deps.analytics.query<{ events: number }>('select events from realtime_minute where minute = $1', [new Date(Math.floor(ts.getTime() / 60_000) * 60_000)])).rows).toEqual([{ events: 1 }]);
+  }, 180_000);
 
   it('exactly once: a worker killed -9 mid-stream and restarted gives the same per-minute metrics', async () => {
     const killed = await run('b', true);
