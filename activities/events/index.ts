@@ -15,7 +15,7 @@ import type { LoadSummary } from '../../contract/pipeline';
 import { createAlertActivities, insertAlert, type RaiseAlertInput } from '../common/alerts';
 import type { EventsShard } from '../../workflows/events-shard';
 import { eventReader, logStartOffsets, type ReadMessage } from './reader';
-import { loadEventRange, moveOffsetPast, StaleOffsetsError, type EventsBatchHook } from './load';
+import { judgeRangeYielding, loadEventRange, moveOffsetPast, StaleOffsetsError, type EventsBatchHook } from './load';
 import { runLoad } from '../common/loads';
 import { rawMessages } from '../common/raw';
 
@@ -70,6 +70,11 @@ export interface ConsumeEventsBatchOutput {
 export function kafkaDt(timestamp: string): string {
   const ms = Number(timestamp);
   return utcDate(new Date(Number.isFinite(ms) ? Math.min(Math.max(ms, 0), Date.UTC(9999, 11, 31)) : 0));
+}
+
+/** A range not tried because the range before it on its partition, loaded just before, failed: that failure is the one to report. */
+export class PredecessorFailedError extends Error {
+  override readonly name = 'PredecessorFailedError';
 }
 
 /** From this attempt on, a range that fails again raises an alert (attempts 1-2 are ordinary blips). */
@@ -142,28 +147,69 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
       if (prior) return prior;
       const until = Date.now() + (input.sessionMs ?? DEFAULT_SESSION_MS);
       const t: EventsSessionOutput = { batches: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, endedBy: 'time' };
-      while (Date.now() < until) {
-        if (input.maxBatches !== undefined && t.batches >= input.maxBatches) return { ...t, endedBy: 'maxBatches' };
-        const b = await consumeBatch(input, () => heartbeat(t));
+      const beat = () => heartbeat(t);
+      const record = (b: ConsumeEventsBatchOutput) => {
         t.batches++;
         t.received += b.received;
         t.loaded += b.loaded;
         t.quarantined += b.quarantined;
         t.duplicates += b.duplicates;
         heartbeat(t); // progress (`etl events status` reads it), and where a stop lands
-        if (b.received === 0) await ctx.sleep(input.idleSleepMs ?? 1000);
+      };
+      // Two batches in flight: the next one is read, validated and its raw copy uploaded while the one
+      // before it commits (each range's transaction still begins only once the range before it on its
+      // partition has committed; see startLoads). Its offsets are where the batch in flight ends.
+      let inFlight: StartedBatch | null = null;
+      let started = 0;
+      try {
+        while (Date.now() < until) {
+          if (input.maxBatches !== undefined && started >= input.maxBatches) break;
+          const stored = inFlight ? inFlight.next : await storedOffsets(input);
+          const batch = await readBatch(input, stored, beat);
+          started++;
+          const loads: StartedBatch = startLoads(batch, inFlight?.loads);
+          const before = inFlight;
+          inFlight = loads;
+          if (before) record(await finishBatch(before));
+          if (batch.ranges.length === 0) {
+            inFlight = null;
+            record(await finishBatch(loads));
+            await ctx.sleep(input.idleSleepMs ?? 1000);
+          }
+        }
+        if (inFlight) {
+          const last = inFlight;
+          inFlight = null;
+          record(await finishBatch(last));
+        }
+        return input.maxBatches !== undefined && started >= input.maxBatches ? { ...t, endedBy: 'maxBatches' } : t;
+      } finally {
+        // A failure or a stop: the batch still in flight ends, one way or the other, before the attempt does.
+        if (inFlight) await Promise.allSettled(inFlight.loads.values());
       }
-      return t;
     },
   };
 
-  async function consumeBatch(input: ConsumeEventsBatchInput, beat: () => void = heartbeat): Promise<ConsumeEventsBatchOutput> {
+  interface ReadBatch { topic: string; group: string; stored: ReadonlyMap<number, bigint>; ranges: Array<[number, ReadMessage[]]>; logStart: ReadonlyMap<number, bigint> }
+  interface StartedBatch { batch: ReadBatch; loads: Map<number, Promise<LoadSummary>>; next: Map<number, bigint> }
+
+  async function storedOffsets(input: ConsumeEventsBatchInput): Promise<Map<number, bigint>> {
     const topic = input.topic ?? deps.eventsTopic;
     const group = input.consumerGroup ?? DEFAULT_EVENTS_GROUP;
     try {
       const { rows } = await staging.query<{ partition: number; next_offset: string }>(
         'select partition, next_offset from etl.kafka_offsets where consumer_group = $1 and topic = $2', [group, topic]);
-      const stored = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+      return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+    } catch (err) {
+      rethrowClassified(err, `events: reading the stored offsets of ${topic} for group ${group}`);
+    }
+  }
+
+  /** The messages from the `stored` offsets on, one range per partition. */
+  async function readBatch(input: ConsumeEventsBatchInput, stored: ReadonlyMap<number, bigint>, beat: () => void): Promise<ReadBatch> {
+    const topic = input.topic ?? deps.eventsTopic;
+    const group = input.consumerGroup ?? DEFAULT_EVENTS_GROUP;
+    try {
       const messages = await eventReader(kafka, topic, group, input.shard).read(stored, {
         maxMessages: input.maxMessages ?? 20_000, maxBytes: input.maxBytes ?? DEFAULT_BATCH_BYTES, maxWaitMs: input.maxWaitMs ?? 1000, onWait: beat,
       });
@@ -178,24 +224,52 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
       // offsets between were compaction's or transaction markers'. The log start tells which.
       const gap = ranges.some(([p, msgs]) => { const s = stored.get(p); return s !== undefined && BigInt(msgs[0]?.offset ?? s) > s; });
       const logStart = gap ? await logStartOffsets(kafka, topic) : new Map<number, bigint>();
-      // allSettled: the attempt reports only once every partition's transaction has ended, one way or the other.
-      const settled = await Promise.allSettled(ranges.map(([partition, msgs]) => loadRange(topic, group, partition, msgs, stored.get(partition), logStart.get(partition))));
-      const failed = ranges.flatMap(([partition, msgs], i): FailedRange[] => {
-        const s = settled[i];
-        if (s?.status !== 'rejected') return [];
-        return [{ group, topic, partition, firstOffset: msgs[0]?.offset ?? '?', lastOffset: msgs[msgs.length - 1]?.offset ?? '?', error: s.reason }];
-      });
-      if (failed[0]) {
-        await alertStuck(failed);
-        throw failed[0].error;
-      }
-      const loads = settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value);
-      for (const l of loads) if (l.lost && !l.skipped) await deliverLost(l);
-      const sum = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => loads.reduce((n, l) => n + (l.skipped ? 0 : l[k]), 0);
-      return { received: sum('received'), loaded: sum('loaded'), quarantined: sum('quarantined'), duplicates: sum('duplicates'), loads };
+      return { topic, group, stored, ranges, logStart };
     } catch (err) {
       rethrowClassified(err, `events: consuming ${topic} for group ${group}`);
     }
+  }
+
+  /**
+   * Starts each range's load. `after` holds the loads of the batch before, per partition: a range
+   * waits for its partition's range before it to commit before its own transaction begins, and is
+   * not tried at all when that one failed (its offsets would be stale).
+   */
+  function startLoads(batch: ReadBatch, after?: ReadonlyMap<number, Promise<LoadSummary>>): StartedBatch {
+    const next = new Map(batch.stored);
+    const loads = new Map<number, Promise<LoadSummary>>();
+    for (const [partition, msgs] of batch.ranges) {
+      const load = loadRange(batch.topic, batch.group, partition, msgs, batch.stored.get(partition), batch.logStart.get(partition), after?.get(partition));
+      load.catch(() => undefined); // settled by finishBatch, or by the session's clean-up
+      loads.set(partition, load);
+      next.set(partition, BigInt(msgs[msgs.length - 1]?.offset ?? '0') + 1n);
+    }
+    return { batch, loads, next };
+  }
+
+  /** Waits for every range of the batch; alerts on the failed ones and throws the first failure. */
+  async function finishBatch({ batch, loads: started }: StartedBatch): Promise<ConsumeEventsBatchOutput> {
+    const { topic, group, ranges } = batch;
+    // allSettled: the attempt reports only once every partition's transaction has ended, one way or the other.
+    const settled = await Promise.allSettled(ranges.map(([partition]) => started.get(partition) as Promise<LoadSummary>));
+    const failed = ranges.flatMap(([partition, msgs], i): FailedRange[] => {
+      const s = settled[i];
+      if (s?.status !== 'rejected') return [];
+      return [{ group, topic, partition, firstOffset: msgs[0]?.offset ?? '?', lastOffset: msgs[msgs.length - 1]?.offset ?? '?', error: s.reason }];
+    });
+    const own = failed.filter((f) => !(f.error instanceof PredecessorFailedError));
+    if (failed[0]) {
+      await alertStuck(own);
+      rethrowClassified((own[0] ?? failed[0]).error, `events: consuming ${topic} for group ${group}`);
+    }
+    const loads = settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value);
+    for (const l of loads) if (l.lost && !l.skipped) await deliverLost(l);
+    const sum = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => loads.reduce((n, l) => n + (l.skipped ? 0 : l[k]), 0);
+    return { received: sum('received'), loaded: sum('loaded'), quarantined: sum('quarantined'), duplicates: sum('duplicates'), loads };
+  }
+
+  async function consumeBatch(input: ConsumeEventsBatchInput, beat: () => void = heartbeat): Promise<ConsumeEventsBatchOutput> {
+    return finishBatch(startLoads(await readBatch(input, await storedOffsets(input), beat)));
   }
 
   /** A range failing again and again is a person's problem: one etl.alerts row per stuck range. Retries go on regardless. */
@@ -222,16 +296,22 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
     await alerts.deliverAlert({ alertId }).catch((err: unknown) => activityLog().warn(`could not deliver alert ${alertId}: ${err instanceof Error ? err.message : String(err)}`));
   }
 
-  async function loadRange(topic: string, group: string, partition: number, messages: ReadMessage[], from: bigint | undefined, logStart: bigint | undefined): Promise<LoadSummary> {
+  async function loadRange(topic: string, group: string, partition: number, messages: ReadMessage[], from: bigint | undefined, logStart: bigint | undefined, after?: Promise<LoadSummary>): Promise<LoadSummary> {
     const first = messages[0] as ReadMessage;
     const last = messages[messages.length - 1] as ReadMessage;
     const loadId = `events/${topic}/${partition}:${first.offset}-${last.offset}`;
     const dt = kafkaDt(first.timestamp);
     const rawKey = lakeKey('raw', 'events', dt, `${topic}-p${partition}-${first.offset}-${last.offset}.jsonl`);
+    const judged = await judgeRangeYielding(topic, messages);
     // Built from the values' Buffers: a range's bytes are bounded by maxBytes, never one JS string.
     await putObject(s3, bucket, rawKey, rawMessages(messages.map((m) => m.value)), 'application/x-ndjson');
+    if (after) {
+      await after.catch((err: unknown) => {
+        throw new PredecessorFailedError(`events ${loadId}: not tried, the range before it on partition ${partition} failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
     const summary = await runLoad(staging, { loadId, pipeline: 'events', source: 'events' }, async (client) => {
-      const counts = await loadEventRange(client, { s3, bucket }, { topic, group, partition, loadId, dt, messages, from: from?.toString(), logStart: logStart?.toString() }, hooks);
+      const counts = await loadEventRange(client, { s3, bucket }, { topic, group, partition, loadId, dt, messages, from: from?.toString(), logStart: logStart?.toString() }, hooks, judged);
       // The loss is recorded with the load that moves past it: both commit, or neither.
       if (counts.lost) await insertAlert(client, lostAlert({ group, topic, partition, loadId, from: String(counts.detail?.lostFrom), to: String(counts.detail?.lostTo), count: counts.lost }, attemptInfo()));
       return { ...counts, detail: { ...counts.detail, rawKey } };

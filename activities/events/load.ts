@@ -50,7 +50,43 @@ export class StaleOffsetsError extends Error {
   override readonly name = 'StaleOffsetsError';
 }
 
-export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRange, hooks: readonly EventsBatchHook[]): Promise<LoadCounts> {
+/** A range's messages judged: the valid events to merge and the rest for quarantine. */
+export interface JudgedRange { valid: MergedEvent[]; rejected: Rejected[] }
+
+/**
+ * Validates a range's messages. Pure work on the messages alone, so the stream does it before the
+ * range's transaction, while the range before it on the same partition may still be committing.
+ */
+export function judgeRange(topic: string, messages: readonly ReadMessage[]): JudgedRange {
+  const valid: MergedEvent[] = [];
+  const rejected: Rejected[] = [];
+  for (const m of messages) {
+    const j = validateEvent(m.value);
+    if (j.ok) valid.push({ ...j.event, partition: m.partition, offset: m.offset });
+    // The exact bytes: as text when they are UTF-8 without NUL, else base64 (marked with `encoding`).
+    else rejected.push({ ref: `${topic}/p${m.partition}@${m.offset}`, reason: j.reason, ...quarantinedValue(m.value) });
+  }
+  return { valid, rejected };
+}
+
+/**
+ * judgeRange in slices, yielding to the event loop between them: the stream judges the next batch
+ * while the batch before it commits, and a range judged in one go would hold back that batch's
+ * round trips to PostgreSQL for its whole length.
+ */
+export async function judgeRangeYielding(topic: string, messages: readonly ReadMessage[], slice = 500): Promise<JudgedRange> {
+  const out: JudgedRange = { valid: [], rejected: [] };
+  for (let i = 0; i < messages.length; i += slice) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const part = judgeRange(topic, messages.slice(i, i + slice));
+    for (const v of part.valid) out.valid.push(v);
+    for (const r of part.rejected) out.rejected.push(r);
+  }
+  return out;
+}
+
+/** `judged` is judgeRange(r.topic, r.messages) when the caller did it already. */
+export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRange, hooks: readonly EventsBatchHook[], judged?: JudgedRange): Promise<LoadCounts> {
   const first = r.messages[0]?.offset;
   const last = r.messages[r.messages.length - 1]?.offset;
   if (first === undefined || last === undefined) throw new Error(`events ${r.loadId}: empty range`);
@@ -74,14 +110,7 @@ export async function loadEventRange(client: PoolClient, lake: Lake, r: EventRan
   const lost = lostBefore(r.from === undefined ? undefined : BigInt(r.from), BigInt(first), r.logStart === undefined ? undefined : BigInt(r.logStart));
   const skipped = r.from === undefined ? 0n : BigInt(first) - BigInt(r.from) - BigInt(lost?.count ?? 0);
 
-  const valid: MergedEvent[] = [];
-  const rejected: Rejected[] = [];
-  for (const m of r.messages) {
-    const j = validateEvent(m.value);
-    if (j.ok) valid.push({ ...j.event, partition: m.partition, offset: m.offset });
-    // The exact bytes: as text when they are UTF-8 without NUL, else base64 (marked with `encoding`).
-    else rejected.push({ ref: `${r.topic}/p${m.partition}@${m.offset}`, reason: j.reason, ...quarantinedValue(m.value) });
-  }
+  const { valid, rejected } = judged ?? judgeRange(r.topic, r.messages);
   const merged = await mergeEvents(client, valid, r.loadId);
   const quarantineKey = await quarantineRecords(client, lake, { source: 'events', dt: r.dt, loadId: r.loadId }, rejected);
   await client.query(

@@ -7,7 +7,7 @@ import { closeEventReaders } from '../../activities/events/reader';
 import { createEventsActivities, type ConsumeEventsBatchInput } from '../../activities/events';
 import { loadEventRange, StaleOffsetsError } from '../../activities/events/load';
 import { rawMessageValue } from '../../activities/common/raw';
-import { deletePrefix, getObjectBytes, getObjectText } from '../../lib/s3';
+import { deletePrefix, getObjectBytes, getObjectText, listObjects } from '../../lib/s3';
 import { readEvents } from '../../shop/dataset/read-sources';
 import { ensureTopic, eventsProducer, produceEvents } from '../../shop/simulator/events';
 import { eventsProgressQuery, eventsStreamWorkflow, stopEventsSignal } from '../../workflows/events-stream';
@@ -444,5 +444,45 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     failing = false;
     expect(await attempt(6)).toMatchObject({ received: 5, loaded: 5 });
     expect(await storedOffsets(group, topic)).toEqual(new Map([[0, 5n]]));
+  });
+
+  it('a session reads the next batch while one commits: a range that fails leaves the range read after it on its partition untried, and the next session loads every event once', async () => {
+    const topic = await newTopic('ahead', {}, 2);
+    const group = `test-${tag}-ahead`;
+    const ev = (p: number, i: number) => JSON.stringify({ event_id: `${tag}-a${p}-${i}`, event_name: 'view', user_id: 'U1', session_id: 'S1', product_id: 'P1', order_id: null, price: '1.00', ts: '2024-03-01T00:00:00Z' });
+    await produce(topic, [0, 1].flatMap((p) => Array.from({ length: 30 }, (_, i) => ({ partition: p, key: `k${p}`, value: ev(p, i) }))));
+    // Partition 1's range holding offset 5 fails, once.
+    let failing = true;
+    const acts = createEventsActivities(env.deps, [async (_client, b) => {
+      const [first, last] = (b.loadId.split(':')[1] ?? '').split('-').map(Number) as [number, number];
+      if (failing && b.partition === 1 && first <= 5 && last >= 5) throw new Error('simulated: the range holding offset 5 cannot load');
+    }]);
+    const input = { topic, consumerGroup: group, maxMessages: 10, maxWaitMs: 300, idleSleepMs: 10, maxBatches: 30 };
+    await expect(new MockActivityEnvironment().run(acts.runEventsSession, input)).rejects.toThrow(/simulated: the range holding offset 5/);
+    const loads = async () => (await env.deps.staging.query<{ load_id: string; status: string; partition: number; first: number; last: number }>(
+      `select load_id, status, (detail->>'partition')::int as partition, split_part(split_part(load_id, ':', 2), '-', 1)::int as first, split_part(split_part(load_id, ':', 2), '-', 2)::int as last
+       from etl.loads where load_id like $1 order by load_id`, [`events/${topic}/%`])).rows;
+    const after = await loads();
+    const failed = after.filter((l) => l.status === 'failed');
+    expect(failed).toHaveLength(1);
+    const bad = failed[0] as (typeof after)[number];
+    expect(bad.load_id).toMatch(new RegExp(`/1:\\d+-\\d+$`));
+    // Nothing after it on partition 1 was tried, and partition 1's offset stays where it began.
+    expect(after.filter((l) => l.load_id.includes('/1:') && l.first > bad.last)).toEqual([]);
+    const stored = await storedOffsets(group, topic);
+    expect(stored.get(1) ?? 0n).toBe(BigInt(bad.first));
+    // The range after it on partition 1 had been read ahead: its raw copy is in the lake, with no load.
+    const raws = (await listObjects(env.deps.s3, env.deps.bucket, 'raw/events/')).map((o) => o.key).filter((k) => k.includes(`${topic}-p1-`));
+    expect(raws.some((k) => k.includes(`${topic}-p1-${bad.last + 1}-`))).toBe(true);
+
+    failing = false;
+    const out = await new MockActivityEnvironment().run(acts.runEventsSession, { ...input, maxBatches: 12 }) as { received: number };
+    expect(await storedOffsets(group, topic)).toEqual(new Map([[0, 30n], [1, 30n]]));
+    expect(out.received).toBeGreaterThan(0);
+    const { rows } = await env.deps.staging.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct event_id)::int as d from staging.events where event_id like $1', [`${tag}-a%`]);
+    expect(rows[0]).toEqual({ n: 60, d: 60 });
+    // Only the failed attempt may be left failed (when the retry read other boundaries); the untried range left no record.
+    expect((await loads()).filter((l) => l.status !== 'succeeded' && l.load_id !== bad.load_id)).toEqual([]);
+    for (const o of await listObjects(env.deps.s3, env.deps.bucket, 'raw/events/')) if (o.key.includes(`${topic}-`)) await deletePrefix(env.deps.s3, env.deps.bucket, o.key);
   });
 });
