@@ -4,7 +4,7 @@
  * partition's range is one load whose rows, quarantine and new offset commit together.
  */
 import { Context } from '@temporalio/activity';
-import { activityLog, handOver, heartbeat } from '../common/heartbeat';
+import { activityLog, handOver, heartbeat, keepAlive } from '../common/heartbeat';
 import type { Pool } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
@@ -72,9 +72,12 @@ export function kafkaDt(timestamp: string): string {
   return utcDate(new Date(Number.isFinite(ms) ? Math.min(Math.max(ms, 0), Date.UTC(9999, 11, 31)) : 0));
 }
 
-/** A range not tried because the range before it on its partition, loaded just before, failed: that failure is the one to report. */
-export class PredecessorFailedError extends Error {
-  override readonly name = 'PredecessorFailedError';
+/**
+ * A range read ahead and not tried: the range before it on its partition failed (that failure is the
+ * one to report), or the session was ending on an error or a stop. It leaves no load record.
+ */
+export class RangeNotBegunError extends Error {
+  override readonly name = 'RangeNotBegunError';
 }
 
 /** From this attempt on, a range that fails again raises an alert (attempts 1-2 are ordinary blips). */
@@ -161,13 +164,27 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
       // partition has committed; see startLoads). Its offsets are where the batch in flight ends.
       let inFlight: StartedBatch | null = null;
       let started = 0;
+      // Set once the session is ending on an error or a stop: a range read ahead whose transaction has
+      // not begun is then not begun at all.
+      let ending = false;
       try {
         while (Date.now() < until) {
           if (input.maxBatches !== undefined && started >= input.maxBatches) break;
           const stored = inFlight ? inFlight.next : await storedOffsets(input);
-          const batch = await readBatch(input, stored, beat);
+          let batch: ReadBatch;
+          try {
+            batch = await readBatch(input, stored, beat);
+          } catch (err) {
+            // The batch in flight reports first: its own failure is the one to raise (and alert on).
+            if (inFlight) {
+              const b = inFlight;
+              inFlight = null;
+              record(await finishBatch(b));
+            }
+            throw err;
+          }
           started++;
-          const loads: StartedBatch = startLoads(batch, inFlight?.loads);
+          const loads: StartedBatch = startLoads(batch, inFlight?.loads, () => ending);
           const before = inFlight;
           inFlight = loads;
           if (before) record(await finishBatch(before));
@@ -184,8 +201,21 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
         }
         return input.maxBatches !== undefined && started >= input.maxBatches ? { ...t, endedBy: 'maxBatches' } : t;
       } finally {
-        // A failure or a stop: the batch still in flight ends, one way or the other, before the attempt does.
-        if (inFlight) await Promise.allSettled(inFlight.loads.values());
+        ending = true;
+        // A failure or a stop with a batch read ahead: its ranges that had begun end, one way or the
+        // other, before the attempt does. What they committed goes into the last heartbeat's counts
+        // (a retried session hands those over); their own failures are logged, the first error stands.
+        if (inFlight) {
+          const settled = await Promise.allSettled(inFlight.loads.values());
+          for (const r of settled) {
+            if (r.status === 'fulfilled') {
+              if (!r.value.skipped) for (const k of ['received', 'loaded', 'quarantined', 'duplicates'] as const) t[k] += r.value[k];
+            } else if (!(r.reason instanceof RangeNotBegunError)) {
+              activityLog().warn(`events: a range read ahead failed as the session ended: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
+            }
+          }
+          keepAlive(t);
+        }
       }
     },
   };
@@ -235,11 +265,11 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
    * waits for its partition's range before it to commit before its own transaction begins, and is
    * not tried at all when that one failed (its offsets would be stale).
    */
-  function startLoads(batch: ReadBatch, after?: ReadonlyMap<number, Promise<LoadSummary>>): StartedBatch {
+  function startLoads(batch: ReadBatch, after?: ReadonlyMap<number, Promise<LoadSummary>>, ending: () => boolean = () => false): StartedBatch {
     const next = new Map(batch.stored);
     const loads = new Map<number, Promise<LoadSummary>>();
     for (const [partition, msgs] of batch.ranges) {
-      const load = loadRange(batch.topic, batch.group, partition, msgs, batch.stored.get(partition), batch.logStart.get(partition), after?.get(partition));
+      const load = loadRange(batch.topic, batch.group, partition, msgs, batch.stored.get(partition), batch.logStart.get(partition), after?.get(partition), ending);
       load.catch(() => undefined); // settled by finishBatch, or by the session's clean-up
       loads.set(partition, load);
       next.set(partition, BigInt(msgs[msgs.length - 1]?.offset ?? '0') + 1n);
@@ -257,7 +287,7 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
       if (s?.status !== 'rejected') return [];
       return [{ group, topic, partition, firstOffset: msgs[0]?.offset ?? '?', lastOffset: msgs[msgs.length - 1]?.offset ?? '?', error: s.reason }];
     });
-    const own = failed.filter((f) => !(f.error instanceof PredecessorFailedError));
+    const own = failed.filter((f) => !(f.error instanceof RangeNotBegunError));
     if (failed[0]) {
       await alertStuck(own);
       rethrowClassified((own[0] ?? failed[0]).error, `events: consuming ${topic} for group ${group}`);
@@ -296,7 +326,7 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
     await alerts.deliverAlert({ alertId }).catch((err: unknown) => activityLog().warn(`could not deliver alert ${alertId}: ${err instanceof Error ? err.message : String(err)}`));
   }
 
-  async function loadRange(topic: string, group: string, partition: number, messages: ReadMessage[], from: bigint | undefined, logStart: bigint | undefined, after?: Promise<LoadSummary>): Promise<LoadSummary> {
+  async function loadRange(topic: string, group: string, partition: number, messages: ReadMessage[], from: bigint | undefined, logStart: bigint | undefined, after?: Promise<LoadSummary>, ending: () => boolean = () => false): Promise<LoadSummary> {
     const first = messages[0] as ReadMessage;
     const last = messages[messages.length - 1] as ReadMessage;
     const loadId = `events/${topic}/${partition}:${first.offset}-${last.offset}`;
@@ -307,9 +337,10 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
     await putObject(s3, bucket, rawKey, rawMessages(messages.map((m) => m.value)), 'application/x-ndjson');
     if (after) {
       await after.catch((err: unknown) => {
-        throw new PredecessorFailedError(`events ${loadId}: not tried, the range before it on partition ${partition} failed: ${err instanceof Error ? err.message : String(err)}`);
+        throw new RangeNotBegunError(`events ${loadId}: not tried, the range before it on partition ${partition} failed: ${err instanceof Error ? err.message : String(err)}`);
       });
     }
+    if (ending()) throw new RangeNotBegunError(`events ${loadId}: not tried, the session is ending`);
     const summary = await runLoad(staging, { loadId, pipeline: 'events', source: 'events' }, async (client) => {
       const counts = await loadEventRange(client, { s3, bucket }, { topic, group, partition, loadId, dt, messages, from: from?.toString(), logStart: logStart?.toString() }, hooks, judged);
       // The loss is recorded with the load that moves past it: both commit, or neither.

@@ -18,40 +18,50 @@ const RECONNECT_MS = 5000;
 
 export class DirtyWake {
   private client: Client | null = null;
+  private connecting: Promise<void> | null = null;
+  private closed = false;
   private retryAt = 0;
   private notified = false;
   private waiter: (() => void) | null = null;
 
   constructor(private readonly pool: Pool) {}
 
-  /** Forget earlier notifications: call before a pass reads the marks, so that a load committing during the pass wakes the wait after it. */
+  /** Forget earlier notifications: call before a pass reads the marks, so that a load committing during the pass wakes the wait after it. Starts listening on first use. */
   arm(): void {
     this.notified = false;
+    void this.listen();
   }
 
   /** Resolves at the first notification since arm() (at once if one came already). Never rejects; race it with a timer. */
-  async next(): Promise<void> {
-    await this.listen();
-    if (this.notified || !this.client) {
-      // Without a listener there is nothing to wait for but the caller's timer.
-      if (this.notified) return;
-      return new Promise<void>(() => undefined);
-    }
+  next(): Promise<void> {
+    if (this.notified) return Promise.resolve();
+    // Without a listener there is nothing to wait for but the caller's timer.
     return new Promise<void>((resolve) => {
       this.waiter = resolve;
     });
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.waiter = null;
+    await this.connecting;
     const c = this.client;
     this.client = null;
-    this.waiter = null;
     await c?.end().catch(() => undefined);
   }
 
-  private async listen(): Promise<void> {
-    if (this.client || Date.now() < this.retryAt) return;
-    const c = new Client({ ...this.pool.options, application_name: 'shop-etl:realtime-wake' });
+  /** One connection at a time: a connect still under way is waited for, never doubled. */
+  private listen(): Promise<void> {
+    if (this.closed || this.client || Date.now() < this.retryAt) return Promise.resolve();
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<void> {
+    // The pool keeps its password out of enumeration: passed on by name.
+    const c = new Client({ ...this.pool.options, password: this.pool.options.password, application_name: 'shop-etl:realtime-wake', connectionTimeoutMillis: RECONNECT_MS, keepAlive: true });
     const drop = () => {
       if (this.client === c) this.client = null;
       c.end().catch(() => undefined);
@@ -67,7 +77,8 @@ export class DirtyWake {
     try {
       await c.connect();
       await c.query(`listen ${REALTIME_CHANNEL}`);
-      this.client = c;
+      if (this.closed) drop();
+      else this.client = c;
     } catch {
       // PostgreSQL is down or refusing: the pass itself will say so; until then the poll serves.
       this.retryAt = Date.now() + RECONNECT_MS;

@@ -476,9 +476,14 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     expect(raws.some((k) => k.includes(`${topic}-p1-${bad.last + 1}-`))).toBe(true);
 
     failing = false;
-    const out = await new MockActivityEnvironment().run(acts.runEventsSession, { ...input, maxBatches: 12 }) as { received: number };
+    const out = await new MockActivityEnvironment().run(acts.runEventsSession, { ...input, maxBatches: 12 }) as { batches: number; received: number; endedBy: string };
     expect(await storedOffsets(group, topic)).toEqual(new Map([[0, 30n], [1, 30n]]));
-    expect(out.received).toBeGreaterThan(0);
+    // The session's totals are what it committed, each batch counted once: everything from the stored offsets on.
+    expect(out).toMatchObject({ batches: 12, endedBy: 'maxBatches', received: 60 - Number(stored.get(0) ?? 0n) - Number(stored.get(1) ?? 0n) });
+    // The committed loads tile the offsets: 60 received in all.
+    const { rows: committed } = await env.deps.staging.query<{ received: number }>(
+      `select coalesce(sum(received), 0)::int as received from etl.loads where load_id like $1 and status = 'succeeded'`, [`events/${topic}/%`]);
+    expect(committed[0]?.received).toBe(60);
     const { rows } = await env.deps.staging.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct event_id)::int as d from staging.events where event_id like $1', [`${tag}-a%`]);
     expect(rows[0]).toEqual({ n: 60, d: 60 });
     // Only the failed attempt may be left failed (when the retry read other boundaries); the untried range left no record.

@@ -156,11 +156,12 @@ describe('realtime per-minute metrics (real Kafka, PostgreSQL, Temporal; generat
     eras.push(era);
     const topic = `test.realtime.wake-${tag}`;
     const loadId = `events/${topic}/0:0-0`;
-    // A poll of ten minutes: only the wake can end the wait within the test's time.
-    const session = new MockActivityEnvironment().run(acts.runRealtimeSession, { pollMs: 600_000, maxPasses: 2 });
-    // The listener is up once its LISTEN has run (it starts at the session's first wait).
-    await until('the session listening', async () => ((await env.deps.staging.query(
-      `select 1 from pg_stat_activity where application_name = 'shop-etl:realtime-wake' and datname = current_database() and query like 'listen %'`)).rowCount ?? 0) > 0 || undefined, 60_000);
+    // A poll of two minutes: only the wake can end the wait within the test's 60 s.
+    const session = new MockActivityEnvironment().run(acts.runRealtimeSession, { pollMs: 120_000, maxPasses: 2 });
+    const listeners = async () => (await env.deps.staging.query(
+      `select 1 from pg_stat_activity where application_name = 'shop-etl:realtime-wake' and datname = current_database() and query like 'listen %'`)).rowCount ?? 0;
+    // The listener is up once its LISTEN has run (it starts with the session's first pass).
+    await until('the session listening', async () => (await listeners()) > 0 || undefined, 60_000);
     const client = await env.deps.staging.connect();
     const ts = new Date(era.getTime() + 60_000);
     try {
@@ -172,8 +173,10 @@ describe('realtime per-minute metrics (real Kafka, PostgreSQL, Temporal; generat
     } finally {
       client.release();
     }
-    const out = await Promise.race([session, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the session did not wake within 60 s of the commit')), 60_000))]);
+    const out = await Promise.race([session, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the session did not wake within 60 s of the commit (is it listening?)')), 60_000))]);
     expect(out).toMatchObject({ passes: 2, loads: 1, endedBy: 'maxPasses' });
+    // The session closed its listening connection as it ended.
+    await until('the listener closed', async () => (await listeners()) === 0 || undefined, 10_000);
     expect((await env.deps.analytics.query<{ events: number }>('select events from realtime_minute where minute = $1', [new Date(Math.floor(ts.getTime() / 60_000) * 60_000)])).rows).toEqual([{ events: 1 }]);
   }, 180_000);
 
