@@ -23,7 +23,7 @@ import { createEventsActivities, type ConsumeEventsBatchOutput } from '../activi
 import { ensureTopic, eventsProducer } from '../shop/simulator/events';
 import { testEnv } from '../test/support/env';
 import { cleanUpEventsBench } from './events-cleanup';
-import { ERA_MS } from './realtime-era';
+import { ERA_MS, settleBenchTables } from './realtime-era';
 import { eventsStreamWorkflow, stopEventsSignal } from '../workflows/events-stream';
 
 const MIN = 60_000;
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     for (const t of ['etl.loads', 'etl.realtime_dirty']) await staging.query(`delete from ${t} where load_id like $1`, [`events/${topic}/%`]);
   };
   try {
+    console.log(JSON.stringify({ settled: 'vacuum (analyze) of the tables the bench writes, before measuring', seconds: +(await settleBenchTables(staging, env.deps.analytics)).toFixed(1) }));
     await ensureTopic(kafka, topic, 3);
     const producer = eventsProducer(kafka);
     await producer.connect();
