@@ -53,28 +53,30 @@ export class DirtyWake {
   /** One connection at a time: a connect still under way is waited for, never doubled. */
   private listen(): Promise<void> {
     if (this.closed || this.client || Date.now() < this.retryAt) return Promise.resolve();
-    this.connecting ??= this.connect().finally(() => {
+    // connect() catches its own failures; the catch here is for anything it could not (never unhandled).
+    this.connecting ??= this.connect().catch(() => undefined).finally(() => {
       this.connecting = null;
     });
     return this.connecting;
   }
 
   private async connect(): Promise<void> {
-    // The pool keeps its password out of enumeration: passed on by name.
-    const c = new Client({ ...this.pool.options, password: this.pool.options.password, application_name: 'shop-etl:realtime-wake', connectionTimeoutMillis: RECONNECT_MS, keepAlive: true });
+    let c: Client | null = null;
     const drop = () => {
-      if (this.client === c) this.client = null;
-      c.end().catch(() => undefined);
+      if (c && this.client === c) this.client = null;
+      c?.end().catch(() => undefined);
     };
-    c.on('error', drop);
-    c.on('end', drop);
-    c.on('notification', () => {
-      this.notified = true;
-      const w = this.waiter;
-      this.waiter = null;
-      w?.();
-    });
     try {
+      // The pool keeps its password out of enumeration: passed on by name.
+      c = new Client({ ...this.pool.options, password: this.pool.options.password, application_name: 'shop-etl:realtime-wake', connectionTimeoutMillis: RECONNECT_MS, keepAlive: true });
+      c.on('error', drop);
+      c.on('end', drop);
+      c.on('notification', () => {
+        this.notified = true;
+        const w = this.waiter;
+        this.waiter = null;
+        w?.();
+      });
       await c.connect();
       await c.query(`listen ${REALTIME_CHANNEL}`);
       if (this.closed) drop();
