@@ -177,6 +177,7 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
           } catch (err) {
             // The batch in flight reports first: its own failure is the one to raise (and alert on).
             if (inFlight) {
+              activityLog().warn(`events: reading the next batch failed with a batch in flight, which finishes first: ${err instanceof Error ? err.message : String(err)}`);
               const b = inFlight;
               inFlight = null;
               record(await finishBatch(b));
@@ -332,7 +333,10 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
     const loadId = `events/${topic}/${partition}:${first.offset}-${last.offset}`;
     const dt = kafkaDt(first.timestamp);
     const rawKey = lakeKey('raw', 'events', dt, `${topic}-p${partition}-${first.offset}-${last.offset}.jsonl`);
+    const notBegun = () => new RangeNotBegunError(`events ${loadId}: not tried, the session is ending`);
+    if (ending()) throw notBegun();
     const judged = await judgeRangeYielding(topic, messages);
+    if (ending()) throw notBegun();
     // Built from the values' Buffers: a range's bytes are bounded by maxBytes, never one JS string.
     await putObject(s3, bucket, rawKey, rawMessages(messages.map((m) => m.value)), 'application/x-ndjson');
     if (after) {
@@ -340,7 +344,7 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
         throw new RangeNotBegunError(`events ${loadId}: not tried, the range before it on partition ${partition} failed: ${err instanceof Error ? err.message : String(err)}`);
       });
     }
-    if (ending()) throw new RangeNotBegunError(`events ${loadId}: not tried, the session is ending`);
+    if (ending()) throw notBegun();
     const summary = await runLoad(staging, { loadId, pipeline: 'events', source: 'events' }, async (client) => {
       const counts = await loadEventRange(client, { s3, bucket }, { topic, group, partition, loadId, dt, messages, from: from?.toString(), logStart: logStart?.toString() }, hooks, judged);
       // The loss is recorded with the load that moves past it: both commit, or neither.

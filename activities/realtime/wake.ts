@@ -68,7 +68,7 @@ export class DirtyWake {
     };
     try {
       // The pool keeps its password out of enumeration: passed on by name.
-      c = new Client({ ...this.pool.options, password: this.pool.options.password, application_name: 'shop-etl:realtime-wake', connectionTimeoutMillis: RECONNECT_MS, keepAlive: true });
+      c = new Client({ ...this.pool.options, password: this.pool.options.password, application_name: 'shop-etl:realtime-wake', connectionTimeoutMillis: RECONNECT_MS, query_timeout: RECONNECT_MS, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
       c.on('error', drop);
       c.on('end', drop);
       c.on('notification', () => {
