@@ -6,12 +6,19 @@
  * is kept here: when more than MAX_RECORD_BYTES have gone in since the last record ended, or the
  * file ends inside an open quote, the line where that record began is quarantined on its own and
  * parsing starts again, with a fresh parser, at the next line. Memory stays bounded by the cap.
+ *
+ * Plain lines are read here directly (split on line breaks and commas), not by csv-parse: on a
+ * plain export that was about 40 % of a load's JavaScript time. A plain line has no quote, or only
+ * well-formed quoted fields on one line (quotedCells). It gives exactly what csv-parse gives for such
+ * lines (test/unit/csv-plain.test.ts compares the two on random input, chunked at random). Any other
+ * line hands reading to a fresh csv-parse at that line; once csv-parse is between records again,
+ * reading is handed back.
  */
 import type { Readable } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import { finished } from 'node:stream/promises';
 import { parse, type Parser } from 'csv-parse';
-import type { ReaderState, SourceRecord } from './reader';
+import type { Position, ReaderState, SourceRecord } from './reader';
 
 /** A purchase line is a few hundred bytes; a record past this is an unclosed quote, not data. */
 export const MAX_RECORD_BYTES = 1 << 20;
@@ -20,7 +27,8 @@ export const MAX_RECORD_BYTES = 1 << 20;
 export function recordText(raw: string, endLine: number): { raw: string; line: number } {
   const first = raw.charCodeAt(0);
   if (first === 10 || first === 13) {
-    const text = raw.replace(/^(?:\r?\n|\r)+/, '').replace(/\r?\n$/, '');
+    // The record's own line break is cut whatever it is (csv-parse gives a CRLF's CR only).
+    const text = raw.replace(/^(?:\r?\n|\r)+/, '').replace(/(?:\r?\n|\r)$/, '');
     return { raw: text, line: endLine - (text.match(/\n/g)?.length ?? 0) };
   }
   // The common case, without regexes: no leading empty lines, at most a trailing line break to cut.
@@ -33,7 +41,10 @@ export function recordText(raw: string, endLine: number): { raw: string; line: n
   return { raw: text, line: endLine - inner };
 }
 
-interface Run { parser: Parser; base: number; lineBase: number; fed: number; lastEnd: number; lastLine: number; openAtEnd: boolean; runaway: boolean }
+interface Run { parser: Parser; bom: boolean; base: number; lineBase: number; fed: number; lastEnd: number; lastLine: number; openAtEnd: boolean; runaway: boolean; atRecordEnd: boolean }
+
+/** Plain reading (no csv-parse): `at` and `line` are where `tail`, the bytes of a line not ended yet, begins. */
+interface Plain { at: number; line: number; tail: Buffer }
 
 type Recovery = 'end' | 'cap' | 'runaway';
 
@@ -58,6 +69,58 @@ function cellsOnLine(line: string): number {
   return quoted ? -1 : cells;
 }
 
+/**
+ * How many bytes csv-parse (7.x, these options) wants after a byte before it reads it: its
+ * `needMoreDataSize`, 3 (the longest trim character) against the CRLF's 2. The plain reader ends
+ * lines under the same rule, so records end, and the size cap applies, exactly as before
+ * (test/unit/csv-plain.test.ts fails if this drifts).
+ */
+const CSV_PARSE_LOOKAHEAD = 3;
+
+/**
+ * The cells of one line whose quoted fields are plain: each opens the field, closes it right before a
+ * comma or the line's end, and holds no quote but doubled ones (`""`), nor a line break. Anything
+ * else (a quote inside an unquoted field, text after a closing quote, a quote open at the line's end)
+ * is null: csv-parse reads such a line, with its relaxed rules.
+ */
+function quotedCells(line: string): string[] | null {
+  const cells: string[] = [];
+  let i = 0;
+  for (;;) {
+    if (line.charCodeAt(i) === 34) {
+      let field = '';
+      let from = i + 1;
+      for (;;) {
+        const q = line.indexOf('"', from);
+        if (q === -1) return null;
+        if (line.charCodeAt(q + 1) === 34) {
+          field += line.slice(from, q + 1);
+          from = q + 2;
+          continue;
+        }
+        field += line.slice(from, q);
+        i = q + 1;
+        break;
+      }
+      if (i < line.length && line.charCodeAt(i) !== 44) return null;
+      cells.push(field);
+    } else {
+      const comma = line.indexOf(',', i);
+      const end = comma === -1 ? line.length : comma;
+      const field = line.slice(i, end);
+      if (field.includes('"')) return null;
+      cells.push(field);
+      i = end;
+    }
+    if (i >= line.length) return cells;
+    i++; // past the comma
+    if (i === line.length) {
+      cells.push('');
+      return cells;
+    }
+  }
+}
+
 /** A record the parser gave up on at the end of input because a quote never closed. */
 const UNCLOSED = 'CSV_QUOTE_NOT_CLOSED';
 
@@ -67,7 +130,7 @@ const UNCLOSED = 'CSV_QUOTE_NOT_CLOSED';
  * `state` is read at the start (a resumed file) and kept current: the header's width and whether
  * the file has shown bad UTF-8 are what the records after a boundary depend on.
  */
-export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECORD_BYTES, state: ReaderState = { byte: 0, line: 0 }): AsyncGenerator<SourceRecord[]> {
+export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECORD_BYTES, state: ReaderState = { byte: 0, line: 0 }, plainLines = true): AsyncGenerator<SourceRecord[]> {
   let out: SourceRecord[] = [];
   let failed: unknown = null;
   // Bytes fed to the current parser that no record has ended yet: the open record, at most the cap.
@@ -85,7 +148,7 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
   };
 
   const start = (base: number, lineBase: number, first: boolean): Run => {
-    const run: Run = { parser: null as unknown as Parser, base, lineBase, fed: 0, lastEnd: 0, lastLine: 0, openAtEnd: false, runaway: false };
+    const run: Run = { parser: null as unknown as Parser, bom: first, base, lineBase, fed: 0, lastEnd: 0, lastLine: 0, openAtEnd: false, runaway: false, atRecordEnd: true };
     run.parser = parse({
       bom: first,
       record_delimiter: ['\r\n', '\n', '\r'], // mixed line endings in one export are common
@@ -108,6 +171,7 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
         }
         run.lastEnd = context.bytes;
         run.lastLine = context.lines;
+        run.atRecordEnd = true;
         const next = { byte: run.base + context.bytes, line: lineBase + context.lines };
         // csv-parse decodes bad bytes to U+FFFD; once the file has shown some, such a record is not loaded altered.
         if (badUtf8 && text.raw.includes('\uFFFD')) out.push({ ...text, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)', next });
@@ -123,6 +187,7 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
         const at = recordText(raw ?? '', lineBase + Number((err as { lines?: unknown } | undefined)?.lines ?? 0));
         run.lastEnd = run.parser.info.bytes;
         run.lastLine = run.parser.info.lines;
+        run.atRecordEnd = false; // the parser may be inside the rest of the record it skips
         out.push({ ...at, broken: `unreadable CSV (${err?.code ?? 'parse error'}): ${err?.message ?? 'skipped by the parser'}`, next: { byte: run.base + run.lastEnd, line: lineBase + run.lastLine } });
         return undefined;
       },
@@ -135,7 +200,6 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
   let run = start(state.byte, state.line, state.byte === 0);
   let consumed = state.byte; // bytes of body read so far, as offsets
   const feed = (chunk: Buffer) => {
-    checkUtf8(chunk);
     run.fed += chunk.length;
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     run.parser.write(chunk);
@@ -180,6 +244,93 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     return batch;
   };
 
+  /**
+   * Plain reading: the whole lines of `tail` + `chunk` before the first quote become records here.
+   * Returns the bytes from the end of the last record on, with a csv-parse run started there to read
+   * them (the same state a run reading all along would be in: the size cap counts the same bytes),
+   * or null when every line was read (a line not ended yet, and empty lines since the last record,
+   * stay in `tail`). `chunk` null: the input has ended; a last line without a line break is a record.
+   */
+  const readPlain = (p: Plain, chunk: Buffer | null): Buffer | null => {
+    const buf = !p.tail.length ? chunk ?? p.tail : chunk ? Buffer.concat([p.tail, chunk]) : p.tail;
+    let pos = 0; // where the next line starts
+    let line = p.line; // lines ended before pos
+    let kept = 0; // where the last record ended (after its line break), and its line
+    let keptLine = p.line;
+    let lf = buf.indexOf(10);
+    let cr = buf.indexOf(13);
+    let quote = buf.indexOf(34);
+    let handOver = false;
+    for (;;) {
+      if (lf !== -1 && lf < pos) lf = buf.indexOf(10, pos);
+      if (cr !== -1 && cr < pos) cr = buf.indexOf(13, pos);
+      if (quote !== -1 && quote < pos) quote = buf.indexOf(34, pos);
+      const at = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      if (at === -1) break;
+      // csv-parse reads a byte only once CSV_PARSE_LOOKAHEAD more have come (a CR may be half a CRLF),
+      // and the size cap counts what it has not read: a line ends here under the same rule.
+      if (chunk && buf.length - at - 1 < CSV_PARSE_LOOKAHEAD) break;
+      const next = at + (at === cr && buf[at + 1] === 10 ? 2 : 1);
+      if (at > pos) {
+        const raw = buf.toString('utf8', pos, at);
+        const cells = quote === -1 || quote >= at ? raw.split(',') : quotedCells(raw);
+        if (!cells) {
+          handOver = true;
+          break;
+        }
+        plainRecord(raw, cells, { byte: p.at + next, line: line + 1 });
+        kept = next;
+        keptLine = line + 1;
+      }
+      line++;
+      pos = next;
+    }
+    // The last line of the input, without a line break.
+    if (!handOver && !chunk && pos < buf.length) {
+      const raw = buf.toString('utf8', pos, buf.length);
+      const cells = quote === -1 ? raw.split(',') : quotedCells(raw);
+      if (cells) {
+        plainRecord(raw, cells, { byte: p.at + buf.length, line: line + 1 });
+        kept = buf.length;
+        keptLine = line + 1;
+      } else handOver = true;
+    }
+    if (handOver || buf.length - kept > maxRecordBytes) {
+      // csv-parse reads on from the last record's end (an overlong line is cut at the size cap there).
+      plain = null;
+      run = start(p.at + kept, keptLine, false);
+      pending = Buffer.alloc(0);
+      return buf.subarray(kept);
+    }
+    p.at += kept;
+    p.line = keptLine;
+    p.tail = chunk ? buf.subarray(kept) : Buffer.alloc(0);
+    return null;
+  };
+  /** One non-empty line read plainly, as csv-parse's on_record would give it. */
+  const plainRecord = (raw: string, cells: string[], next: Position) => {
+    if (headerWidth === null) headerWidth = state.headerWidth = cells.length;
+    if (badUtf8 && raw.includes('\uFFFD')) out.push({ line: next.line, raw, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)', next });
+    else out.push({ line: next.line, raw, cells, next });
+  };
+  /**
+   * Plain reading takes over when csv-parse is between records (not inside one it skips) and cannot
+   * still strip a BOM: a fresh start at a record's end reads what follows as the running parser would.
+   */
+  const toPlain = () => {
+    if (!plainLines || skipToNewline || run.runaway || !run.atRecordEnd || (run.bom && run.lastEnd === 0)) return;
+    run.parser.destroy();
+    plain = { at: run.base + run.lastEnd, line: run.lineBase + run.lastLine, tail: Buffer.from(pending) };
+    pending = Buffer.alloc(0);
+  };
+
+  let plain: Plain | null = null;
+  const feedAll = (bytes: Buffer | null) => {
+    for (let chunk = bytes; chunk; ) {
+      feed(chunk);
+      chunk = run.runaway ? recover('runaway') : pending.length > maxRecordBytes ? recover('cap') : null;
+    }
+  };
   for await (const piece of body as AsyncIterable<Buffer | string>) {
     let chunk: Buffer | null = typeof piece === 'string' ? Buffer.from(piece) : piece;
     const chunkAt = consumed;
@@ -191,19 +342,23 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
       chunk = chunk.subarray(br.at + br.length);
       run.base = chunkAt + br.at + br.length; // nothing was fed to this parser yet
     }
-    while (chunk) {
-      feed(chunk);
-      chunk = run.runaway ? recover('runaway') : pending.length > maxRecordBytes ? recover('cap') : null;
-    }
+    checkUtf8(chunk);
+    feedAll(plain ? readPlain(plain, chunk) : chunk);
+    if (!plain) toPlain();
     const batch = take();
     if (batch.length) yield batch;
   }
-  for (;;) {
-    run.parser.end();
-    await finished(run.parser);
-    if (!run.openAtEnd && !run.runaway) break;
-    const rest = recover(run.runaway ? 'runaway' : 'end');
-    if (rest) feed(rest);
+  if (plain) feedAll(readPlain(plain, null));
+  if (!plain) {
+    for (;;) {
+      run.parser.end();
+      await finished(run.parser);
+      // Records the parser still held (its look-ahead) came out at the end: they are not pending.
+      pending = pending.subarray(pending.length - (run.fed - run.lastEnd));
+      if (!run.openAtEnd && !run.runaway) break;
+      const more = recover(run.runaway ? 'runaway' : 'end');
+      if (more) feed(more);
+    }
   }
   const batch = take();
   if (batch.length) yield batch;
