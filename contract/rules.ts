@@ -13,13 +13,18 @@ const NOT_PLAIN = /[^\x20-\x7e]|^ | $|  /;
 
 /** Date.UTC, but years 0-99 are those years, not 1900-1999. */
 function utc(year: number, month0: number, day: number, h = 0, min = 0, s = 0, ms = 0): number {
+  if (year >= 100) return Date.UTC(year, month0, day, h, min, s, ms);
   const d = new Date(Date.UTC(2000, month0, day, h, min, s, ms));
   d.setUTCFullYear(year, month0, day);
   return d.getTime();
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days in `month` (1-12) of `year` in the proleptic Gregorian calendar, as Date counts them. */
 function daysInMonth(year: number, month: number): number {
-  return new Date(utc(year, month, 0)).getUTCDate();
+  if (month !== 2) return MONTH_DAYS[month - 1] as number;
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
 function offsetMinutes(zone: string | undefined): number | null {

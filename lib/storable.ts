@@ -25,12 +25,16 @@ export function textIssue(value: string): string | null {
 
 /** Why an id cannot be a staging key, or null. */
 export function idIssue(value: string): string | null {
-  if (Buffer.byteLength(value) > MAX_ID_BYTES) return `is longer than ${MAX_ID_BYTES} bytes`;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short ids need no byte count.
+  if (value.length * 3 > MAX_ID_BYTES && Buffer.byteLength(value) > MAX_ID_BYTES) return `is longer than ${MAX_ID_BYTES} bytes`;
   return textIssue(value);
 }
 
 /** Why a canonical decimal cannot be stored in numeric(14, 2) once rounded to cents, or null. */
 export function numericIssue(decimal: string): string | null {
+  // Up to 11 integer digits cannot reach 10^12 even rounded up: the common case, without BigInt.
+  const dot = decimal.indexOf('.');
+  if ((dot === -1 ? decimal.length : dot) <= 11) return null;
   const [int = '0', frac = ''] = decimal.split('.');
   if (int.length > 15) return `${decimal} has more than 12 integer digits`;
   const cents = BigInt(int) * 100n + BigInt(frac.slice(0, 2).padEnd(2, '0')) + (Number(frac[2] ?? '0') >= 5 ? 1n : 0n);

@@ -55,18 +55,23 @@ function validatePurchase(record: Record<string, unknown>): Validated {
   const total = isMissing(record.Total) ? null : parsePrice(record.Total);
   const v = checked.value;
   // Valid by the rules but beyond what staging's columns hold: quarantined rather than failing the load.
-  for (const [field, value] of [['CustomerID', record.CustomerID], ['OrderID', record.OrderID], ['ProductID', record.ProductID]] as const) {
-    // All ids are strings (the layout); a JSON number that is a safe integer reads as one, anything else is no id.
-    if (typeof value !== 'string' && !(typeof value === 'number' && Number.isSafeInteger(value))) return { ok: false, field, reason: `${field} must be a string, got ${typeof value === 'object' ? (Array.isArray(value) ? 'an array' : 'an object') : String(value)}` };
-    const issue = idIssue(String(value).trim());
-    if (issue) return { ok: false, field, reason: `${field} ${issue}` };
-  }
+  const idFault = storableId('CustomerID', record.CustomerID) ?? storableId('OrderID', record.OrderID) ?? storableId('ProductID', record.ProductID);
+  if (idFault) return idFault;
   if (v.quantity > INT4_MAX) return { ok: false, field: 'Quantity', reason: `Quantity ${v.quantity} is larger than ${INT4_MAX}` };
   const priceIssue = numericIssue(v.price);
   if (priceIssue) return { ok: false, field: 'Price', reason: `Price ${priceIssue}` };
   const totalIssue = total === null ? null : numericIssue(total);
   if (totalIssue) return { ok: false, field: 'Total', reason: `Total ${totalIssue}` };
-  return { ok: true, value: { ...v, total } };
+  (v as ValidPurchase).total = total; // the line checkCanonicalPurchase just built, not shared
+  return { ok: true, value: v as ValidPurchase };
+}
+
+/** Why an id field cannot be a staging key, or null. */
+function storableId(field: string, value: unknown): { ok: false; field: string; reason: string } | null {
+  // All ids are strings (the layout); a JSON number that is a safe integer reads as one, anything else is no id.
+  if (typeof value !== 'string' && !(typeof value === 'number' && Number.isSafeInteger(value))) return { ok: false, field, reason: `${field} must be a string, got ${typeof value === 'object' ? (Array.isArray(value) ? 'an array' : 'an object') : String(value)}` };
+  const issue = idIssue(String(value).trim());
+  return issue ? { ok: false, field, reason: `${field} ${issue}` } : null;
 }
 
 /**
@@ -147,8 +152,20 @@ export function validatePurchaseJson(value: unknown): PurchaseVerdict {
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
 
+// The lines of a file mostly share a few dates: the last one printed is kept.
+let lastDayTime = NaN;
+let lastDay = '';
+
 /** toISOString().slice(0, 10) without building the whole timestamp (years 0-9999 print as 4 digits there too). */
 function isoDay(d: Date): string {
+  const time = d.getTime();
+  if (time === lastDayTime) return lastDay;
+  lastDay = printDay(d);
+  lastDayTime = time;
+  return lastDay;
+}
+
+function printDay(d: Date): string {
   const year = d.getUTCFullYear();
   if (!(year >= 1000 && year <= 9999)) return d.toISOString().slice(0, 10); // NaN too: it throws there
   return `${year}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
