@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createFilesActivities, purchaseLoadId, type IngestPurchaseFileOutput, type PurchaseFileRef } from '../activities/files';
-import { mergePurchases, PURCHASE_STAGING_COLUMNS } from '../activities/files/merge';
+import { createPurchaseBatchTable, mergePurchases, PURCHASE_LINE_COLUMNS } from '../activities/files/merge';
 import { readPurchaseBatches } from '../activities/files/reader';
 import { planHeader, purchaseRow, validatePurchaseCells, type HeaderPlan } from '../activities/files/validation';
 import { loadConfig } from '../config';
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
           }
           const judged = validatePurchaseCells(plan, rec.cells);
           if (!judged.ok) throw new Error(`line ${rec.line}: ${judged.reason}`);
-          cur.add(purchaseRow(judged.value, judged.extra, file.key, rec.line, loadId, file.lastModified));
+          cur.add(purchaseRow(judged.value, judged.extra, rec.line));
           if (cur.rows >= BATCH) {
             out.push(cur);
             cur = new CopyText();
@@ -111,15 +111,15 @@ async function main(): Promise<void> {
     const copy = async () => {
       const batches = await validate();
       return inRolledBack(async (c) => {
-        await c.query('create temp table bench_stage (like staging.purchases including defaults) on commit drop');
-        for (const b of batches) await copyRows(c, 'bench_stage', PURCHASE_STAGING_COLUMNS, b);
+        await createPurchaseBatchTable(c, 'bench_stage');
+        for (const b of batches) await copyRows(c, 'bench_stage', PURCHASE_LINE_COLUMNS, b);
       });
     };
     const copyMerge = async () => {
       const batches = await validate();
       return inRolledBack(async (c) => {
         let loaded = 0;
-        for (const b of batches) loaded += (await mergePurchases(c, b)).inserted;
+        for (const b of batches) loaded += (await mergePurchases(c, b, { sourceFile: file.key, loadId, fileModifiedAt: file.lastModified })).inserted;
         if (loaded !== rows) throw new Error(`merged ${loaded} of ${rows}`);
       });
     };

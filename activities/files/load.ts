@@ -127,7 +127,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
     rows = new CopyText();
     await merging;
     const into = cur;
-    merging = mergePurchases(f.client, batch).then((m) => {
+    merging = mergePurchases(f.client, batch, { sourceFile: f.key, loadId: f.loadId, fileModifiedAt: f.fileModifiedAt }).then((m) => {
       into.counts.loaded += m.inserted + m.updated;
       into.updated += m.updated;
       into.counts.duplicates += batch.rows - m.inserted - m.updated;
@@ -182,7 +182,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
         } else {
           if (judged.value.totalMismatch) cur.totalMismatch++;
           if (judged.extra) for (const k of Object.keys(judged.extra)) if (extraColumns.size < 50) extraColumns.add(k);
-          rows.add(purchaseRow(judged.value, judged.extra, f.key, rec.line, f.loadId, f.fileModifiedAt));
+          rows.add(purchaseRow(judged.value, judged.extra, rec.line));
           if (rows.rows >= batchSize) await flushRows();
         }
         if ((prior.counts.received + cur.counts.received) % batchSize === 0) f.heartbeat?.(rec.line);

@@ -171,9 +171,7 @@ function printDay(d: Date): string {
   return `${year}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
 }
 
-export function purchaseRow(p: ValidPurchase, extra: Record<string, unknown> | null, file: string, line: number, loadId: string, fileModifiedAt: string | null): CopyValue[] {
-  return [
-    p.orderId, p.productId, p.customerId, isoDay(p.orderDate), p.productName, p.quantity, p.price, p.total,
-    p.totalMismatch, extra, file, line, loadId, fileModifiedAt,
-  ];
+/** A valid line's COPY row, in PURCHASE_LINE_COLUMNS' order (merge.ts adds the file's columns). */
+export function purchaseRow(p: ValidPurchase, extra: Record<string, unknown> | null, line: number): CopyValue[] {
+  return [p.orderId, p.productId, p.customerId, isoDay(p.orderDate), p.productName, p.quantity, p.price, p.total, p.totalMismatch, extra, line];
 }
