@@ -53,6 +53,16 @@ export interface EventsSessionOutput { batches: number; received: number; loaded
 
 export const DEFAULT_SESSION_MS = 3_600_000;
 
+const COUNTS = ['received', 'loaded', 'quarantined', 'duplicates'] as const;
+type Counts = Record<(typeof COUNTS)[number], number>;
+
+/** What loads counted, summed (a skipped load was someone else's). */
+function sums(loads: readonly LoadSummary[]): Counts {
+  const out: Counts = { received: 0, loaded: 0, quarantined: 0, duplicates: 0 };
+  for (const l of loads) if (!l.skipped) for (const k of COUNTS) out[k] += l[k];
+  return out;
+}
+
 export interface ConsumeEventsBatchOutput {
   received: number;
   loaded: number;
@@ -151,14 +161,19 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
       const until = Date.now() + (input.sessionMs ?? DEFAULT_SESSION_MS);
       const t: EventsSessionOutput = { batches: 0, received: 0, loaded: 0, quarantined: 0, duplicates: 0, endedBy: 'time' };
       const beat = () => heartbeat(t);
+      const add = (b: Counts) => {
+        for (const k of COUNTS) t[k] += b[k];
+      };
       const record = (b: ConsumeEventsBatchOutput) => {
         t.batches++;
-        t.received += b.received;
-        t.loaded += b.loaded;
-        t.quarantined += b.quarantined;
-        t.duplicates += b.duplicates;
+        add(b);
         heartbeat(t); // progress (`etl events status` reads it), and where a stop lands
       };
+      // A batch that fails after some of its ranges committed: those count, and a retried session hands them over.
+      const finish = (b: StartedBatch) => finishBatch(b, (committed) => {
+        add(committed);
+        keepAlive(t);
+      });
       // Two batches in flight: the next one is read, validated and its raw copy uploaded while the one
       // before it commits (each range's transaction still begins only once the range before it on its
       // partition has committed; see startLoads). Its offsets are where the batch in flight ends.
@@ -180,7 +195,7 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
               activityLog().warn(`events: reading the next batch failed with a batch in flight, which finishes first: ${err instanceof Error ? err.message : String(err)}`);
               const b = inFlight;
               inFlight = null;
-              record(await finishBatch(b));
+              record(await finish(b));
             }
             throw err;
           }
@@ -188,17 +203,17 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
           const loads: StartedBatch = startLoads(batch, inFlight?.loads, () => ending);
           const before = inFlight;
           inFlight = loads;
-          if (before) record(await finishBatch(before));
+          if (before) record(await finish(before));
           if (batch.ranges.length === 0) {
             inFlight = null;
-            record(await finishBatch(loads));
+            record(await finish(loads));
             await ctx.sleep(input.idleSleepMs ?? 1000);
           }
         }
         if (inFlight) {
           const last = inFlight;
           inFlight = null;
-          record(await finishBatch(last));
+          record(await finish(last));
         }
         return input.maxBatches !== undefined && started >= input.maxBatches ? { ...t, endedBy: 'maxBatches' } : t;
       } finally {
@@ -208,10 +223,9 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
         // (a retried session hands those over); their own failures are logged, the first error stands.
         if (inFlight) {
           const settled = await Promise.allSettled(inFlight.loads.values());
+          add(sums(settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))));
           for (const r of settled) {
-            if (r.status === 'fulfilled') {
-              if (!r.value.skipped) for (const k of ['received', 'loaded', 'quarantined', 'duplicates'] as const) t[k] += r.value[k];
-            } else if (!(r.reason instanceof RangeNotBegunError)) {
+            if (r.status === 'rejected' && !(r.reason instanceof RangeNotBegunError)) {
               activityLog().warn(`events: a range read ahead failed as the session ended: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
             }
           }
@@ -278,8 +292,11 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
     return { batch, loads, next };
   }
 
-  /** Waits for every range of the batch; alerts on the failed ones and throws the first failure. */
-  async function finishBatch({ batch, loads: started }: StartedBatch): Promise<ConsumeEventsBatchOutput> {
+  /**
+   * Waits for every range of the batch; alerts on the failed ones and throws the first failure.
+   * `committed` hears, before the throw, what the batch's other ranges committed.
+   */
+  async function finishBatch({ batch, loads: started }: StartedBatch, committed?: (sums: Counts) => void): Promise<ConsumeEventsBatchOutput> {
     const { topic, group, ranges } = batch;
     // allSettled: the attempt reports only once every partition's transaction has ended, one way or the other.
     const settled = await Promise.allSettled(ranges.map(([partition]) => started.get(partition) as Promise<LoadSummary>));
@@ -290,13 +307,13 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
     });
     const own = failed.filter((f) => !(f.error instanceof RangeNotBegunError));
     if (failed[0]) {
+      committed?.(sums(settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []))));
       await alertStuck(own);
       rethrowClassified((own[0] ?? failed[0]).error, `events: consuming ${topic} for group ${group}`);
     }
     const loads = settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value);
     for (const l of loads) if (l.lost && !l.skipped) await deliverLost(l);
-    const sum = (k: 'received' | 'loaded' | 'quarantined' | 'duplicates') => loads.reduce((n, l) => n + (l.skipped ? 0 : l[k]), 0);
-    return { received: sum('received'), loaded: sum('loaded'), quarantined: sum('quarantined'), duplicates: sum('duplicates'), loads };
+    return { ...sums(loads), loads };
   }
 
   async function consumeBatch(input: ConsumeEventsBatchInput, beat: () => void = heartbeat): Promise<ConsumeEventsBatchOutput> {

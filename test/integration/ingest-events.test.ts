@@ -458,7 +458,10 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
       if (failing && b.partition === 1 && first <= 5 && last >= 5) throw new Error('simulated: the range holding offset 5 cannot load');
     }]);
     const input = { topic, consumerGroup: group, maxMessages: 10, maxWaitMs: 300, idleSleepMs: 10, maxBatches: 30 };
-    await expect(new MockActivityEnvironment().run(acts.runEventsSession, input)).rejects.toThrow(/simulated: the range holding offset 5/);
+    const failing1 = new MockActivityEnvironment();
+    let handed: { received?: number } | undefined;
+    failing1.on('heartbeat', (d: { received?: number } | undefined) => (handed = d));
+    await expect(failing1.run(acts.runEventsSession, input)).rejects.toThrow(/simulated: the range holding offset 5/);
     const loads = async () => (await env.deps.staging.query<{ load_id: string; status: string; partition: number; first: number; last: number }>(
       `select load_id, status, (detail->>'partition')::int as partition, split_part(split_part(load_id, ':', 2), '-', 1)::int as first, split_part(split_part(load_id, ':', 2), '-', 2)::int as last
        from etl.loads where load_id like $1 order by load_id`, [`events/${topic}/%`])).rows;
@@ -474,6 +477,11 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     // The range after it on partition 1 had been read ahead: its raw copy is in the lake, with no load.
     const raws = (await listObjects(env.deps.s3, env.deps.bucket, 'raw/events/')).map((o) => o.key).filter((k) => k.includes(`${topic}-p1-`));
     expect(raws.some((k) => k.includes(`${topic}-p1-${bad.last + 1}-`))).toBe(true);
+    // The failed session's last heartbeat (what a retried attempt hands over) counts every range it
+    // committed, those of the failing batch and of the batch read ahead included.
+    const { rows: [firstSession] } = await env.deps.staging.query<{ received: number }>(
+      `select coalesce(sum(received), 0)::int as received from etl.loads where load_id like $1 and status = 'succeeded'`, [`events/${topic}/%`]);
+    expect(handed?.received ?? 0).toBe(firstSession?.received);
 
     failing = false;
     const out = await new MockActivityEnvironment().run(acts.runEventsSession, { ...input, maxBatches: 12 }) as { batches: number; received: number; endedBy: string };
