@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     for (const t of ['etl.loads', 'etl.realtime_dirty']) await staging.query(`delete from ${t} where load_id like $1`, [`events/${topic}/%`]);
   };
   try {
-    console.log(JSON.stringify({ settled: 'vacuum (analyze) of the tables the bench writes, before measuring', seconds: +(await settleBenchTables(staging, env.deps.analytics)).toFixed(1) }));
+    await settleBenchTables(staging, env.deps.analytics);
     await ensureTopic(kafka, topic, 3);
     const producer = eventsProducer(kafka);
     await producer.connect();
