@@ -172,6 +172,7 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
         run.lastEnd = context.bytes;
         run.lastLine = context.lines;
         run.atRecordEnd = true;
+        records++;
         const next = { byte: run.base + context.bytes, line: lineBase + context.lines };
         // csv-parse decodes bad bytes to U+FFFD; once the file has shown some, such a record is not loaded altered.
         if (badUtf8 && text.raw.includes('\uFFFD')) out.push({ ...text, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)', next });
@@ -197,6 +198,10 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     return run;
   };
 
+  let records = 0; // ended by csv-parse
+  let firstByte = -1;
+  // A file that starts with a UTF-16LE BOM, which csv-parse (bom) reads as UTF-16: known from its first two bytes.
+  let utf16: boolean | null = state.byte === 0 ? null : false;
   let run = start(state.byte, state.line, state.byte === 0);
   let consumed = state.byte; // bytes of body read so far, as offsets
   const feed = (chunk: Buffer) => {
@@ -314,11 +319,14 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     else out.push({ line: next.line, raw, cells, next });
   };
   /**
-   * Plain reading takes over when csv-parse is between records (not inside one it skips) and cannot
-   * still strip a BOM: a fresh start at a record's end reads what follows as the running parser would.
+   * Plain reading takes over when csv-parse has ended a record in this chunk and nothing since (not
+   * inside one it skips, nor in a quote left open across chunks, which would be read again chunk
+   * after chunk) and cannot still strip a BOM: a fresh start at a record's end reads what follows as
+   * the running parser would. Never for a file csv-parse reads as UTF-16 (its BOM `FF FE`): the plain
+   * reader splits UTF-8 bytes.
    */
-  const toPlain = () => {
-    if (!plainLines || skipToNewline || run.runaway || !run.atRecordEnd || (run.bom && run.lastEnd === 0)) return;
+  const toPlain = (recordsBefore: number) => {
+    if (!plainLines || utf16 !== false || skipToNewline || run.runaway || !run.atRecordEnd || records === recordsBefore || (run.bom && run.lastEnd === 0)) return;
     run.parser.destroy();
     plain = { at: run.base + run.lastEnd, line: run.lineBase + run.lastLine, tail: Buffer.from(pending) };
     pending = Buffer.alloc(0);
@@ -343,8 +351,11 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
       run.base = chunkAt + br.at + br.length; // nothing was fed to this parser yet
     }
     checkUtf8(chunk);
+    if (utf16 === null && chunkAt + chunk.length >= 2) utf16 = (chunkAt === 0 ? chunk[0] : firstByte) === 0xff && chunk[1 - chunkAt] === 0xfe;
+    if (chunkAt === 0 && chunk.length) firstByte = chunk[0] as number;
+    const recordsBefore = records;
     feedAll(plain ? readPlain(plain, chunk) : chunk);
-    if (!plain) toPlain();
+    if (!plain) toPlain(recordsBefore);
     const batch = take();
     if (batch.length) yield batch;
   }

@@ -26,7 +26,8 @@ const FRAGMENTS: Buffer[] = [
 
 function randomInput(rand: () => number): Buffer {
   const parts: Buffer[] = [];
-  if (rand() < 0.2) parts.push(Buffer.from([0xef, 0xbb, 0xbf]));
+  // A BOM: UTF-8, or UTF-16LE (which csv-parse then reads as UTF-16, and so must every line).
+  if (rand() < 0.2) parts.push(Buffer.from(rand() < 0.7 ? [0xef, 0xbb, 0xbf] : [0xff, 0xfe]));
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
   // Mostly CSV-like lines (the fast path), with hostile fragments mixed in at a varying rate.
   const hostility = rand() * 0.3;
