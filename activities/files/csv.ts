@@ -359,6 +359,8 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     const batch = take();
     if (batch.length) yield batch;
   }
+  // A character cut off by the end of the file is bad UTF-8 too (the last record holds its U+FFFD).
+  if (carry.length && !badUtf8) badUtf8 = state.badUtf8 = true;
   if (plain) feedAll(readPlain(plain, null));
   if (!plain) {
     for (;;) {

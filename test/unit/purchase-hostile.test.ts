@@ -120,6 +120,14 @@ describe('hostile purchase files', () => {
     expect(kinds(await csv(`${HEADER}\nU1,H1,2024-01-01,P1,\uFFFD,1,1,1\n`))).toEqual(['record', 'record']);
   });
 
+  it('a file that ends inside a multi-byte character: its last line is quarantined as not UTF-8, not loaded with U+FFFD', async () => {
+    const body = Buffer.concat([Buffer.from(`${HEADER}\n${line(1)}\nU1,H9,2024-01-01,P1,1,1,1,caf`), Buffer.from([0xc3])]);
+    for (const size of [1, 7, 1 << 16]) {
+      const recs = await csv(body, false, size);
+      expect(recs.map((r) => ('broken' in r ? r.broken : 'record'))).toEqual(['record', 'record', expect.stringMatching(/not valid UTF-8/)]);
+    }
+  });
+
   it('splits multi-byte characters across chunks without damage', async () => {
     const text = `${HEADER}\nU1,H1,2024-01-01,P1,ë€😀 name,1,1,1\n`;
     for (const size of [1, 2, 3, 5]) expect((await csv(text, false, size))[1]).toMatchObject({ cells: expect.arrayContaining(['ë€😀 name']) });
