@@ -343,6 +343,9 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     let chunk: Buffer | null = typeof piece === 'string' ? Buffer.from(piece) : piece;
     const chunkAt = consumed;
     consumed += chunk.length;
+    // Every byte is checked in order, those of a line being skipped too: an unfinished character is
+    // finished by the bytes that follow it, not by those after a skip.
+    checkUtf8(chunk);
     if (skipToNewline) {
       const br = lineBreak(chunk, 0);
       if (!br) continue;
@@ -350,7 +353,6 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
       chunk = chunk.subarray(br.at + br.length);
       run.base = chunkAt + br.at + br.length; // nothing was fed to this parser yet
     }
-    checkUtf8(chunk);
     if (utf16 === null && chunkAt + chunk.length >= 2) utf16 = (chunkAt === 0 ? chunk[0] : firstByte) === 0xff && chunk[1 - chunkAt] === 0xfe;
     if (chunkAt === 0 && chunk.length) firstByte = chunk[0] as number;
     const recordsBefore = records;

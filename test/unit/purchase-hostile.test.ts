@@ -125,6 +125,22 @@ describe('hostile purchase files', () => {
     for (const size of [1, 7, 1 << 16]) {
       const recs = await csv(body, false, size);
       expect(recs.map((r) => ('broken' in r ? r.broken : 'record'))).toEqual(['record', 'record', expect.stringMatching(/not valid UTF-8/)]);
+      // The same through csv-parse alone (its own end of input).
+      const parsed: SourceRecord[] = [];
+      for await (const b of readCsvBatches(chunked(body, size), undefined, undefined, false)) parsed.push(...b);
+      expect(parsed).toEqual(recs);
+    }
+  });
+
+  it('a line skipped past the size cap that ends mid-character in a chunk does not make the file bad UTF-8', async () => {
+    // The overlong line is cut at the cap and the rest of it skipped; a later line holding a real U+FFFD is text.
+    const body = Buffer.from(`${HEADER}\n${line(1)}\nU2,"${'é'.repeat(100)}\nU3,H3,2024-01-01,P3,\uFFFD,1,1,1\n`);
+    for (let size = 3; size <= 21; size++) {
+      for (const plain of [true, false]) {
+        const recs: SourceRecord[] = [];
+        for await (const b of readCsvBatches(chunked(body, size), 100, undefined, plain)) recs.push(...b);
+        expect(recs.map((r) => ('broken' in r ? r.broken.slice(0, 30) : 'record')), `chunks of ${size}`).toEqual(['record', 'record', expect.stringMatching(/^unreadable CSV/), 'record']);
+      }
     }
   });
 
