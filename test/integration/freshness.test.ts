@@ -154,7 +154,8 @@ describe('freshness SLAs: stale alerts raised once and cleared (real PostgreSQL,
       expect(caughtUp.cleared).toContain(alertId);
       await until('the clearing sent to the webhook', async () => hooks.some((h) => h.key === `${alertId}/resolved`) || undefined);
       expect(hooks.find((h) => h.key === `${alertId}/resolved`)?.body).toMatchObject({ alertId, status: 'resolved', kind: 'stale', pipeline: 'orders' });
-      const [row] = (await staleRows()).filter((r) => r.alert_id === alertId);
+      // The delivery is recorded after the webhook answered: the row may lag the webhook by a moment.
+      const row = await until('the clearing recorded as delivered', async () => (await staleRows()).find((r) => r.alert_id === alertId && r.clear_delivered_at !== null));
       expect(row?.delivered_at).toBeInstanceOf(Date);
       expect(row?.cleared_at).toBeInstanceOf(Date);
       expect(row?.clear_delivered_at).toBeInstanceOf(Date);

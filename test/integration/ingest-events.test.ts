@@ -171,7 +171,7 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
       const sum = async () => [...(await storedOffsets(group, topic)).values()].reduce((a, b) => a + b, 0n);
       await until('a third of the stream', async () => ((await sum()) * 3n >= total ? true : undefined));
       // Kill while a range's transaction is certainly open (its advisory lock held).
-      const killed = await killDuringRange(worker, env.deps.staging, group, topic);
+      const killed = await killDuringRange(worker, env.deps.staging, group, topic, end);
       expect(await sum()).toBeLessThan(total);
       worker = await startWorkerProcess(taskQueue);
       await until('the stored offsets to reach the end of the topic', async () => ((await sum()) === total ? true : undefined));

@@ -54,7 +54,9 @@ describe('realtime per-minute metrics (real Kafka, PostgreSQL, Temporal; generat
     await producer.disconnect();
     const admin = env.deps.kafka.admin();
     await admin.connect();
-    const total = (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high), 0);
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const total = offsets.reduce((n, o) => n + Number(o.high), 0);
+    const ends = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
     await admin.disconnect();
 
     const group = `test-${runTag}`;
@@ -72,7 +74,7 @@ describe('realtime per-minute metrics (real Kafka, PostgreSQL, Temporal; generat
       if (kill) {
         await until('a third of the stream', async () => ((await consumed()) * 3 >= total ? true : undefined));
         // Kill while a range's transaction is certainly open (its advisory lock held).
-        killed = await killDuringRange(worker, env.deps.staging, group, topic);
+        killed = await killDuringRange(worker, env.deps.staging, group, topic, ends);
         expect(await consumed()).toBeLessThan(total);
         worker = await startWorkerProcess(taskQueue);
       }

@@ -63,8 +63,8 @@ export interface KilledRange { partition: number; offset: string; at: Date }
  * offset update with its advisory lock held; the kill lands then, and the row is let go. Returns
  * that range's start, for rangeReloadedAfter.
  */
-export async function killDuringRange(worker: ChildProcess, staging: Pool, group: string, topic: string): Promise<KilledRange> {
-  const partition = await until('a partition with a stored offset', async () => (await storedPartition(staging, group, topic)) ?? undefined);
+export async function killDuringRange(worker: ChildProcess, staging: Pool, group: string, topic: string, ends?: ReadonlyMap<number, bigint>): Promise<KilledRange> {
+  const partition = await until('a partition with a stored offset', async () => (await storedPartition(staging, group, topic, ends)) ?? undefined);
   const block = await blockRangeCommit(staging, group, topic, partition);
   try {
     await until('a range transaction blocked in flight', async () => ((await rangeTransactionInFlight(staging, group, topic, [partition])) ? true : undefined), 60_000, 20);
@@ -132,7 +132,14 @@ export async function blockRangeCommit(staging: Pool, group: string, topic: stri
 }
 
 /** A partition of the topic that has a stored offset for the group, or null. */
-export async function storedPartition(staging: Pool, group: string, topic: string): Promise<number | null> {
-  const { rows } = await staging.query<{ partition: number }>('select partition from etl.kafka_offsets where consumer_group = $1 and topic = $2 order by partition limit 1', [group, topic]);
-  return rows[0]?.partition ?? null;
+/**
+ * A partition the group has stored an offset for. With `ends` (the topic's end offsets), one that
+ * still has messages to read, the least read first: a partition read to its end gets no more ranges.
+ */
+export async function storedPartition(staging: Pool, group: string, topic: string, ends?: ReadonlyMap<number, bigint>): Promise<number | null> {
+  const { rows } = await staging.query<{ partition: number; next_offset: string }>('select partition, next_offset::text from etl.kafka_offsets where consumer_group = $1 and topic = $2 order by partition', [group, topic]);
+  if (!ends) return rows[0]?.partition ?? null;
+  const open = rows.filter((r) => BigInt(r.next_offset) < (ends.get(r.partition) ?? 0n));
+  open.sort((a, b) => Number(BigInt(a.next_offset) - (ends.get(a.partition) ?? 0n)) - Number(BigInt(b.next_offset) - (ends.get(b.partition) ?? 0n)));
+  return open[0]?.partition ?? null;
 }
