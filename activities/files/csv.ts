@@ -319,10 +319,11 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     else out.push({ line: next.line, raw, cells, next });
   };
   /**
-   * Plain reading takes over when csv-parse has ended a record in this chunk and nothing since (not
-   * inside one it skips, nor in a quote left open across chunks, which would be read again chunk
-   * after chunk) and cannot still strip a BOM: a fresh start at a record's end reads what follows as
-   * the running parser would. Never for a file csv-parse reads as UTF-16 (its BOM `FF FE`): the plain
+   * Plain reading takes over when csv-parse has ended a record in this chunk (so a quote left open
+   * across chunks is not read again chunk after chunk), its last act was a record's end (not a record
+   * it skips), and it cannot still strip a BOM: a fresh start at that record's end reads what follows
+   * as the running parser would. A quote opened after it in the same chunk is handed straight back by
+   * readPlain, at the cost of that chunk's tail read twice. Never for a file csv-parse reads as UTF-16 (its BOM `FF FE`): the plain
    * reader splits UTF-8 bytes.
    */
   const toPlain = (recordsBefore: number) => {
