@@ -56,6 +56,9 @@ export const DEFAULT_SESSION_MS = 3_600_000;
 const COUNTS = ['received', 'loaded', 'quarantined', 'duplicates'] as const;
 type Counts = Record<(typeof COUNTS)[number], number>;
 
+/** The loads that ended well, of a batch's settled ones. */
+const fulfilled = (settled: readonly PromiseSettledResult<LoadSummary>[]): LoadSummary[] => settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+
 /** What loads counted, summed (a skipped load was someone else's). */
 function sums(loads: readonly LoadSummary[]): Counts {
   const out: Counts = { received: 0, loaded: 0, quarantined: 0, duplicates: 0 };
@@ -223,7 +226,7 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
         // (a retried session hands those over); their own failures are logged, the first error stands.
         if (inFlight) {
           const settled = await Promise.allSettled(inFlight.loads.values());
-          add(sums(settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))));
+          add(sums(fulfilled(settled)));
           for (const r of settled) {
             if (r.status === 'rejected' && !(r.reason instanceof RangeNotBegunError)) {
               activityLog().warn(`events: a range read ahead failed as the session ended: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
@@ -307,7 +310,7 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
     });
     const own = failed.filter((f) => !(f.error instanceof RangeNotBegunError));
     if (failed[0]) {
-      committed?.(sums(settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []))));
+      committed?.(sums(fulfilled(settled)));
       await alertStuck(own);
       rethrowClassified((own[0] ?? failed[0]).error, `events: consuming ${topic} for group ${group}`);
     }

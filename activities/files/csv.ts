@@ -147,6 +147,12 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     if (!isUtf8(all.subarray(0, all.length - cut))) badUtf8 = state.badUtf8 = true;
   };
 
+  /** A record out, as its cells; once the file has shown bad bytes, one holding U+FFFD is not loaded altered. */
+  const emit = (line: number, raw: string, cells: string[], next: Position) => {
+    if (badUtf8 && raw.includes('\uFFFD')) out.push({ line, raw, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)', next });
+    else out.push({ line, raw, cells, next });
+  };
+
   const start = (base: number, lineBase: number, first: boolean): Run => {
     const run: Run = { parser: null as unknown as Parser, bom: first, base, lineBase, fed: 0, lastEnd: 0, lastLine: 0, openAtEnd: false, runaway: false, atRecordEnd: true };
     run.parser = parse({
@@ -173,10 +179,8 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
         run.lastLine = context.lines;
         run.atRecordEnd = true;
         records++;
-        const next = { byte: run.base + context.bytes, line: lineBase + context.lines };
-        // csv-parse decodes bad bytes to U+FFFD; once the file has shown some, such a record is not loaded altered.
-        if (badUtf8 && text.raw.includes('\uFFFD')) out.push({ ...text, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)', next });
-        else out.push({ ...text, cells: record, next });
+        // csv-parse decodes bad bytes to U+FFFD (emit judges them).
+        emit(text.line, text.raw, record, { byte: run.base + context.bytes, line: lineBase + context.lines });
         return null; // collected here, nothing is pushed downstream
       },
       on_skip: (err, raw) => {
@@ -315,16 +319,15 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
   /** One non-empty line read plainly, as csv-parse's on_record would give it. */
   const plainRecord = (raw: string, cells: string[], next: Position) => {
     if (headerWidth === null) headerWidth = state.headerWidth = cells.length;
-    if (badUtf8 && raw.includes('\uFFFD')) out.push({ line: next.line, raw, broken: 'not valid UTF-8 (the raw zone keeps the exact bytes)', next });
-    else out.push({ line: next.line, raw, cells, next });
+    emit(next.line, raw, cells, next);
   };
   /**
    * Plain reading takes over when csv-parse has ended a record in this chunk (so a quote left open
    * across chunks is not read again chunk after chunk), its last act was a record's end (not a record
    * it skips), and it cannot still strip a BOM: a fresh start at that record's end reads what follows
    * as the running parser would. A quote opened after it in the same chunk is handed straight back by
-   * readPlain, at the cost of that chunk's tail read twice. Never for a file csv-parse reads as UTF-16 (its BOM `FF FE`): the plain
-   * reader splits UTF-8 bytes.
+   * readPlain, at the cost of that chunk's tail read twice. Never for a file csv-parse reads as
+   * UTF-16 (its BOM `FF FE`): the plain reader splits UTF-8 bytes.
    */
   const toPlain = (recordsBefore: number) => {
     if (!plainLines || utf16 !== false || skipToNewline || run.runaway || !run.atRecordEnd || records === recordsBefore || (run.bom && run.lastEnd === 0)) return;

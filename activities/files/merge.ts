@@ -13,7 +13,8 @@
 import type { PoolClient } from 'pg';
 import { copyRows, type CopyText } from '../../lib/bulk';
 
-const FILE_COLUMNS = ['source_file', 'load_id', 'file_modified_at'];
+/** The columns every line of a file shares, and the merge parameter each one is taken from. */
+const FILE_COLUMNS: Record<string, string> = { source_file: '$1::text', load_id: '$2::text', file_modified_at: '$3::timestamptz' };
 
 export const PURCHASE_STAGING_COLUMNS = [
   'order_id', 'product_id', 'customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total',
@@ -21,7 +22,10 @@ export const PURCHASE_STAGING_COLUMNS = [
 ];
 
 /** The columns a line's COPY row carries (purchaseRow); the file's own are the same for every line. */
-export const PURCHASE_LINE_COLUMNS = PURCHASE_STAGING_COLUMNS.filter((c) => !FILE_COLUMNS.includes(c));
+export const PURCHASE_LINE_COLUMNS = PURCHASE_STAGING_COLUMNS.filter((c) => !(c in FILE_COLUMNS));
+
+/** What the merge selects from a batch table, in PURCHASE_STAGING_COLUMNS' order. */
+const MERGED_VALUES = PURCHASE_STAGING_COLUMNS.map((c) => FILE_COLUMNS[c] ?? c).join(', ');
 
 /** What every line of one file shares: sent once per merge, not in each COPY row (half a row's bytes). */
 export interface PurchaseFileColumns { sourceFile: string; loadId: string; fileModifiedAt: string | null }
@@ -41,13 +45,12 @@ export async function mergePurchases(client: PoolClient, rows: CopyText, file: P
   if (rows.rows === 0) return { inserted: 0, updated: 0 };
   const tmp = `_purchases_${process.pid}_${++temp}`;
   const cols = PURCHASE_STAGING_COLUMNS.join(', ');
-  const values = PURCHASE_STAGING_COLUMNS.map((c) => (c === 'source_file' ? '$1::text' : c === 'load_id' ? '$2::text' : c === 'file_modified_at' ? '$3::timestamptz' : c)).join(', ');
   await createPurchaseBatchTable(client, tmp);
   await copyRows(client, tmp, PURCHASE_LINE_COLUMNS, rows);
   const { rows: [r] } = await client.query<{ inserted: string; updated: string }>(
     `with merged as (
        insert into staging.purchases as p (${cols})
-       select distinct on (order_id, product_id) ${values} from ${tmp} order by order_id, product_id, source_line
+       select distinct on (order_id, product_id) ${MERGED_VALUES} from ${tmp} order by order_id, product_id, source_line
        on conflict (order_id, product_id) do update set ${UPDATED.map((c) => `${c} = excluded.${c}`).join(', ')}, ingested_at = now()
        where p.load_id <> excluded.load_id
          and excluded.file_modified_at >= coalesce(p.file_modified_at, '-infinity')

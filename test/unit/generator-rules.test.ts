@@ -24,6 +24,20 @@ describe('parseDate', () => {
     expect(parseDate(1704067200)).toBeNull();
     expect(parseDate(null)).toBeNull();
   });
+
+  it('knows the last day of every month of the years 0-9999 as Date does (proleptic Gregorian)', () => {
+    const wrong: string[] = [];
+    for (let year = 0; year <= 9999; year++) {
+      for (let month = 1; month <= 12; month++) {
+        const d = new Date(Date.UTC(2000, month, 0));
+        d.setUTCFullYear(year, month, 0); // day 0 of the next month: the last of this one
+        const last = d.getUTCDate();
+        const ymd = (day: number) => `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+        if (parseDate(ymd(last))?.getTime() !== d.getTime() || parseDate(ymd(last + 1)) !== null) wrong.push(ymd(last));
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('quantities and prices', () => {
