@@ -66,38 +66,84 @@ describe('blocking data checks before analytics publish (real PostgreSQL and Tem
 
   it('an orphan fact (a planted bug: dimensions not inferred) keeps the previous version and raises an alert', async () => {
     const date = DAYS[2]!;
-    const before = await env.deps.analytics.query('select event_name, events from daily_traffic where event_date = $1 order by 1', [date]);
+    const traffic = async () => (await env.deps.analytics.query('select event_name, events from daily_traffic where event_date = $1 order by 1', [date])).rows;
+    const before = await traffic();
     const { rows: [def] } = await env.deps.analytics.query<{ d: string }>(`select pg_get_functiondef('work.infer_dimensions(date)'::regprocedure) as d`);
     const eventId = `${prefix}orphan-event`;
+    const orderId = `${prefix}orphan-order`;
+    const updatedAt = `${date}T12:00:00Z`;
     try {
       await env.deps.analytics.query(`create or replace function work.infer_dimensions(d date) returns void language plpgsql as $$ begin null; end $$`);
+      // An orphan event: fact_event has no foreign keys (sql/analytics/070), so the check's own query catches it.
       await env.deps.analytics.query(
         `insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts) values ($1, 'view', $2, 's-orphan', null, null, null, $3)`,
-        [eventId, `${prefix}no-such-customer`, `${date}T12:00:00Z`]);
+        [eventId, `${prefix}no-such-customer`, updatedAt]);
       const run = { workflowId: `test/${prefix}orphan`, runId: 'r1' };
       await expect(loadDate(env.deps.analytics, { date, partition: run.workflowId }, gate(run))).rejects.toMatchObject({
         type: 'DataCheckFailed', nonRetryable: true, message: expect.stringMatching(new RegExp(`analytics date ${date} not published: .*facts_have_dimensions`)),
       });
-      expect((await env.deps.analytics.query('select event_name, events from daily_traffic where event_date = $1 order by 1', [date])).rows).toEqual(before.rows);
-      const [r] = await results(date, `${run.workflowId}/%`);
-      expect(r).toMatchObject({ check_name: 'facts_have_dimensions', status: 'fail', published: false });
-      expect(r!.detail).toMatch(/fact_event_customer_id_fkey/);
+      expect(await traffic()).toEqual(before);
+      const r = (await results(date, `${run.workflowId}/r1`)).find((x) => x.check_name === 'facts_have_dimensions');
+      expect(r).toMatchObject({ check_name: 'facts_have_dimensions', status: 'fail', published: false, observed: '1', detail: expect.stringMatching(/lacks: 1 customers/) });
       const a = await alert(checkAlertId(run, date, 'facts_have_dimensions'));
       expect(a?.kind).toBe('data_check');
       expect(a?.message).toMatch(new RegExp(`facts_have_dimensions failed on analytics date ${date} \\(NOT published`));
 
-      // The same bug after a bad migration lost the foreign key: the check's own query catches it.
-      await env.deps.analytics.query('alter table fact_event drop constraint fact_event_customer_id_fkey');
-      const unguarded = { workflowId: `test/${prefix}orphan`, runId: 'r2' };
-      await expect(loadDate(env.deps.analytics, { date, partition: unguarded.workflowId }, gate(unguarded))).rejects.toMatchObject({ type: 'DataCheckFailed' });
-      expect((await env.deps.analytics.query('select event_name, events from daily_traffic where event_date = $1 order by 1', [date])).rows).toEqual(before.rows);
-      const r2 = (await results(date, `${unguarded.workflowId}/r2`)).find((x) => x.check_name === 'facts_have_dimensions');
-      expect(r2).toMatchObject({ check_name: 'facts_have_dimensions', status: 'fail', published: false, observed: '1', detail: expect.stringMatching(/lacks: 1 customers/) });
+      // An orphan order line: fact_order_line's foreign key refuses it, recorded under the same check.
+      await env.deps.analytics.query(
+        `insert into work.orders (order_id, updated_at, customer_id, status, created_at) values ($1, $2, $3, 'paid', $2)`,
+        [orderId, updatedAt, `${prefix}no-such-customer`]);
+      await env.deps.analytics.query(
+        `insert into work.order_lines (order_id, updated_at, line_no, product_id, quantity, unit_price) values ($1, $2, 1, $3, 1, 1.00)`,
+        [orderId, updatedAt, `${prefix}no-such-product`]);
+      const keyed = { workflowId: `test/${prefix}orphan`, runId: 'r2' };
+      await expect(loadDate(env.deps.analytics, { date, partition: keyed.workflowId }, gate(keyed))).rejects.toMatchObject({ type: 'DataCheckFailed', nonRetryable: true });
+      expect(await traffic()).toEqual(before);
+      const r2 = (await results(date, `${keyed.workflowId}/r2`)).find((x) => x.check_name === 'facts_have_dimensions');
+      expect(r2).toMatchObject({ check_name: 'facts_have_dimensions', status: 'fail', published: false });
+      expect(r2!.detail).toMatch(/fact_order_line_(customer|product)_id_fkey/);
     } finally {
-      await env.deps.analytics.query('alter table fact_event drop constraint if exists fact_event_customer_id_fkey');
-      await env.deps.analytics.query('alter table fact_event add constraint fact_event_customer_id_fkey foreign key (customer_id) references dim_customer');
       await env.deps.analytics.query(def!.d);
       await env.deps.analytics.query('delete from work.events where event_id = $1', [eventId]);
+      await env.deps.analytics.query('delete from work.order_lines where order_id = $1', [orderId]);
+      await env.deps.analytics.query('delete from work.orders where order_id = $1', [orderId]);
+    }
+  });
+
+  it('a date\'s events follow the work layer: new ones are added, deleted ones go, the others are not rewritten', async () => {
+    const date = DAYS[0]!;
+    const db = env.deps.analytics;
+    const mine = async () => (await db.query<{ event_id: string; x: string }>(
+      `select event_id, xmin::text as x from fact_event where event_date = $1 and event_id like $2 order by event_id`, [date, `${prefix}%`])).rows;
+    const before = await mine();
+    expect(before.length).toBeGreaterThan(10);
+    const gone = before[0]!.event_id;
+    const { rows: [kept] } = await db.query('select * from work.events where event_id = $1', [gone]);
+    const added = `${prefix}late-event`;
+    try {
+      await db.query('delete from work.events where event_id = $1', [gone]);
+      await db.query(
+        `insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts) select $1, 'view', customer_id, session_id, null, null, null, ts from work.events where event_id = $2`,
+        [added, before[1]!.event_id]);
+      const run = { workflowId: `test/${prefix}follow`, runId: 'r1' };
+      await loadDate(db, { date, partition: run.workflowId }, gate(run));
+      const after = await mine();
+      expect(after.map((r) => r.event_id).sort()).toEqual([...before.slice(1).map((r) => r.event_id), added].sort());
+      // Untouched events keep their row version: the load did not delete and insert the date again.
+      const xmin = new Map(before.map((r) => [r.event_id, r.x]));
+      expect(after.filter((r) => r.event_id !== added && xmin.get(r.event_id) !== r.x)).toEqual([]);
+      // The whole date, every prefix: fact_event holds exactly the work layer's events, and the metrics count them.
+      const { rows: [diff] } = await db.query<{ extra: string; missing: string; counted: string; work: string }>(
+        `select (select count(*) from (select event_id from fact_event where event_date = $1 except select event_id from work.events where event_date = $1) x) as extra,
+                (select count(*) from (select event_id from work.events where event_date = $1 except select event_id from fact_event where event_date = $1) x) as missing,
+                (select sum(events) from daily_traffic where event_date = $1) as counted,
+                (select count(*) from work.events where event_date = $1) as work`, [date]);
+      expect(diff).toMatchObject({ extra: '0', missing: '0', counted: diff!.work });
+    } finally {
+      await db.query('delete from work.events where event_id = $1', [added]);
+      await db.query(`insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing`,
+        [kept.event_id, kept.event_name, kept.customer_id, kept.session_id, kept.product_id, kept.order_id, kept.price, kept.ts]);
+      await loadDate(db, { date, partition: `test/${prefix}follow-restore` });
     }
   });
 

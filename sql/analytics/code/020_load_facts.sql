@@ -2,8 +2,9 @@
 -- The current definition: edit it here. `etl db migrate` re-applies every file of sql/<db>/code/,
 -- in name order, whenever one of them changed (lib/migrate.ts); versioned migrations hold tables.
 
--- Rebuilds the facts of one date from the work layer. Called once per affected date, inside the
--- transaction that also rebuilds that date's metrics, so a re-run leaves identical rows.
+-- Rebuilds the facts of one date from the work layer (order lines whole, events brought up to it).
+-- Called once per affected date, inside the transaction that also rebuilds that date's metrics, so
+-- a re-run leaves identical rows.
 
 -- Dimensions first: a product or customer that facts mention but the catalog has not delivered yet
 -- gets an inferred row (replaced when the real one arrives), so enrichment never drops a fact.
@@ -18,6 +19,10 @@ create or replace function work.infer_dimensions(d date) returns void language s
       where order_id in (select order_id from work.purchases where order_date = d)
     union all select product_id, null from work.events where event_date = d and product_id is not null
   ) p
+  -- A catalogued product is never changed here, so it is not offered: ON CONFLICT DO UPDATE locks
+  -- the row it meets even when its WHERE refuses the update, and two dates loading at once then
+  -- waited on each other's products until the first committed (8.9 s of an hourly run at scale 10).
+  where not exists (select 1 from dim_product x where x.product_id = p.product_id and not x.inferred)
   group by p.product_id
   order by p.product_id
   -- An inferred product takes the greatest name any date's purchase lines give it, however late
@@ -34,6 +39,9 @@ create or replace function work.infer_dimensions(d date) returns void language s
     union select customer_id from work.purchases where order_id in (select order_id from work.purchases where order_date = d)
     union select customer_id from work.events where event_date = d
   ) c
+  -- Only the missing ones: the others would conflict and do nothing, after a wait when another
+  -- date's load inserted the same customer and has not committed yet.
+  where not exists (select 1 from dim_customer x where x.customer_id = c.customer_id)
   order by 1
   on conflict (customer_id) do nothing;
 $$;
@@ -89,10 +97,22 @@ create or replace function work.load_facts(d date) returns void language sql as 
   from orders o join work.purchases p using (order_id)
   where o.order_date = d;
 
-  delete from fact_event where event_date = d;
+  -- Events are brought up to the work layer, not rebuilt: a row of work.events never changes (its
+  -- merge is ON CONFLICT DO NOTHING, and its date comes from its ts), so only the date's events not
+  -- yet in fact_event are inserted. A busy date's hourly rebuild at scale 10 (929k events) took
+  -- 19.5 s as delete + insert, and takes about 0.9 s when nothing is new (docs/transform.md).
+  -- An event of d sits under d in fact_event too, so the anti-join reads the one date.
   insert into fact_event (event_date, event_id, event_name, customer_id, session_id, product_id, order_id, price, ts)
-  select event_date, event_id, event_name, customer_id, session_id, product_id, order_id, price, ts
-  from work.events where event_date = d;
+  select w.event_date, w.event_id, w.event_name, w.customer_id, w.session_id, w.product_id, w.order_id, w.price, w.ts
+  from work.events w
+  where w.event_date = d and not exists (select 1 from fact_event f where f.event_date = d and f.event_id = w.event_id);
+  -- The date now holds every event of the work layer; more rows than that means some were deleted
+  -- there (by hand: nothing in the pipeline deletes an event), and those go. Counting both sides
+  -- is two index scans; the anti-join runs only when the counts differ.
+  delete from fact_event f
+  where f.event_date = d
+    and (select count(*) from fact_event where event_date = d) > (select count(*) from work.events where event_date = d)
+    and not exists (select 1 from work.events w where w.event_date = d and w.event_id = f.event_id);
 
   -- Kept but suspicious: purchase lines whose Total disagrees with Quantity x Price.
   delete from dq_findings where finding_date = d;
