@@ -237,14 +237,22 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
       await until('both shards to report what they read', async () => ((await read()).every((n, i) => n === sentTo(i)) ? true : undefined));
       await new Promise((r) => setTimeout(r, 1500)); // another session each: nothing more is read
       expect(await read()).toEqual([sentTo(0), sentTo(1)]);
+      // Both worker processes run sessions: Temporal spreads the shards' short sessions over them.
+      // Which poller gets a task is Temporal's choice, so this waits for it (sessions go on, reading
+      // nothing); it once saw every session of a run go to one process (stop 31 and 32).
+      const ranBy = async () => {
+        const ran = new Set<string>();
+        for (const h of handles) {
+          for (const e of (await h.fetchHistory()).events ?? []) if (e.activityTaskStartedEventAttributes?.identity) ran.add(e.activityTaskStartedEventAttributes.identity);
+        }
+        return [...ran].map((identity) => Number(identity.split('@')[0])).sort();
+      };
+      const pids = workers.map((w) => w.pid).sort();
+      await until('sessions on both worker processes', async () => (JSON.stringify(await ranBy()) === JSON.stringify(pids) ? true : undefined), 90_000, 1000).catch(() => undefined);
+      expect(await read()).toEqual([sentTo(0), sentTo(1)]);
       await Promise.all(handles.map((h) => h.signal(stopEventsSignal)));
       await Promise.all(handles.map((h) => h.result()));
-      // Both worker processes ran sessions: Temporal spread the shards' short sessions over them.
-      const ran = new Set<string>();
-      for (const h of handles) {
-        for (const e of (await h.fetchHistory()).events ?? []) if (e.activityTaskStartedEventAttributes?.identity) ran.add(e.activityTaskStartedEventAttributes.identity);
-      }
-      expect([...ran].map((identity) => Number(identity.split('@')[0])).sort()).toEqual(workers.map((w) => w.pid).sort());
+      expect(await ranBy()).toEqual(pids);
       const ids = new Set<string>();
       for await (const e of readEvents(own.dir)) if (e.check.ok) ids.add(e.check.value.eventId);
       const { rows } = await env.deps.staging.query<{ event_id: string }>('select event_id from staging.events where event_id like $1', [`${tag}s-%`]);
