@@ -3,7 +3,8 @@
  * staging stamped as arriving in one hour (test/support/transform-seed.ts stands in for ingestion),
  * then runs that hour's transform activities in the workflow's order and concurrency (extract all
  * sources in parallel; rebuild dates 4 at a time, each followed by its curated Parquet), twice: the
- * first run loads everything, the second finds only duplicates (the cost of an idempotent re-run).
+ * first run loads everything, the second finds only duplicates (the cost of an idempotent re-run),
+ * and a third reads an hour's increment of the same day (the hourly steady state on a busy date).
  * Run: npx tsx bench/transform-day.ts --scale 1     (rows stay in staging/analytics under a prefix)
  */
 import { randomInt } from 'node:crypto';
@@ -71,6 +72,19 @@ async function main() {
     const acts = createTransformActivities(deps);
     await transformHour(acts, `${day}T23:30:00Z`, `${prefix}first`);
     await transformHour(acts, `${day}T23:30:00Z`, `${prefix}rerun`);
+    // An hour's increment: a 24th of the day's volume (other ids) arriving at 02:30 the next day, so
+    // that hour's run reads only it (its window, with the 2 h look-back, starts at 00:00) and brings
+    // the busy date up to date: the hourly schedule's steady state on a date that holds a day's data.
+    const incDir = mkdtempSync(join(tmpdir(), 'bench-transform-inc-'));
+    try {
+      await generateDataset({ seed: 2, start: day, days: 1, scale: scale / 24, dirt: 'default', out: incDir });
+      const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+      const inc = await seedStaging(deps.staging, incDir, `${prefix}i-`, `bench/${prefix}i-`, new Date(`${next}T02:30:00Z`));
+      console.log(`increment staged: ${JSON.stringify(inc)}`);
+      await transformHour(acts, `${next}T02:30:00Z`, `${prefix}increment`);
+    } finally {
+      rmSync(incDir, { recursive: true, force: true });
+    }
     // The data checks run inside each date's load (included above); timed alone here on the day itself.
     t = performance.now();
     const checks = await inTransaction(deps.analytics, (client) => runChecks(client, deps.staging, loadDataChecks(), day));
