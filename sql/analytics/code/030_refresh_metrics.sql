@@ -15,12 +15,17 @@ declare
   touched date[];
 begin
   perform pg_advisory_xact_lock(hashtext('customer-order-days'));
+  -- The customers who stopped and started ordering on d are set differences (EXCEPT hashes or
+  -- sorts), not anti-joins: on statistics that had not seen the new rows the planner estimated a
+  -- few hundred customers and checked each of 30k against every other in a nested loop (66 s of an
+  -- hourly run at scale 10, auto_explain; issue 11).
   with now_ as (select distinct country, customer_id from order_values where order_date = d),
-  was as (select country, customer_id, prev_date from customer_order_days where order_date = d),
+  was as (select country, customer_id from customer_order_days where order_date = d),
+  gone_keys as (select country, customer_id from was except select country, customer_id from now_),
+  new_keys as (select country, customer_id from now_ except select country, customer_id from was),
   gone as (
-    delete from customer_order_days x using was w
-    where x.order_date = d and x.country = w.country and x.customer_id = w.customer_id
-      and not exists (select 1 from now_ n where n.country = w.country and n.customer_id = w.customer_id)
+    delete from customer_order_days x using gone_keys g
+    where x.order_date = d and x.country = g.country and x.customer_id = g.customer_id
     returning x.country, x.customer_id, x.prev_date),
   relinked_gone as (
     update customer_order_days y set prev_date = g.prev_date from gone g
@@ -34,7 +39,7 @@ begin
     -- for 30k customers at scale 10 (issue 11, auto_explain), against well under a second by key.
     select n.country, n.customer_id, d,
            (select max(z.order_date + 0) from customer_order_days z where z.country = n.country and z.customer_id = n.customer_id and z.order_date + 0 < d)
-    from now_ n where not exists (select 1 from was w where w.country = n.country and w.customer_id = n.customer_id)
+    from new_keys n
     returning country, customer_id, prev_date),
   relinked_added as (
     update customer_order_days y set prev_date = d from added a
