@@ -82,6 +82,12 @@ export function parseCheck(file: string, text: string): DataCheck {
 }
 
 /**
+ * Checks whose severity cannot be changed: facts_have_dimensions stands in for fact_event's foreign
+ * keys (dropped for load speed, sql/analytics/070), so lowering it would let an orphan event publish.
+ */
+export const ALWAYS_BLOCKING: ReadonlySet<string> = new Set(['facts_have_dimensions']);
+
+/**
  * `ETL_DATA_CHECKS`: comma-separated `<check>.<param>=<number>` and `<check>.severity=blocking|warning|off`.
  * Returns the checks that stay on, with their overrides applied; an unknown check or param is an error.
  */
@@ -95,6 +101,9 @@ export function applyOverrides(checks: DataCheck[], spec: string): DataCheck[] {
     const check = byName.get(name);
     if (!check) throw new DataCheckConfigError(`ETL_DATA_CHECKS: no check named ${name} (checks: ${[...byName.keys()].join(', ')})`);
     if (key === 'severity') {
+      if (ALWAYS_BLOCKING.has(name) && value !== 'blocking') {
+        throw new DataCheckConfigError(`ETL_DATA_CHECKS: ${name} stays blocking (it stands in for fact_event's foreign keys); its severity cannot be ${value}`);
+      }
       if (value === 'off') off.add(name);
       else if (value === 'blocking' || value === 'warning') check.severity = value;
       else throw new DataCheckConfigError(`ETL_DATA_CHECKS: ${name}.severity must be blocking, warning or off, got ${value}`);

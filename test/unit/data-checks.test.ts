@@ -49,6 +49,14 @@ describe('data checks (sql/checks)', () => {
     expect(() => applyOverrides(base, 'sample')).toThrow(/must read check.param=number/);
   });
 
+  it('keeps facts_have_dimensions blocking: it stands in for fact_event\'s foreign keys', () => {
+    const all = loadDataChecks();
+    for (const value of ['off', 'warning']) {
+      expect(() => applyOverrides(all, `facts_have_dimensions.severity=${value}`)).toThrow(/facts_have_dimensions stays blocking .*cannot be (off|warning)/);
+    }
+    expect(applyOverrides(all, 'facts_have_dimensions.severity=blocking').find((c) => c.name === 'facts_have_dimensions')?.severity).toBe('blocking');
+  });
+
   it('the shipped checks all parse, and include the blocking ones the docs promise', () => {
     const checks = loadDataChecks();
     const by = Object.fromEntries(checks.map((c) => [c.name, c]));
