@@ -1,9 +1,10 @@
 /**
  * Enrich + aggregate + load: rebuilds one date partition of the analytics database (facts, then
  * metrics) in ONE transaction, from the work layer. The SQL lives in sql/analytics (work.load_facts,
- * work.refresh_metrics), one readable function per stage. Delete-then-insert of a whole date makes
- * a re-run or a retry leave identical rows; a per-date advisory lock stops two partitions that
- * touch the same date from interleaving their deletes and inserts. The data checks (checks.ts) run
+ * work.refresh_metrics), one readable function per stage. Delete-then-insert of a date's order
+ * lines and metrics, and its events brought up to the work layer (whose rows never change), make a
+ * re-run or a retry leave identical rows; a per-date advisory lock stops two partitions that touch
+ * the same date from interleaving their deletes and inserts. The data checks (checks.ts) run
  * inside that transaction, before it commits: a blocking one that fails keeps the previous version.
  */
 import { ApplicationFailure } from '@temporalio/common';

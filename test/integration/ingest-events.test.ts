@@ -262,7 +262,7 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
       await Promise.all(workers.map((w) => stopWorker(w)));
       own.remove();
     }
-  });
+  }, 480_000);
 
   it('quarantines every hostile message with its reason and exact bytes, loads the valid ones between them, and moves past all', async () => {
     const topic = await newTopic('hostile', { 'max.message.bytes': String(4 << 20) });
