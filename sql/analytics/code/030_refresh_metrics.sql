@@ -73,9 +73,13 @@ create or replace function work.refresh_metrics(d date) returns void language sq
   from fact_order_line where order_date = d and not cancelled group by product_id;
 
   delete from product_events_daily where event_date = d;
+  -- Per customer first, then per product and event: the distinct count becomes a row count of
+  -- hashed groups (1.2 s against 1.8 s on a busy scale-10 date, psql, equal rows; issue 11).
   insert into product_events_daily (event_date, product_id, event_name, events, users)
-  select d, product_id, event_name, count(*), count(distinct customer_id)
-  from fact_event where event_date = d and product_id is not null group by product_id, event_name;
+  select d, product_id, event_name, sum(n), count(*)
+  from (select product_id, event_name, customer_id, count(*) as n
+        from fact_event where event_date = d and product_id is not null group by product_id, event_name, customer_id) x
+  group by product_id, event_name;
 
 
   -- The dashboard's segments (064_dashboard_segments.sql): every (category, country) and roll-up.
