@@ -66,7 +66,6 @@ create or replace function work.refresh_metrics(d date) returns void language sq
   insert into daily_traffic (event_date, event_name, events)
   select d, event_name, count(*) from fact_event where event_date = d group by event_name;
 
-
   delete from product_sales_daily where order_date = d;
   insert into product_sales_daily (order_date, product_id, orders, units, revenue)
   select d, product_id, count(distinct (source, order_id)), sum(quantity), sum(amount)
@@ -80,7 +79,6 @@ create or replace function work.refresh_metrics(d date) returns void language sq
   from (select product_id, event_name, customer_id, count(*) as n
         from fact_event where event_date = d and product_id is not null group by product_id, event_name, customer_id) x
   group by product_id, event_name;
-
 
   -- The dashboard's segments (064_dashboard_segments.sql): every (category, country) and roll-up.
   delete from sales_daily_segment where order_date = d;
