@@ -33,6 +33,8 @@ export interface ActivityDeps {
   pseudonymKey: string;
   eventsTopic: string;
   alertWebhookUrl?: string;
+  /** See EventsDeps.stuckAlertAfterMs. */
+  stuckAlertAfterMs?: number;
   /** Spike thresholds and lateness of the realtime metrics; defaults in activities/realtime/index.ts. */
   realtime?: RealtimeSettings;
   /** The data checks run on every rebuilt analytics date (sql/checks with ETL_DATA_CHECKS applied; default: the files as they are). */

@@ -52,6 +52,8 @@ function schemaFor(p: z.infer<typeof portsSchema>) {
       .pipe(z.array(z.string().regex(/^[^:]+:\d+$/, 'each broker must be host:port')).min(1)),
     KAFKA_EVENTS_TOPIC: z.string().min(1).default('shop.events'),
     KAFKA_EVENTS_PARTITIONS: z.coerce.number().int().min(1).default(3),
+    /** How long a range of events must have been failing (and on its third attempt or later) before a stuck alert is raised. */
+    EVENTS_STUCK_ALERT_SECONDS: z.coerce.number().int().min(0).default(30),
     S3_ENDPOINT: httpUrl.optional().default(`http://127.0.0.1:${p.ETL_S3_PORT}`),
     S3_REGION: z.string().min(1).default('us-east-1'),
     S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('shop-lake'),

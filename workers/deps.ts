@@ -32,6 +32,7 @@ export function buildDeps(config: Config): ActivityDeps & { close(): Promise<voi
     pseudonymKey: config.PSEUDONYM_KEY,
     eventsTopic: config.KAFKA_EVENTS_TOPIC,
     alertWebhookUrl: config.ALERT_WEBHOOK_URL,
+    stuckAlertAfterMs: config.EVENTS_STUCK_ALERT_SECONDS * 1000,
     realtime: {
       windowMinutes: config.REALTIME_SPIKE_WINDOW_MINUTES, minHistory: config.REALTIME_SPIKE_MIN_HISTORY, z: config.REALTIME_SPIKE_Z,
       minRatio: config.REALTIME_SPIKE_MIN_RATIO, minExcess: config.REALTIME_SPIKE_MIN_EXCESS, latenessMinutes: config.REALTIME_LATENESS_MINUTES,

@@ -19,7 +19,11 @@ import { judgeRangeYielding, loadEventRange, moveOffsetPast, StaleOffsetsError, 
 import { runLoad } from '../common/loads';
 import { rawMessages } from '../common/raw';
 
-export interface EventsDeps { staging: Pool; s3: S3Client; bucket: string; kafka: Kafka; eventsTopic: string; alertWebhookUrl?: string }
+export interface EventsDeps {
+  staging: Pool; s3: S3Client; bucket: string; kafka: Kafka; eventsTopic: string; alertWebhookUrl?: string;
+  /** How long a range must have been failing before it is called stuck (EVENTS_STUCK_ALERT_SECONDS); default 30 s. */
+  stuckAlertAfterMs?: number;
+}
 
 /** The stored offsets' owner when a run names none; tests pass their own with their own topic. */
 import { DEFAULT_EVENTS_GROUP } from '../../contract/pipeline';
@@ -93,27 +97,38 @@ export class RangeNotBegunError extends Error {
   override readonly name = 'RangeNotBegunError';
 }
 
-/** From this attempt on, a range that fails again raises an alert (attempts 1-2 are ordinary blips). */
+/**
+ * A range whose load fails with a retryable error is called stuck once it has failed on this attempt
+ * or a later one AND has been failing for at least `stuckAfterMs` (30 s unless configured). Attempts
+ * alone are not enough: the session's retries come 1 s, 2 s, 4 s apart, so a PostgreSQL restart of a
+ * few seconds reached attempt 3 and paged someone for a fault the stream recovered from.
+ */
 export const STUCK_ALERT_ATTEMPT = 3;
+export const DEFAULT_STUCK_ALERT_AFTER_MS = 30_000;
 
 export interface FailedRange { group: string; topic: string; partition: number; firstOffset: string; lastOffset: string; error: unknown }
 export interface AttemptInfo { attempt: number; workflowId: string; runId: string }
+/** How long the range has been failing (since its first failure seen in this worker), and the threshold. */
+export interface FailingFor { ms: number; stuckAfterMs: number }
+
+const stuckPartition = (f: Pick<FailedRange, 'group' | 'topic' | 'partition'>) => `events/stuck/${f.group}/${f.topic}/${f.partition}@`;
+const stuckAlertId = (f: FailedRange) => `${stuckPartition(f)}${f.firstOffset}`;
 
 /**
  * The alert for a range whose load failed, or null while it is no one's problem yet. The id is stable
  * per (group, topic, partition, first offset): however many attempts fail, one row. A permanent error
  * alerts at once (there is no next attempt); a lost race with another attempt never does.
  */
-export function stuckRangeAlert(f: FailedRange, at: AttemptInfo): RaiseAlertInput | null {
+export function stuckRangeAlert(f: FailedRange, at: AttemptInfo, failing: FailingFor): RaiseAlertInput | null {
   if (f.error instanceof StaleOffsetsError) return null;
   const permanent = !classifyError(f.error).retryable;
-  if (!permanent && at.attempt < STUCK_ALERT_ATTEMPT) return null;
+  if (!permanent && (at.attempt < STUCK_ALERT_ATTEMPT || failing.ms < failing.stuckAfterMs)) return null;
   const error = (f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : String(f.error)).slice(0, 1500).replace(/\u0000/g, '\\u0000');
   const next = permanent
     ? 'The error is permanent, so the stream has stopped'
-    : 'The stream keeps retrying this range and reads nothing after it until the range loads';
+    : `It has been failing for ${Math.round(failing.ms / 1000)} s; the stream keeps retrying this range and reads nothing after it until the range loads`;
   return {
-    alertId: `events/stuck/${f.group}/${f.topic}/${f.partition}@${f.firstOffset}`,
+    alertId: stuckAlertId(f),
     pipeline: 'events',
     kind: 'failed',
     workflowId: at.workflowId,
@@ -153,6 +168,11 @@ function attemptInfo(): AttemptInfo | null {
 export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsBatchHook[] = []) {
   const { staging, s3, bucket, kafka } = deps;
   const alerts = createAlertActivities({ staging, alertWebhookUrl: deps.alertWebhookUrl });
+  const stuckAfterMs = deps.stuckAlertAfterMs ?? DEFAULT_STUCK_ALERT_AFTER_MS;
+  // When each failing range (its stuck alert id) first failed in this worker; a range of the same
+  // partition that loads ends the streak. A retry that lands on another worker starts its own clock
+  // there, so an alert can come late by that much, never early.
+  const failingSince = new Map<string, number>();
   return {
     consumeEventsBatch: (input: ConsumeEventsBatchInput) => consumeBatch(input),
 
@@ -309,6 +329,11 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
       return [{ group, topic, partition, firstOffset: msgs[0]?.offset ?? '?', lastOffset: msgs[msgs.length - 1]?.offset ?? '?', error: s.reason }];
     });
     const own = failed.filter((f) => !(f.error instanceof RangeNotBegunError));
+    ranges.forEach(([partition], i) => {
+      if (settled[i]?.status !== 'fulfilled') return;
+      const prefix = stuckPartition({ group, topic, partition });
+      for (const id of failingSince.keys()) if (id.startsWith(prefix)) failingSince.delete(id);
+    });
     if (failed[0]) {
       committed?.(sums(fulfilled(settled)));
       await alertStuck(own);
@@ -327,8 +352,11 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
   async function alertStuck(failed: readonly FailedRange[]): Promise<void> {
     const at = attemptInfo();
     if (!at) return;
+    const now = Date.now();
     for (const f of failed) {
-      const alert = stuckRangeAlert(f, at);
+      const since = failingSince.get(stuckAlertId(f)) ?? now;
+      failingSince.set(stuckAlertId(f), since);
+      const alert = stuckRangeAlert(f, at, { ms: now - since, stuckAfterMs });
       if (!alert) continue;
       try {
         await alerts.raiseAlert(alert);

@@ -427,19 +427,28 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     expect(alerts[0]?.message).toContain(`group ${group} lost ${Number(low) - 20} messages of topic ${topic} partition 0, offsets 20-${low - 1n}`);
   });
 
-  it('raises one alert naming the partition, offsets and error when a range fails attempt after attempt, and keeps retrying', async () => {
-    const topic = await newTopic('stuck');
-    const group = `test-${tag}-stuck`;
-    const ev = (i: number) => JSON.stringify({ event_id: `${tag}-s${i}`, event_name: 'view', user_id: 'U1', session_id: 'S1', product_id: 'P1', order_id: null, price: '1.00', ts: '2024-03-01T00:00:00Z' });
+  /** A topic whose one range of 5 events fails until `ok()`; attempts run as that attempt number of one activity. */
+  async function failingRange(name: string, stuckAlertAfterMs: number) {
+    const topic = await newTopic(name);
+    const group = `test-${tag}-${name}`;
+    const ev = (i: number) => JSON.stringify({ event_id: `${tag}-${name}${i}`, event_name: 'view', user_id: 'U1', session_id: 'S1', product_id: 'P1', order_id: null, price: '1.00', ts: '2024-03-01T00:00:00Z' });
     await produce(topic, Array.from({ length: 5 }, (_, i) => ({ partition: 0, key: 'k', value: ev(i) })));
     let failing = true;
-    const acts = createEventsActivities(env.deps, [async () => {
+    const acts = createEventsActivities({ ...env.deps, stuckAlertAfterMs }, [async () => {
       if (failing) throw new Error('simulated: this range cannot load');
     }]);
     const input = { topic, consumerGroup: group, maxMessages: 5, maxWaitMs: 30_000 };
-    const alertId = `events/stuck/${group}/${topic}/0@0`;
-    const alerts = async () => (await env.deps.staging.query<{ alert_id: string; kind: string; pipeline: string; message: string; workflow_id: string }>('select * from etl.alerts where alert_id like $1', [`events/stuck/${group}/%`])).rows;
-    const attempt = (n: number) => new MockActivityEnvironment({ attempt: n, workflowExecution: { workflowId: `events/stream/${tag}`, runId: 'r1' } }).run(acts.consumeEventsBatch, input);
+    return {
+      topic, group,
+      alertId: `events/stuck/${group}/${topic}/0@0`,
+      alerts: async () => (await env.deps.staging.query<{ alert_id: string; kind: string; pipeline: string; message: string; workflow_id: string }>('select * from etl.alerts where alert_id like $1', [`events/stuck/${group}/%`])).rows,
+      attempt: (n: number) => new MockActivityEnvironment({ attempt: n, workflowExecution: { workflowId: `events/stream/${tag}`, runId: 'r1' } }).run(acts.consumeEventsBatch, input),
+      ok: () => { failing = false; },
+    };
+  }
+
+  it('raises one alert naming the partition, offsets and error when a range fails attempt after attempt, and keeps retrying', async () => {
+    const { topic, group, alertId, alerts, attempt, ok } = await failingRange('stuck', 0);
 
     for (const n of [1, 2]) await expect(attempt(n)).rejects.toThrow(/simulated/);
     expect(await alerts()).toEqual([]); // ordinary retries say nothing
@@ -449,9 +458,30 @@ describe('events pipeline (real Kafka, PostgreSQL, S3, Temporal; generator event
     expect(raised[0]).toMatchObject({ alert_id: alertId, kind: 'failed', pipeline: 'events', workflow_id: `events/stream/${tag}` });
     expect(raised[0]?.message).toMatch(new RegExp(`group ${group} is stuck on topic ${topic.replace(/\./g, '\\.')} partition 0, offsets 0-4: attempt 3 failed with Error: simulated: this range cannot load`));
 
-    failing = false;
+    ok();
     expect(await attempt(6)).toMatchObject({ received: 5, loaded: 5 });
     expect(await storedOffsets(group, topic)).toEqual(new Map([[0, 5n]]));
+  });
+
+  it('calls a range stuck only once it has been failing for EVENTS_STUCK_ALERT_SECONDS, however many attempts failed before', async () => {
+    // A fault the stream recovers from within the threshold (a PostgreSQL restart) pages no one.
+    const quick = await failingRange('blip', 600_000);
+    for (const n of [1, 2, 3, 4, 5, 6]) await expect(quick.attempt(n)).rejects.toThrow(/simulated/);
+    expect(await quick.alerts()).toEqual([]);
+    quick.ok();
+    expect(await quick.attempt(7)).toMatchObject({ received: 5, loaded: 5 });
+    expect(await quick.alerts()).toEqual([]);
+
+    // The clock runs across attempts: past the threshold, the next failure alerts, saying for how long.
+    const slow = await failingRange('slow', 2_000);
+    const first = Date.now();
+    for (const n of [1, 2, 3]) await expect(slow.attempt(n)).rejects.toThrow(/simulated/);
+    await new Promise((r) => setTimeout(r, Math.max(0, first + 2_100 - Date.now())));
+    await expect(slow.attempt(4)).rejects.toThrow(/simulated/);
+    const raised = await slow.alerts();
+    expect(raised).toHaveLength(1);
+    expect(raised[0]?.alert_id).toBe(slow.alertId);
+    expect(raised[0]?.message).toMatch(/attempt [34] failed with Error: simulated: this range cannot load\. It has been failing for \d+ s/);
   });
 
   it('a session reads the next batch while one commits: a range that fails leaves the range read after it on its partition untried, and the next session loads every event once', async () => {

@@ -56,30 +56,39 @@ describe('kafkaDt', () => {
 describe('stuckRangeAlert', () => {
   const range: FailedRange = { group: 'g', topic: 't', partition: 2, firstOffset: '100', lastOffset: '250', error: new RangeError('Maximum call stack size exceeded') };
   const at = (attempt: number) => ({ attempt, workflowId: 'events/stream', runId: 'r1' });
+  const long = { ms: 45_000, stuckAfterMs: 30_000 };
 
   it('stays quiet for the first attempts of a transient error, then names the partition, offsets and error', () => {
-    for (let a = 1; a < STUCK_ALERT_ATTEMPT; a++) expect(stuckRangeAlert(range, at(a))).toBeNull();
-    const alert = stuckRangeAlert(range, at(STUCK_ALERT_ATTEMPT));
+    for (let a = 1; a < STUCK_ALERT_ATTEMPT; a++) expect(stuckRangeAlert(range, at(a), long)).toBeNull();
+    const alert = stuckRangeAlert(range, at(STUCK_ALERT_ATTEMPT), long);
     expect(alert).toMatchObject({ alertId: 'events/stuck/g/t/2@100', pipeline: 'events', kind: 'failed', workflowId: 'events/stream', runId: 'r1' });
     expect(alert?.message).toMatch(/partition 2, offsets 100-250/);
     expect(alert?.message).toMatch(/RangeError: Maximum call stack size exceeded/);
+    expect(alert?.message).toMatch(/failing for 45 s/);
+  });
+
+  it('stays quiet however many attempts fail while the range has been failing for less than the threshold', () => {
+    // A PostgreSQL restart of a few seconds: the retries come 1 s, 2 s, 4 s apart and reach attempt 5.
+    for (const a of [3, 5, 10]) expect(stuckRangeAlert(range, at(a), { ms: 29_999, stuckAfterMs: 30_000 })).toBeNull();
+    expect(stuckRangeAlert(range, at(5), { ms: 30_000, stuckAfterMs: 30_000 })).not.toBeNull();
+    expect(stuckRangeAlert(range, at(2), { ms: 600_000, stuckAfterMs: 30_000 })).toBeNull();
   });
 
   it('keeps one id per (group, topic, partition, first offset) across attempts and last offsets', () => {
-    const a = stuckRangeAlert(range, at(3));
-    const b = stuckRangeAlert({ ...range, lastOffset: '999', error: new Error('other') }, at(40));
+    const a = stuckRangeAlert(range, at(3), long);
+    const b = stuckRangeAlert({ ...range, lastOffset: '999', error: new Error('other') }, at(40), long);
     expect(b?.alertId).toBe(a?.alertId);
-    expect(stuckRangeAlert({ ...range, firstOffset: '251' }, at(3))?.alertId).not.toBe(a?.alertId);
+    expect(stuckRangeAlert({ ...range, firstOffset: '251' }, at(3), long)?.alertId).not.toBe(a?.alertId);
   });
 
   it('alerts a permanent error at once, never a lost race with another attempt', () => {
-    expect(stuckRangeAlert({ ...range, error: ApplicationFailure.nonRetryable('bad', 'BadData') }, at(1))?.message).toMatch(/permanent/);
-    expect(stuckRangeAlert({ ...range, error: Object.assign(new Error('numeric field overflow'), { code: '22003' }) }, at(1))).not.toBeNull();
-    expect(stuckRangeAlert({ ...range, error: new StaleOffsetsError('moved') }, at(10))).toBeNull();
+    expect(stuckRangeAlert({ ...range, error: ApplicationFailure.nonRetryable('bad', 'BadData') }, at(1), { ms: 0, stuckAfterMs: 30_000 })?.message).toMatch(/permanent/);
+    expect(stuckRangeAlert({ ...range, error: Object.assign(new Error('numeric field overflow'), { code: '22003' }) }, at(1), { ms: 0, stuckAfterMs: 30_000 })).not.toBeNull();
+    expect(stuckRangeAlert({ ...range, error: new StaleOffsetsError('moved') }, at(10), long)).toBeNull();
   });
 
   it('keeps NUL out of the message and the error short', () => {
-    const m = stuckRangeAlert({ ...range, error: new Error(`bad\u0000${'x'.repeat(10_000)}`) }, at(5))?.message ?? '';
+    const m = stuckRangeAlert({ ...range, error: new Error(`bad\u0000${'x'.repeat(10_000)}`) }, at(5), long)?.message ?? '';
     expect(m).not.toContain('\u0000');
     expect(m.length).toBeLessThan(2000);
   });
