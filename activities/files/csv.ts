@@ -23,25 +23,40 @@ import type { Position, ReaderState, SourceRecord } from './reader';
 /** A purchase line is a few hundred bytes; a record past this is an unclosed quote, not data. */
 export const MAX_RECORD_BYTES = 1 << 20;
 
-/** csv-parse reports the line a record ends on; the reference should name the line it starts on. */
-export function recordText(raw: string, endLine: number): { raw: string; line: number } {
+/**
+ * A record's text from csv-parse's raw (leading empty lines and its own line break cut), the line
+ * breaks inside it (CRLF, CR or LF: one each; only a quoted field holds any), and how many of those
+ * are CRLFs. csv-parse reports the line a record ends on, and counts a CRLF inside a quoted field
+ * as two lines (its CR and its LF; between records a CRLF is one delimiter): the caller takes the
+ * CRLFs off its count and the breaks off the end line, so the reference names the line the record
+ * starts on, as an editor numbers it.
+ */
+export function recordText(raw: string): { raw: string; breaks: number; crlfs: number } {
   const first = raw.charCodeAt(0);
+  let text: string;
   if (first === 10 || first === 13) {
     // The record's own line break is cut whatever it is (csv-parse gives a CRLF's CR only).
-    const text = raw.replace(/^(?:\r?\n|\r)+/, '').replace(/(?:\r?\n|\r)$/, '');
-    return { raw: text, line: endLine - (text.match(/\n/g)?.length ?? 0) };
+    text = raw.replace(/^(?:\r?\n|\r)+/, '').replace(/(?:\r?\n|\r)$/, '');
+  } else {
+    // The common case, without regexes: no leading empty lines, at most a trailing line break to cut.
+    let end = raw.length;
+    if (raw.charCodeAt(end - 1) === 10) end -= raw.charCodeAt(end - 2) === 13 ? 2 : 1;
+    else if (raw.charCodeAt(end - 1) === 13) end -= 1;
+    text = end === raw.length ? raw : raw.slice(0, end);
   }
-  // The common case, without regexes: no leading empty lines, at most a trailing line break to cut.
-  let end = raw.length;
-  if (raw.charCodeAt(end - 1) === 10) end -= raw.charCodeAt(end - 2) === 13 ? 2 : 1;
-  else if (raw.charCodeAt(end - 1) === 13) end -= 1;
-  const text = end === raw.length ? raw : raw.slice(0, end);
-  let inner = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) inner++;
-  return { raw: text, line: endLine - inner };
+  let lf = 0;
+  let crlfs = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) {
+    lf++;
+    if (text.charCodeAt(i - 1) === 13) crlfs++;
+  }
+  let cr = 0;
+  for (let i = text.indexOf('\r'); i !== -1; i = text.indexOf('\r', i + 1)) cr++;
+  return { raw: text, breaks: lf + cr - crlfs, crlfs };
 }
 
-interface Run { parser: Parser; bom: boolean; base: number; lineBase: number; fed: number; lastEnd: number; lastLine: number; openAtEnd: boolean; runaway: boolean; atRecordEnd: boolean }
+/** One csv-parse run. `crlfs`: the CRLFs inside quoted fields it has ended, each of which it counted as two lines. */
+interface Run { parser: Parser; bom: boolean; base: number; lineBase: number; fed: number; lastEnd: number; lastLine: number; crlfs: number; openAtEnd: boolean; runaway: boolean; atRecordEnd: boolean }
 
 /** Plain reading (no csv-parse): `at` and `line` are where `tail`, the bytes of a line not ended yet, begins. */
 interface Plain { at: number; line: number; tail: Buffer }
@@ -136,6 +151,8 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
   // Bytes fed to the current parser that no record has ended yet: the open record, at most the cap.
   let pending: Buffer = Buffer.alloc(0);
   let skipToNewline = false;
+  // A line was skipped up to a CR that ended the bytes at hand: an LF starting the next chunk is that CR's CRLF.
+  let skipLf = false;
   let badUtf8 = state.badUtf8 ?? false;
   let headerWidth: number | null = state.headerWidth ?? null;
   let carry: Buffer = Buffer.alloc(0); // the incomplete character at the end of the last chunk
@@ -154,7 +171,7 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
   };
 
   const start = (base: number, lineBase: number, first: boolean): Run => {
-    const run: Run = { parser: null as unknown as Parser, bom: first, base, lineBase, fed: 0, lastEnd: 0, lastLine: 0, openAtEnd: false, runaway: false, atRecordEnd: true };
+    const run: Run = { parser: null as unknown as Parser, bom: first, base, lineBase, fed: 0, lastEnd: 0, lastLine: 0, crlfs: 0, openAtEnd: false, runaway: false, atRecordEnd: true };
     run.parser = parse({
       bom: first,
       record_delimiter: ['\r\n', '\n', '\r'], // mixed line endings in one export are common
@@ -167,7 +184,8 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
       on_record: (rec, context) => {
         if (run.runaway) return null; // re-read by the next parser
         const { record, raw } = rec as unknown as { record: string[]; raw: string };
-        const text = recordText(raw, lineBase + context.lines);
+        const text = recordText(raw);
+        const lines = context.lines - run.crlfs - text.crlfs; // the record's last line, from lineBase
         // A quote left open pairs with a later quote: the record then spans lines that are whole
         // records themselves. Its first line is quarantined and the rest read again (recover).
         if (headerWidth === null) headerWidth = state.headerWidth = record.length;
@@ -175,12 +193,13 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
           run.runaway = true;
           return null;
         }
+        run.crlfs += text.crlfs;
         run.lastEnd = context.bytes;
-        run.lastLine = context.lines;
+        run.lastLine = lines;
         run.atRecordEnd = true;
         records++;
         // csv-parse decodes bad bytes to U+FFFD (emit judges them).
-        emit(text.line, text.raw, record, { byte: run.base + context.bytes, line: lineBase + context.lines });
+        emit(lineBase + lines - text.breaks, text.raw, record, { byte: run.base + context.bytes, line: lineBase + lines });
         return null; // collected here, nothing is pushed downstream
       },
       on_skip: (err, raw) => {
@@ -189,9 +208,11 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
           run.openAtEnd = true; // recovered by the caller from the pending bytes
           return undefined;
         }
-        const at = recordText(raw ?? '', lineBase + Number((err as { lines?: unknown } | undefined)?.lines ?? 0));
+        const text = recordText(raw ?? '');
+        run.crlfs += text.crlfs;
+        const at = { raw: text.raw, line: lineBase + Number((err as { lines?: unknown } | undefined)?.lines ?? 0) - run.crlfs - text.breaks };
         run.lastEnd = run.parser.info.bytes;
-        run.lastLine = run.parser.info.lines;
+        run.lastLine = run.parser.info.lines - run.crlfs;
         run.atRecordEnd = false; // the parser may be inside the rest of the record it skips
         out.push({ ...at, broken: `unreadable CSV (${err?.code ?? 'parse error'}): ${err?.message ?? 'skipped by the parser'}`, next: { byte: run.base + run.lastEnd, line: lineBase + run.lastLine } });
         return undefined;
@@ -237,6 +258,7 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     out.push({ line, raw: text.slice(0, maxRecordBytes), broken: `unreadable CSV (line ${line}): ${why}; this line is quarantined and reading goes on at the next line`, next });
     run.parser.destroy();
     run = start(after, line, false);
+    skipLf = kind !== 'end' && br !== null && br.length === 1 && pending[br.at] === 13 && br.at + 1 === pending.length;
     if (!br) {
       skipToNewline = kind === 'cap'; // the runaway line itself is longer than the cap: drop the rest of it
       pending = Buffer.alloc(0);
@@ -350,10 +372,21 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     // Every byte is checked in order, those of a line being skipped too: an unfinished character is
     // finished by the bytes that follow it, not by those after a skip.
     checkUtf8(chunk);
+    if (skipLf) {
+      skipLf = false;
+      if (chunk[0] === 10) {
+        chunk = chunk.subarray(1);
+        const reading = plain as Plain | null; // set by toPlain, which TypeScript does not follow
+        if (reading) reading.at++; // nothing was read past the CR yet, by either reader
+        else run.base++;
+        if (!chunk.length) continue;
+      }
+    }
     if (skipToNewline) {
       const br = lineBreak(chunk, 0);
       if (!br) continue;
       skipToNewline = false;
+      skipLf = br.length === 1 && chunk[br.at] === 13 && br.at + 1 === chunk.length;
       chunk = chunk.subarray(br.at + br.length);
       run.base = chunkAt + br.at + br.length; // nothing was fed to this parser yet
     }

@@ -101,3 +101,29 @@ describe('reading plain CSV lines without csv-parse', () => {
     expect(quoted && 'cells' in quoted ? quoted.cells[4] : null).toBe('Widget, size 997');
   });
 });
+
+describe('line numbers', () => {
+  /** Each record's first line and where reading goes on, read in chunks of `size`. */
+  const lines = async (input: string, size: number, plain: boolean, maxBytes = 1 << 20) =>
+    (await read(Buffer.from(input), { size }, maxBytes, { byte: 0, line: 0 }, plain)).records.map((r) => [r.line, r.next?.line, 'broken' in r ? 'broken' : r.raw]);
+
+  it('count a line break inside a quoted field once, whether it is CRLF, CR or LF, in any chunking', async () => {
+    const input = 'id,note\r\na,"x\r\ny"\r\nb,"p\rq"\r\nc,plain\r\nd,"m\nn"\ne,"two\r\nbreaks\r\nhere"\r\nf,last\r\n';
+    const expected = [[1, 1, 'id,note'], [2, 3, 'a,"x\r\ny"'], [4, 5, 'b,"p\rq"'], [6, 6, 'c,plain'], [7, 8, 'd,"m\nn"'], [9, 11, 'e,"two\r\nbreaks\r\nhere"'], [12, 12, 'f,last']];
+    for (const size of [1, 2, 3, 5, 7, 64, 4096]) {
+      for (const plain of [true, false]) expect(await lines(input, size, plain), `chunks of ${size}, plain ${plain}`).toEqual(expected);
+    }
+  });
+
+  it('name the right line after a record cut at the size cap, when a CRLF falls across a chunk edge', async () => {
+    // Line 3 opens a quote that never closes and runs past the cap (40 bytes): it is quarantined, and line 4 is read again.
+    const input = `id,note\r\na,1\r\nb,"${'x'.repeat(60)}\r\nc,2\r\nd,3\r\n`;
+    for (const size of [1, 2, 3, 4, 5, 9, 13, 16, 17]) {
+      for (const plain of [true, false]) {
+        const got = await lines(input, size, plain, 40);
+        expect(got.filter((r) => r[2] !== 'broken'), `chunks of ${size}, plain ${plain}`).toEqual([[1, 1, 'id,note'], [2, 2, 'a,1'], [4, 4, 'c,2'], [5, 5, 'd,3']]);
+        expect(got.filter((r) => r[2] === 'broken').map((r) => r[0]), `chunks of ${size}, plain ${plain}`).toEqual([3]);
+      }
+    }
+  });
+});
