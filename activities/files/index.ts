@@ -16,7 +16,7 @@ import { listObjects } from '../../lib/s3';
 import { PURCHASE_EXTENSIONS } from '../../contract/layout';
 import type { LoadSummary } from '../../contract/pipeline';
 import { runPieceLoad } from '../common/loads';
-import { loadPurchaseFile } from './load';
+import { loadPurchaseFile, resumeRead } from './load';
 import { recordIgnoredFiles } from './ignored';
 import { formatOf } from './reader';
 import { quarantineKey } from '../common/quarantine';
@@ -128,12 +128,11 @@ export function createFilesActivities({ staging, s3, bucket }: FilesDeps) {
           if (!kind) throw new BadDataError(`${file.key} does not end in ${PURCHASE_EXTENSIONS.join(', ')}: rename it or drop it elsewhere`, file.key);
           const meta = { loadId, pipeline: 'files', source: 'purchases', partitionStart: input.partitionStart, partitionEnd: input.partitionEnd };
           const load = await runPieceLoad(staging, meta, attempt(), async ({ client, done, commitPiece }) => {
-            // Past the last committed piece: a plain file is read from there (a ranged GET); a gzip
-            // file is read whole and decompressed up to there (see readPurchaseBatches). A resumed load
-            // reads the raw copy, made before its first piece: the dropped object may have been
-            // replaced or deleted since, but the load goes on with the bytes it began with.
-            const from = done[done.length - 1]?.endByte ?? 0;
-            const range = from > 0 && !kind.gzip ? `bytes=${from}-` : undefined;
+            // Past the last committed piece: a plain file is read from there (a ranged GET); a gzip or
+            // UTF-16 file is read whole (resumeRead). A resumed load reads the raw copy, made before
+            // its first piece: the dropped object may have been replaced or deleted since, but the
+            // load goes on with the bytes it began with.
+            const { from, range } = resumeRead(kind, done);
             const rawKey = input.fromRaw ?? purchaseRawKey(file);
             let body: Readable;
             if (range && from >= file.size) {

@@ -13,7 +13,8 @@ import { jsonlUpload } from '../common/jsonl-upload';
 import type { LoadCounts, LoadPiece, PieceLoad } from '../common/loads';
 import { quarantine } from '../common/loads';
 import type { PurchaseFileKind } from '../../contract/layout';
-import { readPurchaseBatches, type ReaderState, type SourceRecord } from './reader';
+import { readPurchaseBatches, readsWhole, type ReaderState, type SourceRecord } from './reader';
+import type { Utf16 } from './utf16';
 import { mergePurchases } from './merge';
 import { validatePurchaseCells, validatePurchaseJson, planHeader, purchaseRow, type HeaderPlan, type PurchaseVerdict } from './validation';
 import type { Lake } from '../common/raw';
@@ -24,7 +25,7 @@ export interface PurchaseFileLoad {
   loadId: string;
   key: string;
   kind: PurchaseFileKind;
-  /** The file's bytes from where the load goes on (all of them for a gzip file: see readPurchaseBatches). */
+  /** The file's bytes from where the load goes on (all of them for a gzip or UTF-16 file: see readPurchaseBatches). */
   body: Readable;
   /** Lake key of the quarantine object (written only if something is rejected); later pieces add `.piece-N`. */
   quarantineKey: string;
@@ -43,9 +44,23 @@ export interface PurchaseFileLoad {
 }
 
 /** A piece's state: what reading after its end needs to know of the lines before. */
-interface PieceState {
+/**
+ * Where a load resumed after `done` reads from: past the last committed piece, a plain file from
+ * there (`range`, a ranged GET); a gzip or UTF-16 file whole (its offsets are of decompressed or
+ * transcoded bytes: see readPurchaseBatches).
+ */
+export function resumeRead(kind: PurchaseFileKind, done: readonly LoadPiece[]): { from: number; range?: string } {
+  const last = done[done.length - 1];
+  if (!last) return { from: 0 };
+  const state = fromJsonb<Partial<PieceState>>(last.state);
+  return readsWhole(kind, state) ? { from: last.endByte } : { from: last.endByte, range: `bytes=${last.endByte}-` };
+}
+
+export interface PieceState {
   headerWidth: number | null;
   badUtf8: boolean;
+  /** A UTF-16 file: offsets are of its transcoded bytes, and a resume reads it whole (reader.ts readsWhole). */
+  encoding?: Utf16;
   header: { line: number; raw: string; cells: string[] } | null;
   whole: { line: number; raw: string; reason: string } | null;
 }
@@ -117,7 +132,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   };
   let header: { line: number; raw: string; cells: string[]; plan: HeaderPlan } | null = headerOf(resumed?.header ?? null);
   let whole: { line: number; raw: string; reason: string } | null = resumed?.whole ?? null;
-  const reader: ReaderState = last ? { byte: last.endByte, line: last.endLine, headerWidth: resumed?.headerWidth ?? null, badUtf8: resumed?.badUtf8 ?? false } : { byte: 0, line: 0 };
+  const reader: ReaderState = last ? { byte: last.endByte, line: last.endLine, headerWidth: resumed?.headerWidth ?? null, badUtf8: resumed?.badUtf8 ?? false, encoding: resumed?.encoding } : { byte: 0, line: 0 };
 
   // One merge runs in PostgreSQL while the next batch is parsed here: the two use different cores.
   // At most two batches are in memory; a failed merge surfaces at the next flush or at the end.
@@ -190,7 +205,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
       const end = batch[batch.length - 1]?.next;
       if (f.commitPiece && end && cur.counts.received >= pieceLines) {
         const quarantineKey = await settle();
-        const state: PieceState = { headerWidth: reader.headerWidth ?? null, badUtf8: reader.badUtf8 ?? false, header: header && { line: header.line, raw: header.raw, cells: header.cells }, whole };
+        const state: PieceState = { headerWidth: reader.headerWidth ?? null, badUtf8: reader.badUtf8 ?? false, encoding: reader.encoding, header: header && { line: header.line, raw: header.raw, cells: header.cells }, whole };
         const { updated, reasons, totalMismatch } = cur;
         await f.commitPiece({ endLine: end.line, endByte: end.byte, state: toJsonb({ ...state }), counts: { ...cur.counts, detail: toJsonb({ updated, reasons, totalMismatch, extraColumns: cur.extraColumns, quarantineKey }) } });
         prior = addTally(prior, cur);

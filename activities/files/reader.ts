@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { constants, createGunzip } from 'node:zlib';
 import { purchaseFileKind, type PurchaseFileKind, type PurchaseFormat } from '../../contract/layout';
 import { MAX_RECORD_BYTES, readCsvBatches } from './csv';
+import { decodedText, type Utf16 } from './utf16';
 
 export type { PurchaseFormat };
 
@@ -24,6 +25,8 @@ export interface ReaderState extends Position {
   headerWidth?: number | null;
   /** CSV: the file has shown bytes that are not UTF-8 (records decoded with U+FFFD are broken). */
   badUtf8?: boolean;
+  /** Set when the file starts with a UTF-16 BOM: it is read transcoded, and `byte` counts the transcoded bytes (utf16.ts). */
+  encoding?: Utf16;
 }
 
 /**
@@ -72,12 +75,13 @@ async function* flatten(batches: AsyncGenerator<SourceRecord[]>): AsyncGenerator
 
 /**
  * The same records, in order, in batches (a CSV yields one per chunk read). With `state`, reading
- * resumes at `state.byte`: a plain body must start there already (a ranged GET), a gzip body is
- * the whole file and is decompressed up to that point without parsing.
+ * resumes at `state.byte`: a plain body must start there already (a ranged GET); a gzip or UTF-16
+ * body (readsWhole) is the whole file, decompressed and transcoded up to that point without parsing.
  */
 export async function* readPurchaseBatches(body: Readable, kind: PurchaseFileKind, state: ReaderState = { byte: 0, line: 0 }): AsyncGenerator<SourceRecord[]> {
   const unzipped = kind.gzip ? gunzipped(body) : { stream: body, damage: () => null };
-  const input = kind.gzip && state.byte > 0 ? { stream: Readable.from(skipBytes(unzipped.stream, state.byte), { objectMode: false }), damage: unzipped.damage } : unzipped;
+  const text = decodedText(unzipped.stream as AsyncIterable<Buffer | string>, state);
+  const input = { stream: Readable.from(readsWhole(kind, state) && state.byte > 0 ? skipBytes(text, state.byte) : text, { objectMode: false }), damage: unzipped.damage };
   let last = state.line;
   for await (const batch of kind.format === 'csv' ? readCsvBatches(input.stream, MAX_RECORD_BYTES, state) : readJsonlBatches(input.stream, state)) {
     last = batch[batch.length - 1]?.line ?? last;
@@ -87,8 +91,11 @@ export async function* readPurchaseBatches(body: Readable, kind: PurchaseFileKin
   if (damage) yield [{ line: last + 1, raw: '', broken: `${damage}; the rest of the file is quarantined as this one record (the raw zone keeps the file's bytes)` }];
 }
 
+/** A resumed read of this file needs its whole body (offsets are of decompressed or transcoded bytes), not a ranged GET. */
+export const readsWhole = (kind: PurchaseFileKind, state: Pick<ReaderState, 'encoding'>) => kind.gzip || state.encoding !== undefined;
+
 /** The first `n` bytes of a stream dropped, the rest passed on. */
-async function* skipBytes(body: Readable, n: number): AsyncGenerator<Buffer> {
+async function* skipBytes(body: AsyncIterable<Buffer>, n: number): AsyncGenerator<Buffer> {
   let left = n;
   for await (const piece of body as AsyncIterable<Buffer>) {
     if (left >= piece.length) {

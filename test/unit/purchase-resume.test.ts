@@ -2,13 +2,13 @@
  * Resuming a purchase file after a committed piece (issue 12 P6): for every batch boundary of a
  * read, a reader started at the boundary's `next` position, with the state as it stood there, must
  * give exactly the records the whole read gave after it: same lines, same text, same verdicts.
- * A plain file resumes from its bytes at that offset (a ranged GET), a gzip file from its whole
- * bytes (decompressed and skipped up to the offset).
+ * A plain file resumes from its bytes at that offset (a ranged GET), a gzip or UTF-16 file from its
+ * whole bytes (decompressed or transcoded, and skipped up to the offset).
  */
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readPurchaseBatches, type ReaderState, type SourceRecord } from '../../activities/files/reader';
+import { readPurchaseBatches, readsWhole, type ReaderState, type SourceRecord } from '../../activities/files/reader';
 import type { PurchaseFileKind } from '../../contract/layout';
 
 const HEADER = 'CustomerID,OrderID,OrderDate,ProductID,ProductName,Quantity,Price,Total';
@@ -39,7 +39,7 @@ async function readAll(bytes: Buffer, kind: PurchaseFileKind, chunk: number): Pr
 }
 
 async function resumed(file: Buffer, kind: PurchaseFileKind, b: Boundary, chunk: number): Promise<SourceRecord[]> {
-  const body = kind.gzip ? file : file.subarray(b.state.byte);
+  const body = readsWhole(kind, b.state) ? file : file.subarray(b.state.byte);
   const out: SourceRecord[] = [];
   for await (const batch of readPurchaseBatches(chunked(body, chunk), kind, { ...b.state })) out.push(...batch);
   return out;
@@ -94,6 +94,16 @@ describe('a purchase file resumed after a committed piece', () => {
     const { records } = await readAll(Buffer.from(text), csvKind, 65536);
     expect(records.filter((r) => 'broken' in r).map((r) => r.line)).toEqual([3]);
     expect(await checkEveryBoundary(text, csvKind, [65536])).toBeGreaterThan(2);
+  });
+
+  it('a UTF-16LE CSV (its BOM FF FE) resumes as UTF-16, plain and gzip', async () => {
+    // Excel's "Unicode" exports: read as UTF-16 from the BOM; a resume starts past the BOM and must still know.
+    const text = Buffer.from(`\uFEFF${HEADER}\r\n${Array.from({ length: 150 }, (_, i) => (i === 40 ? 'U40,H40,2024-01-01,P40,"Tasse \u00e9t\u00e9\r\nbleue",1,2.00,2.00' : line(i))).join('\r\n')}\r\n`, 'utf16le');
+    const { records } = await readAll(text, csvKind, 64);
+    expect(records[1]).toMatchObject({ line: 2, cells: ['U0', 'H0', '2024-01-01', 'P0', 'Widget 0', '1', '2.50', '2.50'] });
+    expect(records.find((r) => r.line === 42)).toMatchObject({ cells: ['U40', 'H40', '2024-01-01', 'P40', 'Tasse \u00e9t\u00e9\r\nbleue', '1', '2.00', '2.00'] });
+    expect(await checkEveryBoundary(text, csvKind, [7, 64, 4096])).toBeGreaterThan(20);
+    expect(await checkEveryBoundary(text, { format: 'csv', gzip: true }, [512])).toBeGreaterThan(2);
   });
 
   it('a gzip CSV resumes from the decompressed offset', async () => {
