@@ -5,7 +5,8 @@
  * says which order/event dates the rows affect. Re-running it changes nothing but the counts.
  */
 import { createHash } from 'node:crypto';
-import { heartbeat as beat } from '../common/heartbeat';
+import { activityLog, heartbeat as beat } from '../common/heartbeat';
+import { analyzeTables, outdatedByThisTransaction } from '../common/statistics';
 import type { Pool, PoolClient } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { transferRows, rewriteCell } from '../../lib/copy-transfer';
@@ -55,6 +56,7 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
   let out: ExtractOutput;
   let fingerprint: string | undefined;
   let failed: Error | undefined;
+  let outdated: string[] = [];
   try {
     await dst.query('begin');
     await src.query('begin isolation level repeatable read read only');
@@ -105,6 +107,7 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
       const changed = input.changedOnly ? dates : (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${spec.dates.replace(/\b_in\b/g, '_changed')}) t(x) where x is not null`)).rows.map((r) => r.d);
       await dst.query(`select pg_advisory_xact_lock_shared(hashtext('transform-date:' || d)) from (select distinct unnest($1::text[]) as d order by 1) t`, [changed]);
     }
+    outdated = await outdatedByThisTransaction(dst, [spec.table]);
     await dst.query('commit');
     const own = [...new Set(dates)].sort();
     out = { load: summary, dates: own, pending: [...new Set(marks.others)].filter((d) => !own.includes(d)).sort() };
@@ -119,6 +122,9 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     src.release(failed);
     dst.release(failed);
   }
+  // The dates' loads read these rows next: they plan with statistics that have seen them (statistics.ts).
+  await analyzeTables(deps.analytics, outdated)
+    .catch((e: unknown) => activityLog().warn(`analyze of ${spec.table} after the extract failed (autovacuum will do it later): ${e instanceof Error ? e.message : String(e)}`));
   await keepRejected(deps, input, rejected);
   // Only now, with the rejected rows kept: a retry after a failed quarantine write must not skip.
   if (fingerprint) {

@@ -12,6 +12,7 @@ import type { Pool } from 'pg';
 import type { DataCheck } from '../../lib/data-checks';
 import { rethrowClassified } from '../../lib/errors';
 import { activityLog } from '../common/heartbeat';
+import { analyzeTables, outdatedByThisTransaction } from '../common/statistics';
 import { inTransaction } from '../common/transaction';
 import { DataCheckFailed, orphanFactResult, raiseCheckAlerts, recordResults, runChecks, type CheckResult, type CheckRun } from './checks';
 
@@ -31,9 +32,13 @@ export interface LoadDateOutput {
 /** What the data checks need: the checks, staging (its checks and the alerts) and who runs them. */
 export interface DateChecks { checks: readonly DataCheck[]; staging: Pool; run: CheckRun }
 
+/** The fact tables a date load writes in bulk: analyzed after it when it changed them past autovacuum's threshold (statistics.ts). */
+const FACT_TABLES = ['public.fact_event', 'public.fact_order_line'];
+
 export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: DateChecks): Promise<LoadDateOutput> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) rethrowClassified(new TypeError(`date must be YYYY-MM-DD, got ${input.date}`), `transform ${input.partition}`);
   let results: CheckResult[] = [];
+  let outdated: string[] = [];
   try {
     const out: LoadDateOutput = await inTransaction(analytics, async (client) => {
       await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
@@ -65,10 +70,15 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       }
       // Last: its lock (dates relink customers' order days one at a time) is held until the commit.
       await client.query('select work.refresh_customer_days($1::date)', [input.date]);
+      outdated = await outdatedByThisTransaction(client, FACT_TABLES);
       const r = rows[0];
       return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0), snapshot: snap.rows[0]?.s,
         ...(dimsInferred > 0 ? { dimsInferred } : {}), ...(dimsPending ? { dimsPending: true as const } : {}) };
     });
+    // The date's curated read comes next, and the next dates' loads: they plan with statistics that
+    // have seen this date's rows. Only an optimisation, so a failure is a warning.
+    await analyzeTables(analytics, outdated)
+      .catch((e: unknown) => activityLog().warn(`analyze after loading ${input.date} failed (autovacuum will do it later): ${e instanceof Error ? e.message : String(e)}`));
     if (gate) {
       // Published: an alert that cannot be written now must not fail (and so rebuild) the date again.
       await raiseCheckAlerts(gate.staging, analytics, gate.run, input.date, results, true)
