@@ -254,11 +254,13 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
     const why = kind === 'end' ? 'a quoted field is never closed before the end of the file'
       : kind === 'cap' ? `a record is longer than ${maxRecordBytes} bytes (a quoted field is never closed)`
       : 'a quoted field opened on this line closes only on a later line that is a whole record itself (the quote is not closed)';
-    const next = br || kind !== 'cap' ? { byte: after, line } : undefined;
+    // A CR that ends the bytes at hand may be half a CRLF: where reading goes on is known only with
+    // the next chunk, so this record says nothing of it (a piece is not cut here).
+    skipLf = kind !== 'end' && br !== null && br.length === 1 && pending[br.at] === 13 && br.at + 1 === pending.length;
+    const next = (br || kind !== 'cap') && !skipLf ? { byte: after, line } : undefined;
     out.push({ line, raw: text.slice(0, maxRecordBytes), broken: `unreadable CSV (line ${line}): ${why}; this line is quarantined and reading goes on at the next line`, next });
     run.parser.destroy();
     run = start(after, line, false);
-    skipLf = kind !== 'end' && br !== null && br.length === 1 && pending[br.at] === 13 && br.at + 1 === pending.length;
     if (!br) {
       skipToNewline = kind === 'cap'; // the runaway line itself is longer than the cap: drop the rest of it
       pending = Buffer.alloc(0);
@@ -349,7 +351,8 @@ export async function* readCsvBatches(body: Readable, maxRecordBytes = MAX_RECOR
    * it skips), and it cannot still strip a BOM: a fresh start at that record's end reads what follows
    * as the running parser would. A quote opened after it in the same chunk is handed straight back by
    * readPlain, at the cost of that chunk's tail read twice. Never for a file csv-parse reads as
-   * UTF-16 (its BOM `FF FE`): the plain reader splits UTF-8 bytes.
+   * UTF-16 (its BOM `FF FE`): the plain reader splits UTF-8 bytes. (readPurchaseBatches transcodes
+   * UTF-16 files before this reader, so only a direct caller's input gets here with that BOM.)
    */
   const toPlain = (recordsBefore: number) => {
     if (!plainLines || utf16 !== false || skipToNewline || run.runaway || !run.atRecordEnd || records === recordsBefore || (run.bom && run.lastEnd === 0)) return;

@@ -43,7 +43,6 @@ export interface PurchaseFileLoad {
   done?: readonly LoadPiece[];
 }
 
-/** A piece's state: what reading after its end needs to know of the lines before. */
 /**
  * Where a load resumed after `done` reads from: past the last committed piece, a plain file from
  * there (`range`, a ranged GET); a gzip or UTF-16 file whole (its offsets are of decompressed or
@@ -56,6 +55,7 @@ export function resumeRead(kind: PurchaseFileKind, done: readonly LoadPiece[]): 
   return readsWhole(kind, state) ? { from: last.endByte } : { from: last.endByte, range: `bytes=${last.endByte}-` };
 }
 
+/** A piece's state: what reading after its end needs to know of the lines before. */
 export interface PieceState {
   headerWidth: number | null;
   badUtf8: boolean;

@@ -126,4 +126,27 @@ describe('line numbers', () => {
       }
     }
   });
+
+  it('never lets a resume start between the CR and LF of a line skipped at the size cap, in any chunking', async () => {
+    // Line 3 opens a quote, so the lines after it pile up until the cap (40 bytes) cuts them: line 3
+    // is quarantined, and where its CR ends a chunk, the LF comes only with the next one.
+    let resumes = 0;
+    for (let xs = 20; xs <= 44; xs += 3) {
+      const input = `id,note\r\na,1\r\nb,"${'x'.repeat(xs)}\r\nc,2\r\nd,3\r\ne,4\r\n`;
+      for (let size = 1; size <= 48; size++) {
+        for (const plain of [true, false]) {
+          const whole = (await read(Buffer.from(input), { size }, 40, { byte: 0, line: 0 }, plain)).records;
+          const at = `line of ${xs + 4} bytes, chunks of ${size}, plain ${plain}`;
+          expect(whole.map((r) => ('broken' in r ? -r.line : r.line)), at).toEqual([1, 2, -3, 4, 5, 6]);
+          for (const [i, r] of whole.entries()) {
+            if (!r.next) continue;
+            const rest = (await read(Buffer.from(input), { size }, 40, { byte: r.next.byte, line: r.next.line, headerWidth: 2 }, plain)).records;
+            expect(rest.map((x) => [x.line, x.raw]), `${at}, resumed after line ${r.line}`).toEqual(whole.slice(i + 1).map((x) => [x.line, x.raw]));
+            resumes++;
+          }
+        }
+      }
+    }
+    expect(resumes).toBeGreaterThan(2000);
+  });
 });
