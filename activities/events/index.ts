@@ -105,6 +105,8 @@ export class RangeNotBegunError extends Error {
  */
 export const STUCK_ALERT_ATTEMPT = 3;
 export const DEFAULT_STUCK_ALERT_AFTER_MS = 30_000;
+/** Longer than the supervisor's longest restart back-off (5 min): a range quiet this long is not failing in a row. */
+const STREAK_GAP_MS = 10 * 60_000;
 
 export interface FailedRange { group: string; topic: string; partition: number; firstOffset: string; lastOffset: string; error: unknown }
 export interface AttemptInfo { attempt: number; workflowId: string; runId: string }
@@ -169,10 +171,11 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
   const { staging, s3, bucket, kafka } = deps;
   const alerts = createAlertActivities({ staging, alertWebhookUrl: deps.alertWebhookUrl });
   const stuckAfterMs = deps.stuckAlertAfterMs ?? DEFAULT_STUCK_ALERT_AFTER_MS;
-  // When each failing range (its stuck alert id) first failed in this worker; a range of the same
-  // partition that loads ends the streak. A retry that lands on another worker starts its own clock
-  // there, so an alert can come late by that much, never early.
-  const failingSince = new Map<string, number>();
+  // When each failing range (its stuck alert id) first and last failed in this worker; a range of
+  // the same partition that loads ends the streak, and so does a quiet spell of STREAK_GAP_MS (the
+  // range was loaded elsewhere, or the stream stopped): the entry is then dropped. A retry that
+  // lands on another worker starts its own clock there, so an alert can come late by that much.
+  const failingSince = new Map<string, { since: number; last: number }>();
   return {
     consumeEventsBatch: (input: ConsumeEventsBatchInput) => consumeBatch(input),
 
@@ -353,9 +356,11 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
     const at = attemptInfo();
     if (!at) return;
     const now = Date.now();
+    for (const [id, s] of failingSince) if (now - s.last > STREAK_GAP_MS) failingSince.delete(id);
     for (const f of failed) {
-      const since = failingSince.get(stuckAlertId(f)) ?? now;
-      failingSince.set(stuckAlertId(f), since);
+      if (f.error instanceof StaleOffsetsError) continue; // another attempt's race, never an alert
+      const since = failingSince.get(stuckAlertId(f))?.since ?? now;
+      failingSince.set(stuckAlertId(f), { since, last: now });
       const alert = stuckRangeAlert(f, at, { ms: now - since, stuckAfterMs });
       if (!alert) continue;
       try {
