@@ -4,29 +4,101 @@
  * big load plan with statistics that have never seen the new rows: a new date of a million events
  * estimated at one row, read by nested loops over both dimensions and sorted on disk (the curated
  * `user_behavior` read of a busy date took 5.6 s so, and 1.9 s after an ANALYZE: docs/transform.md).
- * A writer asks, before its commit, which tables its own transaction changed past that threshold,
+ * A writer asks, before its commit, which tables its transaction changed past that threshold,
  * and analyzes them right after the commit. Never inside the transaction: ANALYZE's lock conflicts
  * with itself, so loads running side by side would wait for each other's commits.
+ *
+ * The threshold alone misses the case that matters most once a table holds many dates: a new date
+ * is a few percent of it, so nothing is analyzed, and while the table's dates all sit in the
+ * statistics' most-common-values list (up to 100 of them), a date outside it is estimated at about
+ * one row. So a writer also names the dates it wrote, and a table whose statistics underestimate a
+ * date's rows by more than 4× (1,000 rows or more) is analyzed too.
  */
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from './transaction';
 
-/** Of `tables` (schema-qualified), those this transaction changed by more than autovacuum's analyze threshold. */
-export async function outdatedByThisTransaction(client: PoolClient, tables: readonly string[]): Promise<string[]> {
-  const { rows } = await client.query<{ name: string }>(
-    `select x.schemaname || '.' || x.relname as name
-     from pg_stat_xact_user_tables x join pg_class c on c.oid = x.relid
-     where x.schemaname || '.' || x.relname = any($1::text[])
-       and x.n_tup_ins + x.n_tup_upd + x.n_tup_del > 50 + 0.1 * greatest(c.reltuples, 0)
-     order by 1`,
+/**
+ * Rows this connection has inserted, updated and deleted in each of `tables` (schema-qualified) and
+ * not yet reported. `pg_stat_xact_user_tables` holds the backend's pending counters, which include
+ * earlier transactions' until they are flushed (checked on PostgreSQL 17), so a writer takes this
+ * mark when its transaction begins and compares against it (outdatedSince).
+ */
+export async function writeMark(client: PoolClient, tables: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await client.query<{ name: string; n: string }>(
+    `select t.name, coalesce(x.n_tup_ins + x.n_tup_upd + x.n_tup_del, 0) as n
+     from unnest($1::text[]) t(name) left join pg_stat_xact_user_tables x on x.schemaname || '.' || x.relname = t.name`,
     [tables],
   );
-  return rows.map((r) => r.name);
+  return new Map(rows.map((r) => [r.name, Number(r.n)]));
 }
 
-/** ANALYZE each table (names from outdatedByThisTransaction), one statement each, outside any transaction. */
+/** Of the mark's tables, those written since it by more than autovacuum's analyze threshold (50 rows + 10 % of the planner's count). */
+export async function outdatedSince(client: PoolClient, mark: ReadonlyMap<string, number>): Promise<string[]> {
+  const now = await writeMark(client, [...mark.keys()]);
+  const { rows } = await client.query<{ name: string; reltuples: number }>(
+    `select t.name, greatest(c.reltuples, 0)::float8 as reltuples from unnest($1::text[]) t(name) join pg_class c on c.oid = to_regclass(t.name)`,
+    [[...mark.keys()]],
+  );
+  return rows.filter((r) => (now.get(r.name) ?? 0) - (mark.get(r.name) ?? 0) > 50 + 0.1 * r.reltuples).map((r) => r.name).sort();
+}
+
+/** A table and its date column, as `underestimatedDates` checks them. */
+export interface DateColumn { table: string; column: string }
+
+/** The planner's row estimate for `sql` (EXPLAIN, not run). */
+async function estimate(client: PoolClient, sql: string): Promise<number> {
+  const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(`explain (format json) ${sql}`);
+  return rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? 0;
+}
+
+/**
+ * Of `columns`, the tables whose statistics underestimate the rows of one of `dates` (as this
+ * transaction sees them) more than 4×, where the date holds at least 1,000 rows. Each check is an
+ * EXPLAIN and, for a date estimated under 100,000 rows (one planned as big is planned well enough),
+ * a count over the date's index that stops at 4× the estimate.
+ */
+export async function underestimatedDates(client: PoolClient, columns: readonly DateColumn[], dates: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const { table, column } of columns) {
+    if (!/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(table) || !/^[a-z_][a-z0-9_]*$/.test(column)) throw new TypeError(`not a plain table and column: ${table}.${column}`);
+    for (const d of dates) {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new TypeError(`not a date: ${d}`);
+      const where = `from ${table} where ${column} = '${d}'::date`;
+      const planned = await estimate(client, `select 1 ${where}`);
+      if (planned >= 100_000) continue;
+      const enough = Math.max(1000, Math.floor(4 * planned) + 1);
+      const seen = Number((await client.query<{ n: string }>(`select count(*) as n from (select 1 ${where} limit ${enough}) t`)).rows[0]?.n ?? 0);
+      if (seen >= enough) {
+        out.push(table);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * ANALYZE each table (names from outdatedSince or underestimatedDates), each in a transaction of its
+ * own that waits at most 10 s for its lock (a manual VACUUM or an index build holds it longer). A
+ * table the role may not analyze is only a WARNING in PostgreSQL: it is thrown here, so the caller
+ * can say so.
+ */
 export async function analyzeTables(pool: Pool, tables: readonly string[]): Promise<void> {
+  for (const t of tables) if (!/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(t)) throw new TypeError(`not a plain schema-qualified table name: ${t}`);
   for (const t of tables) {
-    if (!/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(t)) throw new TypeError(`not a plain schema-qualified table name: ${t}`);
-    await pool.query(`analyze ${t}`);
+    const warnings: string[] = [];
+    const heard = (n: { severity?: string; message?: string }) => {
+      if (n.severity === 'WARNING') warnings.push(n.message ?? '');
+    };
+    await inTransaction(pool, async (client) => {
+      client.on('notice', heard);
+      try {
+        await client.query(`set local lock_timeout = '10s'`);
+        await client.query(`analyze ${t}`);
+      } finally {
+        client.off('notice', heard);
+      }
+    });
+    if (warnings.length) throw new Error(`analyze ${t}: ${warnings.join('; ')}`);
   }
 }

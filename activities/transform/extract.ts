@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { activityLog, heartbeat as beat } from '../common/heartbeat';
-import { analyzeTables, outdatedByThisTransaction } from '../common/statistics';
+import { analyzeTables, outdatedSince, underestimatedDates, writeMark } from '../common/statistics';
 import type { Pool, PoolClient } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { transferRows, rewriteCell } from '../../lib/copy-transfer';
@@ -59,6 +59,7 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
   let outdated: string[] = [];
   try {
     await dst.query('begin');
+    const mark = await writeMark(dst, [spec.table]);
     await src.query('begin isolation level repeatable read read only');
     // The window's content, in the snapshot the copy would read: unchanged since the last extract
     // of this window (same rows, same code, same key) means nothing to merge, so skip the copy.
@@ -107,7 +108,8 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
       const changed = input.changedOnly ? dates : (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${spec.dates.replace(/\b_in\b/g, '_changed')}) t(x) where x is not null`)).rows.map((r) => r.d);
       await dst.query(`select pg_advisory_xact_lock_shared(hashtext('transform-date:' || d)) from (select distinct unnest($1::text[]) as d order by 1) t`, [changed]);
     }
-    outdated = await outdatedByThisTransaction(dst, [spec.table]);
+    outdated = await outdatedSince(dst, mark);
+    if (spec.dateColumn && loaded > 0 && !outdated.length) outdated = await underestimatedDates(dst, [{ table: spec.table, column: spec.dateColumn }], [...new Set(dates)]);
     await dst.query('commit');
     const own = [...new Set(dates)].sort();
     out = { load: summary, dates: own, pending: [...new Set(marks.others)].filter((d) => !own.includes(d)).sort() };

@@ -12,7 +12,7 @@ import type { Pool } from 'pg';
 import type { DataCheck } from '../../lib/data-checks';
 import { rethrowClassified } from '../../lib/errors';
 import { activityLog } from '../common/heartbeat';
-import { analyzeTables, outdatedByThisTransaction } from '../common/statistics';
+import { analyzeTables, outdatedSince, underestimatedDates, writeMark } from '../common/statistics';
 import { inTransaction } from '../common/transaction';
 import { DataCheckFailed, orphanFactResult, raiseCheckAlerts, recordResults, runChecks, type CheckResult, type CheckRun } from './checks';
 
@@ -32,8 +32,11 @@ export interface LoadDateOutput {
 /** What the data checks need: the checks, staging (its checks and the alerts) and who runs them. */
 export interface DateChecks { checks: readonly DataCheck[]; staging: Pool; run: CheckRun }
 
-/** The fact tables a date load writes in bulk: analyzed after it when it changed them past autovacuum's threshold (statistics.ts). */
-const FACT_TABLES = ['public.fact_event', 'public.fact_order_line'];
+/**
+ * The fact tables a date load writes in bulk, analyzed after it when it changed them past
+ * autovacuum's threshold or their statistics underestimate the date's rows (statistics.ts).
+ */
+const FACT_DATES = [{ table: 'public.fact_event', column: 'event_date' }, { table: 'public.fact_order_line', column: 'order_date' }];
 
 export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: DateChecks): Promise<LoadDateOutput> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) rethrowClassified(new TypeError(`date must be YYYY-MM-DD, got ${input.date}`), `transform ${input.partition}`);
@@ -44,6 +47,7 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
       // Every extract committed by now is seen by the statements below (each takes a newer snapshot).
       const snap = await client.query<{ s: string }>('select pg_current_snapshot()::text as s');
+      const mark = await writeMark(client, FACT_DATES.map((f) => f.table));
       // Rows infer_dimensions wrote (this transaction's own counters): the curated dimension
       // snapshot must be written again when a date adds an inferred customer or product.
       const dimWrites = async () => Number((await client.query<{ n: string }>(
@@ -70,7 +74,8 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       }
       // Last: its lock (dates relink customers' order days one at a time) is held until the commit.
       await client.query('select work.refresh_customer_days($1::date)', [input.date]);
-      outdated = await outdatedByThisTransaction(client, FACT_TABLES);
+      const past = await outdatedSince(client, mark);
+      outdated = [...past, ...await underestimatedDates(client, FACT_DATES.filter((f) => !past.includes(f.table)), [input.date])];
       const r = rows[0];
       return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0), snapshot: snap.rows[0]?.s,
         ...(dimsInferred > 0 ? { dimsInferred } : {}), ...(dimsPending ? { dimsPending: true as const } : {}) };

@@ -21,6 +21,8 @@ export interface TransformSourceSpec {
   ref: string;
   /** SQL over `_in` (after the merge) listing the order dates the rows affect. */
   dates?: string;
+  /** The work table's date column, by which the date loads read it (its statistics are checked per date: common/statistics.ts). */
+  dateColumn?: string;
   /**
    * Merge by replacing: a row whose key is stored with other content replaces it (purchase lines
    * corrected by a newer file). Without it, a stored key wins and the newcomer is a duplicate.
@@ -56,6 +58,7 @@ export const TRANSFORM_SPECS = {
     ],
     ref: `'event ' || event_id`,
     dates: `select distinct (ts at time zone 'UTC')::date from _in`,
+    dateColumn: 'event_date',
   },
   orders: {
     table: 'work.orders',
@@ -71,6 +74,7 @@ export const TRANSFORM_SPECS = {
     // The order's date now, and the date its facts sit under (it moves if created_at changed).
     dates: `select o.created_date from work.orders o where o.order_id in (select order_id from _in)
             union select f.order_date from fact_order_line f where f.source = 'api' and f.order_id in (select order_id from _in)`,
+    dateColumn: 'created_date',
   },
   order_lines: {
     table: 'work.order_lines',
@@ -98,6 +102,7 @@ export const TRANSFORM_SPECS = {
     upsert: { key: ['order_id', 'product_id'], order: 'source_file, source_line' },
     dates: `select min(p.order_date) from work.purchases p where p.order_id in (select ${norm('order_id')} from _in) group by p.order_id
             union select f.order_date from fact_order_line f where f.source = 'file' and f.order_id in (select ${norm('order_id')} from _in)`,
+    dateColumn: 'order_date',
   },
   products: {
     table: 'work.products',

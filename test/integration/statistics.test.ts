@@ -1,0 +1,82 @@
+/**
+ * Planner statistics after a bulk write (activities/common/statistics.ts), on a real PostgreSQL: a
+ * table that holds many dates gets a new one well under autovacuum's 10 % threshold, and while its
+ * dates all sit in the statistics' most-common-values list the new date is planned as about one row.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeTables, outdatedSince, underestimatedDates, writeMark } from '../../activities/common/statistics';
+import { inTransaction } from '../../activities/common/transaction';
+import { testEnv, type TestEnv } from '../support/env';
+
+describe('statistics after a bulk write (real PostgreSQL)', () => {
+  let env: TestEnv;
+  const table = 'stats_test.facts';
+  const columns = [{ table, column: 'd' }];
+  const estimate = async (d: string) => (await env.deps.analytics.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(
+    `explain (format json) select 1 from ${table} where d = '${d}'::date`)).rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'];
+  const insert = (q: { query: (s: string) => Promise<unknown> }, d: string, n: number) =>
+    q.query(`insert into ${table} (d, x) select '${d}'::date, g from generate_series(1, ${n}) g`);
+
+  beforeAll(async () => {
+    env = await testEnv('statistics');
+    await env.deps.analytics.query('create schema stats_test');
+    await env.deps.analytics.query(`create table ${table} (d date not null, x int not null)`);
+    await env.deps.analytics.query(`create index on ${table} (d)`);
+    // 30 dates of 20,000 rows, analyzed: every date is a most common value.
+    await env.deps.analytics.query(`insert into ${table} (d, x) select date '2030-01-01' + (g % 30), g from generate_series(1, 600000) g`);
+    await env.deps.analytics.query(`analyze ${table}`);
+  }, 120_000);
+  afterAll(async () => {
+    await env?.deps.analytics.query('drop schema if exists stats_test cascade');
+    await env?.close();
+  });
+
+  it('names a table whose statistics underestimate a new date, which the 10 % rule misses, and not one whose dates they know', async () => {
+    expect(await estimate('2030-02-15')).toBeLessThan(100); // a date the statistics have never seen
+    const seen = await inTransaction(env.deps.analytics, async (client) => {
+      const mark = await writeMark(client, [table]);
+      await insert(client, '2030-02-15', 20_000); // 3 % of the table
+      await insert(client, '2030-01-05', 5_000); // a date they know: 20,000 rows planned, 25,000 there
+      await insert(client, '2030-02-16', 900); // too few to matter
+      return {
+        past: await outdatedSince(client, mark),
+        newDate: await underestimatedDates(client, columns, ['2030-02-15']),
+        known: await underestimatedDates(client, columns, ['2030-01-05', '2030-02-16']),
+      };
+    });
+    expect(seen).toEqual({ past: [], newDate: [table], known: [] });
+    await analyzeTables(env.deps.analytics, seen.newDate);
+    expect(await estimate('2030-02-15')).toBeGreaterThan(5_000); // sampled: near 20,000
+    await inTransaction(env.deps.analytics, async (client) => {
+      expect(await underestimatedDates(client, columns, ['2030-02-15', '2030-01-05'])).toEqual([]);
+    });
+  });
+
+  it('names a table this transaction changed past autovacuum\'s threshold, and only such', async () => {
+    // The counters PostgreSQL keeps per connection still hold earlier transactions' writes: the mark takes them off.
+    const changed = await inTransaction(env.deps.analytics, async (client) => {
+      await insert(client, '2030-03-01', 60_000);
+      await client.query('commit');
+      await client.query('begin');
+      const mark = await writeMark(client, [table, 'public.fact_event']);
+      await insert(client, '2030-03-02', 30_000);
+      const small = await outdatedSince(client, mark); // 30,000 since the mark, of ~630,000 planned
+      await insert(client, '2030-03-03', 40_000); // 70,000: past 50 + 10 %
+      return { small, large: await outdatedSince(client, mark) };
+    });
+    expect(changed).toEqual({ small: [], large: [table] });
+  });
+
+  it('says so when the role may not analyze a table (PostgreSQL only warns and skips it)', async () => {
+    const { rows: [me] } = await env.deps.analytics.query<{ rolsuper: boolean }>('select rolsuper from pg_roles where rolname = current_user');
+    expect(me?.rolsuper).toBe(false); // the pipeline's role, as in production
+    await expect(analyzeTables(env.deps.analytics, ['pg_catalog.pg_authid'])).rejects.toThrow(/analyze pg_catalog.pg_authid: .*pg_authid/);
+  });
+
+  it('refuses names that are not plain identifiers', async () => {
+    await expect(analyzeTables(env.deps.analytics, ['public.fact_event; drop table x'])).rejects.toThrow(/not a plain/);
+    await inTransaction(env.deps.analytics, async (client) => {
+      await expect(underestimatedDates(client, [{ table, column: 'd' }], ["2030-01-01' or true"])).rejects.toThrow(/not a date/);
+    });
+  });
+});
