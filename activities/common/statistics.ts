@@ -85,10 +85,13 @@ export async function underestimatedDates(client: PoolClient, columns: readonly 
  */
 export async function analyzeTables(pool: Pool, tables: readonly string[]): Promise<void> {
   for (const t of tables) if (!/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(t)) throw new TypeError(`not a plain schema-qualified table name: ${t}`);
+  const problems: string[] = [];
   for (const t of tables) {
+    // Each table is tried whatever became of the one before.
     const warnings: string[] = [];
+    // `severity` is localised with lc_messages; `message` names the table in any language.
     const heard = (n: { severity?: string; message?: string }) => {
-      if (n.severity === 'WARNING') warnings.push(n.message ?? '');
+      if (n.severity !== 'NOTICE' && n.severity !== 'LOG' && n.severity !== 'DEBUG' && n.severity !== 'INFO') warnings.push(n.message ?? '');
     };
     await inTransaction(pool, async (client) => {
       client.on('notice', heard);
@@ -98,7 +101,8 @@ export async function analyzeTables(pool: Pool, tables: readonly string[]): Prom
       } finally {
         client.off('notice', heard);
       }
-    });
-    if (warnings.length) throw new Error(`analyze ${t}: ${warnings.join('; ')}`);
+    }).catch((e: unknown) => warnings.push(e instanceof Error ? e.message : String(e)));
+    if (warnings.length) problems.push(`analyze ${t}: ${warnings.join('; ')}`);
   }
+  if (problems.length) throw new Error(problems.join('; '));
 }

@@ -105,8 +105,11 @@ export class RangeNotBegunError extends Error {
  */
 export const STUCK_ALERT_ATTEMPT = 3;
 export const DEFAULT_STUCK_ALERT_AFTER_MS = 30_000;
-/** Longer than the supervisor's longest restart back-off (5 min): a range quiet this long is not failing in a row. */
-const STREAK_GAP_MS = 10 * 60_000;
+/**
+ * A range quiet this long is not failing in a row: longer than a slow attempt (a session fails
+ * within its 5-minute heartbeat-guarded batch) plus the supervisor's longest restart back-off (5 min).
+ */
+const STREAK_GAP_MS = 30 * 60_000;
 
 export interface FailedRange { group: string; topic: string; partition: number; firstOffset: string; lastOffset: string; error: unknown }
 export interface AttemptInfo { attempt: number; workflowId: string; runId: string }
@@ -172,7 +175,7 @@ export function createEventsActivities(deps: EventsDeps, hooks: readonly EventsB
   const alerts = createAlertActivities({ staging, alertWebhookUrl: deps.alertWebhookUrl });
   const stuckAfterMs = deps.stuckAlertAfterMs ?? DEFAULT_STUCK_ALERT_AFTER_MS;
   // When each failing range (its stuck alert id) first and last failed in this worker; a range of
-  // the same partition that loads ends the streak, and so does a quiet spell of STREAK_GAP_MS (the
+  // the same partition that loads ends the streak, and so does a quiet spell of STREAK_GAP_MS, 30 min (the
   // range was loaded elsewhere, or the stream stopped): the entry is then dropped. A retry that
   // lands on another worker starts its own clock there, so an alert can come late by that much.
   const failingSince = new Map<string, { since: number; last: number }>();

@@ -101,6 +101,9 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     dates.push(...marks.own);
     const summary = { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates };
     await recordLoad(dst, input, summary);
+    // Before the dates' locks below, which hold up those dates' loads until the commit.
+    outdated = await outdatedSince(dst, mark);
+    if (spec.dateColumn && loaded > 0 && !outdated.length) outdated = await underestimatedDates(dst, [{ table: spec.table, column: spec.dateColumn }], [...new Set(dates)]);
     // The rows merged for a date become visible only while no load of that date runs: a date's
     // load (loadDate) holds its lock exclusively from its facts to its data checks, which must see
     // the same work rows (revenue_reconciles recounts them), so the commit waits for it to finish.
@@ -108,8 +111,6 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
       const changed = input.changedOnly ? dates : (await dst.query<{ d: string }>(`select to_char(x, 'YYYY-MM-DD') as d from (${spec.dates.replace(/\b_in\b/g, '_changed')}) t(x) where x is not null`)).rows.map((r) => r.d);
       await dst.query(`select pg_advisory_xact_lock_shared(hashtext('transform-date:' || d)) from (select distinct unnest($1::text[]) as d order by 1) t`, [changed]);
     }
-    outdated = await outdatedSince(dst, mark);
-    if (spec.dateColumn && loaded > 0 && !outdated.length) outdated = await underestimatedDates(dst, [{ table: spec.table, column: spec.dateColumn }], [...new Set(dates)]);
     await dst.query('commit');
     const own = [...new Set(dates)].sort();
     out = { load: summary, dates: own, pending: [...new Set(marks.others)].filter((d) => !own.includes(d)).sort() };

@@ -72,10 +72,11 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
         if (results.some((c) => c.status === 'fail')) throw new DataCheckFailed(input.date, results);
         await recordResults(client, gate.run, input.date, results, true);
       }
-      // Last: its lock (dates relink customers' order days one at a time) is held until the commit.
-      await client.query('select work.refresh_customer_days($1::date)', [input.date]);
+      // Before the lock below, which every date's load waits for: the facts are written by now.
       const past = await outdatedSince(client, mark);
       outdated = [...past, ...await underestimatedDates(client, FACT_DATES.filter((f) => !past.includes(f.table)), [input.date])];
+      // Last: its lock (dates relink customers' order days one at a time) is held until the commit.
+      await client.query('select work.refresh_customer_days($1::date)', [input.date]);
       const r = rows[0];
       return { date: input.date, orderLines: Number(r?.lines ?? 0), events: Number(r?.events ?? 0), orders: Number(r?.orders ?? 0), snapshot: snap.rows[0]?.s,
         ...(dimsInferred > 0 ? { dimsInferred } : {}), ...(dimsPending ? { dimsPending: true as const } : {}) };
