@@ -78,6 +78,24 @@ export async function underestimatedDates(client: PoolClient, columns: readonly 
 }
 
 /**
+ * Runs a writer's statistics checks (outdatedSince, underestimatedDates) in a savepoint of its
+ * transaction: statistics are an optimisation, so a check that fails (a statement timeout, say)
+ * costs its answer, reported to `warn`, and not the writer's transaction.
+ */
+export async function tablesToAnalyze(client: PoolClient, check: () => Promise<string[]>, warn: (message: string) => void): Promise<string[]> {
+  await client.query('savepoint statistics_check');
+  try {
+    const tables = await check();
+    await client.query('release savepoint statistics_check');
+    return tables;
+  } catch (err) {
+    await client.query('rollback to savepoint statistics_check');
+    warn(`the statistics check failed, so nothing is analyzed now (autovacuum will): ${err instanceof Error ? err.message : String(err)}`);
+    return [];
+  }
+}
+
+/**
  * ANALYZE each table (names from outdatedSince or underestimatedDates), each in a transaction of its
  * own that waits at most 10 s for its lock (a manual VACUUM or an index build holds it longer). A
  * table the role may not analyze is only a WARNING in PostgreSQL: it is thrown here, so the caller

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { activityLog, heartbeat as beat } from '../common/heartbeat';
-import { analyzeTables, outdatedSince, underestimatedDates, writeMark } from '../common/statistics';
+import { analyzeTables, outdatedSince, tablesToAnalyze, underestimatedDates, writeMark } from '../common/statistics';
 import type { Pool, PoolClient } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { transferRows, rewriteCell } from '../../lib/copy-transfer';
@@ -102,8 +102,10 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     const summary = { loadId: input.loadId, source: input.source, received, loaded, quarantined: rejected.length, duplicates };
     await recordLoad(dst, input, summary);
     // Before the dates' locks below, which hold up those dates' loads until the commit.
-    outdated = await outdatedSince(dst, mark);
-    if (spec.dateColumn && loaded > 0 && !outdated.length) outdated = await underestimatedDates(dst, [{ table: spec.table, column: spec.dateColumn }], [...new Set(dates)]);
+    outdated = await tablesToAnalyze(dst, async () => {
+      const past = await outdatedSince(dst, mark);
+      return spec.dateColumn && loaded > 0 && !past.length ? underestimatedDates(dst, [{ table: spec.table, column: spec.dateColumn }], [...new Set(dates)]) : past;
+    }, (m) => activityLog().warn(`extract of ${spec.table}: ${m}`));
     // The rows merged for a date become visible only while no load of that date runs: a date's
     // load (loadDate) holds its lock exclusively from its facts to its data checks, which must see
     // the same work rows (revenue_reconciles recounts them), so the commit waits for it to finish.

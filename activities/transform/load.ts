@@ -12,7 +12,7 @@ import type { Pool } from 'pg';
 import type { DataCheck } from '../../lib/data-checks';
 import { rethrowClassified } from '../../lib/errors';
 import { activityLog } from '../common/heartbeat';
-import { analyzeTables, outdatedSince, underestimatedDates, writeMark } from '../common/statistics';
+import { analyzeTables, outdatedSince, tablesToAnalyze, underestimatedDates, writeMark } from '../common/statistics';
 import { inTransaction } from '../common/transaction';
 import { DataCheckFailed, orphanFactResult, raiseCheckAlerts, recordResults, runChecks, type CheckResult, type CheckRun } from './checks';
 
@@ -73,8 +73,10 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
         await recordResults(client, gate.run, input.date, results, true);
       }
       // Before the lock below, which every date's load waits for: the facts are written by now.
-      const past = await outdatedSince(client, mark);
-      outdated = [...past, ...await underestimatedDates(client, FACT_DATES.filter((f) => !past.includes(f.table)), [input.date])];
+      outdated = await tablesToAnalyze(client, async () => {
+        const past = await outdatedSince(client, mark);
+        return [...past, ...await underestimatedDates(client, FACT_DATES.filter((f) => !past.includes(f.table)), [input.date])];
+      }, (m) => activityLog().warn(`loading ${input.date}: ${m}`));
       // Last: its lock (dates relink customers' order days one at a time) is held until the commit.
       await client.query('select work.refresh_customer_days($1::date)', [input.date]);
       const r = rows[0];

@@ -4,7 +4,7 @@
  * dates all sit in the statistics' most-common-values list the new date is planned as about one row.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeTables, outdatedSince, underestimatedDates, writeMark } from '../../activities/common/statistics';
+import { analyzeTables, outdatedSince, tablesToAnalyze, underestimatedDates, writeMark } from '../../activities/common/statistics';
 import { inTransaction } from '../../activities/common/transaction';
 import { testEnv, type TestEnv } from '../support/env';
 
@@ -71,6 +71,22 @@ describe('statistics after a bulk write (real PostgreSQL)', () => {
     const { rows: [me] } = await env.deps.analytics.query<{ rolsuper: boolean }>('select rolsuper from pg_roles where rolname = current_user');
     expect(me?.rolsuper).toBe(false); // the pipeline's role, as in production
     await expect(analyzeTables(env.deps.analytics, ['pg_catalog.pg_authid'])).rejects.toThrow(/analyze pg_catalog.pg_authid: .*pg_authid/);
+  });
+
+  it('a failing check costs its answer, not the writer\'s transaction', async () => {
+    const warned: string[] = [];
+    const kept = await inTransaction(env.deps.analytics, async (client) => {
+      await insert(client, '2030-04-01', 10);
+      const tables = await tablesToAnalyze(client, async () => {
+        await client.query('select 1 / 0');
+        return [table];
+      }, (m) => warned.push(m));
+      const ok = await tablesToAnalyze(client, () => underestimatedDates(client, columns, ['2030-04-01']), (m) => warned.push(m)); // usable after it
+      return { tables, ok, rows: (await client.query(`select count(*)::int as n from ${table} where d = '2030-04-01'`)).rows[0] as { n: number } };
+    });
+    expect(kept).toEqual({ tables: [], ok: [], rows: { n: 10 } });
+    expect(warned).toEqual([expect.stringMatching(/statistics check failed.*division by zero/)]);
+    expect((await env.deps.analytics.query(`select count(*)::int as n from ${table} where d = '2030-04-01'`)).rows[0]).toEqual({ n: 10 }); // committed
   });
 
   it('refuses names that are not plain identifiers', async () => {
