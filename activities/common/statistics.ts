@@ -17,6 +17,9 @@
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from './transaction';
 
+/** A schema-qualified table name made of plain lower-case identifiers: the only kind put into SQL here. */
+const PLAIN_TABLE = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
+
 /**
  * Rows this connection has inserted, updated and deleted in each of `tables` (schema-qualified) and
  * not yet reported. `pg_stat_xact_user_tables` holds the backend's pending counters, which include
@@ -60,7 +63,7 @@ async function estimate(client: PoolClient, sql: string): Promise<number> {
 export async function underestimatedDates(client: PoolClient, columns: readonly DateColumn[], dates: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const { table, column } of columns) {
-    if (!/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(table) || !/^[a-z_][a-z0-9_]*$/.test(column)) throw new TypeError(`not a plain table and column: ${table}.${column}`);
+    if (!PLAIN_TABLE.test(table) || !/^[a-z_][a-z0-9_]*$/.test(column)) throw new TypeError(`not a plain table and column: ${table}.${column}`);
     for (const d of dates) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new TypeError(`not a date: ${d}`);
       const where = `from ${table} where ${column} = '${d}'::date`;
@@ -102,7 +105,7 @@ export async function tablesToAnalyze(client: PoolClient, check: () => Promise<s
  * can say so.
  */
 export async function analyzeTables(pool: Pool, tables: readonly string[]): Promise<void> {
-  for (const t of tables) if (!/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(t)) throw new TypeError(`not a plain schema-qualified table name: ${t}`);
+  for (const t of tables) if (!PLAIN_TABLE.test(t)) throw new TypeError(`not a plain schema-qualified table name: ${t}`);
   const problems: string[] = [];
   for (const t of tables) {
     // Each table is tried whatever became of the one before.

@@ -56,7 +56,7 @@ export function resumeRead(kind: PurchaseFileKind, done: readonly LoadPiece[]): 
 }
 
 /** A piece's state: what reading after its end needs to know of the lines before. */
-export interface PieceState {
+interface PieceState {
   headerWidth: number | null;
   badUtf8: boolean;
   /** A UTF-16 file: offsets are of its transcoded bytes, and a resume reads it whole (reader.ts readsWhole). */
