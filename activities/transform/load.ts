@@ -34,9 +34,10 @@ export interface DateChecks { checks: readonly DataCheck[]; staging: Pool; run: 
 
 /**
  * The fact tables a date load writes in bulk, analyzed after it when it changed them past
- * autovacuum's threshold or their statistics underestimate the date's rows (statistics.ts).
+ * autovacuum's threshold or their statistics underestimate the date's rows (statistics.ts):
+ * fact_event's partition of the date (sql/analytics/071) and fact_order_line.
  */
-const FACT_DATES = [{ table: 'public.fact_event', column: 'event_date' }, { table: 'public.fact_order_line', column: 'order_date' }];
+const LINE_DATES = { table: 'public.fact_order_line', column: 'order_date' };
 
 export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: DateChecks): Promise<LoadDateOutput> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) rethrowClassified(new TypeError(`date must be YYYY-MM-DD, got ${input.date}`), `transform ${input.partition}`);
@@ -47,7 +48,12 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
       // Every extract committed by now is seen by the statements below (each takes a newer snapshot).
       const snap = await client.query<{ s: string }>('select pg_current_snapshot()::text as s');
-      const mark = await writeMark(client, FACT_DATES.map((f) => f.table));
+      // The date's fact_event partition. A date's first load builds it and analyzes it before reading
+      // it (work.load_events), or has no events and builds none: either way it needs no check below.
+      const part = (await client.query<{ name: string; existed: boolean }>(
+        `select 'partitions.' || work.event_partition($1::date) as name, to_regclass('partitions.' || work.event_partition($1::date)) is not null as existed`, [input.date])).rows[0];
+      const facts = [...(part?.existed ? [{ table: part.name, column: 'event_date' }] : []), LINE_DATES];
+      const mark = await writeMark(client, facts.map((f) => f.table));
       // Rows infer_dimensions wrote (this transaction's own counters): the curated dimension
       // snapshot must be written again when a date adds an inferred customer or product.
       const dimWrites = async () => Number((await client.query<{ n: string }>(
@@ -75,7 +81,7 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       // Before the lock below, which every date's load waits for: the facts are written by now.
       outdated = await tablesToAnalyze(client, async () => {
         const past = await outdatedSince(client, mark);
-        return [...past, ...await underestimatedDates(client, FACT_DATES.filter((f) => !past.includes(f.table)), [input.date])];
+        return [...past, ...await underestimatedDates(client, facts.filter((f) => !past.includes(f.table)), [input.date])];
       }, (m) => activityLog().warn(`loading ${input.date}: ${m}`));
       // Last: its lock (dates relink customers' order days one at a time) is held until the commit.
       await client.query('select work.refresh_customer_days($1::date)', [input.date]);
