@@ -11,7 +11,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { transferRows, rewriteCell } from '../../lib/copy-transfer';
 import { lakeKey, safeName, utcDate } from '../../lib/lake';
-import { pseudonym } from '../../lib/pseudonym';
+import { pseudonymizer } from '../../lib/pseudonym';
 import { putObject } from '../../lib/s3';
 import type { LoadSummary } from '../../contract/pipeline';
 import { quarantine } from '../common/loads';
@@ -78,7 +78,7 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     // CTAS copies no NOT NULL: a row with a missing value must arrive, to be quarantined.
     await dst.query(`create temp table _in on commit drop as select ${spec.columns.join(', ')} from ${spec.table} with no data`);
     const userIdx = spec.userColumn ? spec.columns.indexOf(spec.userColumn) : -1;
-    const map = userIdx >= 0 ? rewriteCell(userIdx, (id) => pseudonym(id, deps.pseudonymKey)) : undefined;
+    const map = userIdx >= 0 ? rewriteCell(userIdx, pseudonymizer(deps.pseudonymKey)) : undefined;
     await transferRows(src, select, dst, '_in', spec.columns, map);
     await src.query('commit');
     beat({ source: input.source, stage: 'copied' });
