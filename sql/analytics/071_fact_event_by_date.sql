@@ -8,6 +8,9 @@
 -- unique, since fact_event holds work.events' rows (keyed by event_id) under their own date.
 -- A date with no partition cannot take a row, so there is no default partition: attaching a date
 -- beside one would scan it and lock it against every reader until the load commits.
+-- Upgrading: this migration copies every stored event into the new table in one transaction and
+-- holds fact_event (and its views) locked meanwhile; at scale 10 that is about a million rows per
+-- date stored. Run `etl db migrate` in a quiet hour, with room for a second copy of fact_event.
 create schema if not exists partitions;
 revoke all on schema partitions from public;
 
