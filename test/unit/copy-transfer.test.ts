@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCopyCell, mapCopyLines, rewriteCell } from '../../lib/copy-transfer';
 
 /** Streams `chunks` through mapCopyLines(map) and decodes the whole output once, at the end. */
-async function run(chunks: Buffer[], map: (cells: string[]) => string[]): Promise<string> {
+async function run(chunks: Buffer[], map: (line: string) => string): Promise<string> {
   const out: Buffer[] = [];
   await pipeline(Readable.from(chunks, { objectMode: false }), mapCopyLines(map), async (source: AsyncIterable<Buffer>) => {
     for await (const c of source) out.push(Buffer.from(c));
@@ -68,6 +68,13 @@ describe('rewriteCell over COPY text cells', () => {
     ].join('');
     const bytes = Buffer.from(lines, 'utf8');
     for (let i = 0; i <= bytes.length; i++) expect(await run(splitAt(bytes, i), hexUser), `split at byte ${i}`).toBe(want);
+  });
+
+  it('rewrites the last cell of a line and the first, and leaves the others byte for byte', () => {
+    const last = rewriteCell(2, (v) => `<${v}>`);
+    expect(last('a\\tb\tZoë\tu 1')).toBe('a\\tb\tZoë\t<u 1>');
+    expect(last('a\tb\t\\N')).toBe('a\tb\t\\N');
+    expect(rewriteCell(0, (v) => `<${v}>`)('u\\\\2\tx')).toBe('<u\\2>\tx');
   });
 
   it('decodes COPY escapes of one cell', () => {
