@@ -146,9 +146,13 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
  * count and a sum of 64-bit row hashes of the window's rows, with a hash of everything else the
  * work layer's rows depend on: the select, the cleaning and quarantine rules, the pseudonym key.
  * Any row added, removed or changed in place changes it (but for a hash collision of 2^-64).
+ * The row hash is `hash_record_extended` (each column's own hash function), not a hash of the row's
+ * text: formatting every timestamp and number as text made a busy hour's event window take 0.66–1.07 s
+ * in psql against 0.37 s. A column's value is what counts, so a numeric's scale alone (1.0 against
+ * 1.00, in a column without a fixed scale) does not change it.
  */
 async function windowFingerprint(src: PoolClient, dst: PoolClient, select: string, spec: TransformSourceSpec, pseudonymKey: string): Promise<string> {
-  const { rows } = await src.query<{ n: string; h: string | null }>(`select count(*)::text as n, sum(hashtextextended(t::text, 0))::text as h from (${select}) t`);
+  const { rows } = await src.query<{ n: string; h: string | null }>(`select count(*)::text as n, sum(hash_record_extended(t, 0))::text as h from (${select}) t`);
   // The analytics code the database runs (lib/migrate.ts records each file's checksum as applied).
   const deployed = await dst.query<{ v: string | null }>(`select string_agg(name || ':' || checksum, ',' order by name) as v from public.schema_code`);
   const code = createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.upsert, spec.dates, deployed.rows[0]?.v ?? '']))
