@@ -94,6 +94,19 @@ describe('hourly transform into analytics (real Temporal, PostgreSQL, S3)', () =
     expect(third.dates).toEqual([new Date().toISOString().slice(0, 10)]);
     // A backfill's extract (changedOnly off) never skips.
     expect((await acts.extractTransformSource({ source: 'events', ...part, loadId: `test/${prefix}/fp-4` })).unchanged).toBeFalsy();
+    // Two rows trading a value change the window too, though every column still holds the same values.
+    await env.deps.staging.query(
+      `insert into staging.events (event_id, event_name, user_id, session_id, product_id, order_id, price, ts, kafka_partition, kafka_offset, load_id)
+       values ($1, 'wishlist', $2, $3, null, null, null, now(), 0, 1, $4)`,
+      [`${prefix}fp-2`, `${prefix}U-fp`, `${prefix}S-fp2`, `test/${prefix}/fp`],
+    );
+    expect((await extract(5)).unchanged).toBeFalsy();
+    expect((await extract(6)).unchanged).toBe(true);
+    await env.deps.staging.query(
+      `update staging.events set session_id = case session_id when $2 then $3 else $2 end where event_id in ($1 || 'fp-1', $1 || 'fp-2')`,
+      [prefix, `${prefix}S-fp`, `${prefix}S-fp2`],
+    );
+    expect((await extract(7)).unchanged).toBeFalsy();
   });
 
   it('a date an earlier run changed but failed to rebuild is rebuilt by the next run, with nothing new, and its mark cleared', async () => {
