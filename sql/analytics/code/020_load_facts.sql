@@ -59,7 +59,7 @@ $$;
 -- takes a SHARE UPDATE EXCLUSIVE lock on fact_event until the commit: it lets the dashboard read
 -- and other dates write, but a second new date's attach waits for this transaction. The date's
 -- advisory lock (loadDate) keeps two loads of one date from both building its partition.
-create or replace function work.load_events(d date) returns boolean language plpgsql as $$
+create or replace function work.load_events(d date) returns boolean language plpgsql set plan_cache_mode = force_custom_plan as $$
 declare
   part text := work.event_partition(d);
   cols text := 'event_date, event_id, event_name, customer_id, session_id, product_id, order_id, price, ts';
@@ -148,7 +148,7 @@ create or replace function work.load_facts(d date) returns void language sql as 
   from orders o join work.purchases p using (order_id)
   where o.order_date = d;
 
-  -- Events: work.load_events (below).
+  -- Events: work.load_events (above).
   select work.load_events(d);
 
   -- Kept but suspicious: purchase lines whose Total disagrees with Quantity x Price.
