@@ -6,7 +6,9 @@
  * `user_behavior` read of a busy date took 5.6 s so, and 1.9 s after an ANALYZE: docs/transform.md).
  * A writer asks, before its commit, which tables its transaction changed past that threshold,
  * and analyzes them right after the commit. Never inside the transaction: ANALYZE's lock conflicts
- * with itself, so loads running side by side would wait for each other's commits.
+ * with itself, so loads running side by side would wait for each other's commits. (The one
+ * exception is not made here: a date's fact_event partition, built and analyzed inside the load's
+ * transaction before anyone else can see it, work.load_events in sql/analytics/code/020.)
  *
  * The threshold alone misses the case that matters most once a table holds many dates: a new date
  * is a few percent of it, so nothing is analyzed, and while the table's dates all sit in the
@@ -78,6 +80,24 @@ export async function underestimatedDates(client: PoolClient, columns: readonly 
     }
   }
   return out;
+}
+
+/**
+ * Of `tables`, the partitioned ones (fact_event: sql/analytics/071) whose own statistics are missing
+ * or count 10 % fewer rows than their partitions hold now. A query across many partitions (one
+ * customer over every date, the churn features) plans with these, and autovacuum never analyzes a
+ * partitioned table, only its partitions: this is autovacuum's rule (50 rows + 10 %) for the table
+ * as a whole. ANALYZE of a partitioned table samples every partition again (2 s for 1,095 small
+ * ones in psql), so a date's partition is analyzed on its own, and the whole only this seldom.
+ */
+export async function partitionedOutdated(client: PoolClient, tables: readonly string[]): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `select t.name from unnest($1::text[]) t(name) join pg_class p on p.oid = to_regclass(t.name) and p.relkind = 'p'
+     where p.reltuples < 0
+        or (select coalesce(sum(greatest(c.reltuples, 0)), 0) from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = p.oid) > 50 + 1.1 * p.reltuples`,
+    [tables],
+  );
+  return rows.map((r) => r.name).sort();
 }
 
 /**

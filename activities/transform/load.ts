@@ -12,7 +12,7 @@ import type { Pool } from 'pg';
 import type { DataCheck } from '../../lib/data-checks';
 import { rethrowClassified } from '../../lib/errors';
 import { activityLog } from '../common/heartbeat';
-import { analyzeTables, outdatedSince, tablesToAnalyze, underestimatedDates, writeMark } from '../common/statistics';
+import { analyzeTables, outdatedSince, partitionedOutdated, tablesToAnalyze, underestimatedDates, writeMark } from '../common/statistics';
 import { inTransaction } from '../common/transaction';
 import { DataCheckFailed, orphanFactResult, raiseCheckAlerts, recordResults, runChecks, type CheckResult, type CheckRun } from './checks';
 
@@ -39,10 +39,28 @@ export interface DateChecks { checks: readonly DataCheck[]; staging: Pool; run: 
  */
 const LINE_DATES = { table: 'public.fact_order_line', column: 'order_date' };
 
+/**
+ * A query over every date of fact_event (one customer's behaviour, the churn features) locks each
+ * date's partition and its four indexes: about 5 locks per date, held to the end of its transaction,
+ * in a shared lock table of max_locks_per_transaction × (max_connections + max_prepared_transactions)
+ * entries (12,800 with PostgreSQL's defaults). The warning names the setting once four such queries
+ * at once would fill it, before "out of shared memory" does. null when there is room.
+ */
+export function lockTableWarning(dates: number, maxLocks: number, connections: number): string | null {
+  const perQuery = 5 * dates;
+  const slots = maxLocks * connections;
+  if (4 * perQuery <= slots) return null;
+  const enough = Math.ceil((4 * perQuery) / connections / 64) * 64;
+  return `fact_event has ${dates} date partitions: a query across all of them takes about ${perQuery} locks, and the lock table holds ${slots} `
+    + `(max_locks_per_transaction ${maxLocks} × ${connections} connections), so a few such queries at once can fail with "out of shared memory". `
+    + `Raise max_locks_per_transaction to ${enough} or more (a restart), or drop or detach old dates' partitions (docs/transform.md)`;
+}
+
 export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: DateChecks): Promise<LoadDateOutput> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) rethrowClassified(new TypeError(`date must be YYYY-MM-DD, got ${input.date}`), `transform ${input.partition}`);
   let results: CheckResult[] = [];
   let outdated: string[] = [];
+  let newDate = false; // the date had no fact_event partition when its load began
   try {
     const out: LoadDateOutput = await inTransaction(analytics, async (client) => {
       await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
@@ -53,6 +71,7 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       const part = (await client.query<{ name: string; existed: boolean }>(
         `select 'partitions.' || work.event_partition($1::date) as name, to_regclass('partitions.' || work.event_partition($1::date)) is not null as existed`, [input.date])).rows[0];
       const facts = [...(part?.existed ? [{ table: part.name, column: 'event_date' }] : []), LINE_DATES];
+      newDate = part?.existed === false;
       const mark = await writeMark(client, facts.map((f) => f.table));
       // Rows infer_dimensions wrote (this transaction's own counters): the curated dimension
       // snapshot must be written again when a date adds an inferred customer or product.
@@ -81,7 +100,9 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       // Before the lock below, which every date's load waits for: the facts are written by now.
       outdated = await tablesToAnalyze(client, async () => {
         const past = await outdatedSince(client, mark);
-        return [...past, ...await underestimatedDates(client, facts.filter((f) => !past.includes(f.table)), [input.date])];
+        // A new date's partition can leave fact_event's own statistics (read across dates) behind.
+        const parent = part && !part.existed ? await partitionedOutdated(client, ['public.fact_event']) : [];
+        return [...past, ...parent, ...await underestimatedDates(client, facts.filter((f) => !past.includes(f.table)), [input.date])];
       }, (m) => activityLog().warn(`loading ${input.date}: ${m}`));
       // Last: its lock (dates relink customers' order days one at a time) is held until the commit.
       await client.query('select work.refresh_customer_days($1::date)', [input.date]);
@@ -93,6 +114,14 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
     // have seen this date's rows. Only an optimisation, so a failure is a warning.
     await analyzeTables(analytics, outdated)
       .catch((e: unknown) => activityLog().warn(`analyze after loading ${input.date} failed (autovacuum will do it later): ${e instanceof Error ? e.message : String(e)}`));
+    if (newDate) {
+      // Advice only: a failure to ask costs the warning, not the load.
+      const room = (await analytics.query<{ dates: number; locks: number; connections: number }>(
+        `select (select count(*) from pg_inherits where inhparent = 'public.fact_event'::regclass)::int as dates, current_setting('max_locks_per_transaction')::int as locks,
+                current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int as connections`).catch(() => undefined))?.rows[0];
+      const warning = room ? lockTableWarning(room.dates, room.locks, room.connections) : null;
+      if (warning) activityLog().warn(warning);
+    }
     if (gate) {
       // Published: an alert that cannot be written now must not fail (and so rebuild) the date again.
       await raiseCheckAlerts(gate.staging, analytics, gate.run, input.date, results, true)

@@ -4,7 +4,7 @@
  * dates all sit in the statistics' most-common-values list the new date is planned as about one row.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeTables, outdatedSince, tablesToAnalyze, underestimatedDates, writeMark } from '../../activities/common/statistics';
+import { analyzeTables, outdatedSince, partitionedOutdated, tablesToAnalyze, underestimatedDates, writeMark } from '../../activities/common/statistics';
 import { inTransaction } from '../../activities/common/transaction';
 import { testEnv, type TestEnv } from '../support/env';
 
@@ -94,5 +94,26 @@ describe('statistics after a bulk write (real PostgreSQL)', () => {
     await inTransaction(env.deps.analytics, async (client) => {
       await expect(underestimatedDates(client, [{ table, column: 'd' }], ["2030-01-01' or true"])).rejects.toThrow(/not a date/);
     });
+  });
+
+  it('names a partitioned table never analyzed as a whole, or whose partitions grew 10 % past its statistics, and never a plain table', async () => {
+    const parted = 'stats_test.by_date';
+    await env.deps.analytics.query(`create table ${parted} (d date not null, x int not null) partition by list (d)`);
+    const addDate = async (day: number, rows: number) => {
+      const part = `${parted}_${day}`;
+      await env.deps.analytics.query(`create table ${part} partition of ${parted} for values in (date '2031-01-01' + ${day})`);
+      await env.deps.analytics.query(`insert into ${part} (d, x) select date '2031-01-01' + ${day}, g from generate_series(1, ${rows}) g`);
+      await env.deps.analytics.query(`analyze ${part}`); // as work.load_events analyzes a date's new partition
+    };
+    const check = () => inTransaction(env.deps.analytics, (client) => partitionedOutdated(client, [parted, table]));
+    await addDate(1, 5000);
+    await addDate(2, 5000);
+    expect(await check()).toEqual([parted]); // its partitions are analyzed, the table as a whole never was
+    await analyzeTables(env.deps.analytics, [parted]);
+    expect(await check()).toEqual([]);
+    await addDate(3, 500); // 5 % more rows
+    expect(await check()).toEqual([]);
+    await addDate(4, 2000); // 25 % more than its statistics count
+    expect(await check()).toEqual([parted]);
   });
 });
