@@ -113,6 +113,10 @@ export const postgres: ServiceDef = {
         // TCP only: no socket file in /tmp or /var/run that could clash with a system PostgreSQL.
         '-c', 'unix_socket_directories=',
         '-c', 'max_connections=200',
+        // fact_event holds one partition per date (sql/analytics/071): a query over every date locks
+        // about five objects per date, and the lock table holds this × max_connections entries
+        // (64 by default: 12,800, short of four such queries at 640 dates; activities/transform/load.ts warns).
+        '-c', 'max_locks_per_transaction=256',
       ],
       env: { ...process.env, LC_ALL: 'C' },
       uid: who?.uid,

@@ -10,7 +10,10 @@
 -- beside one would scan it and lock it against every reader until the load commits.
 -- Upgrading: this migration copies every stored event into the new table in one transaction and
 -- holds fact_event (and its views) locked meanwhile; at scale 10 that is about a million rows per
--- date stored. Run `etl db migrate` in a quiet hour, with room for a second copy of fact_event.
+-- date stored. Stop the workers first (a worker still running the old code would load a new date
+-- into a table without its partition, and fail), have room for a second copy of fact_event, then
+-- run `etl db migrate` and start the workers of this release. Raise max_locks_per_transaction on
+-- the server (docs/transform.md): the project's own server runs with 256.
 create schema if not exists partitions;
 revoke all on schema partitions from public;
 
