@@ -115,7 +115,7 @@ export const postgres: ServiceDef = {
         '-c', 'max_connections=200',
         // fact_event holds one partition per date (sql/analytics/071): a query over every date locks
         // about five objects per date, and the lock table holds this × max_connections entries
-        // (64 by default: 12,800, short of four such queries at 640 dates; activities/transform/load.ts warns).
+        // (64 by default: 12,800, short of four such queries past 640 dates; activities/transform/load.ts warns).
         '-c', 'max_locks_per_transaction=256',
       ],
       env: { ...process.env, LC_ALL: 'C' },

@@ -155,8 +155,10 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
  * value is what counts, so a numeric's scale alone (1.0 against 1.00, in a column without a fixed
  * scale) does not change it.
  */
+export const ROW_HASH_SUM = 'sum(hashint8extended(hash_record_extended(t, 0), 0))';
+
 async function windowFingerprint(src: PoolClient, dst: PoolClient, select: string, spec: TransformSourceSpec, pseudonymKey: string): Promise<string> {
-  const { rows } = await src.query<{ n: string; h: string | null }>(`select count(*)::text as n, sum(hashint8extended(hash_record_extended(t, 0), 0))::text as h from (${select}) t`);
+  const { rows } = await src.query<{ n: string; h: string | null }>(`select count(*)::text as n, ${ROW_HASH_SUM}::text as h from (${select}) t`);
   // The analytics code the database runs (lib/migrate.ts records each file's checksum as applied).
   const deployed = await dst.query<{ v: string | null }>(`select string_agg(name || ':' || checksum, ',' order by name) as v from public.schema_code`);
   const code = createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.upsert, spec.dates, deployed.rows[0]?.v ?? '']))

@@ -60,7 +60,7 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) rethrowClassified(new TypeError(`date must be YYYY-MM-DD, got ${input.date}`), `transform ${input.partition}`);
   let results: CheckResult[] = [];
   let outdated: string[] = [];
-  let newDate = false; // the date had no fact_event partition when its load began
+  let newDate = false; // this load built the date's fact_event partition
   try {
     const out: LoadDateOutput = await inTransaction(analytics, async (client) => {
       await client.query(`select pg_advisory_xact_lock(hashtext('transform-date:' || $1))`, [input.date]);
@@ -71,7 +71,7 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       const part = (await client.query<{ name: string; existed: boolean }>(
         `select 'partitions.' || work.event_partition($1::date) as name, to_regclass('partitions.' || work.event_partition($1::date)) is not null as existed`, [input.date])).rows[0];
       const facts = [...(part?.existed ? [{ table: part.name, column: 'event_date' }] : []), LINE_DATES];
-      newDate = part?.existed === false;
+
       const mark = await writeMark(client, facts.map((f) => f.table));
       // Rows infer_dimensions wrote (this transaction's own counters): the curated dimension
       // snapshot must be written again when a date adds an inferred customer or product.
@@ -97,11 +97,13 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
         if (results.some((c) => c.status === 'fail')) throw new DataCheckFailed(input.date, results);
         await recordResults(client, gate.run, input.date, results, true);
       }
+      // This load built the date's partition (a date without events gets none: work.load_events).
+      newDate = part?.existed === false && (await client.query<{ built: boolean }>('select to_regclass($1) is not null as built', [part.name])).rows[0]?.built === true;
       // Before the lock below, which every date's load waits for: the facts are written by now.
       outdated = await tablesToAnalyze(client, async () => {
         const past = await outdatedSince(client, mark);
         // A new date's partition can leave fact_event's own statistics (read across dates) behind.
-        const parent = part && !part.existed ? await partitionedOutdated(client, ['public.fact_event']) : [];
+        const parent = newDate ? await partitionedOutdated(client, ['public.fact_event']) : [];
         return [...past, ...parent, ...await underestimatedDates(client, facts.filter((f) => !past.includes(f.table)), [input.date])];
       }, (m) => activityLog().warn(`loading ${input.date}: ${m}`));
       // Last: its lock (dates relink customers' order days one at a time) is held until the commit.
