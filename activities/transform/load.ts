@@ -71,7 +71,6 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
       const part = (await client.query<{ name: string; existed: boolean }>(
         `select 'partitions.' || work.event_partition($1::date) as name, to_regclass('partitions.' || work.event_partition($1::date)) is not null as existed`, [input.date])).rows[0];
       const facts = [...(part?.existed ? [{ table: part.name, column: 'event_date' }] : []), LINE_DATES];
-
       const mark = await writeMark(client, facts.map((f) => f.table));
       // Rows infer_dimensions wrote (this transaction's own counters): the curated dimension
       // snapshot must be written again when a date adds an inferred customer or product.
