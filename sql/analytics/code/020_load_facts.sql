@@ -63,18 +63,25 @@ create or replace function work.load_events(d date) returns boolean language plp
 declare
   part text := work.event_partition(d);
   cols text := 'event_date, event_id, event_name, customer_id, session_id, product_id, order_id, price, ts';
+  ix record;
 begin
   if to_regclass(format('partitions.%I', part)) is null then
     if not exists (select 1 from work.events where event_date = d) then return false; end if;
     execute format('create table partitions.%I (like fact_event)', part);
     execute format('insert into partitions.%I (%s) select %s from work.events where event_date = $1', part, cols, cols) using d;
-    -- It lets the attach skip its scan of the rows; the indexes are fact_event's (071), which the
-    -- attach adopts instead of building.
+    -- It lets the attach skip its scan of the rows.
     execute format('alter table partitions.%I add constraint %I check (event_date = %L)', part, part || '_date', d);
-    execute format('alter table partitions.%I add primary key (event_date, event_id)', part);
-    execute format('create index on partitions.%I (customer_id)', part);
-    execute format('create index on partitions.%I (event_date, event_name)', part);
-    execute format('create index on partitions.%I (customer_id, session_id) include (price) where event_name = %L', part, 'order');
+    -- fact_event's own indexes (071, and any added since), as its catalog defines them, built after
+    -- the insert: the attach adopts them instead of building them inside its lock.
+    for ix in select pg_get_indexdef(i.indexrelid) as def, pg_get_constraintdef(c.oid) as con
+              from pg_index i left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
+              where i.indrelid = 'public.fact_event'::regclass loop
+      if ix.con is not null then
+        execute format('alter table partitions.%I add %s', part, ix.con);
+      else
+        execute regexp_replace(ix.def, '^CREATE (UNIQUE )?INDEX \S+ ON ONLY \S+ ', format('CREATE \1INDEX ON partitions.%I ', part));
+      end if;
+    end loop;
     execute format('analyze partitions.%I', part);
     execute format('alter table fact_event attach partition partitions.%I for values in (%L)', part, d);
     return true;
