@@ -151,9 +151,8 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
  * in psql against 0.37 s. It combines a row's columns linearly (31 × hash + next, modulo 2^64), so
  * in a sum of it two rows trading a value change nothing but the modulo's carries: two rows of two
  * text columns trading one kept the sum (psql). Hashed once more (`hashint8extended`), each row
- * counts as a whole (0.29–0.34 s for that busy hour, psql). A column's
- * value is what counts, so a numeric's scale alone (1.0 against 1.00, in a column without a fixed
- * scale) does not change it.
+ * counts as a whole (0.29–0.34 s for that busy hour, psql). A column's value is what counts, so a
+ * numeric's scale alone (1.0 against 1.00, in a column without a fixed scale) does not change it.
  */
 export const ROW_HASH_SUM = 'sum(hashint8extended(hash_record_extended(t, 0), 0))';
 
