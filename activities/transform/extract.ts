@@ -160,7 +160,7 @@ async function windowFingerprint(src: PoolClient, dst: PoolClient, select: strin
   const { rows } = await src.query<{ n: string; h: string | null }>(`select count(*)::text as n, ${ROW_HASH_SUM}::text as h from (${select}) t`);
   // The analytics code the database runs (lib/migrate.ts records each file's checksum as applied).
   const deployed = await dst.query<{ v: string | null }>(`select string_agg(name || ':' || checksum, ',' order by name) as v from public.schema_code`);
-  const code = createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.upsert, spec.dates, deployed.rows[0]?.v ?? '']))
+  const code = createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.key, spec.upsert, spec.dates, deployed.rows[0]?.v ?? '']))
     .update(pseudonymKey).digest('hex').slice(0, 16);
   return `${rows[0]?.n ?? 0}:${rows[0]?.h ?? 0}:${code}`;
 }
@@ -204,32 +204,48 @@ async function findRejected(client: PoolClient, spec: TransformSourceSpec): Prom
   return rows.map((r) => ({ ...r, ref: r.ref ?? '(no reference)' }));
 }
 
-/** Merges _in into the work table; the rows it inserted or corrected go to _changed (the work table's columns). */
-async function merge(client: PoolClient, spec: TransformSourceSpec): Promise<number> {
+/**
+ * The merge of _in into the work table, as two statements: `changed` creates _changed, `merge`
+ * inserts (or, for an upsert source, corrects) the rows in the order of the table's key and keeps
+ * in _changed the columns the source's dates are read from (all of them without `dates`).
+ * Exported for bench/work-merge.ts.
+ */
+export function mergeStatements(spec: TransformSourceSpec): { changed: string; merge: string } {
   const exprs = spec.columns.map((c) => (spec.clean as Record<string, string>)[c] ?? c);
   const cols = spec.columns.join(', ');
-  await client.query(`create temp table _changed on commit drop as select ${cols} from ${spec.table} with no data`);
+  const kept = (spec.datesFrom ?? spec.columns).join(', ');
+  const changed = `create temp table _changed on commit drop as select ${kept} from ${spec.table} with no data`;
   if (!spec.upsert) {
-    const res = await client.query(
-      `with ins as (insert into ${spec.table} (${cols}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) on conflict do nothing returning ${cols})
-       insert into _changed select ${cols} from ins`);
-    return res.rowCount ?? 0;
+    // By output position: a key column may be cleaned (inventory's warehouse).
+    const byKey = spec.key.map((k) => spec.columns.indexOf(k) + 1).join(', ');
+    return {
+      changed,
+      merge: `with ins as (insert into ${spec.table} (${cols}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) order by ${byKey} on conflict do nothing returning ${kept})
+       insert into _changed select ${kept} from ins`,
+    };
   }
   // A corrected row replaces the stored one; the same row again changes nothing (and counts as a duplicate).
-  const { key, order } = spec.upsert;
+  const { key } = spec;
   const rest = spec.columns.filter((c) => !key.includes(c));
-  const res = await client.query(
-    `with ins as (
+  return {
+    changed,
+    merge: `with ins as (
        insert into ${spec.table} as t (${cols})
        select distinct on (${key.join(', ')}) ${cols}
        from (select ${exprs.map((e, i) => `${e} as ${spec.columns[i] as string}`).join(', ')} from _in where not (${failsAny(spec)})) x
-       order by ${key.join(', ')}, ${order}
+       order by ${key.join(', ')}, ${spec.upsert.order}
        on conflict (${key.join(', ')}) do update set ${rest.map((c) => `${c} = excluded.${c}`).join(', ')}
        where (${rest.map((c) => `t.${c}`).join(', ')}) is distinct from (${rest.map((c) => `excluded.${c}`).join(', ')})
-       returning ${spec.columns.map((c) => `t.${c}`).join(', ')})
-     insert into _changed select ${cols} from ins`,
-  );
-  return res.rowCount ?? 0;
+       returning ${(spec.datesFrom ?? spec.columns).map((c) => `t.${c}`).join(', ')})
+     insert into _changed select ${kept} from ins`,
+  };
+}
+
+/** Merges _in into the work table; returns how many rows it inserted or corrected (now in _changed). */
+async function merge(client: PoolClient, spec: TransformSourceSpec): Promise<number> {
+  const sql = mergeStatements(spec);
+  await client.query(sql.changed);
+  return (await client.query(sql.merge)).rowCount ?? 0;
 }
 
 /** Rejected rows go where ingestion's do: etl.quarantine in staging, and the lake's quarantine zone. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTransformActivities } from '../../activities/transform';
 import { ROW_HASH_SUM } from '../../activities/transform/extract';
+import { TRANSFORM_SPECS } from '../../activities/transform/sources';
 import { generateDataset } from '../../shop/generator';
 import { backfillWorkflow } from '../../workflows/backfill';
 import { partitionAt, partitionsBetween, partitionWorkflowId } from '../../workflows/partitions';
@@ -65,6 +66,18 @@ describe('hourly transform into analytics (real Temporal, PostgreSQL, S3)', () =
     // A run with nothing new changes nothing past the threshold, so it analyzes nothing.
     await runTransforms(env, [partitionAt('transform', new Date())], `/test-${prefix}-stats`);
     expect((await stats()).map((t) => [t.name, t.analyzed])).toEqual(after.map((t) => [t.name, t.analyzed]));
+  });
+
+  it('merges each source in the order of its work table\'s primary key, as the catalog defines it', async () => {
+    // The merge orders its insert by spec.key (extract.ts): a key that is not the table's own would
+    // still load, only slower, so nothing else fails if they drift apart.
+    for (const spec of Object.values(TRANSFORM_SPECS)) {
+      const { rows } = await env.deps.analytics.query<{ col: string }>(
+        `select a.attname as col from pg_index i cross join unnest(i.indkey) with ordinality k(att, n)
+         join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.att
+         where i.indrelid = $1::regclass and i.indisprimary order by k.n`, [spec.table]);
+      expect(spec.key, spec.table).toEqual(rows.map((r) => r.col));
+    }
   });
 
   it('re-running a partition leaves identical analytics rows', async () => {
