@@ -22,7 +22,9 @@ export interface TransformSourceSpec {
   /**
    * The work table's primary key, after cleaning. The merge inserts rows in its order: a window's
    * rows then fill the key's index leaf by leaf, not at random. With _changed keeping only `datesFrom`,
-   * 931k events merged in 7.2 s against 10.4 s (`npx tsx bench/work-merge.ts`, medians of 3).
+   * 931k events with ids in random order (as UUIDs arrive) merged in 7.2 s against 10.4 s (`npx tsx
+   * bench/work-merge.ts`, medians of 3); the generator's ids arrive nearly in order, and there the
+   * merge of a busy scale-10 hour took 7.6 s against 7.9 s (transform-compare's log).
    * test/integration/transform.test.ts checks the key against the catalog.
    */
   key: string[];
