@@ -7,8 +7,13 @@
 import type { PoolClient } from 'pg';
 import type { TransformSource } from './sources';
 
-const LAST_KNOWN = (table: string, key: string, col: string, alias: string) =>
-  `(select q.${col} from ${table} q where q.${key} = ${alias}.${key} and q.${col} is not null order by q.updated_at desc limit 1)`;
+/**
+ * The newest non-null value of `col` among an id's versions, as an aggregate: one pass over the
+ * versions instead of an index probe per id and column. For 210k customers (10.5k with several
+ * versions) the latest-row select took 0.70 s against 1.34 s with a correlated subquery per column,
+ * with equal rows (psql, issue 11): the users extract runs while the events copy needs the cores.
+ */
+const LAST_KNOWN = (col: string) => `(array_agg(s.${col} order by s.updated_at desc) filter (where s.${col} is not null))[1]`;
 
 /**
  * Upserts `dim` from the latest version in `source` of each id in `_in`, each `carried` column
@@ -20,9 +25,9 @@ const upsertLatest = (dim: string, source: string, key: string, carried: string[
   insert into ${dim} (${key}, ${Object.keys(out).join(', ')}, updated_at, inferred)
   select ${key}, ${Object.values(out).join(', ')}, updated_at, false
   from (
-    select distinct on (s.${key}) s.${key}, s.updated_at, ${carried.map((c) => `${LAST_KNOWN(source, key, c, 's')} as ${c}`).join(', ')}
+    select s.${key}, max(s.updated_at) as updated_at, ${carried.map((c) => `${LAST_KNOWN(c)} as ${c}`).join(', ')}
     from ${source} s where s.${key} in (select ${key} from _in)
-    order by s.${key}, s.updated_at desc
+    group by s.${key}
   ) latest
   order by ${key}
   on conflict (${key}) do update set ${[...Object.keys(out), 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}, inferred = false
