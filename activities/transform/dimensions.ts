@@ -9,9 +9,10 @@ import type { TransformSource } from './sources';
 
 /**
  * The newest non-null value of `col` among an id's versions, as an aggregate: one pass over the
- * versions instead of an index probe per id and column. For 210k customers (10.5k with several
- * versions) the latest-row select took 0.70 s against 1.34 s with a correlated subquery per column,
- * with equal rows (psql, issue 11): the users extract runs while the events copy needs the cores.
+ * versions instead of an index probe per id and column. For 210k customers (10.6k with several
+ * versions) the latest-row select took 0.74 s against 1.35 s with a correlated subquery per column,
+ * with equal rows (`npx tsx bench/load-statements.ts`): the users extract runs while the events
+ * copy needs the cores.
  */
 const LAST_KNOWN = (col: string) => `(array_agg(s.${col} order by s.updated_at desc) filter (where s.${col} is not null))[1]`;
 
