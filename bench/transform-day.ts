@@ -36,21 +36,25 @@ export async function transformHour(acts: ReturnType<typeof createTransformActiv
   const t1 = performance.now();
   let next = 0;
   let lakeMs = 0;
+  // As workflows/transform.ts decides it: a dimension snapshot only when products or users changed,
+  // or a date's load inferred a dimension row (or found one no snapshot has covered).
+  let dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
   const lane = async () => {
     while (next < dates.length) {
       const date = dates[next++]!;
       const loaded = await acts.loadAnalyticsDate({ date, partition: `bench/${tag}` });
+      if (loaded.dimsInferred || loaded.dimsPending) dimsChanged = true;
       const tl = performance.now();
       await acts.writeCuratedDate({ date, clearPending: loaded.snapshot });
       lakeMs += performance.now() - tl;
     }
   };
   await Promise.all(Array.from({ length: DATE_CONCURRENCY }, lane));
-  await acts.writeCuratedDimensions({ date: part.partitionStart.slice(0, 10) });
+  if (dimsChanged) await acts.writeCuratedDimensions({ date: part.partitionStart.slice(0, 10) });
   const received = extracts.reduce((a, e) => a + e.load.received, 0);
   const loaded = extracts.reduce((a, e) => a + e.load.loaded, 0);
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`${tag}: ${secs(t0)} s in all (extract ${tExtract} s, ${received} rows received, ${loaded} new; dates ${dates.join(', ')}: load + lake ${secs(t1)} s, of which Parquet ${(lakeMs / 1000).toFixed(1)} s summed over lanes)`);
+  console.log(`${tag}: ${secs(t0)} s in all (extract ${tExtract} s, ${received} rows received, ${loaded} new; dates ${dates.join(', ')}: load + lake ${secs(t1)} s, of which Parquet ${(lakeMs / 1000).toFixed(1)} s summed over lanes; dimension snapshot ${dimsChanged ? 'written' : 'not needed'})`);
   return seconds;
 }
 
