@@ -169,8 +169,9 @@ async function main(): Promise<void> {
 
     // The merging stages insert the same keys each round, and a rolled-back or deleted row leaves
     // its index entries behind until a vacuum: each later insert of its key then checks the dead
-    // row's heap tuple, which a file of new lines never meets. So they start from a vacuumed table
-    // (untimed), as the floor starts from an empty one.
+    // row's heap tuple. A file of new lines never meets that; a re-sent or corrected file may, as
+    // autovacuum left the table. So they start from a vacuumed table (untimed), as the floor starts
+    // from an empty one: the figure is the merge's best case.
     const vacuumed = <T>(fn: () => Promise<T>) => async () => {
       await deps.staging.query('vacuum staging.purchases');
       return fn();

@@ -85,7 +85,8 @@ async function main(): Promise<void> {
       for (let i = 0; i < modes.length; i++) {
         const [mode, run] = modes[(round + i) % modes.length] as (typeof modes)[number];
         // Untimed. A deleted or rolled-back row leaves its index entries until a vacuum, and each
-        // later insert of its key checks the dead row: a file of new lines never meets that.
+        // later insert of its key checks the dead row: a file of new lines never meets that (a
+        // re-sent one may, as autovacuum left the table), so this is the merge's best case.
         await deps.staging.query('vacuum staging.purchases');
         const seconds = await run();
         times[mode]?.push(seconds);

@@ -192,7 +192,8 @@ async function count(client: PoolClient, sql: string): Promise<number> {
   return Number(rows[0]?.count ?? 0);
 }
 
-const failsAny = (spec: TransformSourceSpec) => (spec.quarantine.length ? spec.quarantine.map((q) => `coalesce((${q.when}), false)`).join(' or ') : 'false');
+/** Any quarantine rule holds (SQL over `_in`); exported for bench/work-merge.ts. */
+export const failsAny = (spec: TransformSourceSpec) => (spec.quarantine.length ? spec.quarantine.map((q) => `coalesce((${q.when}), false)`).join(' or ') : 'false');
 
 async function findRejected(client: PoolClient, spec: TransformSourceSpec): Promise<Rejected[]> {
   if (spec.quarantine.length === 0) return [];
@@ -213,14 +214,18 @@ async function findRejected(client: PoolClient, spec: TransformSourceSpec): Prom
 export function mergeStatements(spec: TransformSourceSpec): { changed: string; merge: string } {
   const exprs = spec.columns.map((c) => (spec.clean as Record<string, string>)[c] ?? c);
   const cols = spec.columns.join(', ');
-  const kept = (spec.datesFrom ?? spec.columns).join(', ');
+  const keptColumns = spec.datesFrom ?? spec.columns;
+  const kept = keptColumns.join(', ');
   const changed = `create temp table _changed on commit drop as select ${kept} from ${spec.table} with no data`;
   if (!spec.upsert) {
-    // By output position: a key column may be cleaned (inventory's warehouse).
-    const byKey = spec.key.map((k) => spec.columns.indexOf(k) + 1).join(', ');
+    // By output position: a key column may be cleaned (inventory's warehouse). Then the other
+    // columns: of two rows whose keys meet after cleaning, the one kept depends on content alone.
+    const positions = spec.columns.map((_c, i) => i + 1);
+    const byKey = spec.key.map((k) => spec.columns.indexOf(k) + 1);
+    const order = [...byKey, ...positions.filter((p) => !byKey.includes(p))].join(', ');
     return {
       changed,
-      merge: `with ins as (insert into ${spec.table} (${cols}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) order by ${byKey} on conflict do nothing returning ${kept})
+      merge: `with ins as (insert into ${spec.table} (${cols}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) order by ${order} on conflict do nothing returning ${kept})
        insert into _changed select ${kept} from ins`,
     };
   }
@@ -236,7 +241,7 @@ export function mergeStatements(spec: TransformSourceSpec): { changed: string; m
        order by ${key.join(', ')}, ${spec.upsert.order}
        on conflict (${key.join(', ')}) do update set ${rest.map((c) => `${c} = excluded.${c}`).join(', ')}
        where (${rest.map((c) => `t.${c}`).join(', ')}) is distinct from (${rest.map((c) => `excluded.${c}`).join(', ')})
-       returning ${(spec.datesFrom ?? spec.columns).map((c) => `t.${c}`).join(', ')})
+       returning ${keptColumns.map((c) => `t.${c}`).join(', ')})
      insert into _changed select ${kept} from ins`,
   };
 }

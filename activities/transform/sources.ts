@@ -22,15 +22,19 @@ export interface TransformSourceSpec {
   /**
    * The work table's primary key, after cleaning. The merge inserts rows in its order: a window's
    * rows then fill the key's index leaf by leaf, not at random. With _changed keeping only `datesFrom`,
-   * 931k events with ids in random order (as UUIDs arrive) merged in 7.2 s against 10.4 s (`npx tsx
-   * bench/work-merge.ts`, medians of 3); the generator's ids arrive nearly in order, and there the
-   * merge of a busy scale-10 hour took 7.6 s against 7.9 s (transform-compare's log).
+   * 931k events with ids in random order (the old statement's worst case) merged in 7.2 s against
+   * 9.7–10.4 s (`npx tsx bench/work-merge.ts`, medians of 3, two runs); the generator's ids arrive nearly in order,
+   * and there the merge of a busy scale-10 hour took 7.0–7.6 s against 7.9 s (transform-compare's log).
    * test/integration/transform.test.ts checks the key against the catalog.
    */
   key: string[];
-  /** SQL over `_in` (after the merge) listing the order dates the rows affect. */
+  /**
+   * SQL over `_in c` (after the merge) listing the order dates the rows affect. Its columns of `_in`
+   * are qualified (`c.order_id`): unqualified, one missing from `_changed` would bind to the outer
+   * query's column of that name and select every date, without an error.
+   */
   dates?: string;
-  /** The columns `dates` reads: all that the merge keeps of the rows it inserted or corrected (`_changed`). */
+  /** The columns `dates` reads (`c.<column>`): all that the merge keeps of the rows it inserted or corrected (`_changed`). */
   datesFrom?: string[];
   /** The work table's date column, by which the date loads read it (its statistics are checked per date: common/statistics.ts). */
   dateColumn?: string;
@@ -69,7 +73,7 @@ export const TRANSFORM_SPECS = {
     ],
     ref: `'event ' || event_id`,
     key: ['event_id'],
-    dates: `select distinct (ts at time zone 'UTC')::date from _in`,
+    dates: `select distinct (c.ts at time zone 'UTC')::date from _in c`,
     datesFrom: ['ts'],
     dateColumn: 'event_date',
   },
@@ -87,8 +91,8 @@ export const TRANSFORM_SPECS = {
     key: ['order_id', 'updated_at'],
     datesFrom: ['order_id'],
     // The order's date now, and the date its facts sit under (it moves if created_at changed).
-    dates: `select o.created_date from work.orders o where o.order_id in (select order_id from _in)
-            union select f.order_date from fact_order_line f where f.source = 'api' and f.order_id in (select order_id from _in)`,
+    dates: `select o.created_date from work.orders o where o.order_id in (select c.order_id from _in c)
+            union select f.order_date from fact_order_line f where f.source = 'api' and f.order_id in (select c.order_id from _in c)`,
     dateColumn: 'created_date',
   },
   order_lines: {
@@ -101,7 +105,7 @@ export const TRANSFORM_SPECS = {
     ref: `'order ' || order_id || ' @ ' || updated_at || ' line ' || line_no`,
     key: ['order_id', 'updated_at', 'line_no'],
     datesFrom: ['order_id'],
-    dates: `select o.created_date from work.orders o where o.order_id in (select order_id from _in)`,
+    dates: `select o.created_date from work.orders o where o.order_id in (select c.order_id from _in c)`,
   },
   purchases: {
     table: 'work.purchases',
@@ -119,8 +123,8 @@ export const TRANSFORM_SPECS = {
     key: ['order_id', 'product_id'],
     upsert: { order: 'source_file, source_line' },
     datesFrom: ['order_id'],
-    dates: `select min(p.order_date) from work.purchases p where p.order_id in (select ${norm('order_id')} from _in) group by p.order_id
-            union select f.order_date from fact_order_line f where f.source = 'file' and f.order_id in (select ${norm('order_id')} from _in)`,
+    dates: `select min(p.order_date) from work.purchases p where p.order_id in (select ${norm('c.order_id')} from _in c) group by p.order_id
+            union select f.order_date from fact_order_line f where f.source = 'file' and f.order_id in (select ${norm('c.order_id')} from _in c)`,
     dateColumn: 'order_date',
   },
   products: {

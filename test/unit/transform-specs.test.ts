@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { mergeStatements } from '../../activities/transform/extract';
+import { TRANSFORM_SPECS } from '../../activities/transform/sources';
+
+describe('transform source specs', () => {
+  for (const [source, spec] of Object.entries(TRANSFORM_SPECS)) {
+    it(`${source}: the merge keeps in _changed every column its dates read, named on _in's alias`, () => {
+      const dates = (spec as { dates?: string }).dates;
+      const from = (spec as { datesFrom?: string[] }).datesFrom;
+      const { changed } = mergeStatements(spec);
+      if (!dates) {
+        // Without dates nothing reads _changed; it keeps the whole row.
+        expect(from).toBeUndefined();
+        expect(changed).toContain(`select ${spec.columns.join(', ')} from`);
+        return;
+      }
+      // Every read of _in goes through the alias c, so each column it takes is named c.<column>.
+      expect(dates.match(/\b_in\b(?! c\b)/g) ?? []).toEqual([]);
+      const read = [...new Set([...dates.matchAll(/\bc\.(\w+)/g)].map((m) => m[1]))].sort();
+      expect(read.length).toBeGreaterThan(0);
+      expect(from?.slice().sort()).toEqual(read);
+      expect(changed).toContain(`select ${from!.join(', ')} from ${spec.table}`);
+    });
+
+    it(`${source}: the merge orders its rows by the key first, then by every other column`, () => {
+      const { merge } = mergeStatements(spec);
+      if ((spec as { upsert?: unknown }).upsert) {
+        expect(merge).toContain(`distinct on (${spec.key.join(', ')})`);
+        return;
+      }
+      const order = /order by ([\d, ]+) on conflict/.exec(merge)?.[1]?.split(', ').map(Number);
+      const key = spec.key.map((k) => spec.columns.indexOf(k) + 1);
+      expect(key.every((p) => p > 0)).toBe(true);
+      expect(order?.slice(0, key.length)).toEqual(key);
+      expect(order?.slice().sort((a, b) => a - b)).toEqual(spec.columns.map((_c, i) => i + 1));
+    });
+  }
+});
