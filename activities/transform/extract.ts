@@ -219,7 +219,8 @@ export function mergeStatements(spec: TransformSourceSpec): { changed: string; m
   const changed = `create temp table _changed on commit drop as select ${kept} from ${spec.table} with no data`;
   if (!spec.upsert) {
     // By output position: a key column may be cleaned (inventory's warehouse). Then the other
-    // columns: of two rows whose keys meet after cleaning, the one kept depends on content alone.
+    // columns: of two rows of one window whose keys meet after cleaning, the one kept depends on
+    // content alone (a row stored by an earlier window stays: on conflict do nothing).
     const positions = spec.columns.map((_c, i) => i + 1);
     const byKey = spec.key.map((k) => spec.columns.indexOf(k) + 1);
     const order = [...byKey, ...positions.filter((p) => !byKey.includes(p))].join(', ');

@@ -14,8 +14,10 @@ describe('transform source specs', () => {
         expect(changed).toContain(`select ${spec.columns.join(', ')} from`);
         return;
       }
-      // Every read of _in goes through the alias c, so each column it takes is named c.<column>.
+      // Every read of _in goes through the alias c, so each column it takes is named c.<column>,
+      // and no column of the source appears bare (it would bind to an outer query's column).
       expect(dates.match(/\b_in\b(?! c\b)/g) ?? []).toEqual([]);
+      expect(dates.match(new RegExp(`(?<![.\\w])(${spec.columns.join('|')})\\b`, 'g')) ?? []).toEqual([]);
       const read = [...new Set([...dates.matchAll(/\bc\.(\w+)/g)].map((m) => m[1]))].sort();
       expect(read.length).toBeGreaterThan(0);
       expect(from?.slice().sort()).toEqual(read);
