@@ -14,6 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { latestVersions } from '../activities/transform/dimensions';
 import { loadConfig } from '../config';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -30,7 +31,6 @@ const segments = (orderKey: string) => `
 
 const before = (col: string) =>
   `(select q.${col} from work.users q where q.customer_id = s.customer_id and q.${col} is not null order by q.updated_at desc limit 1) as ${col}`;
-const now = (col: string) => `(array_agg(s.${col} order by s.updated_at desc) filter (where s.${col} is not null))[1] as ${col}`;
 const CARRIED = ['user_name', 'country', 'signup_date'];
 
 const SHAPES = {
@@ -39,10 +39,10 @@ const SHAPES = {
     before: segments('(f.source, f.order_id)'),
   },
   latestUsers: {
-    now: `select s.customer_id, max(s.updated_at) as updated_at, ${CARRIED.map(now).join(', ')}
-          from work.users s where s.customer_id in (select customer_id from bench_ids) group by s.customer_id`,
+    // The extract's own select (dimensions.ts), over `_in` as there.
+    now: latestVersions('work.users', 'customer_id', CARRIED),
     before: `select distinct on (s.customer_id) s.customer_id, s.updated_at, ${CARRIED.map(before).join(', ')}
-             from work.users s where s.customer_id in (select customer_id from bench_ids) order by s.customer_id, s.updated_at desc`,
+             from work.users s where s.customer_id in (select customer_id from _in) order by s.customer_id, s.updated_at desc`,
   },
 } as const;
 
@@ -55,11 +55,11 @@ async function main(): Promise<void> {
       `select to_char(order_date, 'YYYY-MM-DD') as d, count(*)::text as n from fact_order_line group by order_date order by count(*) desc limit 1`);
     if (!busiest) throw new Error('fact_order_line is empty: load a day first (bench/transform-day.ts)');
     await db.query('begin');
-    await db.query(`create temp table bench_ids on commit drop as
+    await db.query(`create temp table _in on commit drop as
                     select customer_id from (select distinct customer_id from work.users) u order by random() limit $1`, [Number(values.users)]);
-    await db.query('analyze bench_ids');
+    await db.query('analyze _in');
     const { rows: [ids] } = await db.query<{ n: string; several: string }>(
-      `select count(*)::text as n, (select count(*) from (select customer_id from work.users where customer_id in (select customer_id from bench_ids) group by 1 having count(*) > 1) x)::text as several from bench_ids`);
+      `select count(*)::text as n, (select count(*) from (select customer_id from work.users where customer_id in (select customer_id from _in) group by 1 having count(*) > 1) x)::text as several from _in`);
     console.log(JSON.stringify({ date: busiest.d, orderLines: Number(busiest.n), customers: Number(ids?.n), withSeveralVersions: Number(ids?.several) }));
     const results: Record<string, unknown> = {};
     for (const [name, shapes] of Object.entries(SHAPES)) {

@@ -117,19 +117,13 @@ async function eventsFloor(deps: ReturnType<typeof buildDeps>, prefix: string): 
   const dst = await deps.analytics.connect();
   const cols = ['event_date', 'event_id', 'event_name', 'customer_id', 'session_id', 'product_id', 'order_id', 'price', 'ts'];
   try {
-    const { rows: defs } = await dst.query<{ def: string; con: string | null }>(
-      `select pg_get_indexdef(i.indexrelid) as def, pg_get_constraintdef(c.oid) as con
-       from pg_index i left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
-       where i.indrelid = 'public.fact_event'::regclass`);
     const t = performance.now();
     await dst.query('begin');
     await dst.query('create table work.bench_floor_events (like fact_event)');
     await src.query('begin isolation level repeatable read read only');
     await transferRows(src, `select (ts at time zone 'UTC')::date, event_id, event_name, user_id, session_id, product_id, order_id, price, ts
                              from staging.events where event_id like $$${prefix}%$$`, dst, 'work.bench_floor_events', cols);
-    for (const d of defs) {
-      await dst.query(d.con ? `alter table work.bench_floor_events add ${d.con}` : d.def.replace(/^CREATE (UNIQUE )?INDEX \S+ ON ONLY \S+ /, 'CREATE $1INDEX ON work.bench_floor_events '));
-    }
+    await dst.query(`select work.build_fact_event_indexes('work.bench_floor_events')`);
     return (performance.now() - t) / 1000;
   } finally {
     await src.query('rollback').catch(() => undefined);

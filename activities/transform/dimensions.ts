@@ -16,6 +16,12 @@ import type { TransformSource } from './sources';
  */
 const LAST_KNOWN = (col: string) => `(array_agg(s.${col} order by s.updated_at desc) filter (where s.${col} is not null))[1]`;
 
+/** Each id of `_in`: its latest updated_at in `source`, and each `carried` column's newest non-null value. Exported for bench/load-statements.ts. */
+export const latestVersions = (source: string, key: string, carried: string[]) =>
+  `select s.${key}, max(s.updated_at) as updated_at, ${carried.map((c) => `${LAST_KNOWN(c)} as ${c}`).join(', ')}
+   from ${source} s where s.${key} in (select ${key} from _in)
+   group by s.${key}`;
+
 /**
  * Upserts `dim` from the latest version in `source` of each id in `_in`, each `carried` column
  * taken from the newest version that had one; `out` maps the dimension's columns to expressions
@@ -25,11 +31,7 @@ const LAST_KNOWN = (col: string) => `(array_agg(s.${col} order by s.updated_at d
 const upsertLatest = (dim: string, source: string, key: string, carried: string[], out: Record<string, string>) => `
   insert into ${dim} (${key}, ${Object.keys(out).join(', ')}, updated_at, inferred)
   select ${key}, ${Object.values(out).join(', ')}, updated_at, false
-  from (
-    select s.${key}, max(s.updated_at) as updated_at, ${carried.map((c) => `${LAST_KNOWN(c)} as ${c}`).join(', ')}
-    from ${source} s where s.${key} in (select ${key} from _in)
-    group by s.${key}
-  ) latest
+  from (${latestVersions(source, key, carried)}) latest
   order by ${key}
   on conflict (${key}) do update set ${[...Object.keys(out), 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}, inferred = false
   where ${dim}.inferred or ${dim}.updated_at is null or excluded.updated_at >= ${dim}.updated_at`;

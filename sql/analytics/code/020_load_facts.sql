@@ -51,6 +51,24 @@ create or replace function work.event_partition(d date) returns text language sq
   select 'fact_event_' || to_char(d, 'YYYYMMDD')
 $$;
 
+-- fact_event's own indexes (071, and any added since), as its catalog defines them, built on
+-- `target` (a table shaped like it) after its rows are in: a new date's partition, whose attach
+-- then adopts them instead of building them inside its lock (and bench/transform-compare.ts's floor).
+create or replace function work.build_fact_event_indexes(target regclass) returns void language plpgsql as $$
+declare
+  ix record;
+begin
+  for ix in select pg_get_indexdef(i.indexrelid) as def, pg_get_constraintdef(c.oid) as con
+            from pg_index i left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
+            where i.indrelid = 'public.fact_event'::regclass loop
+    if ix.con is not null then
+      execute format('alter table %s add %s', target, ix.con);
+    else
+      execute regexp_replace(ix.def, '^CREATE (UNIQUE )?INDEX \S+ ON ONLY \S+ ', format('CREATE \1INDEX ON %s ', target));
+    end if;
+  end loop;
+end $$;
+
 -- Brings date d of fact_event up to the work layer; true when it built the date's partition.
 -- A date seen for the first time gets its partition built apart: the rows inserted into a table of
 -- their own, indexed after the insert, analyzed (the statements after this one plan the date with
@@ -63,7 +81,6 @@ create or replace function work.load_events(d date) returns boolean language plp
 declare
   part text := work.event_partition(d);
   cols text := 'event_date, event_id, event_name, customer_id, session_id, product_id, order_id, price, ts';
-  ix record;
 begin
   if to_regclass(format('partitions.%I', part)) is null then
     if not exists (select 1 from work.events where event_date = d) then return false; end if;
@@ -71,17 +88,7 @@ begin
     execute format('insert into partitions.%I (%s) select %s from work.events where event_date = $1', part, cols, cols) using d;
     -- It lets the attach skip its scan of the rows.
     execute format('alter table partitions.%I add constraint %I check (event_date = %L)', part, part || '_date', d);
-    -- fact_event's own indexes (071, and any added since), as its catalog defines them, built after
-    -- the insert: the attach adopts them instead of building them inside its lock.
-    for ix in select pg_get_indexdef(i.indexrelid) as def, pg_get_constraintdef(c.oid) as con
-              from pg_index i left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
-              where i.indrelid = 'public.fact_event'::regclass loop
-      if ix.con is not null then
-        execute format('alter table partitions.%I add %s', part, ix.con);
-      else
-        execute regexp_replace(ix.def, '^CREATE (UNIQUE )?INDEX \S+ ON ONLY \S+ ', format('CREATE \1INDEX ON partitions.%I ', part));
-      end if;
-    end loop;
+    perform work.build_fact_event_indexes(format('partitions.%I', part)::regclass);
     execute format('analyze partitions.%I', part);
     execute format('alter table fact_event attach partition partitions.%I for values in (%L)', part, d);
     return true;
