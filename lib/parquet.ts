@@ -1,12 +1,10 @@
 /**
  * Parquet from PostgreSQL through DuckDB (the writer chosen by bench/parquet-writers.ts, see
  * docs/transform.md): the query is COPYed out as CSV into a temp file, DuckDB reads it with the
- * exact column types (numeric stays DECIMAL, never a float) and writes one snappy Parquet file (snappy, not zstd: every reader has it, hyparquet included).
+ * exact column types (numeric stays DECIMAL, never a float), sorts them when asked, and writes one
+ * snappy Parquet file (snappy, not zstd: every reader has it, hyparquet included).
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { FieldDef, PoolClient } from 'pg';
@@ -28,33 +26,38 @@ export function duckType(f: Pick<FieldDef, 'dataTypeID' | 'dataTypeModifier'>): 
 
 const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
+/** One query's rows COPYed out as CSV (csvToParquet's input) and their PostgreSQL column types. */
+export interface CsvRows { csv: string; fields: FieldDef[] }
+
 /**
- * Writes the rows of `sql` (no parameters: COPY takes none) to a local Parquet file; returns the
- * row count. `client` should be in a transaction with timezone UTC so timestamps parse unambiguously.
+ * COPYs the rows of `sql` (no parameters: COPY takes none) to the CSV file `csv`. `client` should
+ * be in a transaction with timezone UTC so timestamps parse unambiguously.
  */
-export async function queryToParquet(client: PoolClient, sql: string, outPath: string): Promise<number> {
+export async function copyToCsv(client: PoolClient, sql: string, csv: string): Promise<CsvRows> {
   const { fields } = await client.query(`select * from (${sql}) t limit 0`);
-  const dir = await mkdtemp(join(tmpdir(), 'etl-parquet-'));
+  await pipeline(client.query(copyTo(`copy (${sql}) to stdout with (format csv, header false)`)), createWriteStream(csv));
+  return { csv, fields };
+}
+
+/**
+ * Writes copyToCsv's rows to a local Parquet file, in the order of `orderBy` (output column names;
+ * sorted by DuckDB, which compares text byte by byte, as PostgreSQL's C collation does); returns the
+ * row count. Needs no database connection, so it can run while the next query is read.
+ */
+export async function csvToParquet({ csv, fields }: CsvRows, outPath: string, orderBy?: string): Promise<number> {
+  const columns = `{${fields.map((f) => `${q(f.name)}: ${q(duckType(f))}`).join(', ')}}`;
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
   try {
-    const csv = join(dir, 'rows.csv');
-    const out = client.query(copyTo(`copy (${sql}) to stdout with (format csv, header false)`));
-    await pipeline(out, createWriteStream(csv));
-    const columns = `{${fields.map((f) => `${q(f.name)}: ${q(duckType(f))}`).join(', ')}}`;
-    const db = await DuckDBInstance.create(':memory:');
-    const con = await db.connect();
-    try {
-      await con.run(`set TimeZone = 'UTC'`);
-      await con.run(
-        `copy (select * from read_csv(${q(csv)}, header = false, columns = ${columns}, auto_detect = false, quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false))
-         to ${q(outPath)} (format parquet, compression snappy)`,
-      );
-      const r = await con.runAndReadAll(`select count(*)::integer as n from read_parquet(${q(outPath)})`);
-      return Number(r.getRows()[0]?.[0] ?? 0);
-    } finally {
-      con.closeSync();
-      db.closeSync();
-    }
+    await con.run(`set TimeZone = 'UTC'`);
+    await con.run(
+      `copy (select * from read_csv(${q(csv)}, header = false, columns = ${columns}, auto_detect = false, quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false)${orderBy ? ` order by ${orderBy}` : ''})
+       to ${q(outPath)} (format parquet, compression snappy)`,
+    );
+    const r = await con.runAndReadAll(`select count(*)::integer as n from read_parquet(${q(outPath)})`);
+    return Number(r.getRows()[0]?.[0] ?? 0);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    con.closeSync();
+    db.closeSync();
   }
 }

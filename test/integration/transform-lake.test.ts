@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTransformActivities } from '../../activities/transform';
-import { CURATED_BY_DATE, PART_NAME } from '../../activities/transform/lake';
+import { CURATED_BY_DATE, curatedSql, PART_NAME } from '../../activities/transform/lake';
 import { lakeKey } from '../../lib/lake';
 import { lakeQuery } from '../../lib/lake-query';
 import { deletePrefix, getObjectBytes, listObjects } from '../../lib/s3';
@@ -144,8 +144,8 @@ describe('curated lake and privacy of the transform (real Temporal, PostgreSQL, 
     try {
       await client.query(`set timezone = 'UTC'`);
       for (const d of days) {
-        for (const [table, sql] of Object.entries(CURATED_BY_DATE)) {
-          const { rows } = await client.query<{ j: Record<string, unknown> }>(`select row_to_json(t) j from (${sql(d)}) t`);
+        for (const [table, query] of Object.entries(CURATED_BY_DATE)) {
+          const { rows } = await client.query<{ j: Record<string, unknown> }>(`select row_to_json(t) j from (${curatedSql(query, d)}) t`);
           const key = lakeKey('curated', table, d, PART_NAME);
           const listed = await listObjects(env.deps.s3, env.deps.bucket, key.slice(0, key.lastIndexOf('/') + 1));
           if (rows.length === 0) {
