@@ -10,7 +10,7 @@ import { rethrowClassified } from '../../lib/errors';
 import { whileAlive as alive } from '../common/heartbeat';
 import { extractSource, type ExtractInput, type ExtractOutput } from './extract';
 import { writeCurated, writeCuratedSnapshots, type CuratedInput, type CuratedOutput, type LakeDeps } from './lake';
-import { clearPendingDates, loadDate, type LoadDateInput, type LoadDateOutput } from './load';
+import { analyzeFactEvent, clearPendingDates, loadDate, type LoadDateInput, type LoadDateOutput } from './load';
 
 export type { ExtractInput, ExtractOutput } from './extract';
 export type { CuratedInput, CuratedOutput } from './lake';
@@ -45,7 +45,11 @@ export function createTransformActivities(deps: TransformDeps) {
     /** With `clearPending` (loadAnalyticsDate's snapshot), the date's pending marks that load covered are cleared after the write. */
     async writeCuratedDate(input: CuratedInput & { clearPending?: string }): Promise<CuratedOutput> {
       try {
-        const out = await alive(() => writeCurated(deps, input));
+        // fact_event's own statistics are refreshed on another connection while the date is read.
+        // Settled both: a failed write waits for the analyze (which only warns) before it is reported.
+        const [curated] = await alive(() => Promise.allSettled([writeCurated(deps, input), analyzeFactEvent(deps.analytics)]));
+        if (curated.status === 'rejected') throw curated.reason;
+        const out = curated.value;
         if (input.clearPending) await clearPendingDates(deps.analytics, input.date, input.clearPending);
         return out;
       } catch (err) {
