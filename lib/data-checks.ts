@@ -82,8 +82,9 @@ export function parseCheck(file: string, text: string): DataCheck {
 }
 
 /**
- * Checks whose severity cannot be changed: facts_have_dimensions stands in for fact_event's foreign
- * keys (dropped for load speed, sql/analytics/070), so lowering it would let an orphan event publish.
+ * Checks whose severity cannot be changed: facts_have_dimensions stands in for the fact tables'
+ * foreign keys (dropped for load speed, sql/analytics/070 and 072), so lowering it would let an
+ * orphan event or order line publish.
  */
 export const ALWAYS_BLOCKING: ReadonlySet<string> = new Set(['facts_have_dimensions']);
 
@@ -102,7 +103,7 @@ export function applyOverrides(checks: DataCheck[], spec: string): DataCheck[] {
     if (!check) throw new DataCheckConfigError(`ETL_DATA_CHECKS: no check named ${name} (checks: ${[...byName.keys()].join(', ')})`);
     if (key === 'severity') {
       if (ALWAYS_BLOCKING.has(name) && value !== 'blocking') {
-        throw new DataCheckConfigError(`ETL_DATA_CHECKS: ${name} stays blocking (it stands in for fact_event's foreign keys); its severity cannot be ${value}`);
+        throw new DataCheckConfigError(`ETL_DATA_CHECKS: ${name} stays blocking (it stands in for the fact tables' foreign keys); its severity cannot be ${value}`);
       }
       if (value === 'off') off.add(name);
       else if (value === 'blocking' || value === 'warning') check.severity = value;

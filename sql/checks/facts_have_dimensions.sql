@@ -2,13 +2,14 @@
 -- severity: blocking
 -- description: Every fact and per-product metric row of the date has its dimension row: order
 --   lines and events their customer and product, product_sales_daily and product_events_daily their
---   product. fact_order_line's foreign keys already refuse an orphan (that failure is recorded under
---   this check too), so its lines are read only when a key is missing; fact_event has none (dropped
---   for load speed, sql/analytics/070), so the date's events are always read, as are the metric tables.
+--   product. Neither fact table has foreign keys (dropped for load speed: fact_event's in
+--   sql/analytics/070, fact_order_line's in 072), so the date's lines and events are read, as are
+--   the metric tables. A fact table that has both keys again (a user's choice) is not read: they
+--   refuse an orphan, and that failure is recorded under this check too.
 
--- A fact table is read only when one of its two foreign keys is missing or not validated
--- (fact_event always; fact_order_line after a bad migration or restore): with them, PostgreSQL has
--- already refused every orphan. Distinct keys, then anti-joins.
+-- A fact table is read only when one of its two foreign keys is missing or not validated (both
+-- tables, since sql/analytics/072): with them, PostgreSQL has already refused every orphan.
+-- Distinct keys, then anti-joins.
 with guarded as (
   select count(*) filter (where conrelid = 'fact_order_line'::regclass) = 2 as lines,
          count(*) filter (where conrelid = 'fact_event'::regclass) = 2 as events

@@ -49,7 +49,7 @@ describe('data checks (sql/checks)', () => {
     expect(() => applyOverrides(base, 'sample')).toThrow(/must read check.param=number/);
   });
 
-  it('keeps facts_have_dimensions blocking: it stands in for fact_event\'s foreign keys', () => {
+  it('keeps facts_have_dimensions blocking: it stands in for the fact tables\' foreign keys', () => {
     const all = loadDataChecks();
     for (const value of ['off', 'warning']) {
       expect(() => applyOverrides(all, `facts_have_dimensions.severity=${value}`)).toThrow(/facts_have_dimensions stays blocking .*cannot be (off|warning)/);
