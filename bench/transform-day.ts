@@ -39,6 +39,10 @@ export async function transformHour(acts: ReturnType<typeof createTransformActiv
   // As workflows/transform.ts decides it: a dimension snapshot only when products or users changed,
   // or a date's load inferred a dimension row (or found one no snapshot has covered).
   let dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
+  // Written while the dates load (DIMS_BESIDE_DATES_PATCH); again after them only if a load asks.
+  const beside = dimsChanged ? acts.writeCuratedDimensions({ date: part.partitionStart.slice(0, 10) }) : undefined;
+  const written = dimsChanged;
+  dimsChanged = false;
   const lane = async () => {
     while (next < dates.length) {
       const date = dates[next++]!;
@@ -49,12 +53,12 @@ export async function transformHour(acts: ReturnType<typeof createTransformActiv
       lakeMs += performance.now() - tl;
     }
   };
-  await Promise.all(Array.from({ length: DATE_CONCURRENCY }, lane));
+  await Promise.all([...Array.from({ length: DATE_CONCURRENCY }, lane), beside]);
   if (dimsChanged) await acts.writeCuratedDimensions({ date: part.partitionStart.slice(0, 10) });
   const received = extracts.reduce((a, e) => a + e.load.received, 0);
   const loaded = extracts.reduce((a, e) => a + e.load.loaded, 0);
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`${tag}: ${secs(t0)} s in all (extract ${tExtract} s, ${received} rows received, ${loaded} new; dates ${dates.join(', ')}: load + lake ${secs(t1)} s, of which Parquet ${(lakeMs / 1000).toFixed(1)} s summed over lanes; dimension snapshot ${dimsChanged ? 'written' : 'not needed'})`);
+  console.log(`${tag}: ${secs(t0)} s in all (extract ${tExtract} s, ${received} rows received, ${loaded} new; dates ${dates.join(', ')}: load + lake ${secs(t1)} s, of which Parquet ${(lakeMs / 1000).toFixed(1)} s summed over lanes; dimension snapshot ${written ? `written beside the dates${dimsChanged ? ' and again after them' : ''}` : dimsChanged ? 'written after the dates' : 'not needed'})`);
   return seconds;
 }
 

@@ -28,6 +28,12 @@ export const DATES_PER_RUN_PATCH = 'transform-dates-per-run';
 export const PENDING_DATES_PATCH = 'transform-pending-dates';
 /** A date load's dimsPending (an earlier load's inferred rows not in any dimension snapshot) asks for the snapshot. */
 export const DIMS_PENDING_PATCH = 'transform-dims-pending';
+/**
+ * The dimension snapshot a catalog change asks for is written while the dates load, not after
+ * them: it reads only the dimensions, which the extracts have committed, and the dates' loads use
+ * one core (docs/transform.md). A load that infers a row after its read asks for another at the end.
+ */
+export const DIMS_BESIDE_DATES_PATCH = 'transform-dims-beside-dates';
 
 /** A run continued as new: the extracts are done; rebuild `dates`, then finish with the carried output. */
 export interface TransformResume {
@@ -94,6 +100,15 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
   const split = resume.dates.length > limit && patched(DATES_PER_RUN_PATCH);
   const othersOnly = new Set(resume.othersPending ?? []);
   const blocked = [...(resume.blocked ?? [])];
+  const snapshotDate = partitionStart.slice(0, 10);
+  // Patched: the snapshot's activity is scheduled before the dates' instead of after them.
+  let snapshotFailed: unknown;
+  let besideDates: Promise<void> | undefined;
+  if (resume.dimsChanged && patched(DIMS_BESIDE_DATES_PATCH)) {
+    besideDates = acts.writeCuratedDimensions({ date: snapshotDate }).then(() => undefined, (err: unknown) => { snapshotFailed = err; });
+    // Covered by it, unless a date's load below infers a row (or finds one no snapshot covered).
+    resume.dimsChanged = false;
+  }
   await slidingWindow(split ? resume.dates.slice(0, limit) : resume.dates, DATE_CONCURRENCY, async (date) => {
     try {
       const loaded = await acts.loadAnalyticsDate({ date, partition: base });
@@ -122,12 +137,15 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
       throw err;
     }
   });
+  // Its failure fails the run as the snapshot after the dates did, once the dates are published.
+  await besideDates;
+  if (snapshotFailed !== undefined) throw snapshotFailed;
   if (split) {
     return continueAsNew<typeof transformWorkflow>({ ...input, resume: { ...resume, dates: resume.dates.slice(limit), ...(blocked.length ? { blocked } : {}) } });
   }
   // A deprecated patch (docs/orchestration.md, "Patch lifecycle"): runs that wrote the snapshot every time are gone.
   deprecatePatch('dims-snapshot-on-change');
-  if (resume.dimsChanged) await acts.writeCuratedDimensions({ date: partitionStart.slice(0, 10) });
+  if (resume.dimsChanged) await acts.writeCuratedDimensions({ date: snapshotDate });
   if (blocked.length > 0) {
     throw ApplicationFailure.nonRetryable(
       `${base}: analytics date${blocked.length > 1 ? 's' : ''} ${blocked.sort().join(', ')} not published: a blocking data check failed (their previous versions stay; etl checks --failed, docs/data-checks.md); the run's other dates were published`,

@@ -4,7 +4,9 @@
  * - its seven extracts run in parallel; when one fails, the workflow fails with its error and
  *   cancels the other six, which stop at their next heartbeat (activities/common/heartbeat.ts);
  * - a run with more dates than maxDatesPerRun continues as new with the rest, so the first run after
- *   years of ingestion stays far from the history limit.
+ *   years of ingestion stays far from the history limit;
+ * - the dimension snapshot a catalog change asks for is written while the dates load, and once more
+ *   after them only when a date's load inferred a dimension row.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -94,5 +96,46 @@ describe('transform workflow with stub activities (real Temporal): cancellation 
     const runs = [];
     for await (const w of env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(w.status.name);
     expect(runs.sort()).toEqual(['COMPLETED', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW']);
+  });
+
+  it('writes the dimension snapshot a catalog change asks for while the dates load, and again after them only when a load inferred a row', async () => {
+    const dates = ['2031-03-01', '2031-03-02', '2031-03-03'];
+    const run = async (inferOn: string | null) => {
+      const log: string[] = [];
+      const stubs = {
+        async extractTransformSource(input: ExtractInput) {
+          // users changed: the run needs a dimension snapshot from the start.
+          return { load: { loadId: input.loadId, source: input.source, received: 1, loaded: input.source === 'users' ? 1 : 0, quarantined: 0, duplicates: 0 }, dates: input.source === 'events' ? dates : [] };
+        },
+        async loadAnalyticsDate(input: { date: string }) {
+          log.push(`load ${input.date} start`);
+          await new Promise((r) => setTimeout(r, 500));
+          log.push(`load ${input.date} end`);
+          return { date: input.date, orderLines: 0, events: 0, orders: 0, ...(input.date === inferOn ? { dimsInferred: 1 } : {}) };
+        },
+        async writeCuratedDate(input: { date: string }) {
+          log.push(`curated ${input.date}`);
+          return { date: input.date, objects: 0, rows: {} };
+        },
+        async writeCuratedDimensions(input: { date: string }) {
+          log.push(`dims ${input.date}`);
+          return { date: input.date, objects: 0, rows: {} };
+        },
+      };
+      const hour = '2031-03-03T05:00:00.000Z';
+      await env.withWorker(() => env.client.workflow.execute(transformWorkflow, {
+        taskQueue: env.taskQueue, workflowId: `transform/${hour}/test-dims-${randomUUID().slice(0, 8)}`,
+        args: [{ partitionStart: hour, partitionEnd: '2031-03-03T06:00:00.000Z' }],
+      }), { activities: { ...createActivities(env.deps), ...stubs } });
+      return log;
+    };
+    const plain = await run(null);
+    expect(plain.filter((l) => l.startsWith('dims'))).toEqual(['dims 2031-03-03']);
+    // Before the dates' loads end (each takes 500 ms), not after their curated copies.
+    expect(plain.indexOf('dims 2031-03-03')).toBeLessThan(plain.findIndex((l) => l.endsWith(' end')));
+    const inferred = await run('2031-03-02');
+    expect(inferred.filter((l) => l.startsWith('dims'))).toEqual(['dims 2031-03-03', 'dims 2031-03-03']);
+    // The second one covers the inferred row: it comes after every date's curated copy.
+    expect(inferred.lastIndexOf('dims 2031-03-03')).toBe(inferred.length - 1);
   });
 });
