@@ -56,9 +56,12 @@ export interface CuratedOutput { date: string; objects: number; rows: Record<str
  */
 export interface LakeDeps { analytics: Pool; s3: S3Client; bucket: string; beforeUpload?: (date: string, table: string) => Promise<void> }
 
-/** atSnapshot: run first inside the read's snapshot (the statement that fixes it), before any table is read. */
+/**
+ * atSnapshot: run first inside the read's snapshot (the statement that fixes it), before any table is read.
+ * lock: the advisory lock's prefix; the date's own (`transform-date:`, loadDate's) for a date's tables.
+ */
 export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries: Record<string, CuratedQuery> = CURATED_BY_DATE,
-  atSnapshot?: (client: PoolClient) => Promise<void>): Promise<CuratedOutput> {
+  atSnapshot?: (client: PoolClient) => Promise<void>, lock = 'transform-date:'): Promise<CuratedOutput> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.date)) throw new Error(`curated partition date must be YYYY-MM-DD, got ${input.date}`);
   const tables = input.tables ?? Object.keys(queries);
   const unknown = tables.find((t) => !queries[t]);
@@ -77,19 +80,21 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
     // The date's lock (the one loadDate takes), held over the snapshot and the uploads, so a copy
     // read before another run's load cannot land after that run's own copy. Taken before the
     // snapshot: in repeatable read the first statement fixes it, even one that waits for a lock.
-    await client.query(`select pg_advisory_lock(hashtext('transform-date:' || $1))`, [input.date]);
+    await client.query(`select pg_advisory_lock(hashtext($2 || $1))`, [input.date, lock]);
     locked = true;
     // One snapshot for every table of the date, so the files agree with each other.
     await client.query(`begin isolation level repeatable read read only`);
     await client.query(`set local timezone = 'UTC'`);
     await atSnapshot?.(client);
     for (const table of tables) {
+      if (lost !== undefined) break;
       const query = queries[table] as CuratedQuery;
       const csv = await copyToCsv(client, query.select(input.date), join(dir, `${table}.csv`));
       if (lost !== undefined) break;
       written = written.then(async () => {
         const file = join(dir, `${table}.parquet`);
         const n = await csvToParquet(csv, file, query.orderBy);
+        await rm(csv.csv, { force: true });
         rows[table] = n;
         const key = lakeKey('curated', table, input.date, PART_NAME);
         await deps.beforeUpload?.(input.date, table);
@@ -97,6 +102,7 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
           await putObject(deps.s3, deps.bucket, key, await readFile(file), 'application/vnd.apache.parquet');
           objects += 1;
         }
+        await rm(file, { force: true });
         await removeOthers(deps, partitionPrefix('curated', table, input.date), n > 0 ? key : undefined);
         beat({ date: input.date, table });
       });
@@ -110,7 +116,8 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
     throw err;
   } finally {
     // A read that failed leaves the tables before it being written: they finish (or fail) before
-    // their files are removed, and before the activity says it failed.
+    // their files are removed, and before the activity says it failed. (A read that failed because
+    // the connection died has lost the session's lock too: those uploads may then end outside it.)
     await written.catch(() => undefined);
     if (failed) {
       // The connection may be mid-COPY (see extract.ts): closing it ends the transaction and the
@@ -118,7 +125,7 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
       client.release(failed);
     } else {
       // A session lock that cannot be released must not go back to the pool with its connection.
-      const unlocked = !locked || await client.query(`select pg_advisory_unlock(hashtext('transform-date:' || $1))`, [input.date]).then(() => true, () => false);
+      const unlocked = !locked || await client.query(`select pg_advisory_unlock(hashtext($2 || $1))`, [input.date, lock]).then(() => true, () => false);
       client.release(!unlocked);
     }
     await rm(dir, { recursive: true, force: true });
@@ -141,9 +148,12 @@ async function removeOthers(deps: LakeDeps, prefix: string, keep: string | undef
  */
 export async function writeCuratedSnapshots(deps: LakeDeps, input: CuratedInput): Promise<CuratedOutput> {
   let covered: string[] = [];
+  // A lock of their own, not the date's: a snapshot is written while the run's dates load (the
+  // workflow's DIMS_BESIDE_DATES_PATCH), and its dt is usually one of them. Only two snapshots of
+  // one dt must not interleave; a date's load and a snapshot meet through the pending marks.
   const out = await writeCurated(deps, input, CURATED_SNAPSHOTS, async (client) => {
     covered = (await client.query<{ id: string }>('select id from work.dims_pending')).rows.map((r) => r.id);
-  });
+  }, 'transform-dims:');
   const live = Date.parse(`${input.date}T00:00:00Z`) >= Date.now() - 2 * 86_400_000;
   if (covered.length > 0 && live) await deps.analytics.query('delete from work.dims_pending where id = any($1::bigint[])', [covered]);
   return out;
