@@ -8,7 +8,7 @@
  * inside that transaction, before it commits: a blocking one that fails keeps the previous version.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { DataCheck } from '../../lib/data-checks';
 import { rethrowClassified } from '../../lib/errors';
 import { activityLog } from '../common/heartbeat';
@@ -160,11 +160,21 @@ export async function loadDate(analytics: Pool, input: LoadDateInput, gate?: Dat
  * warning.
  */
 export async function analyzeFactEvent(analytics: Pool): Promise<void> {
+  let client: PoolClient | undefined;
+  let locked = false;
   try {
-    const tables = await inTransaction(analytics, (client) => partitionedOutdated(client, ['public.fact_event']));
-    await analyzeTables(analytics, tables);
+    client = await analytics.connect();
+    // One at a time: four dates' curated writes could all find the statistics behind at once, and
+    // each ANALYZE reads every partition. One that finds another running leaves it to that one.
+    locked = (await client.query<{ ok: boolean }>(`select pg_try_advisory_lock(hashtext('analyze:fact_event')) as ok`)).rows[0]?.ok === true;
+    if (!locked) return;
+    await analyzeTables(analytics, await partitionedOutdated(client, ['public.fact_event']));
   } catch (e) {
     activityLog().warn(`analyze of fact_event as a whole failed (queries across dates plan with older statistics until it runs): ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    // A session lock that cannot be released must not go back to the pool with its connection.
+    const unlocked = !locked || await client?.query(`select pg_advisory_unlock(hashtext('analyze:fact_event'))`).then(() => true, () => false);
+    client?.release(unlocked ? undefined : true);
   }
 }
 
