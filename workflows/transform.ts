@@ -137,9 +137,14 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
       throw err;
     }
   });
-  // Its failure fails the run as the snapshot after the dates did, once the dates are published.
+  // Its failure fails the run as the snapshot after the dates did, once the dates are published;
+  // a run that continues as new first hands its other dates on, and its last run tries again.
   await besideDates;
-  if (snapshotFailed !== undefined) throw snapshotFailed;
+  if (snapshotFailed !== undefined) {
+    if (!split) throw snapshotFailed;
+    log.warn('the dimension snapshot failed; the run continues with its other dates and writes it at its end', { error: causeMessage(snapshotFailed) });
+    resume.dimsChanged = true;
+  }
   if (split) {
     return continueAsNew<typeof transformWorkflow>({ ...input, resume: { ...resume, dates: resume.dates.slice(limit), ...(blocked.length ? { blocked } : {}) } });
   }
