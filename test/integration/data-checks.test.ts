@@ -90,10 +90,12 @@ describe('blocking data checks before analytics publish (real PostgreSQL and Tem
       expect(a?.message).toMatch(new RegExp(`facts_have_dimensions failed on analytics date ${date} \\(NOT published`));
 
       // An orphan order line: fact_order_line has no foreign keys either (sql/analytics/072), so the
-      // check's query reads the date's lines; its product is one no event of the date has.
+      // check's query reads the date's lines. Its customer and product are in no other fact or
+      // metric row of the date (a cancelled order: product_sales_daily leaves its product out), so
+      // only the lines can show them.
       await env.deps.analytics.query(
-        `insert into work.orders (order_id, updated_at, customer_id, status, created_at) values ($1, $2, $3, 'paid', $2)`,
-        [orderId, updatedAt, `${prefix}no-such-customer`]);
+        `insert into work.orders (order_id, updated_at, customer_id, status, created_at) values ($1, $2, $3, 'cancelled', $2)`,
+        [orderId, updatedAt, `${prefix}no-such-line-customer`]);
       await env.deps.analytics.query(
         `insert into work.order_lines (order_id, updated_at, line_no, product_id, quantity, unit_price) values ($1, $2, 1, $3, 1, 1.00)`,
         [orderId, updatedAt, `${prefix}no-such-product`]);
@@ -102,8 +104,19 @@ describe('blocking data checks before analytics publish (real PostgreSQL and Tem
       expect(await traffic()).toEqual(before);
       const r2 = (await results(date, `${keyed.workflowId}/r2`)).find((x) => x.check_name === 'facts_have_dimensions');
       expect(r2).toMatchObject({ check_name: 'facts_have_dimensions', status: 'fail', published: false });
-      expect(r2).toMatchObject({ observed: '2', detail: expect.stringMatching(/lacks: 1 customers, 1 products/) });
+      expect(r2).toMatchObject({ observed: '3', detail: expect.stringMatching(/lacks: 2 customers, 1 products/) });
+
+      // A user who adds the foreign keys back gets them enforced: the refusal is recorded under the same check.
+      await env.deps.analytics.query(
+        `alter table fact_order_line add constraint fact_order_line_customer_id_fkey foreign key (customer_id) references dim_customer (customer_id),
+                                     add constraint fact_order_line_product_id_fkey foreign key (product_id) references dim_product (product_id)`);
+      const fk = { workflowId: `test/${prefix}orphan`, runId: 'r3' };
+      await expect(loadDate(env.deps.analytics, { date, partition: fk.workflowId }, gate(fk))).rejects.toMatchObject({ type: 'DataCheckFailed', nonRetryable: true });
+      expect(await traffic()).toEqual(before);
+      const r3 = (await results(date, `${fk.workflowId}/r3`)).find((x) => x.check_name === 'facts_have_dimensions');
+      expect(r3).toMatchObject({ check_name: 'facts_have_dimensions', status: 'fail', published: false, detail: expect.stringMatching(/fact_order_line_(customer|product)_id_fkey refused it/) });
     } finally {
+      await env.deps.analytics.query('alter table fact_order_line drop constraint if exists fact_order_line_customer_id_fkey, drop constraint if exists fact_order_line_product_id_fkey');
       await env.deps.analytics.query(def!.d);
       await env.deps.analytics.query('delete from work.events where event_id = $1', [eventId]);
       await env.deps.analytics.query('delete from work.order_lines where order_id = $1', [orderId]);
