@@ -138,10 +138,12 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
     }
   });
   // Its failure fails the run as the snapshot after the dates did, once the dates are published;
-  // a run that continues as new first hands its other dates on, and its last run tries again.
+  // a run that continues as new first hands its other dates on, and the next run writes it again
+  // (beside its own dates). A cancellation is never handed on. (Part of the same patch: no run of
+  // an earlier release took this branch.)
   await besideDates;
   if (snapshotFailed !== undefined) {
-    if (!split) throw snapshotFailed;
+    if (!split || isCancellation(snapshotFailed)) throw snapshotFailed;
     log.warn('the dimension snapshot failed; the run continues with its other dates and writes it at its end', { error: causeMessage(snapshotFailed) });
     resume.dimsChanged = true;
   }

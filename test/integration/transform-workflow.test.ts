@@ -6,7 +6,8 @@
  * - a run with more dates than maxDatesPerRun continues as new with the rest, so the first run after
  *   years of ingestion stays far from the history limit;
  * - the dimension snapshot a catalog change asks for is written while the dates load, and once more
- *   after them only when a date's load inferred a dimension row.
+ *   after them only when a date's load inferred a dimension row; its failure fails the run after
+ *   the dates, except in a run that continues as new, whose next run writes it.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -137,5 +138,45 @@ describe('transform workflow with stub activities (real Temporal): cancellation 
     expect(inferred.filter((l) => l.startsWith('dims'))).toEqual(['dims 2031-03-03', 'dims 2031-03-03']);
     // The second one covers the inferred row: it comes after every date's curated copy.
     expect(inferred.lastIndexOf('dims 2031-03-03')).toBe(inferred.length - 1);
+  });
+
+  it('a failed dimension snapshot fails a run once its dates are published; a run that continues as new hands its dates on, and the next run writes the snapshot', async () => {
+    const dates = ['2031-04-01', '2031-04-02', '2031-04-03'];
+    const run = async (maxDatesPerRun: number) => {
+      const loaded: string[] = [];
+      let snapshots = 0;
+      const stubs = {
+        async extractTransformSource(input: ExtractInput) {
+          return { load: { loadId: input.loadId, source: input.source, received: 1, loaded: input.source === 'users' ? 1 : 0, quarantined: 0, duplicates: 0 }, dates: input.source === 'events' ? dates : [] };
+        },
+        async loadAnalyticsDate(input: { date: string }) {
+          loaded.push(input.date);
+          return { date: input.date, orderLines: 0, events: 0, orders: 0 };
+        },
+        async writeCuratedDate(input: { date: string }) {
+          return { date: input.date, objects: 0, rows: {} };
+        },
+        async writeCuratedDimensions(input: { date: string }) {
+          snapshots += 1;
+          if (snapshots === 1) throw ApplicationFailure.nonRetryable('planted snapshot failure', 'Planted');
+          return { date: input.date, objects: 0, rows: {} };
+        },
+      };
+      const hour = '2031-04-03T05:00:00.000Z';
+      const outcome = await env.withWorker(() => env.client.workflow.execute(transformWorkflow, {
+        taskQueue: env.taskQueue, workflowId: `transform/${hour}/test-dims-fail-${randomUUID().slice(0, 8)}`,
+        args: [{ partitionStart: hour, partitionEnd: '2031-04-03T06:00:00.000Z', maxDatesPerRun }],
+      }).catch((e: unknown) => e), { activities: { ...createActivities(env.deps), ...stubs } });
+      return { outcome, loaded: [...loaded].sort(), snapshots };
+    };
+    const single = await run(10);
+    expect(single.outcome).toBeInstanceOf(WorkflowFailedError);
+    expect(((single.outcome as WorkflowFailedError).cause?.cause as Error | undefined)?.message).toBe('planted snapshot failure');
+    expect(single.loaded).toEqual(dates); // its dates were published first
+    expect(single.snapshots).toBe(1);
+    const chained = await run(2);
+    expect(chained.outcome).toMatchObject({ dates });
+    expect(chained.loaded).toEqual(dates);
+    expect(chained.snapshots).toBe(2); // the second run wrote it
   });
 });
