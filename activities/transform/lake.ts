@@ -77,9 +77,10 @@ export async function writeCurated(deps: LakeDeps, input: CuratedInput, queries:
   let written: Promise<void> = Promise.resolve();
   let lost: unknown;
   try {
-    // The date's lock (the one loadDate takes), held over the snapshot and the uploads, so a copy
-    // read before another run's load cannot land after that run's own copy. Taken before the
-    // snapshot: in repeatable read the first statement fixes it, even one that waits for a lock.
+    // The lock (for a date's tables, the one loadDate takes; for the dimension snapshots, their
+    // own), held over the snapshot and the uploads, so a copy read before another run's write
+    // cannot land after that run's own copy. Taken before the snapshot: in repeatable read the
+    // first statement fixes it, even one that waits for a lock.
     await client.query(`select pg_advisory_lock(hashtext($2 || $1))`, [input.date, lock]);
     locked = true;
     // One snapshot for every table of the date, so the files agree with each other.

@@ -116,8 +116,8 @@ describe('blocking data checks before analytics publish (real PostgreSQL and Tem
       const r3 = (await results(date, `${fk.workflowId}/r3`)).find((x) => x.check_name === 'facts_have_dimensions');
       expect(r3).toMatchObject({ check_name: 'facts_have_dimensions', status: 'fail', published: false, detail: expect.stringMatching(/fact_order_line_(customer|product)_id_fkey refused it/) });
     } finally {
-      await env.deps.analytics.query('alter table fact_order_line drop constraint if exists fact_order_line_customer_id_fkey, drop constraint if exists fact_order_line_product_id_fkey');
       await env.deps.analytics.query(def!.d);
+      await env.deps.analytics.query('alter table fact_order_line drop constraint if exists fact_order_line_customer_id_fkey, drop constraint if exists fact_order_line_product_id_fkey');
       await env.deps.analytics.query('delete from work.events where event_id = $1', [eventId]);
       await env.deps.analytics.query('delete from work.order_lines where order_id = $1', [orderId]);
       await env.deps.analytics.query('delete from work.orders where order_id = $1', [orderId]);
