@@ -65,16 +65,128 @@ export function rewriteCell(index: number, f: (value: string) => string): (line:
   };
 }
 
+/** COPY's binary format: this signature, a flags word and a header extension (its length first). */
+const BINARY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/**
+ * Replaces field `index` of every tuple of a COPY BINARY stream (a text value: UTF-8 bytes) with
+ * f(decoded value); blank or null input becomes null, as `rewriteCell` does for the text format.
+ * The header, the trailer and the other fields pass through as bytes, never decoded: the text
+ * format's rewrite decoded and encoded every line of the stream as a JavaScript string.
+ * A tuple is written once it is whole; one cut by a chunk edge waits for the rest. f must give
+ * the same output for the same value: its outputs are remembered.
+ */
+export function mapCopyBinaryCell(index: number, f: (value: string) => string): Transform {
+  let pending: Buffer | undefined;
+  let headerLeft = -1; // bytes of the header still to pass through; -1: not yet known
+  const encoded = new Map<string, Buffer>(); // value → its replacement field (f must be a function of the value)
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+      pending = undefined;
+      let pos = 0;
+      if (headerLeft < 0) {
+        if (buf.length < 19) {
+          pending = buf;
+          return done();
+        }
+        if (!buf.subarray(0, 11).equals(BINARY_SIGNATURE)) return done(new Error('not a COPY BINARY stream: its signature is missing'));
+        headerLeft = 19 + buf.readInt32BE(15);
+      }
+      const parts: Buffer[] = [];
+      const head = Math.min(headerLeft, buf.length);
+      if (head > 0) {
+        parts.push(buf.subarray(0, head));
+        headerLeft -= head;
+        pos = head;
+      }
+      let copied = pos; // bytes before this are in parts
+      while (headerLeft === 0 && pos + 2 <= buf.length) {
+        const fields = buf.readInt16BE(pos);
+        if (fields < 0) { // the trailer
+          pos += 2;
+          continue;
+        }
+        // Find the tuple's end and the rewritten field within it; wait when it is cut.
+        let at = pos + 2;
+        let fieldAt = -1;
+        let fieldLen = 0;
+        let whole = true;
+        for (let i = 0; i < fields; i++) {
+          if (at + 4 > buf.length) { whole = false; break; }
+          const len = buf.readInt32BE(at);
+          if (i === index) { fieldAt = at; fieldLen = len; }
+          at += 4 + Math.max(len, 0);
+          if (at > buf.length) { whole = false; break; }
+        }
+        if (!whole) break;
+        if (fieldAt >= 0) {
+          parts.push(buf.subarray(copied, fieldAt));
+          const value = fieldLen < 0 ? '' : buf.toString('utf8', fieldAt + 4, fieldAt + 4 + fieldLen);
+          if (value.trim() === '') parts.push(NULL_FIELD);
+          else {
+            let field = encoded.get(value);
+            if (!field) {
+              const bytes = Buffer.from(f(value), 'utf8');
+              field = Buffer.allocUnsafe(4 + bytes.length);
+              field.writeInt32BE(bytes.length);
+              bytes.copy(field, 4);
+              if (encoded.size >= ENCODED_LIMIT) encoded.clear();
+              encoded.set(value, field);
+            }
+            parts.push(field);
+          }
+          copied = fieldAt + 4 + Math.max(fieldLen, 0);
+        }
+        pos = at;
+      }
+      parts.push(buf.subarray(copied, pos));
+      if (pos < buf.length) pending = buf.subarray(pos);
+      done(null, Buffer.concat(parts));
+    },
+    flush(done: TransformCallback) {
+      if (pending?.length) return done(new Error(`COPY BINARY stream ended inside a tuple (${pending.length} bytes left)`));
+      done();
+    },
+  });
+}
+
+const NULL_FIELD = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+/** Replacement fields remembered per stream: an hour's events name each user many times. */
+const ENCODED_LIMIT = 250_000;
+
 /**
  * Copies the rows of `selectSql` (run on `source`) into `target (columns)` on `dest`.
  * `selectSql` cannot take parameters (COPY does not), so callers inline only values they made.
  */
 export async function transferRows(
   source: PoolClient, selectSql: string, dest: PoolClient, target: string, columns: string[],
-  map?: (line: string) => string,
-): Promise<void> {
-  const out = source.query(copyTo(`copy (${selectSql}) to stdout`));
-  const into = dest.query(copyFrom(`copy ${target} (${columns.join(', ')}) from stdin`));
-  if (map) await pipeline(out, mapCopyLines(map), into);
-  else await pipeline(out, into);
+  rewrite?: CellRewrite,
+): Promise<'binary' | 'text'> {
+  const format = await sameBuiltInTypes(source, selectSql, dest, target, columns) ? 'binary' : 'text';
+  const out = source.query(copyTo(`copy (${selectSql}) to stdout with (format ${format})`));
+  const into = dest.query(copyFrom(`copy ${target} (${columns.join(', ')}) from stdin with (format ${format})`));
+  if (!rewrite) await pipeline(out, into);
+  else if (format === 'binary') await pipeline(out, mapCopyBinaryCell(rewrite.index, rewrite.f), into);
+  else await pipeline(out, mapCopyLines(rewriteCell(rewrite.index, rewrite.f)), into);
+  return format;
 }
+
+/** One text cell of every row replaced by f(its value) on the way (a pseudonym for a user id). */
+export interface CellRewrite { index: number; f: (value: string) => string }
+
+/**
+ * Whether every column the select gives has the built-in type of the target's column in its place.
+ * COPY's binary format is the types' own (no text to parse or format: a busy hour's 931k events
+ * went into a temporary table in about 30 % less time so, psql); it needs the same type on both
+ * sides, and a built-in one, whose OID is the same in every database. Otherwise text, which converts.
+ */
+async function sameBuiltInTypes(source: PoolClient, selectSql: string, dest: PoolClient, target: string, columns: string[]): Promise<boolean> {
+  const from = await source.query(`select * from (${selectSql}) t limit 0`);
+  const to = await dest.query(`select ${columns.join(', ')} from ${target} limit 0`);
+  return from.fields.length === to.fields.length
+    && from.fields.every((f, i) => f.dataTypeID === to.fields[i]?.dataTypeID && f.dataTypeID < FIRST_NORMAL_OBJECT_ID);
+}
+
+/** PostgreSQL's first OID for objects made after initdb: below it, a type is built in. */
+const FIRST_NORMAL_OBJECT_ID = 16384;

@@ -9,7 +9,7 @@ import { activityLog, heartbeat as beat } from '../common/heartbeat';
 import { analyzeTables, outdatedSince, tablesToAnalyze, underestimatedDates, writeMark } from '../common/statistics';
 import type { Pool, PoolClient } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { transferRows, rewriteCell } from '../../lib/copy-transfer';
+import { transferRows } from '../../lib/copy-transfer';
 import { lakeKey, safeName, utcDate } from '../../lib/lake';
 import { pseudonymizer } from '../../lib/pseudonym';
 import { putObject } from '../../lib/s3';
@@ -61,11 +61,14 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     await dst.query('begin');
     const mark = await writeMark(dst, [spec.table]);
     await src.query('begin isolation level repeatable read read only');
-    // The window's content, in the snapshot the copy would read: unchanged since the last extract
-    // of this window (same rows, same code, same key) means nothing to merge, so skip the copy.
-    // A backfill always copies, so it neither needs nor records one.
-    fingerprint = input.changedOnly ? await windowFingerprint(src, dst, select, spec, deps.pseudonymKey) : undefined;
-    const before = fingerprint ? await lastExtract(dst, input.source, from, to) : undefined;
+    // The window's content, in the snapshot the copy reads: unchanged since the last extract of
+    // this window (same rows, same code, same key) means nothing to merge, so skip the copy.
+    // A backfill always copies, so it neither needs nor records one. A window never extracted
+    // before (every scheduled hour's first run) has nothing to compare with: its rows are hashed
+    // after the copy, in the same snapshot, while the analytics side merges them (`later`).
+    const before = input.changedOnly ? await lastExtract(dst, input.source, from, to) : undefined;
+    const code = input.changedOnly ? await codeHash(dst, select, spec, deps.pseudonymKey) : undefined;
+    fingerprint = before && code ? await windowFingerprint(src, select, code) : undefined;
     if (before && before.fingerprint === fingerprint) {
       await src.query('commit');
       const received = before.received;
@@ -78,9 +81,18 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     // CTAS copies no NOT NULL: a row with a missing value must arrive, to be quarantined.
     await dst.query(`create temp table _in on commit drop as select ${spec.columns.join(', ')} from ${spec.table} with no data`);
     const userIdx = spec.userColumn ? spec.columns.indexOf(spec.userColumn) : -1;
-    const map = userIdx >= 0 ? rewriteCell(userIdx, pseudonymizer(deps.pseudonymKey)) : undefined;
-    await transferRows(src, select, dst, '_in', spec.columns, map);
-    await src.query('commit');
+    const rewrite = userIdx >= 0 ? { index: userIdx, f: pseudonymizer(deps.pseudonymKey) } : undefined;
+    await transferRows(src, select, dst, '_in', spec.columns, rewrite);
+    // A first extract's fingerprint, hashed on src in the copy's snapshot (still open) while dst
+    // merges. Without it the next run of this window copies again: a failure is only a warning.
+    const later = code && !fingerprint
+      ? windowFingerprint(src, select, code).catch((e: unknown) => {
+        // After a failure of the extract itself, src was closed under it (finally): nothing to say.
+        if (!failed) activityLog().warn(`fingerprint of ${spec.table}'s window failed (its next run copies again): ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      })
+      : undefined;
+    if (!later) await src.query('commit');
     beat({ source: input.source, stage: 'copied' });
     const received = await count(dst, 'select count(*) from _in');
     rejected = await findRejected(dst, spec);
@@ -114,6 +126,10 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
       await dst.query(`select pg_advisory_xact_lock_shared(hashtext('transform-date:' || d)) from (select distinct unnest($1::text[]) as d order by 1) t`, [changed]);
     }
     await dst.query('commit');
+    if (later) {
+      fingerprint = await later;
+      await src.query('commit');
+    }
     const own = [...new Set(dates)].sort();
     out = { load: summary, dates: own, pending: [...new Set(marks.others)].filter((d) => !own.includes(d)).sort() };
   } catch (err) {
@@ -156,13 +172,17 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
  */
 export const ROW_HASH_SUM = 'sum(hashint8extended(hash_record_extended(t, 0), 0))';
 
-async function windowFingerprint(src: PoolClient, dst: PoolClient, select: string, spec: TransformSourceSpec, pseudonymKey: string): Promise<string> {
+async function windowFingerprint(src: PoolClient, select: string, code: string): Promise<string> {
   const { rows } = await src.query<{ n: string; h: string | null }>(`select count(*)::text as n, ${ROW_HASH_SUM}::text as h from (${select}) t`);
+  return `${rows[0]?.n ?? 0}:${rows[0]?.h ?? 0}:${code}`;
+}
+
+/** The fingerprint's hash of everything but the rows: the extract's SQL and rules, the analytics code, the key. */
+async function codeHash(dst: PoolClient, select: string, spec: TransformSourceSpec, pseudonymKey: string): Promise<string> {
   // The analytics code the database runs (lib/migrate.ts records each file's checksum as applied).
   const deployed = await dst.query<{ v: string | null }>(`select string_agg(name || ':' || checksum, ',' order by name) as v from public.schema_code`);
-  const code = createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.key, spec.upsert, spec.dates, deployed.rows[0]?.v ?? '']))
+  return createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.key, spec.upsert, spec.dates, deployed.rows[0]?.v ?? '']))
     .update(pseudonymKey).digest('hex').slice(0, 16);
-  return `${rows[0]?.n ?? 0}:${rows[0]?.h ?? 0}:${code}`;
 }
 
 async function lastExtract(dst: PoolClient, source: string, from: string, to: string): Promise<{ fingerprint: string; received: number; quarantined: number } | undefined> {

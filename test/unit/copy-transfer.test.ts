@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { decodeCopyCell, mapCopyLines, rewriteCell } from '../../lib/copy-transfer';
+import type { Transform } from 'node:stream';
+import { decodeCopyCell, mapCopyBinaryCell, mapCopyLines, rewriteCell } from '../../lib/copy-transfer';
 
 /** Streams `chunks` through mapCopyLines(map) and decodes the whole output once, at the end. */
 async function run(chunks: Buffer[], map: (line: string) => string): Promise<string> {
@@ -80,5 +81,64 @@ describe('rewriteCell over COPY text cells', () => {
   it('decodes COPY escapes of one cell', () => {
     expect(decodeCopyCell('\\N')).toBeNull();
     expect(decodeCopyCell('a\\tb\\nc\\rd\\\\e')).toBe('a\tb\nc\rd\\e');
+  });
+});
+
+/** A COPY BINARY stream as PostgreSQL writes it: header (with an extension of `ext` bytes), tuples, trailer. */
+function binaryCopy(rows: (string | null)[][], ext = 0): Buffer {
+  const int = (n: number, bytes: 2 | 4) => {
+    const b = Buffer.alloc(bytes);
+    if (bytes === 2) b.writeInt16BE(n);
+    else b.writeInt32BE(n);
+    return b;
+  };
+  const parts = [Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), int(0, 4), int(ext, 4), Buffer.alloc(ext, 7)];
+  for (const row of rows) {
+    parts.push(int(row.length, 2));
+    for (const cell of row) {
+      if (cell === null) parts.push(int(-1, 4));
+      else {
+        const bytes = Buffer.from(cell, 'utf8');
+        parts.push(int(bytes.length, 4), bytes);
+      }
+    }
+  }
+  parts.push(int(-1, 2));
+  return Buffer.concat(parts);
+}
+
+async function runBinary(chunks: Buffer[], transform: Transform): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(chunks, { objectMode: false }), transform, async (source: AsyncIterable<Buffer>) => {
+    for await (const c of source) out.push(Buffer.from(c));
+  });
+  return Buffer.concat(out);
+}
+
+describe('mapCopyBinaryCell over COPY BINARY tuples', () => {
+  const hex = (v: string) => Buffer.from(v, 'utf8').toString('hex');
+  const rows = [['e1', 'Zoë 😀', 'DE'], ['e2', null, 'FR'], ['e3', '  ', null], ['€4', 'u\tX', ''], ['e5', 'ë€😀ë', 'x'.repeat(300)]];
+  const want = binaryCopy(rows.map(([a, user, c]) => [a ?? null, user === null || user.trim() === '' ? null : hex(user), c ?? null]));
+
+  it('rewrites one field of every tuple, null and blank to null, whichever byte a chunk ends on', async () => {
+    const bytes = binaryCopy(rows);
+    for (let i = 0; i <= bytes.length; i++) {
+      expect((await runBinary(splitAt(bytes, i), mapCopyBinaryCell(1, hex))).equals(want), `split at byte ${i}`).toBe(true);
+    }
+    expect((await runBinary(bytewise(bytes), mapCopyBinaryCell(1, hex))).equals(want)).toBe(true);
+  });
+
+  it('passes a header extension through and rewrites the first or the last field', async () => {
+    const withExt = binaryCopy(rows, 5);
+    const first = binaryCopy(rows.map(([a, b, c]) => [`<${a ?? ''}>`, b ?? null, c ?? null]), 5);
+    expect((await runBinary(bytewise(withExt), mapCopyBinaryCell(0, (v) => `<${v}>`))).equals(first)).toBe(true);
+    const last = binaryCopy(rows.map(([a, b, c]) => [a ?? null, b ?? null, c === null || c === '' ? null : c.slice(0, 3)]));
+    expect((await runBinary(splitAt(binaryCopy(rows), 40), mapCopyBinaryCell(2, (v) => v.slice(0, 3)))).equals(last)).toBe(true);
+  });
+
+  it('refuses a stream without the signature, and one that ends inside a tuple', async () => {
+    await expect(runBinary([Buffer.from('e1\tu1\tDE\n'.repeat(3))], mapCopyBinaryCell(1, hex))).rejects.toThrow(/signature/);
+    const cut = binaryCopy(rows).subarray(0, 40);
+    await expect(runBinary([cut], mapCopyBinaryCell(1, hex))).rejects.toThrow(/inside a tuple/);
   });
 });
