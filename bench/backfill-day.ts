@@ -14,11 +14,12 @@
  */
 import { execFile } from 'node:child_process';
 import { randomInt, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { loadConfig } from '../config';
+import { FILES } from '../contract/layout';
 import { makeTemporalClient } from '../lib/temporal';
 import { generateDataset } from '../shop/generator';
 import { startShop } from '../shop/simulator/start-shop';
@@ -43,6 +44,11 @@ async function main(): Promise<void> {
   const taskQueue = `bench-orch-${randomUUID().slice(0, 8)}`;
   const t0 = performance.now();
   const { manifest } = await generateDataset({ seed: 3, start, days, scale, dirt: 'default', out: dir });
+  // The generator numbers orders the same way in every run (O100001, …): sent again under a later
+  // run's dates, they moved an earlier run's orders off theirs, and orders_volume failed on the
+  // hole. A run's orders carry its own tag, so runs on one database stay apart.
+  const orders = join(dir, FILES.orders);
+  writeFileSync(orders, readFileSync(orders, 'utf8').replace(/"order_id":"O/g, `"order_id":"${schema.slice("bench_orch_".length)}-O`));
   console.log(`generated ${start} at scale ${scale}: ${manifest.totals.rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const owner = new Pool({ connectionString: base.SHOP_OWNER_DATABASE_URL, options: `-c search_path=${schema}`, max: 2 });
