@@ -122,9 +122,11 @@ export async function tablesToAnalyze(client: PoolClient, check: () => Promise<s
  * ANALYZE each table (names from outdatedSince, underestimatedDates or partitionedOutdated), each in
  * a statement of its own outside a transaction block, waiting at most 10 s for each lock (a manual
  * VACUUM or an index build holds it longer). A table the role may not analyze is only a WARNING in
- * PostgreSQL: it is thrown here, so the caller can say so.
+ * PostgreSQL: it is thrown here, so the caller can say so. Given a connection (not in a transaction
+ * block), it analyzes on that one: a caller holding a session lock needs no second connection.
  */
-export async function analyzeTables(pool: Pool, tables: readonly string[]): Promise<void> {
+export async function analyzeTables(from: Pool | PoolClient, tables: readonly string[]): Promise<void> {
+  const own = 'release' in from ? from : undefined;
   for (const t of tables) if (!PLAIN_TABLE.test(t)) throw new TypeError(`not a plain schema-qualified table name: ${t}`);
   const problems: string[] = [];
   for (const t of tables) {
@@ -136,7 +138,7 @@ export async function analyzeTables(pool: Pool, tables: readonly string[]): Prom
     };
     // Outside a transaction block: ANALYZE of a partitioned table (fact_event) then takes each
     // partition in a transaction of its own, instead of holding every partition's lock to the end.
-    const client = await pool.connect().catch((e: unknown) => {
+    const client = own ?? await (from as Pool).connect().catch((e: unknown) => {
       warnings.push(e instanceof Error ? e.message : String(e));
       return undefined;
     });
@@ -151,7 +153,8 @@ export async function analyzeTables(pool: Pool, tables: readonly string[]): Prom
       } finally {
         client.off('notice', heard);
         await client.query('reset lock_timeout').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
-        client.release(broken);
+        if (!own) client.release(broken);
+        else if (broken) throw broken;
       }
     }
     if (warnings.length) problems.push(`analyze ${t}: ${warnings.join('; ')}`);

@@ -173,7 +173,8 @@ export async function analyzeFactEvent(analytics: Pool): Promise<void> {
     for (let pass = 0; pass < 3; pass++) {
       const tables = await partitionedOutdated(client, ['public.fact_event']);
       if (tables.length === 0) break;
-      await analyzeTables(analytics, tables);
+      // On this connection: another from the pool while this one waits could time out under load.
+      await analyzeTables(client, tables);
     }
   } catch (e) {
     activityLog().warn(`analyze of fact_event as a whole failed (queries across dates plan with older statistics until it runs): ${e instanceof Error ? e.message : String(e)}`);

@@ -3,6 +3,7 @@
  * table that holds many dates gets a new one well under autovacuum's 10 % threshold, and while its
  * dates all sit in the statistics' most-common-values list the new date is planned as about one row.
  */
+import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeTables, outdatedSince, partitionedOutdated, tablesToAnalyze, underestimatedDates, writeMark } from '../../activities/common/statistics';
 import { inTransaction } from '../../activities/common/transaction';
@@ -115,5 +116,28 @@ describe('statistics after a bulk write (real PostgreSQL)', () => {
     expect(await check()).toEqual([]);
     await addDate(4, 2000); // 25 % more than its statistics count
     expect(await check()).toEqual([parted]);
+  });
+
+  it('analyzes on the connection it is given, keeping it and its session lock, with no second one from the pool', async () => {
+    // analyzeFactEvent (activities/transform/load.ts) holds a session lock on its connection while it
+    // analyzes; a pool of one leaves no other, so analyzing through the pool would wait for ever.
+    const single = new Pool({ connectionString: env.config.ANALYTICS_DATABASE_URL, max: 1, connectionTimeoutMillis: 3000 });
+    const client = await single.connect();
+    try {
+      await client.query(`select pg_advisory_lock(hashtext('stats-test-lock'))`);
+      await insert(client, '2032-06-01', 1000);
+      const before = (await client.query<{ n: string }>(`select analyze_count::text as n from pg_stat_user_tables where relid = '${table}'::regclass`)).rows[0]?.n;
+      await analyzeTables(client, [table]);
+      const after = await client.query<{ n: string; lockTimeout: string; locks: string }>(
+        `select analyze_count::text as n, current_setting('lock_timeout') as "lockTimeout",
+                (select count(*)::text from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()) as locks
+         from pg_stat_user_tables where relid = '${table}'::regclass`);
+      expect(Number(after.rows[0]?.n)).toBeGreaterThan(Number(before));
+      expect(after.rows[0]).toMatchObject({ lockTimeout: '0', locks: '1' });
+      expect(single.totalCount).toBe(1);
+    } finally {
+      client.release();
+      await single.end();
+    }
   });
 });
