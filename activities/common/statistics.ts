@@ -123,7 +123,8 @@ export async function tablesToAnalyze(client: PoolClient, check: () => Promise<s
  * a statement of its own outside a transaction block, waiting at most 10 s for each lock (a manual
  * VACUUM or an index build holds it longer). A table the role may not analyze is only a WARNING in
  * PostgreSQL: it is thrown here, so the caller can say so. Given a connection (not in a transaction
- * block), it analyzes on that one: a caller holding a session lock needs no second connection.
+ * block), it analyzes on that one: a caller holding a session lock needs no second connection. Its
+ * lock_timeout is reset to the session's default afterwards.
  */
 export async function analyzeTables(from: Pool | PoolClient, tables: readonly string[]): Promise<void> {
   const own = 'release' in from ? from : undefined;
@@ -154,7 +155,8 @@ export async function analyzeTables(from: Pool | PoolClient, tables: readonly st
         client.off('notice', heard);
         await client.query('reset lock_timeout').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
         if (!own) client.release(broken);
-        else if (broken) throw broken;
+        // The caller's connection is lost: the tables left cannot be analyzed on it.
+        else if (broken) throw new Error([...problems, `analyze ${t}: ${[...warnings, broken.message].join('; ')}`].join('; '));
       }
     }
     if (warnings.length) problems.push(`analyze ${t}: ${warnings.join('; ')}`);

@@ -56,6 +56,7 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
   let out: ExtractOutput;
   let fingerprint: string | undefined;
   let failed: Error | undefined;
+  let srcLost: Error | undefined;
   let outdated: string[] = [];
   try {
     await dst.query('begin');
@@ -128,7 +129,13 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     await dst.query('commit');
     if (later) {
       fingerprint = await later;
-      await src.query('commit');
+      // The rows are merged and committed: a staging connection lost by now costs the fingerprint
+      // (the window's next run copies again), not the extract.
+      await src.query('commit').catch((e: unknown) => {
+        srcLost = e instanceof Error ? e : new Error(String(e));
+        fingerprint = undefined;
+        activityLog().warn(`the staging side of ${spec.table}'s extract failed after its merge committed (its next run copies again): ${srcLost.message}`);
+      });
     }
     const own = [...new Set(dates)].sort();
     out = { load: summary, dates: own, pending: [...new Set(marks.others)].filter((d) => !own.includes(d)).sort() };
@@ -140,7 +147,7 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     // send (PostgreSQL killed during the transfer: a rollback queued behind the COPY hung forever,
     // found by `npm run chaos:pipelines`). So they are not asked for a rollback but closed, which
     // aborts both transactions; the pool opens new ones.
-    src.release(failed);
+    src.release(failed ?? srcLost);
     dst.release(failed);
   }
   // The dates' loads read these rows next: they plan with statistics that have seen them (statistics.ts).

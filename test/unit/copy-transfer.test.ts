@@ -81,6 +81,9 @@ describe('rewriteCell over COPY text cells', () => {
   it('decodes COPY escapes of one cell', () => {
     expect(decodeCopyCell('\\N')).toBeNull();
     expect(decodeCopyCell('a\\tb\\nc\\rd\\\\e')).toBe('a\tb\nc\rd\\e');
+    // COPY TO also writes \b, \f and \v for those control characters: read as the letter, an id
+    // holding one got the pseudonym of another string.
+    expect(decodeCopyCell('u\\b1\\f2\\v3')).toBe('u\b1\f2\v3');
   });
 });
 
@@ -134,6 +137,16 @@ describe('mapCopyBinaryCell over COPY BINARY tuples', () => {
     expect((await runBinary(bytewise(withExt), mapCopyBinaryCell(0, (v) => `<${v}>`))).equals(first)).toBe(true);
     const last = binaryCopy(rows.map(([a, b, c]) => [a, b, c === null || c === '' ? null : c.slice(0, 3)]));
     expect((await runBinary(splitAt(binaryCopy(rows), 40), mapCopyBinaryCell(2, (v) => v.slice(0, 3)))).equals(last)).toBe(true);
+  });
+
+  it('refuses a stream cut at a tuple boundary before its trailer, one that goes on after it, and a negative header extension', async () => {
+    const whole = binaryCopy(rows);
+    await expect(runBinary([whole.subarray(0, whole.length - 2)], mapCopyBinaryCell(1, hex))).rejects.toThrow(/without its trailer/);
+    await expect(runBinary([whole, whole.subarray(19)], mapCopyBinaryCell(1, hex))).rejects.toThrow(/after its trailer/);
+    const negative = Buffer.from(whole);
+    negative.writeInt32BE(-1, 15);
+    await expect(runBinary([negative], mapCopyBinaryCell(1, hex))).rejects.toThrow(/header extension/);
+    await expect(runBinary([whole.subarray(0, 12)], mapCopyBinaryCell(1, hex))).rejects.toThrow(/inside its header/);
   });
 
   it('refuses a stream without the signature, and one that ends inside a tuple', async () => {
