@@ -154,6 +154,7 @@ export function mapCopyBinaryCell(index: number, f: (value: string) => string): 
     },
     flush(done: TransformCallback) {
       if (headerLeft !== 0) return done(new Error('COPY BINARY stream ended inside its header'));
+      if (ended && pending?.length) return done(new Error(`COPY BINARY stream goes on after its trailer (${pending.length} bytes)`));
       if (pending?.length) return done(new Error(`COPY BINARY stream ended inside a tuple (${pending.length} bytes left)`));
       if (!ended) return done(new Error('COPY BINARY stream ended without its trailer'));
       done();

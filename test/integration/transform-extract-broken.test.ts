@@ -41,4 +41,34 @@ describe('transform extract, connection lost mid-copy (real PostgreSQL)', () => 
       { source: 'events', partitionStart: '2031-03-01T00:00:00Z', partitionEnd: '2031-03-02T00:00:00Z', loadId: 'test/extract-broken/2' });
     expect(again.load.received).toBe(600000);
   }, 180_000);
+
+  it('completes when the staging connection is lost after its copy, while analytics merges, and stores no fingerprint', async () => {
+    // A scheduled run's first extract of a window hashes it on the staging connection beside the
+    // merge and commits staging after analytics: a lost staging connection then costs the
+    // fingerprint (a warning; the next run copies again), not the extract.
+    const window = { source: 'events' as const, partitionStart: '2031-03-01T00:00:00Z', partitionEnd: '2031-03-02T00:00:00Z' };
+    const run = extractSource({ staging: env.deps.staging, analytics: env.deps.analytics, s3: env.deps.s3, bucket: env.deps.bucket, pseudonymKey: env.deps.pseudonymKey },
+      { ...window, loadId: 'test/extract-broken/3', changedOnly: true });
+    const outcome = run.then((o) => o, (err: unknown) => new Error(`failed: ${err instanceof Error ? err.message : String(err)}`));
+    let cut = 0;
+    for (let i = 0; i < 1500 && cut === 0; i++) {
+      const merging = await env.deps.analytics.query(
+        `select 1 from pg_stat_activity where datname = current_database() and query like 'with ins as (insert into work.events%' and state = 'active'`);
+      if (merging.rowCount) {
+        const { rows } = await env.deps.staging.query<{ ok: boolean }>(
+          `select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
+             and query like '%from staging.events where%2031-03-02T00:00:00.000Z%' and state in ('active', 'idle in transaction')`);
+        cut = rows.filter((r) => r.ok).length;
+      }
+      if (cut === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(cut).toBe(1);
+    const result = await Promise.race([outcome, new Promise<string>((r) => setTimeout(() => r('still running after 60 s'), 60_000))]);
+    if (typeof result === 'string' || result instanceof Error) throw new Error(String(result));
+    expect(result.load.received).toBe(600000);
+    expect(result.unchanged).toBeFalsy();
+    const stored = await env.deps.analytics.query(`select 1 from work.extract_fingerprints where source = 'events' and window_to = $1::timestamptz`, [window.partitionEnd]);
+    expect(stored.rowCount).toBe(0);
+    expect((await env.deps.staging.query<{ one: number }>('select 1 as one')).rows[0]?.one).toBe(1);
+  }, 180_000);
 });

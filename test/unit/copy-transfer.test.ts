@@ -143,6 +143,7 @@ describe('mapCopyBinaryCell over COPY BINARY tuples', () => {
     const whole = binaryCopy(rows);
     await expect(runBinary([whole.subarray(0, whole.length - 2)], mapCopyBinaryCell(1, hex))).rejects.toThrow(/without its trailer/);
     await expect(runBinary([whole, whole.subarray(19)], mapCopyBinaryCell(1, hex))).rejects.toThrow(/after its trailer/);
+    await expect(runBinary([whole, Buffer.from([1])], mapCopyBinaryCell(1, hex))).rejects.toThrow(/after its trailer \(1 bytes\)/);
     const negative = Buffer.from(whole);
     negative.writeInt32BE(-1, 15);
     await expect(runBinary([negative], mapCopyBinaryCell(1, hex))).rejects.toThrow(/header extension/);
