@@ -15,12 +15,10 @@
  *   npx tsx bench/copy-formats.ts [--rows 931000] [--users 200000] [--rounds 3]
  */
 import { readFileSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { Pool, type PoolClient } from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { loadConfig } from '../config';
-import { mapCopyLines, rewriteCell, transferRows } from '../lib/copy-transfer';
+import { transferRows } from '../lib/copy-transfer';
 import { pseudonymizer } from '../lib/pseudonym';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '931000' }, users: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '3' } } });
@@ -52,13 +50,8 @@ async function pass(src: PoolClient, dst: PoolClient, format: 'binary' | 'text')
   const c0 = process.cpuUsage();
   const s0 = cpuOf(ps);
   const d0 = cpuOf(pd);
-  if (format === 'binary') {
-    const used = await transferRows(src, SELECT, dst, '_in', COLUMNS, { index: USER, f: pseudonymizer(KEY) });
-    if (used !== 'binary') throw new Error(`transferRows chose ${used}: the bench's types no longer match`);
-  } else {
-    await pipeline(src.query(copyTo(`copy (${SELECT}) to stdout`)), mapCopyLines(rewriteCell(USER, pseudonymizer(KEY))),
-      dst.query(copyFrom(`copy _in (${COLUMNS.join(', ')}) from stdin`)));
-  }
+  const used = await transferRows(src, SELECT, dst, '_in', COLUMNS, { index: USER, f: pseudonymizer(KEY) }, format === 'text' ? 'text' : 'binary or text');
+  if (used !== format) throw new Error(`transferRows used ${used} for the ${format} pass: the bench's types no longer match`);
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   const out = { wall, node: (cpu.user + cpu.system) / 1e6, staging: cpuOf(ps) - s0, analytics: cpuOf(pd) - d0 };

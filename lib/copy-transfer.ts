@@ -167,14 +167,16 @@ const NULL_FIELD = Buffer.from([0xff, 0xff, 0xff, 0xff]);
 const ENCODED_LIMIT = 250_000;
 
 /**
- * Copies the rows of `selectSql` (run on `source`) into `target (columns)` on `dest`.
- * `selectSql` cannot take parameters (COPY does not), so callers inline only values they made.
+ * Copies the rows of `selectSql` (run on `source`) into `target (columns)` on `dest`, in COPY's
+ * binary format when the types allow it (`formats: 'text'` keeps to text; bench/copy-formats.ts
+ * compares the two). `selectSql` cannot take parameters (COPY does not), so callers inline only
+ * values they made. Returns the format used.
  */
 export async function transferRows(
   source: PoolClient, selectSql: string, dest: PoolClient, target: string, columns: string[],
-  rewrite?: CellRewrite,
+  rewrite?: CellRewrite, formats: 'binary or text' | 'text' = 'binary or text',
 ): Promise<'binary' | 'text'> {
-  const format = await sameBuiltInTypes(source, selectSql, dest, target, columns) ? 'binary' : 'text';
+  const format = formats !== 'text' && await sameBuiltInTypes(source, selectSql, dest, target, columns) ? 'binary' : 'text';
   const out = source.query(copyTo(`copy (${selectSql}) to stdout with (format ${format})`));
   const into = dest.query(copyFrom(`copy ${target} (${columns.join(', ')}) from stdin with (format ${format})`));
   if (!rewrite) await pipeline(out, into);
