@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { Pool, type PoolClient } from 'pg';
 import { loadConfig } from '../config';
 import { transferRows } from '../lib/copy-transfer';
-import { pseudonymizer } from '../lib/pseudonym';
+import { pseudonym } from '../lib/pseudonym';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '931000' }, users: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '3' } } });
 const ROWS = Number(values.rows);
@@ -50,7 +50,7 @@ async function pass(src: PoolClient, dst: PoolClient, format: 'binary' | 'text')
   const c0 = process.cpuUsage();
   const s0 = cpuOf(ps);
   const d0 = cpuOf(pd);
-  const used = await transferRows(src, SELECT, dst, '_in', COLUMNS, { index: USER, f: pseudonymizer(KEY) }, format === 'text' ? 'text' : 'binary or text');
+  const used = await transferRows(src, SELECT, dst, '_in', COLUMNS, { index: USER, f: (id: string) => pseudonym(id, KEY) }, format === 'text' ? 'text' : 'binary or text');
   if (used !== format) throw new Error(`transferRows used ${used} for the ${format} pass: the bench's types no longer match`);
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);

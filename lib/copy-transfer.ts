@@ -7,6 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { rememberAnswers } from './memo';
 
 const NULL = '\\N';
 
@@ -139,7 +140,7 @@ export function mapCopyBinaryCell(index: number, f: (value: string) => string): 
               field = Buffer.allocUnsafe(4 + bytes.length);
               field.writeInt32BE(bytes.length);
               bytes.copy(field, 4);
-              if (encoded.size >= ENCODED_LIMIT) encoded.clear();
+              if (encoded.size >= REMEMBERED_LIMIT) encoded.clear();
               encoded.set(value, field);
             }
             parts.push(field);
@@ -163,8 +164,8 @@ export function mapCopyBinaryCell(index: number, f: (value: string) => string): 
 }
 
 const NULL_FIELD = Buffer.from([0xff, 0xff, 0xff, 0xff]);
-/** Replacement fields remembered per stream: an hour's events name each user many times. */
-const ENCODED_LIMIT = 250_000;
+/** Answers of a rewrite remembered per stream (either format): an hour's events name each user many times. */
+const REMEMBERED_LIMIT = 250_000;
 
 /**
  * Copies the rows of `selectSql` (run on `source`) into `target (columns)` on `dest`, in COPY's
@@ -181,11 +182,15 @@ export async function transferRows(
   const into = dest.query(copyFrom(`copy ${target} (${columns.join(', ')}) from stdin with (format ${format})`));
   if (!rewrite) await pipeline(out, into);
   else if (format === 'binary') await pipeline(out, mapCopyBinaryCell(rewrite.index, rewrite.f), into);
-  else await pipeline(out, mapCopyLines(rewriteCell(rewrite.index, rewrite.f)), into);
+  else await pipeline(out, mapCopyLines(rewriteCell(rewrite.index, rememberAnswers(rewrite.f, REMEMBERED_LIMIT))), into);
   return format;
 }
 
-/** One text cell of every row replaced by f(its value) on the way (a pseudonym for a user id). */
+/**
+ * One text cell of every row replaced by f(its value) on the way (a pseudonym for a user id).
+ * f must give the same output for the same value: the transfer remembers its answers (up to
+ * 250,000 values at a time, in either format), so f itself need not (one cache, not two).
+ */
 export interface CellRewrite { index: number; f: (value: string) => string }
 
 /**

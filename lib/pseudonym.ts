@@ -4,6 +4,7 @@
  * gets the same pseudonym in every run and joins across tables still work.
  */
 import { createHmac } from 'node:crypto';
+import { rememberAnswers } from './memo';
 
 export const PSEUDONYM_HEX_CHARS = 32;
 
@@ -18,14 +19,5 @@ export function pseudonym(userId: string, key: string): string {
  * map starts again empty. The output is the same as `pseudonym`'s for every id.
  */
 export function pseudonymizer(key: string, limit = 250_000): (userId: string) => string {
-  const known = new Map<string, string>();
-  return (userId) => {
-    let out = known.get(userId);
-    if (out === undefined) {
-      out = pseudonym(userId, key);
-      if (known.size >= limit) known.clear();
-      known.set(userId, out);
-    }
-    return out;
-  };
+  return rememberAnswers((userId) => pseudonym(userId, key), limit);
 }

@@ -11,7 +11,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { transferRows } from '../../lib/copy-transfer';
 import { lakeKey, safeName, utcDate } from '../../lib/lake';
-import { pseudonymizer } from '../../lib/pseudonym';
+import { pseudonym } from '../../lib/pseudonym';
 import { putObject } from '../../lib/s3';
 import type { LoadSummary } from '../../contract/pipeline';
 import { quarantine } from '../common/loads';
@@ -82,7 +82,8 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     // CTAS copies no NOT NULL: a row with a missing value must arrive, to be quarantined.
     await dst.query(`create temp table _in on commit drop as select ${spec.columns.join(', ')} from ${spec.table} with no data`);
     const userIdx = spec.userColumn ? spec.columns.indexOf(spec.userColumn) : -1;
-    const rewrite = userIdx >= 0 ? { index: userIdx, f: pseudonymizer(deps.pseudonymKey) } : undefined;
+    // transferRows remembers each id's pseudonym for the window (lib/copy-transfer.ts).
+    const rewrite = userIdx >= 0 ? { index: userIdx, f: (id: string) => pseudonym(id, deps.pseudonymKey) } : undefined;
     await transferRows(src, select, dst, '_in', spec.columns, rewrite);
     // A first extract's fingerprint, hashed on src in the copy's snapshot (still open) while dst
     // merges. Without it the next run of this window copies again: a failure is only a warning.
