@@ -86,13 +86,11 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     const rewrite = userIdx >= 0 ? { index: userIdx, f: (id: string) => pseudonym(id, deps.pseudonymKey) } : undefined;
     await transferRows(src, select, dst, '_in', spec.columns, rewrite);
     // A first extract's fingerprint, hashed on src in the copy's snapshot (still open) while dst
-    // merges. Without it the next run of this window copies again: a failure is only a warning.
+    // merges. Without it the next run of this window copies again: a failure is only a warning,
+    // said once, after the commit below (a lost connection fails the hash and the commit alike).
+    // After a failure of the extract itself, src was closed under it (finally): nothing to say.
     const later = code && !fingerprint
-      ? windowFingerprint(src, select, code).catch((e: unknown) => {
-        // After a failure of the extract itself, src was closed under it (finally): nothing to say.
-        if (!failed) activityLog().warn(`fingerprint of ${spec.table}'s window failed (its next run copies again): ${e instanceof Error ? e.message : String(e)}`);
-        return undefined;
-      })
+      ? windowFingerprint(src, select, code).then((f) => ({ f, error: undefined }), (e: unknown) => ({ f: undefined, error: e instanceof Error ? e : new Error(String(e)) }))
       : undefined;
     if (!later) await src.query('commit');
     beat({ source: input.source, stage: 'copied' });
@@ -129,14 +127,16 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     }
     await dst.query('commit');
     if (later) {
-      fingerprint = await later;
+      const hashed = await later;
+      fingerprint = hashed.f;
       // The rows are merged and committed: a staging connection lost by now costs the fingerprint
       // (the window's next run copies again), not the extract.
       await src.query('commit').catch((e: unknown) => {
         srcLost = e instanceof Error ? e : new Error(String(e));
         fingerprint = undefined;
-        activityLog().warn(`the staging side of ${spec.table}'s extract failed after its merge committed (its next run copies again): ${srcLost.message}`);
       });
+      if (srcLost) activityLog().warn(`the staging side of ${spec.table}'s extract failed after its merge committed (its next run copies again): ${srcLost.message}`);
+      else if (hashed.error) activityLog().warn(`fingerprint of ${spec.table}'s window failed (its next run copies again): ${hashed.error.message}`);
     }
     const own = [...new Set(dates)].sort();
     out = { load: summary, dates: own, pending: [...new Set(marks.others)].filter((d) => !own.includes(d)).sort() };
