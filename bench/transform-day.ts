@@ -22,7 +22,8 @@ import { generateDataset } from '../shop/generator';
 import { seedStaging } from '../test/support/transform-seed';
 import { buildDeps as workersDeps } from '../workers/deps';
 import { partitionAt } from '../workflows/partitions';
-import { DATE_CONCURRENCY } from '../workflows/transform';
+import { slidingWindow } from '../workflows/helpers';
+import { DATE_CONCURRENCY, planFromExtracts } from '../workflows/transform';
 
 const secs = (t: number) => ((performance.now() - t) / 1000).toFixed(1);
 
@@ -32,28 +33,25 @@ export async function transformHour(acts: ReturnType<typeof createTransformActiv
   const t0 = performance.now();
   const extracts = await Promise.all(TRANSFORM_SOURCES.map((source) => acts.extractTransformSource({ source, ...part, loadId: `bench/${tag}/${part.partitionStart}/${source}`, changedOnly: true })));
   const tExtract = secs(t0);
-  const dates = [...new Set(extracts.flatMap((e) => e.dates))].sort();
+  // The workflow's own plan (with its current patches): its dates and whether the catalog changed.
+  const plan = planFromExtracts(extracts, true);
+  const { dates } = plan;
   const t1 = performance.now();
-  let next = 0;
   let lakeMs = 0;
-  // As workflows/transform.ts decides it: a dimension snapshot only when products or users changed,
-  // or a date's load inferred a dimension row (or found one no snapshot has covered).
-  let dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
+  // As workflows/transform.ts goes on: the snapshot again after the dates when a date's load
+  // inferred a dimension row (or found one no snapshot has covered).
+  let dimsChanged = plan.dimsChanged;
   // Written while the dates load (DIMS_BESIDE_DATES_PATCH); again after them only if a load asks.
   const beside = dimsChanged ? acts.writeCuratedDimensions({ date: part.partitionStart.slice(0, 10) }) : undefined;
   const written = dimsChanged;
   dimsChanged = false;
-  const lane = async () => {
-    while (next < dates.length) {
-      const date = dates[next++]!;
-      const loaded = await acts.loadAnalyticsDate({ date, partition: `bench/${tag}` });
-      if (loaded.dimsInferred || loaded.dimsPending) dimsChanged = true;
-      const tl = performance.now();
-      await acts.writeCuratedDate({ date, clearPending: loaded.snapshot });
-      lakeMs += performance.now() - tl;
-    }
-  };
-  await Promise.all([...Array.from({ length: DATE_CONCURRENCY }, lane), beside]);
+  await Promise.all([slidingWindow(dates, DATE_CONCURRENCY, async (date) => {
+    const loaded = await acts.loadAnalyticsDate({ date, partition: `bench/${tag}` });
+    if (loaded.dimsInferred || loaded.dimsPending) dimsChanged = true;
+    const tl = performance.now();
+    await acts.writeCuratedDate({ date, clearPending: loaded.snapshot });
+    lakeMs += performance.now() - tl;
+  }), beside]);
   if (dimsChanged) await acts.writeCuratedDimensions({ date: part.partitionStart.slice(0, 10) });
   const received = extracts.reduce((a, e) => a + e.load.received, 0);
   const loaded = extracts.reduce((a, e) => a + e.load.loaded, 0);

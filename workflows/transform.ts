@@ -66,6 +66,22 @@ const acts = activitiesOn<TransformActivities>('heavy', {
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 6 },
 });
 
+/** What a run's extracts say it must rebuild (exported for bench/transform-day.ts, which runs the same plan). */
+export interface ExtractsPlan { dates: string[]; othersPending: string[]; dimsChanged: boolean }
+
+/**
+ * The dates a run rebuilds: its extracts' own, and (withPending) those only earlier runs left
+ * pending. A dimension snapshot only when products or users changed: a full dump every hour (and
+ * every backfilled hour) cost more than the rest of the run at scale.
+ */
+export function planFromExtracts(extracts: Array<{ load: LoadSummary; dates: string[]; pending?: string[] }>, withPending: boolean): ExtractsPlan {
+  const own = new Set(extracts.flatMap((e) => e.dates));
+  const othersPending = withPending ? [...new Set(extracts.flatMap((e) => e.pending ?? []))].filter((d) => !own.has(d)).sort() : [];
+  const dates = [...new Set([...own, ...othersPending])].sort();
+  const dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
+  return { dates, othersPending, dimsChanged };
+}
+
 /** The activity failed because a blocking data check kept its date unpublished (activities/transform/load.ts). */
 function blockedByCheck(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'DataCheckFailed';
@@ -85,14 +101,8 @@ export async function transformWorkflow(input: TransformInput): Promise<Transfor
   if (!resume) {
     // One extract failing cancels the other six (patched: older runs let them run on).
     const extracts = patched(CANCEL_SIBLINGS_PATCH) ? await allOrCancel(SOURCES.map(extract)) : await Promise.all(SOURCES.map((s) => extract(s)()));
-    const own = new Set(extracts.flatMap((e) => e.dates));
     // Patched: which dates a run rebuilds now depends on a new field of the extracts' results.
-    const withPending = patched(PENDING_DATES_PATCH);
-    const othersPending = withPending ? [...new Set(extracts.flatMap((e) => e.pending ?? []))].filter((d) => !own.has(d)).sort() : [];
-    const dates = [...new Set([...own, ...othersPending])].sort();
-    // A dimension snapshot only when products or users changed: a full dump every hour (and every
-    // backfilled hour) cost more than the rest of the run at scale.
-    const dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
+    const { dates, othersPending, dimsChanged } = planFromExtracts(extracts, patched(PENDING_DATES_PATCH));
     resume = { dates, allDates: dates, loads: extracts.map((e) => e.load), dimsChanged, ...(othersPending.length ? { othersPending } : {}) };
   }
   const limit = Math.max(1, input.maxDatesPerRun ?? MAX_DATES_PER_RUN);
