@@ -1,6 +1,8 @@
 /**
  * The transform extract's merge of an events window into the work layer (activities/transform/extract.ts,
- * `mergeStatements`), on a table shaped like work.events (its columns, primary key and date index),
+ * `mergeStatements`), on a table shaped like work.events (its columns, key and date check; one table,
+ * as a date's partition is, though these rows span three dates: since sql/analytics/073 a window's
+ * rows of a date that already has its partition are merged so),
  * logged like it, empty at the start of each round, in the analytics database (work.norm_text):
  * - now: the rows inserted in the order of the key, _changed keeping the columns the dates are read from;
  * - before (stop 34's statement, written out here): the rows in the order the copy gave them, every
@@ -22,13 +24,17 @@ import { TRANSFORM_SPECS, type TransformSourceSpec } from '../activities/transfo
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const TABLE = 'bench_merge.events';
 
-/** Stop 34's statement for a source without upsert: no order, every column kept. */
+/**
+ * Stop 34's statement for a source without upsert: no order, every column kept. The table's date
+ * column (a plain column since sql/analytics/073) is filled as the merge fills it now.
+ */
 function before(spec: TransformSourceSpec): { changed: string; merge: string } {
-  const exprs = spec.columns.map((c) => (spec.clean as Record<string, string>)[c] ?? c);
+  const exprs = [...spec.columns.map((c) => (spec.clean as Record<string, string>)[c] ?? c), ...(spec.partition ? [spec.partition.expr] : [])];
   const cols = spec.columns.join(', ');
+  const into = [...spec.columns, ...(spec.partition ? [spec.partition.column] : [])].join(', ');
   return {
     changed: `create temp table _changed on commit drop as select ${cols} from ${spec.table} with no data`,
-    merge: `with ins as (insert into ${spec.table} (${cols}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) on conflict do nothing returning ${cols})
+    merge: `with ins as (insert into ${spec.table} (${into}) select ${exprs.join(', ')} from _in where not (${failsAny(spec)}) on conflict do nothing returning ${cols})
        insert into _changed select ${cols} from ins`,
   };
 }

@@ -39,6 +39,14 @@ export interface TransformSourceSpec {
   /** The work table's date column, by which the date loads read it (its statistics are checked per date: common/statistics.ts). */
   dateColumn?: string;
   /**
+   * A work table partitioned by a date computed from each row (work.events, sql/analytics/073):
+   * `column` is filled with `expr` (SQL over `_in`) on merge, `partitionOf` names a date's
+   * partition (an SQL function of the date). A date new to the table gets its partition built
+   * from the window's rows, keyed after the insert (extract.ts, mergePartitioned). Its statistics
+   * are a partition's own: the partition is analyzed when built, and autovacuum keeps it after.
+   */
+  partition?: { column: string; expr: string; partitionOf: string };
+  /**
    * Merge by replacing: a row whose key is stored with other content replaces it (purchase lines
    * corrected by a newer file). Without it, a stored key wins and the newcomer is a duplicate.
    * `order` picks one row per key within the window.
@@ -72,10 +80,11 @@ export const TRANSFORM_SPECS = {
       { when: `${norm('session_id')} is null`, reason: 'session_id is missing' },
     ],
     ref: `'event ' || event_id`,
-    key: ['event_id'],
+    // One partition per date: event_id is unique within it, and across dates (staging keeps one row per id, and ts is never cleaned).
+    key: ['event_date', 'event_id'],
+    partition: { column: 'event_date', expr: `(ts at time zone 'UTC')::date`, partitionOf: 'work.events_partition' },
     dates: `select distinct (c.ts at time zone 'UTC')::date from _in c`,
     datesFrom: ['ts'],
-    dateColumn: 'event_date',
   },
   orders: {
     table: 'work.orders',

@@ -75,8 +75,10 @@ describe('blocking data checks before analytics publish (real PostgreSQL and Tem
     try {
       await env.deps.analytics.query(`create or replace function work.infer_dimensions(d date) returns void language plpgsql as $$ begin null; end $$`);
       // An orphan event: fact_event has no foreign keys (sql/analytics/070), so the check's own query catches it.
+      // work.events takes a row only into its date's partition (sql/analytics/073).
+      await env.deps.analytics.query('select work.add_event_partitions(array[$1::date])', [date]);
       await env.deps.analytics.query(
-        `insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts) values ($1, 'view', $2, 's-orphan', null, null, null, $3)`,
+        `insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts, event_date) values ($1, 'view', $2, 's-orphan', null, null, null, $3, ($3::timestamptz at time zone 'UTC')::date)`,
         [eventId, `${prefix}no-such-customer`, updatedAt]);
       const run = { workflowId: `test/${prefix}orphan`, runId: 'r1' };
       await expect(loadDate(env.deps.analytics, { date, partition: run.workflowId }, gate(run))).rejects.toMatchObject({
@@ -137,7 +139,7 @@ describe('blocking data checks before analytics publish (real PostgreSQL and Tem
     try {
       await db.query('delete from work.events where event_id = $1', [gone]);
       await db.query(
-        `insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts) select $1, 'view', customer_id, session_id, null, null, null, ts from work.events where event_id = $2`,
+        `insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts, event_date) select $1, 'view', customer_id, session_id, null, null, null, ts, event_date from work.events where event_id = $2`,
         [added, before[1]!.event_id]);
       const run = { workflowId: `test/${prefix}follow`, runId: 'r1' };
       await loadDate(db, { date, partition: run.workflowId }, gate(run));
@@ -155,7 +157,7 @@ describe('blocking data checks before analytics publish (real PostgreSQL and Tem
       expect(diff).toMatchObject({ extra: '0', missing: '0', counted: diff!.work });
     } finally {
       await db.query('delete from work.events where event_id = $1', [added]);
-      await db.query(`insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing`,
+      await db.query(`insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts, event_date) values ($1, $2, $3, $4, $5, $6, $7, $8, ($8::timestamptz at time zone 'UTC')::date) on conflict do nothing`,
         [kept.event_id, kept.event_name, kept.customer_id, kept.session_id, kept.product_id, kept.order_id, kept.price, kept.ts]);
       await loadDate(db, { date, partition: `test/${prefix}follow-restore` });
     }

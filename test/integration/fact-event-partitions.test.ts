@@ -16,12 +16,15 @@ describe('fact_event by date (real PostgreSQL)', () => {
     await env?.close();
   });
 
-  /** `n` events of date `d` into work.events, ids from `from`. */
-  const addEvents = (c: PoolClient, d: string, from: number, n: number) => c.query(
-    `insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts)
-     select 'fe-' || $1 || '-' || g, case when g % 10 = 0 then 'order' else 'view' end, 'c' || (g % 300), 's' || (g % 900), 'p' || (g % 50), null, case when g % 10 = 0 then 9.99 end,
-            $1::date + make_interval(secs => g % 86000)
-     from generate_series($2::int, $2::int + $3::int - 1) g`, [d, from, n]);
+  /** `n` events of date `d` into work.events (into its partition, made if missing: sql/analytics/073), ids from `from`. */
+  const addEvents = async (c: PoolClient, d: string, from: number, n: number) => {
+    await c.query('select work.add_event_partitions(array[$1::date])', [d]);
+    return c.query(
+      `insert into work.events (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts, event_date)
+       select 'fe-' || $1 || '-' || g, case when g % 10 = 0 then 'order' else 'view' end, 'c' || (g % 300), 's' || (g % 900), 'p' || (g % 50), null, case when g % 10 = 0 then 9.99 end,
+              $1::date + make_interval(secs => g % 86000), $1::date
+       from generate_series($2::int, $2::int + $3::int - 1) g`, [d, from, n]);
+  };
 
   const partitionOf = async (c: PoolClient, d: string) => (await c.query<{ name: string | null }>(
     `select i.inhrelid::regclass::text as name from pg_inherits i where i.inhparent = 'fact_event'::regclass

@@ -275,7 +275,8 @@ describe('curated lake and privacy of the transform (real Temporal, PostgreSQL, 
 
     // A load that infers a customer reports it, and its mark is committed with it.
     const first = `${prefix}C-inferred-1`;
-    await env.deps.analytics.query(`insert into work.events (event_id, event_name, customer_id, session_id, ts) values ($1, 'view', $2, 's-dims', $3::date + interval '1 hour')`, [`${prefix}E-dims-1`, first, d]);
+    await env.deps.analytics.query('select work.add_event_partitions(array[$1::date])', [d]);
+    await env.deps.analytics.query(`insert into work.events (event_id, event_name, customer_id, session_id, ts, event_date) values ($1, 'view', $2, 's-dims', $3::date + interval '1 hour', $3::date)`, [`${prefix}E-dims-1`, first, d]);
     const loaded = await acts.loadAnalyticsDate({ date: d, partition });
     expect(loaded.dimsInferred).toBeGreaterThan(0);
     expect(loaded.dimsPending).toBe(true);
@@ -298,7 +299,7 @@ describe('curated lake and privacy of the transform (real Temporal, PostgreSQL, 
     // Through the workflow: a committed load's mark, its result lost, and then a run whose own
     // loads infer nothing and whose catalog did not change. It must still write the snapshot.
     const second = `${prefix}C-inferred-2`;
-    await env.deps.analytics.query(`insert into work.events (event_id, event_name, customer_id, session_id, ts) values ($1, 'view', $2, 's-dims', $3::date + interval '2 hours')`, [`${prefix}E-dims-2`, second, d]);
+    await env.deps.analytics.query(`insert into work.events (event_id, event_name, customer_id, session_id, ts, event_date) values ($1, 'view', $2, 's-dims', $3::date + interval '2 hours', $3::date)`, [`${prefix}E-dims-2`, second, d]);
     expect((await acts.loadAnalyticsDate({ date: d, partition })).dimsInferred).toBeGreaterThan(0);
     const { rowCount } = await env.deps.staging.query(
       `insert into staging.events (event_id, event_name, user_id, session_id, product_id, order_id, price, ts, kafka_partition, kafka_offset, load_id)

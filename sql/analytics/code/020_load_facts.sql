@@ -8,7 +8,11 @@
 
 -- Dimensions first: a product or customer that facts mention but the catalog has not delivered yet
 -- gets an inferred row (replaced when the real one arrives), so enrichment never drops a fact.
-create or replace function work.infer_dimensions(d date) returns void language sql as $$
+-- PL/pgSQL with custom plans, so each query is planned for this d and reads (and locks) the date's
+-- partition of work.events only: as a SQL function it planned d as an unknown value and locked every
+-- date's partition and key (11 locks with 5 dates; sql/analytics/073).
+create or replace function work.infer_dimensions(d date) returns void language plpgsql set plan_cache_mode = force_custom_plan as $$
+begin
   insert into dim_product (product_id, product_name, category, category_key, inferred)
   select p.product_id, max(p.product_name), 'Uncategorised', 'uncategorised', true
   from (
@@ -44,7 +48,34 @@ create or replace function work.infer_dimensions(d date) returns void language s
   where not exists (select 1 from dim_customer x where x.customer_id = c.customer_id)
   order by 1
   on conflict (customer_id) do nothing;
+end $$;
+
+-- The partition of work.events holding date d (sql/analytics/073), in the schema work. The extract
+-- builds a new date's partition with its rows (activities/transform/extract.ts, mergePartitioned).
+create or replace function work.events_partition(d date) returns text language sql immutable as $$
+  select 'events_' || to_char(d, 'YYYYMMDD')
 $$;
+
+-- Empty partitions of work.events for the dates that have none, for rows inserted by hand (a date
+-- without its partition takes no row): the extract builds its own, full, and needs none of these.
+create or replace function work.add_event_partitions(ds date[]) returns void language plpgsql as $$
+declare
+  d date;
+  part text;
+begin
+  for d in select distinct x from unnest(ds) x where x is not null order by 1 loop
+    part := work.events_partition(d);
+    -- The extract's lock of a date it builds: the two never race for one name.
+    perform pg_advisory_xact_lock(hashtext('work.events-partition:' || to_char(d, 'YYYY-MM-DD')));
+    -- pg_class in this statement's snapshot (to_regclass may answer from a cache that has not seen
+    -- the commit of an extract that held the lock).
+    continue when exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'work' and c.relname = part);
+    execute format('create table work.%I (like work.events including constraints)', part);
+    execute format('alter table work.%I add constraint %I check (event_date = %L)', part, part || '_date', d);
+    execute format('alter table work.%I add primary key (event_date, event_id)', part);
+    execute format('alter table work.events attach partition work.%I for values in (%L)', part, d);
+  end loop;
+end $$;
 
 -- The partition of fact_event holding date d (sql/analytics/071).
 create or replace function work.event_partition(d date) returns text language sql immutable as $$
