@@ -23,7 +23,8 @@ import { seedStaging } from '../test/support/transform-seed';
 import { buildDeps as workersDeps } from '../workers/deps';
 import { partitionAt } from '../workflows/partitions';
 import { slidingWindow } from '../workflows/helpers';
-import { DATE_CONCURRENCY, planFromExtracts } from '../workflows/transform';
+import { DATE_CONCURRENCY } from '../workflows/transform';
+import { planFromExtracts } from '../workflows/transform-plan';
 
 const secs = (t: number) => ((performance.now() - t) / 1000).toFixed(1);
 

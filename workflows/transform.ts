@@ -11,6 +11,7 @@ import { invalidPartition, type LoadSummary, type PartitionInput, type Partition
 import { EtlPartition, EtlPipeline } from './search-attributes';
 import { allOrCancel, causeMessage, slidingWindow } from './helpers';
 import { activitiesOn } from './queues';
+import { planFromExtracts } from './transform-plan';
 
 /** Every source the transform reads; dimensions first only for readability, they run in parallel. */
 const SOURCES: TransformSource[] = ['products', 'users', 'inventory', 'orders', 'order_lines', 'purchases', 'events'];
@@ -65,22 +66,6 @@ const acts = activitiesOn<TransformActivities>('heavy', {
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 6 },
 });
-
-/** What a run's extracts say it must rebuild (exported for bench/transform-day.ts, which runs the same plan). */
-export interface ExtractsPlan { dates: string[]; othersPending: string[]; dimsChanged: boolean }
-
-/**
- * The dates a run rebuilds: its extracts' own, and (withPending) those only earlier runs left
- * pending. A dimension snapshot only when products or users changed: a full dump every hour (and
- * every backfilled hour) cost more than the rest of the run at scale.
- */
-export function planFromExtracts(extracts: Array<{ load: LoadSummary; dates: string[]; pending?: string[] }>, withPending: boolean): ExtractsPlan {
-  const own = new Set(extracts.flatMap((e) => e.dates));
-  const othersPending = withPending ? [...new Set(extracts.flatMap((e) => e.pending ?? []))].filter((d) => !own.has(d)).sort() : [];
-  const dates = [...new Set([...own, ...othersPending])].sort();
-  const dimsChanged = extracts.some((e) => (e.load.source === 'products' || e.load.source === 'users') && e.load.loaded > 0);
-  return { dates, othersPending, dimsChanged };
-}
 
 /** The activity failed because a blocking data check kept its date unpublished (activities/transform/load.ts). */
 function blockedByCheck(err: unknown): boolean {

@@ -115,7 +115,7 @@ export async function extractSource(deps: ExtractDeps, input: ExtractInput): Pro
     await recordLoad(dst, input, summary);
     // Before the dates' locks below, which hold up those dates' loads until the commit.
     outdated = await tablesToAnalyze(dst, async () => {
-      const past = [...await outdatedSince(dst, mark), ...grown];
+      const past = [...await outdatedSince(dst, mark), ...await grown()];
       return spec.dateColumn && loaded > 0 && !past.length ? underestimatedDates(dst, [{ table: spec.table, column: spec.dateColumn }], [...new Set(dates)]) : past;
     }, (m) => activityLog().warn(`extract of ${spec.table}: ${m}`));
     // The rows merged for a date become visible only while no load of that date runs: a date's
@@ -189,7 +189,7 @@ async function windowFingerprint(src: PoolClient, select: string, code: string):
 async function codeHash(dst: PoolClient, select: string, spec: TransformSourceSpec, pseudonymKey: string): Promise<string> {
   // The analytics code the database runs (lib/migrate.ts records each file's checksum as applied).
   const deployed = await dst.query<{ v: string | null }>(`select string_agg(name || ':' || checksum, ',' order by name) as v from public.schema_code`);
-  return createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.key, spec.upsert, spec.dates, deployed.rows[0]?.v ?? '']))
+  return createHash('sha256').update(JSON.stringify([select, spec.columns, spec.clean, spec.quarantine, spec.key, spec.upsert, spec.dates, spec.partition, deployed.rows[0]?.v ?? '']))
     .update(pseudonymKey).digest('hex').slice(0, 16);
 }
 
@@ -233,27 +233,35 @@ async function findRejected(client: PoolClient, spec: TransformSourceSpec): Prom
   return rows.map((r) => ({ ...r, ref: r.ref ?? '(no reference)' }));
 }
 
+/** The work table's columns as the merge fills them: the source's, then a partitioned table's date column. */
+const mergedColumns = (spec: TransformSourceSpec) => [...spec.columns, ...(spec.partition ? [spec.partition.column] : [])];
+/** What the merge inserts in each of those columns: SQL over `_in` (the cleaning, the date's expression). */
+const mergedExprs = (spec: TransformSourceSpec) => [...spec.columns.map((c) => (spec.clean as Record<string, string>)[c] ?? c), ...(spec.partition ? [spec.partition.expr] : [])];
+
 /**
  * The merge of _in into the work table, as two statements: `changed` creates _changed, `merge`
  * inserts (or, for an upsert source, corrects) the rows in the order of the table's key and keeps
  * in _changed the columns the source's dates are read from (all of them without `dates`).
- * `into` narrows it to the rows `where` selects (SQL over `_in`), inserted into `table`; `fresh`:
- * a new table without indexes yet, with nothing to conflict with. Its rows go in the key's order
- * all the same: the date's load reads them in their stored order, and over a busy date's rows
- * stored as they arrived it ran about 1.5 s slower (infer_dimensions, load_facts, refresh_metrics
- * and the checks, statement log of a transform-compare run) than in key order, which costs 0.5 s.
+ * `into` narrows it to the rows `where` selects (SQL over the rows read), inserted into `table`;
+ * `from`: the rows are read from that table, cleaned and checked already (mergePartitioned's
+ * `_fresh`); `fresh`: `table` is new and has no index yet, so nothing can conflict: one row per
+ * key is kept (as ON CONFLICT would keep the first), and its rows still go in the key's order: the
+ * date's load reads them in their stored order, and over a busy date's rows stored as they arrived
+ * it ran about 1.5 s slower (infer_dimensions, load_facts, refresh_metrics and the checks,
+ * statement log of a transform-compare run) than in key order, which costs 0.5 s.
  * Exported for bench/work-merge.ts.
  */
-export function mergeStatements(spec: TransformSourceSpec, into: { table?: string; where?: string; fresh?: boolean } = {}): { changed: string; merge: string } {
-  const part = spec.partition;
-  const names = part ? [...spec.columns, part.column] : spec.columns;
-  const exprs = [...spec.columns.map((c) => (spec.clean as Record<string, string>)[c] ?? c), ...(part ? [part.expr] : [])];
+export function mergeStatements(spec: TransformSourceSpec, into: { table?: string; where?: string; fresh?: boolean; from?: string } = {}): { changed: string; merge: string } {
+  const names = mergedColumns(spec);
+  const exprs = into.from ? names : mergedExprs(spec);
   const cols = names.join(', ');
   const target = into.table ?? spec.table;
-  const rows = `not (${failsAny(spec)})${into.where ? ` and (${into.where})` : ''}`;
+  const rows = [...(into.from ? [] : [`not (${failsAny(spec)})`]), ...(into.where ? [`(${into.where})`] : [])].join(' and ') || 'true';
   const keptColumns = spec.datesFrom ?? spec.columns;
   const kept = keptColumns.join(', ');
   const changed = `create temp table _changed on commit drop as select ${kept} from ${spec.table} with no data`;
+  // A partition's key is its rows' identity across windows: cleaning it could make two rows one.
+  if (spec.partition && spec.key.some((k) => k in spec.clean)) throw new Error(`${spec.table}: a partitioned work table's key columns are not cleaned`);
   if (!spec.upsert) {
     // By output position: a key column may be cleaned (inventory's warehouse). Then the other
     // columns: of two rows of one window whose keys meet after cleaning, the one kept depends on
@@ -261,13 +269,14 @@ export function mergeStatements(spec: TransformSourceSpec, into: { table?: strin
     const positions = names.map((_c, i) => i + 1);
     const byKey = spec.key.map((k) => names.indexOf(k) + 1);
     const order = [...byKey, ...positions.filter((p) => !byKey.includes(p))].join(', ');
+    const distinct = into.fresh ? `distinct on (${byKey.map((p) => exprs[p - 1] as string).join(', ')}) ` : '';
     return {
       changed,
-      merge: `with ins as (insert into ${target} (${cols}) select ${exprs.join(', ')} from _in where ${rows} order by ${order}${into.fresh ? '' : ' on conflict do nothing'} returning ${kept})
+      merge: `with ins as (insert into ${target} (${cols}) select ${distinct}${exprs.join(', ')} from ${into.from ?? '_in'} where ${rows} order by ${order}${into.fresh ? '' : ' on conflict do nothing'} returning ${kept})
        insert into _changed select ${kept} from ins`,
     };
   }
-  if (part) throw new Error(`${spec.table}: a partitioned work table is merged without upsert`);
+  if (spec.partition) throw new Error(`${spec.table}: a partitioned work table is merged without upsert`);
   // A corrected row replaces the stored one; the same row again changes nothing (and counts as a duplicate).
   const { key } = spec;
   const rest = spec.columns.filter((c) => !key.includes(c));
@@ -287,12 +296,12 @@ export function mergeStatements(spec: TransformSourceSpec, into: { table?: strin
 
 /**
  * Merges _in into the work table; returns how many rows it inserted or corrected (now in _changed),
- * and the partitions of a partitioned table it grew past autovacuum's threshold (to analyze).
+ * and how to find the partitions of a partitioned table it grew past autovacuum's threshold (to analyze).
  */
-async function merge(client: PoolClient, spec: TransformSourceSpec): Promise<{ loaded: number; outdated: string[] }> {
+async function merge(client: PoolClient, spec: TransformSourceSpec): Promise<{ loaded: number; outdated: () => Promise<string[]> }> {
   const sql = mergeStatements(spec);
   await client.query(sql.changed);
-  return spec.partition ? mergePartitioned(client, spec, spec.partition) : { loaded: (await client.query(sql.merge)).rowCount ?? 0, outdated: [] };
+  return spec.partition ? mergePartitioned(client, spec, spec.partition) : { loaded: (await client.query(sql.merge)).rowCount ?? 0, outdated: async () => [] };
 }
 
 /**
@@ -306,14 +315,21 @@ async function merge(client: PoolClient, spec: TransformSourceSpec): Promise<{ l
  * work.add_event_partitions takes), all of them in order before the first build, since an attach
  * holds its lock on the table until the commit; after the locks, dates another extract built
  * meanwhile are merged as known ones. A date whose rows were all quarantined gets no partition.
- * Two rows of one date with one key would fail the key's build, naming it: staging keeps one row
- * per event_id, so a window cannot hold two.
+ * A window of many new dates (a backfill over a range) has its rows cleaned once into `_fresh`,
+ * indexed by date, instead of reading the whole window once per date.
+ * Each new date holds a few locks to the commit (its table, TOAST and key): a window of years of
+ * new dates needs max_locks_per_transaction to match (docs/scaling.md).
+ * `outdated` is read in the caller's statistics check (its savepoint): the known dates' partitions
+ * this merge grows past autovacuum's threshold, analyzed after the commit (statistics.ts).
  */
-async function mergePartitioned(client: PoolClient, spec: TransformSourceSpec, part: NonNullable<TransformSourceSpec['partition']>): Promise<{ loaded: number; outdated: string[] }> {
+async function mergePartitioned(client: PoolClient, spec: TransformSourceSpec, part: NonNullable<TransformSourceSpec['partition']>): Promise<{ loaded: number; outdated: () => Promise<string[]> }> {
   const schema = spec.table.split('.')[0] as string;
-  const dates = (await client.query<{ d: string | null }>(`select to_char(x, 'YYYY-MM-DD') as d from (select distinct ${part.expr} as x from _in) t order by 1`)).rows.map((r) => r.d);
+  const found = (await client.query<{ d: string | null }>(`select to_char(x, 'YYYY-MM-DD') as d from (select distinct ${part.expr} as x from _in) t order by 1`)).rows.map((r) => r.d);
   // A row without its date cannot be placed: said, not dropped (the table's NOT NULL said it before).
-  if (dates.includes(null)) throw new Error(`${spec.table}: a row of the window has no ${part.column} (${part.expr} is null)`);
+  // Dates go into SQL below as literals: only plain ones (to_char drops an era, writes no infinity).
+  const odd = found.find((d) => d === null || !/^\d{4}-\d{2}-\d{2}$/.test(d));
+  if (odd !== undefined) throw new Error(`${spec.table}: a row of the window has ${odd === null ? `no ${part.column}` : `${part.column} ${odd}`}, which no partition can take (${part.expr})`);
+  const dates = found as string[];
   // pg_class read in the statement's snapshot: to_regclass can answer from a cache that has not
   // yet seen another extract's commit (a race test built one date twice so).
   const missing = async (ds: string[]) => (await client.query<{ d: string; name: string }>(
@@ -321,16 +337,25 @@ async function mergePartitioned(client: PoolClient, spec: TransformSourceSpec, p
      where not exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $2 and c.relname = ${part.partitionOf}(d::date))
      order by 1`,
     [ds, schema])).rows;
-  const maybe = await missing(dates as string[]);
+  const maybe = await missing(dates);
   if (maybe.length) {
     await client.query(`select pg_advisory_xact_lock(hashtext($2 || '-partition:' || d)) from unnest($1::text[]) d order by d`, [maybe.map((m) => m.d), spec.table]);
   }
   const fresh = maybe.length ? await missing(maybe.map((m) => m.d)) : [];
+  const many = fresh.length > 2;
+  if (many) {
+    const names = mergedColumns(spec);
+    await client.query(`create temp table _fresh on commit drop as select ${mergedExprs(spec).map((e, i) => `${e} as ${names[i] as string}`).join(', ')}
+      from _in where not (${failsAny(spec)}) and ${part.expr} = any('{${fresh.map((f) => f.d).join(',')}}'::date[])`);
+    await client.query(`create index on _fresh (${part.column})`);
+    await client.query('analyze _fresh');
+  }
   let loaded = 0;
   for (const { d, name } of fresh) {
     const table = `${schema}.${name}`;
     await client.query(`create table ${table} (like ${spec.table} including constraints)`);
-    const n = (await client.query(mergeStatements(spec, { table, where: `${part.expr} = '${d}'::date`, fresh: true }).merge)).rowCount ?? 0;
+    const rows = many ? { from: '_fresh', where: `${part.column} = '${d}'::date` } : { where: `${part.expr} = '${d}'::date` };
+    const n = (await client.query(mergeStatements(spec, { table, fresh: true, ...rows }).merge)).rowCount ?? 0;
     if (n === 0) {
       await client.query(`drop table ${table}`);
       continue;
@@ -342,14 +367,12 @@ async function mergePartitioned(client: PoolClient, spec: TransformSourceSpec, p
     await client.query(`analyze ${table}`);
     await client.query(`alter table ${spec.table} attach partition ${table} for values in ('${d}')`);
   }
-  const known = (dates as string[]).filter((d) => !fresh.some((f) => f.d === d));
-  if (known.length === 0) return { loaded, outdated: [] };
-  // A known date's partition that this merge grows past autovacuum's threshold is analyzed after
-  // the commit, as an unpartitioned work table is (statistics.ts): its date's load reads it next.
+  const known = dates.filter((d) => !fresh.some((f) => f.d === d));
+  if (known.length === 0) return { loaded, outdated: async () => [] };
   const names = (await client.query<{ name: string }>(`select $2 || '.' || ${part.partitionOf}(d::date) as name from unnest($1::text[]) d`, [known, schema])).rows.map((r) => r.name);
   const mark = await writeMark(client, names);
   loaded += (await client.query(mergeStatements(spec, { where: `${part.expr} = any('{${known.join(',')}}'::date[])` }).merge)).rowCount ?? 0;
-  return { loaded, outdated: await outdatedSince(client, mark) };
+  return { loaded, outdated: () => outdatedSince(client, mark) };
 }
 
 /** Rejected rows go where ingestion's do: etl.quarantine in staging, and the lake's quarantine zone. */

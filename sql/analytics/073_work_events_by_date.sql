@@ -14,8 +14,9 @@
 -- and locks nothing of it, while an extract builds it. A row of a date without its partition
 -- cannot be inserted by hand; `select work.add_event_partitions(array['2024-01-01'::date])` makes
 -- empty ones (sql/analytics/code/020_load_facts.sql).
--- Upgrading: this migration copies every stored work event into the new table in one transaction.
--- Stop the workers first (a worker still running the old code would insert into a table without
+-- Upgrading: this migration copies every stored work event into the new table in one transaction,
+-- holding a few locks per date to its end: raise max_locks_per_transaction first when work.events
+-- holds years of dates (docs/scaling.md; the project's own server runs with 256). Stop the workers first (a worker still running the old code would insert into a table without
 -- event_date), have room for a second copy of work.events, then `etl db migrate` and start the
 -- workers of this release.
 create table work.events_by_date (
@@ -39,9 +40,19 @@ begin
     execute format('create table work.%I partition of work.events_by_date for values in (%L)', 'events_' || to_char(d, 'YYYYMMDD'), d);
   end loop;
 end $$;
+-- In key order, as the extract stores a date's rows (the date loads read them in that order).
 insert into work.events_by_date (event_id, event_name, customer_id, session_id, product_id, order_id, price, ts, event_date)
-select event_id, event_name, customer_id, session_id, product_id, order_id, price, ts, event_date from work.events;
+select event_id, event_name, customer_id, session_id, product_id, order_id, price, ts, event_date from work.events order by event_date, event_id;
 
 drop table work.events;
 alter table work.events_by_date rename to events;
 alter table work.events rename constraint events_by_date_pkey to events_pkey;
+
+-- Each date's statistics now, not at autovacuum's next look: the next loads plan with them.
+do $$
+declare p regclass;
+begin
+  for p in select inhrelid::regclass from pg_inherits where inhparent = 'work.events'::regclass loop
+    execute format('analyze %s', p);
+  end loop;
+end $$;

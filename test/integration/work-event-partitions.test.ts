@@ -58,16 +58,43 @@ describe('work.events by date (real PostgreSQL)', () => {
       .rejects.toThrow(/events_event_date/);
   });
 
+  it('builds many new dates of one window (a backfill\'s) from one cleaned copy, each date its own partition', async () => {
+    await stage('m', `${day(11)}T23:58:33.6Z`, 4000, 86_400); // 4000 events over 4 days, the first at 00:00 of the first
+    await stage('mq', `${day(13)}T05:00:00Z`, 10, 1_000, `'teleport'`); // quarantined, not stored
+    const out = await extract({ partitionStart: `${day(12)}T02:00:00Z`, partitionEnd: `${day(16)}T00:00:00Z`, loadId: `test/wep/${year}/m` });
+    expect(out.load).toMatchObject({ received: 4010, loaded: 4000, quarantined: 10 });
+    const days = [day(12), day(13), day(14), day(15)];
+    expect(await Promise.all(days.map((d) => count(d, 'm')))).toEqual([1000, 1000, 1000, 1000]);
+    expect((await Promise.all(days.map(partition))).map((p) => p?.bound)).toEqual(days.map((d) => `FOR VALUES IN ('${d}')`));
+  });
+
   it('two extracts racing for the same new date both finish: one builds its partition, the other merges into it, every event once', async () => {
     const d = day(10);
     await stage('r', `${d}T00:00:00Z`, 20_000, 4_000); // 20k events over 22 hours of d
-    // Two backfill windows over d (each sees all of it with the other's 2 h look-back), started together.
-    const [x, y] = await Promise.all([
-      extract({ partitionStart: `${d}T02:00:00Z`, partitionEnd: `${day(11)}T00:00:00Z`, loadId: `test/wep/${year}/r1` }),
-      extract({ partitionStart: `${d}T01:00:00Z`, partitionEnd: `${day(11)}T00:00:00Z`, loadId: `test/wep/${year}/r2` }),
-    ]);
-    expect(x.load.loaded + y.load.loaded).toBe(20_000);
-    expect([x.load.loaded, y.load.loaded].sort((a, b) => a - b)[0]).toBeLessThan(20_000);
+    // The date's lock, held here until both extracts wait for it: then they build d one after the other.
+    const holder = await env.deps.analytics.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select pg_advisory_xact_lock(hashtext('work.events-partition:' || $1))`, [d]);
+      // Two backfill windows over d (each sees all of it with the other's 2 h look-back), started together.
+      const both = Promise.all([
+        extract({ partitionStart: `${d}T02:00:00Z`, partitionEnd: `${day(11)}T00:00:00Z`, loadId: `test/wep/${year}/r1` }),
+        extract({ partitionStart: `${d}T01:00:00Z`, partitionEnd: `${day(11)}T00:00:00Z`, loadId: `test/wep/${year}/r2` }),
+      ]);
+      let waiting = 0;
+      for (let i = 0; i < 3000 && waiting < 2; i++) {
+        waiting = Number((await env.deps.analytics.query<{ n: string }>(`select count(*) as n from pg_locks where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`)).rows[0]?.n);
+        if (waiting < 2) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(waiting).toBe(2);
+      await holder.query('commit');
+      const [x, y] = await both;
+      // One built the partition with every event; the other found it built after the lock and merged nothing new.
+      expect([x.load.loaded, y.load.loaded].sort((a, b) => a - b)).toEqual([0, 20_000]);
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      holder.release();
+    }
     expect(await count(d, 'r')).toBe(20_000);
     expect((await partition(d))?.bound).toBe(`FOR VALUES IN ('${d}')`);
   });

@@ -63,9 +63,10 @@ export async function curatedChecksums(s3: S3Client, bucket: string): Promise<Re
 
 /**
  * Truncates every staging and bookkeeping table, and every analytics and work table (not the migration
- * records), and drops fact_event's date partitions: a database dropped and made again (the
- * procedure of docs/recovery.md) has none, and an empty one left by a truncation would make the
- * rebuild load its date through the slower path of work.load_events (into a table already indexed).
+ * records), and drops the date partitions of fact_event and work.events: a database dropped and
+ * made again (the procedure of docs/recovery.md) has none, and an empty one left by a truncation
+ * would make the rebuild load its date through the slower path (work.load_events, or the extract's
+ * merge into a partition already keyed).
  */
 export async function truncateAll(staging: Pool, analytics: Pool): Promise<void> {
   await staging.query(`do $$ declare r record; begin
@@ -75,6 +76,6 @@ export async function truncateAll(staging: Pool, analytics: Pool): Promise<void>
     for r in select schemaname, tablename from pg_tables where schemaname = 'work' or (schemaname = 'public' and tablename not like 'schema%') loop
       execute format('truncate %I.%I cascade', r.schemaname, r.tablename); end loop; end $$`);
   await analytics.query(`do $$ declare r record; begin
-    for r in select i.inhrelid::regclass::text as part from pg_inherits i where i.inhparent = 'public.fact_event'::regclass loop
+    for r in select i.inhrelid::regclass::text as part from pg_inherits i where i.inhparent in ('public.fact_event'::regclass, 'work.events'::regclass) loop
       execute format('drop table %s', r.part); end loop; end $$`);
 }

@@ -40,4 +40,16 @@ describe('transform source specs', () => {
       expect(order?.slice().sort((a, b) => a - b)).toEqual(names.map((_c, i) => i + 1));
     });
   }
+
+  it('events: a new date\'s partition is filled in the key\'s order, one row per key, with nothing to conflict with', () => {
+    const spec = TRANSFORM_SPECS.events;
+    const { merge } = mergeStatements(spec, { table: 'work.events_20240501', where: `(ts at time zone 'UTC')::date = '2024-05-01'::date`, fresh: true });
+    expect(merge).toContain(`insert into work.events_20240501 (${[...spec.columns, 'event_date'].join(', ')})`);
+    expect(merge).toContain(`select distinct on ((ts at time zone 'UTC')::date, event_id) `);
+    expect(/order by ([\d, ]+) returning/.exec(merge)?.[1]).toBe('9, 1, 2, 3, 4, 5, 6, 7, 8');
+    expect(merge).not.toContain('on conflict');
+    // From the cleaned copy of a window of many dates: its columns as they are, no rule again.
+    const copied = mergeStatements(spec, { table: 'work.events_20240501', from: '_fresh', where: `event_date = '2024-05-01'::date`, fresh: true }).merge;
+    expect(copied).toContain(`select distinct on (event_date, event_id) ${[...spec.columns, 'event_date'].join(', ')} from _fresh where (event_date = '2024-05-01'::date) order by 9, 1,`);
+  });
 });

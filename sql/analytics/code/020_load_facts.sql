@@ -63,10 +63,12 @@ declare
   d date;
   part text;
 begin
+  -- The extract's locks of the dates it builds, all of them in order before the first attach (whose
+  -- lock on work.events lasts to the commit), as the extract takes them: the two never race for a name.
+  perform pg_advisory_xact_lock(hashtext('work.events-partition:' || to_char(x, 'YYYY-MM-DD')))
+  from (select distinct x from unnest(ds) x where x is not null order by 1) t;
   for d in select distinct x from unnest(ds) x where x is not null order by 1 loop
     part := work.events_partition(d);
-    -- The extract's lock of a date it builds: the two never race for one name.
-    perform pg_advisory_xact_lock(hashtext('work.events-partition:' || to_char(d, 'YYYY-MM-DD')));
     -- pg_class in this statement's snapshot (to_regclass may answer from a cache that has not seen
     -- the commit of an extract that held the lock).
     continue when exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'work' and c.relname = part);
