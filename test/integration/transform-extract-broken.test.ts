@@ -78,29 +78,33 @@ describe('transform extract, connection lost mid-copy (real PostgreSQL)', () => 
     expect((await env.deps.staging.query<{ one: number }>('select 1 as one')).rows[0]?.one).toBe(1);
   }, 180_000);
 
-  it('completes when the staging connection is lost during the window\'s hash, with one warning, and stores no fingerprint', async () => {
-    // The hash and the commit after it both fail on the lost connection: one loss, one warning.
-    const window = { source: 'events' as const, partitionStart: '2031-03-01T00:00:00Z', partitionEnd: '2031-03-02T00:00:00Z' };
-    await env.deps.analytics.query(`delete from work.extract_fingerprints where source = 'events' and window_to = $1::timestamptz`, [window.partitionEnd]);
-    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const run = extractSource({ staging: env.deps.staging, analytics: env.deps.analytics, s3: env.deps.s3, bucket: env.deps.bucket, pseudonymKey: env.deps.pseudonymKey },
-      { ...window, loadId: 'test/extract-broken/4', changedOnly: true });
-    const outcome = run.then((o) => o, (err: unknown) => new Error(`failed: ${err instanceof Error ? err.message : String(err)}`));
-    let cut = 0;
-    for (let i = 0; i < 3000 && cut === 0; i++) {
-      const { rows } = await env.deps.staging.query<{ ok: boolean }>(
-        `select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
-           and query like 'select count(*)::text as n, sum(hashint8extended%2031-03-02T00:00:00.000Z%' and state = 'active'`);
-      cut = rows.filter((r) => r.ok).length;
-    }
-    const result = await Promise.race([outcome, new Promise<string>((r) => setTimeout(() => r('still running after 60 s'), 60_000))]);
-    const warnings = warn.mock.calls.map((c) => String(c[0])).filter((w) => /fingerprint|staging side/.test(w));
-    warn.mockRestore();
-    expect(cut).toBe(1);
-    if (typeof result === 'string' || result instanceof Error) throw new Error(String(result));
-    expect(result.load.received).toBe(600000);
-    expect(warnings, warnings.join('\n')).toEqual([expect.stringMatching(/staging side of work\.events's extract failed after its merge committed/)]);
-    const stored = await env.deps.analytics.query(`select 1 from work.extract_fingerprints where source = 'events' and window_to = $1::timestamptz`, [window.partitionEnd]);
-    expect(stored.rowCount).toBe(0);
-  }, 180_000);
+  // Lost (terminated): the hash and the commit both fail, one warning. Cancelled: only the hash fails
+  // (the commit of the aborted transaction rolls back without an error), the fingerprint's warning.
+  for (const [how, said] of [['terminate', /staging side of work\.events's extract failed after its merge committed/], ['cancel', /fingerprint of work\.events's window failed/]] as const) {
+    it(`completes when the window's hash is stopped (pg_${how}_backend), with one warning, and stores no fingerprint`, async () => {
+      const window = { source: 'events' as const, partitionStart: '2031-03-01T00:00:00Z', partitionEnd: '2031-03-02T00:00:00Z' };
+      await env.deps.analytics.query(`delete from work.extract_fingerprints where source = 'events' and window_to = $1::timestamptz`, [window.partitionEnd]);
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+      const run = extractSource({ staging: env.deps.staging, analytics: env.deps.analytics, s3: env.deps.s3, bucket: env.deps.bucket, pseudonymKey: env.deps.pseudonymKey },
+        { ...window, loadId: `test/extract-broken/hash-${how}`, changedOnly: true });
+      const outcome = run.then((o) => o, (err: unknown) => new Error(`failed: ${err instanceof Error ? err.message : String(err)}`));
+      let cut = 0;
+      for (let i = 0; i < 3000 && cut === 0; i++) {
+        const { rows } = await env.deps.staging.query<{ ok: boolean }>(
+          `select pg_${how}_backend(pid) as ok from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
+             and query like 'select count(*)::text as n, sum(hashint8extended%2031-03-02T00:00:00.000Z%' and state = 'active'`);
+        cut = rows.filter((r) => r.ok).length;
+      }
+      const result = await Promise.race([outcome, new Promise<string>((r) => setTimeout(() => r('still running after 60 s'), 60_000))]);
+      const warnings = warn.mock.calls.map((c) => String(c[0])).filter((w) => /fingerprint|staging side/.test(w));
+      warn.mockRestore();
+      expect(cut).toBe(1);
+      if (typeof result === 'string' || result instanceof Error) throw new Error(String(result));
+      expect(result.load.received).toBe(600000);
+      expect(warnings, warnings.join('\n')).toEqual([expect.stringMatching(said)]);
+      const stored = await env.deps.analytics.query(`select 1 from work.extract_fingerprints where source = 'events' and window_to = $1::timestamptz`, [window.partitionEnd]);
+      expect(stored.rowCount).toBe(0);
+      expect((await env.deps.staging.query<{ one: number }>('select 1 as one')).rows[0]?.one).toBe(1);
+    }, 180_000);
+  }
 });
