@@ -84,7 +84,14 @@ export function mapCopyBinaryCell(index: number, f: (value: string) => string): 
   let pending: Buffer | undefined;
   let headerLeft = -1; // bytes of the header still to pass through; -1: not yet known
   let ended = false; // the trailer (a field count of -1) was seen
-  const encoded = new Map<string, Buffer>(); // value → its replacement field (f must be a function of the value)
+  // value → its replacement field, length first (f must be a function of the value).
+  const fieldOf = rememberAnswers((value) => {
+    const bytes = Buffer.from(f(value), 'utf8');
+    const field = Buffer.allocUnsafe(4 + bytes.length);
+    field.writeInt32BE(bytes.length);
+    bytes.copy(field, 4);
+    return field;
+  }, REMEMBERED_LIMIT);
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
@@ -132,19 +139,7 @@ export function mapCopyBinaryCell(index: number, f: (value: string) => string): 
         if (fieldAt >= 0) {
           parts.push(buf.subarray(copied, fieldAt));
           const value = fieldLen < 0 ? '' : buf.toString('utf8', fieldAt + 4, fieldAt + 4 + fieldLen);
-          if (value.trim() === '') parts.push(NULL_FIELD);
-          else {
-            let field = encoded.get(value);
-            if (!field) {
-              const bytes = Buffer.from(f(value), 'utf8');
-              field = Buffer.allocUnsafe(4 + bytes.length);
-              field.writeInt32BE(bytes.length);
-              bytes.copy(field, 4);
-              if (encoded.size >= REMEMBERED_LIMIT) encoded.clear();
-              encoded.set(value, field);
-            }
-            parts.push(field);
-          }
+          parts.push(value.trim() === '' ? NULL_FIELD : fieldOf(value));
           copied = fieldAt + 4 + Math.max(fieldLen, 0);
         }
         pos = at;

@@ -323,37 +323,28 @@ async function merge(client: PoolClient, spec: TransformSourceSpec): Promise<{ l
  * this merge grows past autovacuum's threshold, analyzed after the commit (statistics.ts).
  */
 async function mergePartitioned(client: PoolClient, spec: TransformSourceSpec, part: NonNullable<TransformSourceSpec['partition']>): Promise<{ loaded: number; outdated: () => Promise<string[]> }> {
-  const schema = spec.table.split('.')[0] as string;
   const found = (await client.query<{ d: string | null }>(`select to_char(x, 'YYYY-MM-DD') as d from (select distinct ${part.expr} as x from _in) t order by 1`)).rows.map((r) => r.d);
   // A row without its date cannot be placed: said, not dropped (the table's NOT NULL said it before).
   // Dates go into SQL below as literals: only plain ones (to_char drops an era, writes no infinity).
   const odd = found.find((d) => d === null || !/^\d{4}-\d{2}-\d{2}$/.test(d));
   if (odd !== undefined) throw new Error(`${spec.table}: a row of the window has ${odd === null ? `no ${part.column}` : `${part.column} ${odd}`}, which no partition can take (${part.expr})`);
   const dates = found as string[];
-  // pg_class read in the statement's snapshot: to_regclass can answer from a cache that has not
-  // yet seen another extract's commit (a race test built one date twice so).
-  const missing = async (ds: string[]) => (await client.query<{ d: string; name: string }>(
-    `select d, ${part.partitionOf}(d::date) as name from unnest($1::text[]) d
-     where not exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $2 and c.relname = ${part.partitionOf}(d::date))
-     order by 1`,
-    [ds, schema])).rows;
+  const missing = async (ds: string[]) => (await client.query<{ d: string }>(`select to_char(d, 'YYYY-MM-DD') as d from ${part.missing}($1::date[]) d`, [ds])).rows.map((r) => r.d);
   const maybe = await missing(dates);
-  if (maybe.length) {
-    await client.query(`select pg_advisory_xact_lock(hashtext($2 || '-partition:' || d)) from unnest($1::text[]) d order by d`, [maybe.map((m) => m.d), spec.table]);
-  }
-  const fresh = maybe.length ? await missing(maybe.map((m) => m.d)) : [];
+  if (maybe.length) await client.query(`select ${part.lock}($1::date[])`, [maybe]);
+  // After the locks: dates another extract built meanwhile are known ones now.
+  const fresh = maybe.length ? await missing(maybe) : [];
   const many = fresh.length > 2;
   if (many) {
     const names = mergedColumns(spec);
     await client.query(`create temp table _fresh on commit drop as select ${mergedExprs(spec).map((e, i) => `${e} as ${names[i] as string}`).join(', ')}
-      from _in where not (${failsAny(spec)}) and ${part.expr} = any('{${fresh.map((f) => f.d).join(',')}}'::date[])`);
+      from _in where not (${failsAny(spec)}) and ${part.expr} = any('{${fresh.join(',')}}'::date[])`);
     await client.query(`create index on _fresh (${part.column})`);
     await client.query('analyze _fresh');
   }
   let loaded = 0;
-  for (const { d, name } of fresh) {
-    const table = `${schema}.${name}`;
-    await client.query(`create table ${table} (like ${spec.table} including constraints)`);
+  for (const d of fresh) {
+    const table = (await client.query<{ t: string }>(`select ${part.create}($1::date) as t`, [d])).rows[0]?.t as string;
     const rows = many ? { from: '_fresh', where: `${part.column} = '${d}'::date` } : { where: `${part.expr} = '${d}'::date` };
     const n = (await client.query(mergeStatements(spec, { table, fresh: true, ...rows }).merge)).rowCount ?? 0;
     if (n === 0) {
@@ -361,15 +352,15 @@ async function mergePartitioned(client: PoolClient, spec: TransformSourceSpec, p
       continue;
     }
     loaded += n;
-    // The bound as a constraint lets the attach skip its scan of the rows.
-    await client.query(`alter table ${table} add constraint ${name}_date check (${part.column} = '${d}'::date)`);
-    await client.query(`alter table ${table} add primary key (${spec.key.join(', ')})`);
-    await client.query(`analyze ${table}`);
-    await client.query(`alter table ${spec.table} attach partition ${table} for values in ('${d}')`);
+    await client.query(`select ${part.attach}($1::date)`, [d]);
   }
-  const known = dates.filter((d) => !fresh.some((f) => f.d === d));
+  const known = dates.filter((d) => !fresh.includes(d));
   if (known.length === 0) return { loaded, outdated: async () => [] };
-  const names = (await client.query<{ name: string }>(`select $2 || '.' || ${part.partitionOf}(d::date) as name from unnest($1::text[]) d`, [known, schema])).rows.map((r) => r.name);
+  // The known dates' partitions, by the catalog (whatever their names).
+  const names = (await client.query<{ name: string }>(
+    `select i.inhrelid::regclass::text as name from pg_inherits i where i.inhparent = $1::regclass
+       and pg_get_expr((select relpartbound from pg_class where oid = i.inhrelid), i.inhrelid) = any(array(select format('FOR VALUES IN (%L)', d) from unnest($2::text[]) d))`,
+    [spec.table, known])).rows.map((r) => r.name);
   const mark = await writeMark(client, names);
   loaded += (await client.query(mergeStatements(spec, { where: `${part.expr} = any('{${known.join(',')}}'::date[])` }).merge)).rowCount ?? 0;
   return { loaded, outdated: () => outdatedSince(client, mark) };

@@ -40,12 +40,14 @@ export interface TransformSourceSpec {
   dateColumn?: string;
   /**
    * A work table partitioned by a date computed from each row (work.events, sql/analytics/073):
-   * `column` is filled with `expr` (SQL over `_in`) on merge, `partitionOf` names a date's
-   * partition (an SQL function of the date). A date new to the table gets its partition built
-   * from the window's rows, keyed after the insert (extract.ts, mergePartitioned). Its statistics
-   * are a partition's own: the partition is analyzed when built, and autovacuum keeps it after.
+   * `column` is filled with `expr` (SQL over `_in`) on merge. A date new to the table gets its
+   * partition built from the window's rows, keyed after the insert (extract.ts, mergePartitioned),
+   * through the table's SQL functions (of a `date[]` or a `date`): `missing` (the dates without a
+   * partition), `lock` (their locks, in order), `create` (a new date's table, its name returned) and
+   * `attach` (keyed, analyzed, attached). Its statistics are a partition's own: analyzed when
+   * built, kept by autovacuum after.
    */
-  partition?: { column: string; expr: string; partitionOf: string };
+  partition?: { column: string; expr: string; missing: string; lock: string; create: string; attach: string };
   /**
    * Merge by replacing: a row whose key is stored with other content replaces it (purchase lines
    * corrected by a newer file). Without it, a stored key wins and the newcomer is a duplicate.
@@ -82,7 +84,10 @@ export const TRANSFORM_SPECS = {
     ref: `'event ' || event_id`,
     // One partition per date: event_id is unique within it, and across dates (staging keeps one row per id, and ts is never cleaned).
     key: ['event_date', 'event_id'],
-    partition: { column: 'event_date', expr: `(ts at time zone 'UTC')::date`, partitionOf: 'work.events_partition' },
+    partition: {
+      column: 'event_date', expr: `(ts at time zone 'UTC')::date`,
+      missing: 'work.missing_event_partitions', lock: 'work.lock_event_partitions', create: 'work.new_event_partition', attach: 'work.attach_event_partition',
+    },
     dates: `select distinct (c.ts at time zone 'UTC')::date from _in c`,
     datesFrom: ['ts'],
   },

@@ -56,26 +56,54 @@ create or replace function work.events_partition(d date) returns text language s
   select 'events_' || to_char(d, 'YYYYMMDD')
 $$;
 
+-- The steps of a new partition of work.events, shared by the extract (which fills each new date's
+-- table between `new_event_partition` and `attach_event_partition`) and add_event_partitions.
+-- The dates of ds that have no partition: pg_class read in this statement's snapshot (to_regclass
+-- may answer from a cache that has not seen the commit of an extract that held the date's lock).
+create or replace function work.missing_event_partitions(ds date[]) returns setof date language sql as $$
+  select distinct x from unnest(ds) x
+  where x is not null
+    and not exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'work' and c.relname = work.events_partition(x))
+  order by 1
+$$;
+
+-- The dates' locks, all of them in order: an attach holds its lock on work.events to the commit, so
+-- a transaction takes every date's lock before its first attach, and two never build one date.
+create or replace function work.lock_event_partitions(ds date[]) returns void language plpgsql as $$
+begin
+  perform pg_advisory_xact_lock(hashtext('work.events-partition:' || to_char(x, 'YYYY-MM-DD')))
+  from (select distinct x from unnest(ds) x where x is not null order by 1) t;
+end $$;
+
+-- A table for date d shaped like work.events, not yet a partition; returns its qualified name.
+create or replace function work.new_event_partition(d date) returns text language plpgsql as $$
+begin
+  execute format('create table work.%I (like work.events including constraints)', work.events_partition(d));
+  return 'work.' || work.events_partition(d);
+end $$;
+
+-- Keys, analyzes (the date's load reads it next) and attaches the table new_event_partition made,
+-- filled or empty. The CHECK on the date spares the attach its scan of the rows.
+create or replace function work.attach_event_partition(d date) returns void language plpgsql as $$
+declare
+  part text := work.events_partition(d);
+begin
+  execute format('alter table work.%I add constraint %I check (event_date = %L)', part, part || '_date', d);
+  execute format('alter table work.%I add primary key (event_date, event_id)', part);
+  execute format('analyze work.%I', part);
+  execute format('alter table work.events attach partition work.%I for values in (%L)', part, d);
+end $$;
+
 -- Empty partitions of work.events for the dates that have none, for rows inserted by hand (a date
 -- without its partition takes no row): the extract builds its own, full, and needs none of these.
 create or replace function work.add_event_partitions(ds date[]) returns void language plpgsql as $$
 declare
   d date;
-  part text;
 begin
-  -- The extract's locks of the dates it builds, all of them in order before the first attach (whose
-  -- lock on work.events lasts to the commit), as the extract takes them: the two never race for a name.
-  perform pg_advisory_xact_lock(hashtext('work.events-partition:' || to_char(x, 'YYYY-MM-DD')))
-  from (select distinct x from unnest(ds) x where x is not null order by 1) t;
-  for d in select distinct x from unnest(ds) x where x is not null order by 1 loop
-    part := work.events_partition(d);
-    -- pg_class in this statement's snapshot (to_regclass may answer from a cache that has not seen
-    -- the commit of an extract that held the lock).
-    continue when exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'work' and c.relname = part);
-    execute format('create table work.%I (like work.events including constraints)', part);
-    execute format('alter table work.%I add constraint %I check (event_date = %L)', part, part || '_date', d);
-    execute format('alter table work.%I add primary key (event_date, event_id)', part);
-    execute format('alter table work.events attach partition work.%I for values in (%L)', part, d);
+  perform work.lock_event_partitions(ds);
+  for d in select x from work.missing_event_partitions(ds) x loop
+    perform work.new_event_partition(d);
+    perform work.attach_event_partition(d);
   end loop;
 end $$;
 
