@@ -4,7 +4,8 @@
  * and the transform twice, clean and under faults, compared checksum by checksum.
  *   npx tsx bench/chaos-pipelines.ts --days 3 --scale 1 --faults worker*20,postgres,kafka,s3,s3-stall,temporal,transform,kafka-dup --seed 1
  * `npm run chaos:pipelines` runs that. --faults: kinds (worker, postgres, kafka, s3, s3-stall,
- * temporal, transform, kafka-dup), each optionally *N; --orders-fault-rate (default 0.2). It kills the
+ * temporal, transform, kafka-dup), each optionally *N; --orders-fault-rate (default 0.2);
+ * --postgres-down-seconds how long PostgreSQL stays down (default 0). It kills the
  * project's own local services: do not run it beside the tests or another bench. Prints one line per
  * fault, a table by kind, and the result per table; exits 1 when the runs differ.
  */
@@ -22,10 +23,11 @@ async function main(): Promise<void> {
     'orders-fault-rate': { type: 'string', default: '0.2' },
     'stall-seconds': { type: 'string', default: '30' },
     'temporal-down-seconds': { type: 'string', default: '20' },
+    'postgres-down-seconds': { type: 'string', default: '0' },
   } });
   const report = await runPipelinesChaos(loadConfig(), {
     days: Number(values.days), scale: Number(values.scale), faults: parseFaults(values.faults, PIPELINE_FAULT_KINDS), seed: Number(values.seed),
-    ordersFaultRate: Number(values['orders-fault-rate']), stallSeconds: Number(values['stall-seconds']), temporalDownSeconds: Number(values['temporal-down-seconds']),
+    ordersFaultRate: Number(values['orders-fault-rate']), stallSeconds: Number(values['stall-seconds']), temporalDownSeconds: Number(values['temporal-down-seconds']), postgresDownSeconds: Number(values['postgres-down-seconds']),
   });
   const byKind = new Map<string, { n: number; down: number[]; recovery: number[]; idle: number }>();
   for (const f of report.chaos.faults) {

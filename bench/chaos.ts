@@ -4,6 +4,7 @@
  * `npm run chaos` runs that. --faults is a list of kinds (worker, postgres, kafka, s3, s3-stall,
  * temporal), each optionally *N; --rate is events a second sent while they land; --stall-seconds
  * sets the S3 stall (default 30), --temporal-down-seconds how long Temporal stays down (default 20),
+ * --postgres-down-seconds how long PostgreSQL does (default 0),
  * --schedule-every the interval of a schedule that must catch up on what it missed (default 5). It kills the
  * project's own local services: do not run it beside the tests or another bench. Prints one line per
  * fault and a table; exits 1 when the result is not exactly once.
@@ -30,10 +31,11 @@ async function main(): Promise<void> {
     seed: { type: 'string', default: '1' },
     'stall-seconds': { type: 'string', default: '30' },
     'temporal-down-seconds': { type: 'string', default: '20' },
+    'postgres-down-seconds': { type: 'string', default: '0' },
     'schedule-every': { type: 'string', default: '5' },
   } });
   const report = await runChaos(loadConfig(), { rate: Number(values.rate), faults: parseFaults<FaultKind>(values.faults), seed: Number(values.seed), stallSeconds: Number(values['stall-seconds']),
-    temporalDownSeconds: Number(values['temporal-down-seconds']), scheduleEverySeconds: Number(values['schedule-every']) });
+    temporalDownSeconds: Number(values['temporal-down-seconds']), postgresDownSeconds: Number(values['postgres-down-seconds']), scheduleEverySeconds: Number(values['schedule-every']) });
   const byKind = new Map<string, { n: number; down: number[]; recovery: number[]; back: number }>();
   for (const f of report.faults) {
     const k = byKind.get(f.kind) ?? { n: 0, down: [], recovery: [], back: 0 };

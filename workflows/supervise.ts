@@ -13,6 +13,17 @@ import { raiseAlert } from './alerting';
 import { causeMessage } from './helpers';
 
 /**
+ * A session's retries: back-off 1 s, 2 s, 4 s ... 30 s, 7 attempts, so failures in a row without
+ * progress (handOver in activities/common/heartbeat.ts) are retried for about a minute before the
+ * supervisor restarts the session and alerts. 5 attempts spanned 15 s: a PostgreSQL restart slower
+ * than that (crash recovery after a busy hour, a failover) paged someone for a fault the stream then
+ * recovered from (the short chaos test holds PostgreSQL down 20 s). A minute also outlasts a range's
+ * own "stuck" rule (30 s of failing, activities/events/index.ts), which pages first for an outage
+ * that lasts, where its alert can be written.
+ */
+export const SESSION_RETRY = { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 7 } as const;
+
+/**
  * A loop's session activity: ends itself hourly (the timeout only bounds one that lost track); a
  * stop waits for it to end its batch (it stops at its next heartbeat); a worker killed mid-session
  * is noticed within `heartbeatTimeout` and the session retried elsewhere; one failing for good is
@@ -23,7 +34,7 @@ export function sessionActivityOptions(heartbeatTimeout: Duration): ActivityOpti
     startToCloseTimeout: '3 hours',
     heartbeatTimeout,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
+    retry: { ...SESSION_RETRY },
   };
 }
 

@@ -60,9 +60,15 @@ describe('hourly transform into analytics (real Temporal, PostgreSQL, S3)', () =
        from pg_stat_user_tables s join pg_class c on c.oid = s.relid where s.schemaname || '.' || s.relname = any($1) order by 1`, [tables])).rows;
     const after = await stats();
     expect(after.map((t) => t.name)).toEqual([...tables].sort());
+    // Tables every date's load writes: the loads run side by side, and a load whose own rows are
+    // under autovacuum's threshold analyzes nothing (statistics.ts), so an analyze that ran before
+    // another date's commit leaves that date's rows out (CI once: fact_order_line planned 137 of
+    // 173). What holds is the threshold: no more behind than autovacuum would let it be.
+    const sharedByDates = new Set(['public.fact_order_line', 'public.fact_event']);
     for (const t of after) {
       expect(Number(t.analyzed), t.name).toBeGreaterThan(0); // analyze_count: ANALYZE statements only, not autovacuum's
-      expect(t.planned, t.name).toBe(Number(t.actual)); // a small table is read whole: exact
+      if (sharedByDates.has(t.name)) expect(Math.abs(Number(t.actual) - t.planned), t.name).toBeLessThanOrEqual(50 + 0.1 * t.planned);
+      else expect(t.planned, t.name).toBe(Number(t.actual)); // one writer, and a small table is read whole: exact
     }
     // A run with nothing new changes nothing past the threshold, so it analyzes nothing.
     await runTransforms(env, [partitionAt('transform', new Date())], `/test-${prefix}-stats`);

@@ -38,7 +38,7 @@ import { generateDataset } from '../../shop/generator';
 import { startShop, type Shop } from '../../shop/simulator/start-shop';
 import { backfillWorkflow, eventsStreamWorkflow, filesPipelineWorkflow, realtimeMetricsWorkflow, stopEventsSignal, stopRealtimeSignal, transformWorkflow } from '../../workflows';
 import { partitionAt } from '../../workflows/partitions';
-import { EXECUTABLE, faultPlan, servicePid, servicesUp, startWorker, stopWorker, type FaultRunOptions } from './chaos';
+import { EXECUTABLE, faultPlan, heldDownSeconds, servicePid, servicesUp, startWorker, stopWorker, type FaultRunOptions } from './chaos';
 import type { TestEnv } from './env';
 import { isolatedEnv } from './isolated-env';
 import { committedBadEvents, produceAgain, readToEnd, type Reproduced } from './kafka-duplicate';
@@ -259,7 +259,7 @@ export async function runPipelinesChaos(base: Config, o: PipelinesChaosOptions):
           } else {
             const svc = f.kind as ServiceName;
             process.kill(servicePid(base, svc, EXECUTABLE[svc]), 'SIGKILL');
-            if (svc === 'temporal') await new Promise((r) => setTimeout(r, (o.temporalDownSeconds ?? 20) * 1000));
+            await new Promise((r) => setTimeout(r, heldDownSeconds(svc, o) * 1000));
             await servicesUp(svc);
           }
           const downSeconds = f.kind === 'worker' || f.kind === 'transform' || f.kind === 'kafka-dup' ? 0 : (Date.now() - t0) / 1000;

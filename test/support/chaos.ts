@@ -42,6 +42,13 @@ const PARTITIONS = 3;
 export const FAULT_KINDS = ['worker', 'postgres', 'kafka', 's3', 's3-stall', 'temporal'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/** Seconds a killed service stays down before it is started again. */
+export function heldDownSeconds(kind: string, o: Pick<FaultRunOptions<string>, 'temporalDownSeconds' | 'postgresDownSeconds'>): number {
+  if (kind === 'temporal') return o.temporalDownSeconds ?? 20;
+  if (kind === 'postgres') return o.postgresDownSeconds ?? 0;
+  return 0;
+}
+
 /** What every chaos run takes: its faults in the order drawn, the seed, and the faults' timings. */
 export interface FaultRunOptions<K extends string> {
   faults: K[];
@@ -52,6 +59,12 @@ export interface FaultRunOptions<K extends string> {
   stallSeconds?: number;
   /** How long the Temporal server stays down in a temporal fault before `etl services up` (default 20). */
   temporalDownSeconds?: number;
+  /**
+   * How long PostgreSQL stays down in a postgres fault before `etl services up` (default 0: started
+   * again at once). A restart that takes longer (crash recovery of a busy server, a failover) must
+   * not spend a session's retries: 20 s outlasts the old budget of 5 attempts (workflows/supervise.ts).
+   */
+  postgresDownSeconds?: number;
   /** Progress lines (JSON); default console.log. */
   log?: (line: string) => void;
 }
@@ -299,8 +312,8 @@ export async function runChaos(config: Config, o: ChaosOptions): Promise<ChaosRe
       } else {
         process.kill(servicePid(config, f.kind, EXECUTABLE[f.kind]), 'SIGKILL');
         down.add(f.kind);
-        // Temporal stays down a while, so the schedule misses windows it must catch up on.
-        if (f.kind === 'temporal') await new Promise((r) => setTimeout(r, (o.temporalDownSeconds ?? 20) * 1000));
+        // Temporal stays down a while, so the schedule misses windows it must catch up on; PostgreSQL as long as asked.
+        await new Promise((r) => setTimeout(r, heldDownSeconds(f.kind, o) * 1000));
         await servicesUp(f.kind);
         down.delete(f.kind);
         if (f.kind === 'temporal') outages.push([t0, Date.now()]);

@@ -1,7 +1,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
-import { createEventsActivities, type EventsDeps } from '../../activities/events';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { createEventsActivities, DEFAULT_STUCK_ALERT_AFTER_MS, type EventsDeps } from '../../activities/events';
 import { createRealtimeActivities } from '../../activities/realtime';
+import { SESSION_RETRY } from '../../workflows/supervise';
 
 /** Dependencies that fail on first use: a session that hands over must not touch any. */
 const untouchable = <T extends object>(): T => new Proxy({} as T, { get: (_t, key) => {
@@ -31,5 +33,19 @@ describe('a retried session hands back the progress of the attempt that failed',
     const passes = { passes: 4, minutes: 12, loads: 9, evaluated: 12, raised: 0, sent: 0, endedBy: 'time' };
     await expect(env(2, passes).run(acts.runRealtimeSession, {})).resolves.toEqual({ ...passes, endedBy: 'handover' });
     await expect(env(2, { ...passes, minutes: 0 }).run(acts.runRealtimeSession, {})).rejects.toThrow(/touched/); // idle passes only
+  });
+});
+
+describe('a session\'s retry budget', () => {
+  it('retries failures in a row for about a minute: longer than a slow PostgreSQL restart and a range\'s 30 s "stuck" rule', () => {
+    // The waits between its attempts, as Temporal computes them: initial × coefficient^n, capped.
+    const r = SESSION_RETRY;
+    const waits = Array.from({ length: r.maximumAttempts - 1 }, (_, n) => Math.min(msToNumber(r.maximumInterval), msToNumber(r.initialInterval) * r.backoffCoefficient ** n));
+    const span = waits.reduce((a, b) => a + b, 0);
+    // 5 attempts spanned 15 s, and a 20 s PostgreSQL restart paged someone (chaos.test.ts holds it down 20 s).
+    expect(span).toBeGreaterThanOrEqual(60_000);
+    expect(span).toBeGreaterThan(2 * DEFAULT_STUCK_ALERT_AFTER_MS);
+    // Not so long that a loop failing for good stays silent: the supervisor alerts within a few minutes.
+    expect(span).toBeLessThanOrEqual(180_000);
   });
 });
