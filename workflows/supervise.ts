@@ -13,15 +13,17 @@ import { raiseAlert } from './alerting';
 import { causeMessage } from './helpers';
 
 /**
- * A session's retries: back-off 1 s, 2 s, 4 s ... 30 s, 7 attempts, so failures in a row without
- * progress (handOver in activities/common/heartbeat.ts) are retried for about a minute before the
- * supervisor restarts the session and alerts. 5 attempts spanned 15 s: a PostgreSQL restart slower
- * than that (crash recovery after a busy hour, a failover) paged someone for a fault the stream then
- * recovered from (the short chaos test holds PostgreSQL down 20 s). A minute also outlasts a range's
- * own "stuck" rule (30 s of failing, activities/events/index.ts), which pages first for an outage
- * that lasts, where its alert can be written.
+ * A session's retries: back-off 1 s, 2 s, 4 s, 8 s, then every 10 s, 10 attempts, so failures in a
+ * row without progress (handOver in activities/common/heartbeat.ts) are retried for about a minute
+ * (65 s) before the supervisor restarts the session and alerts. 5 attempts spanned 15 s: a
+ * PostgreSQL restart slower than that (crash recovery after a busy hour, a failover) paged someone
+ * for a fault the stream then recovered from (the short chaos test holds PostgreSQL down 20 s). A
+ * minute also outlasts a range's own "stuck" rule (30 s of failing, activities/events/index.ts),
+ * which pages first for an outage that lasts, where its alert can be written. The 10 s cap (30 s
+ * before) bounds how long the stream stays idle after the service is back: a 35 s PostgreSQL outage
+ * cost 64 s with the 30 s cap (`npm run chaos:pipelines -- --postgres-down-seconds 30`).
  */
-export const SESSION_RETRY = { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 7 } as const;
+export const SESSION_RETRY = { initialInterval: '1 second', maximumInterval: '10 seconds', backoffCoefficient: 2, maximumAttempts: 10 } as const;
 
 /**
  * A loop's session activity: ends itself hourly (the timeout only bounds one that lost track); a
