@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   } });
   const report = await runPipelinesChaos(loadConfig(), {
     days: Number(values.days), scale: Number(values.scale), faults: parseFaults(values.faults, PIPELINE_FAULT_KINDS), seed: Number(values.seed),
-    ordersFaultRate: Number(values['orders-fault-rate']), stallSeconds: Number(values['stall-seconds']), temporalDownSeconds: Number(values['temporal-down-seconds']), postgresDownSeconds: Number(values['postgres-down-seconds']),
+    ordersFaultRate: Number(values['orders-fault-rate']), stallSeconds: Number(values['stall-seconds']),
+    temporalDownSeconds: Number(values['temporal-down-seconds']), postgresDownSeconds: Number(values['postgres-down-seconds']),
   });
   const byKind = new Map<string, { n: number; down: number[]; recovery: number[]; idle: number }>();
   for (const f of report.chaos.faults) {

@@ -7,8 +7,9 @@ import { runChaos } from '../support/chaos';
  * The short chaos run (issue 13; the long one is `npm run chaos`, docs/reliability.md): the events
  * stream with a real worker, three kill -9s of the worker (each started again at once), one of
  * PostgreSQL started again 20 s later, and the Temporal server killed and started 12 s later, while
- * a producer keeps sending and a schedule fires every 3 s. It kills the PostgreSQL and Temporal every test uses: vitest runs test files
- * one at a time (vitest.config.ts, fileParallelism false), so nothing else is connected then.
+ * a producer keeps sending and a schedule fires every 3 s. It kills the PostgreSQL and Temporal
+ * every test uses: vitest runs test files one at a time (vitest.config.ts, fileParallelism false),
+ * so nothing else is connected then.
  */
 describe('chaos, short: the events stream through three worker kills, PostgreSQL down 20 s and the Temporal server down 12 s (real services)', () => {
   it('stages every event exactly once, tiles the offsets, and raises no alert for faults it recovered from', async () => {
