@@ -8,13 +8,14 @@ import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { MonitorActivities } from '../activities/monitor';
 import type { CheckFreshnessOutput } from '../activities/monitor/freshness';
 import { deliverLater } from './alerting';
+import { CHECK_ACTIVITY_OPTIONS } from './helpers';
 
 export interface FreshnessInput {
   /** SLA per target in minutes (ETL_FRESHNESS_MINUTES); a target not named keeps its default. */
   slaMinutes?: Record<string, number>;
 }
 
-const { checkFreshness } = proxyActivities<MonitorActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3, initialInterval: '2 seconds' } });
+const { checkFreshness } = proxyActivities<MonitorActivities>(CHECK_ACTIVITY_OPTIONS);
 
 export const RESOLVED_PATCH = 'freshness-sends-resolved';
 

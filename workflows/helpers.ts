@@ -36,3 +36,13 @@ export async function allOrCancel<T>(tasks: ReadonlyArray<() => Promise<T>>): Pr
     throw err;
   }))));
 }
+
+/**
+ * The periodic checks' activity options (the schedule monitor, the freshness check; every 5
+ * minutes, overlap SKIP): retried for about a minute (2, 4, 8 s, then every 10 s: 54 s), so a
+ * PostgreSQL restart of 20–30 s does not fail the check's run. 3 attempts spanned 6 s.
+ */
+export const CHECK_ACTIVITY_OPTIONS = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', backoffCoefficient: 2, maximumAttempts: 8 },
+} as const;

@@ -9,6 +9,7 @@ import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { MonitorActivities } from '../activities/monitor';
 import type { ScheduleFinding } from '../activities/monitor/schedules';
 import { deliverLater, recordAlert, redeliverPending } from './alerting';
+import { CHECK_ACTIVITY_OPTIONS } from './helpers';
 
 export interface ScheduleMonitorInput {
   /** Schedules whose id starts with this; the project's are `etl-`. */
@@ -30,7 +31,7 @@ export const REDELIVER_PATCH = 'monitor-redelivers-alerts';
 
 export const DEFAULT_BACKLOG_THRESHOLD = 3;
 
-const { checkSchedules } = proxyActivities<MonitorActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3, initialInterval: '2 seconds' } });
+const { checkSchedules } = proxyActivities<MonitorActivities>(CHECK_ACTIVITY_OPTIONS);
 
 export async function scheduleMonitorWorkflow(input: ScheduleMonitorInput = {}): Promise<ScheduleMonitorOutput> {
   const { workflowId, runId } = workflowInfo();

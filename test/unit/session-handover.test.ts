@@ -1,9 +1,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
-import { msToNumber } from '@temporalio/common/lib/time';
 import { createEventsActivities, DEFAULT_STUCK_ALERT_AFTER_MS, type EventsDeps } from '../../activities/events';
 import { createRealtimeActivities } from '../../activities/realtime';
 import { SESSION_RETRY, sessionActivityOptions } from '../../workflows/supervise';
+import { retrySpanMs } from '../support/retry-span';
 
 /** Dependencies that fail on first use: a session that hands over must not touch any. */
 const untouchable = <T extends object>(): T => new Proxy({} as T, { get: (_t, key) => {
@@ -38,10 +38,7 @@ describe('a retried session hands back the progress of the attempt that failed',
 
 describe('a session\'s retry budget', () => {
   it('retries failures in a row for about a minute: longer than a slow PostgreSQL restart and a range\'s 30 s "stuck" rule', () => {
-    // The waits between its attempts, as Temporal computes them: initial × coefficient^n, capped.
-    const r = SESSION_RETRY;
-    const waits = Array.from({ length: r.maximumAttempts - 1 }, (_, n) => Math.min(msToNumber(r.maximumInterval), msToNumber(r.initialInterval) * r.backoffCoefficient ** n));
-    const span = waits.reduce((a, b) => a + b, 0);
+    const span = retrySpanMs(SESSION_RETRY);
     // 5 attempts spanned 15 s, and a 20 s PostgreSQL restart paged someone (chaos.test.ts holds it
     // down 20 s); twice the range's "stuck" rule is a minute.
     expect(span).toBeGreaterThanOrEqual(2 * DEFAULT_STUCK_ALERT_AFTER_MS);
