@@ -6,7 +6,10 @@
  * - parse: download + the reader (csv-parse with the project's recovery, activities/files/csv.ts);
  * - validate: parse + the header plan, the dataset rules and the COPY rows (validation.ts);
  * - copy: those rows COPYed into a temp table shaped like staging.purchases (no merge);
- * - merge: mergePurchases per 10,000-row batch (temp table, COPY, the upsert), minus the copy;
+ * - merge: mergePurchases per batch as the loader sizes them for a new file (a direct COPY into
+ *   staging.purchases in a savepoint; every batch must go that way), minus the copy;
+ * - upsert: the same batches through mergePurchases' other path (temp table, COPY, the upsert with
+ *   the corrections policy), as a re-sent or corrected file is merged, minus the copy;
  * - raw copy: the server-side CopyObject into raw/;
  * - pipeline: ingestPurchaseFile end to end (the stages overlap there: parsing runs while
  *   PostgreSQL merges the batch before);
@@ -27,7 +30,8 @@ import { parseArgs } from 'node:util';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createFilesActivities, purchaseLoadId, type IngestPurchaseFileOutput, type PurchaseFileRef } from '../activities/files';
-import { createPurchaseBatchTable, mergePurchases, PURCHASE_LINE_COLUMNS } from '../activities/files/merge';
+import { createPurchaseBatchTable, mergePurchases, PURCHASE_COPY_COLUMNS, purchaseRows } from '../activities/files/merge';
+import { DEFAULT_PIECE_LINES, DIRECT_BATCHES_PER_TRANSACTION } from '../activities/files/load';
 import { readPurchaseBatches } from '../activities/files/reader';
 import { planHeader, purchaseRow, validatePurchaseCells, type HeaderPlan } from '../activities/files/validation';
 import { loadConfig } from '../config';
@@ -38,7 +42,8 @@ import { cleanUpPurchaseBench, writePurchaseFile } from './purchase-file';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const KIND = { format: 'csv', gzip: false } as const;
-const BATCH = 10_000;
+/** The loader's batch while it copies directly (loadPurchaseFile's directBatchSize, default sizes). */
+const BATCH = Math.max(10_000, Math.ceil(DEFAULT_PIECE_LINES / DIRECT_BATCHES_PER_TRANSACTION));
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rows: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '3' } } });
@@ -76,7 +81,8 @@ async function main(): Promise<void> {
     /** The valid rows as COPY text, in batches of BATCH as the loader builds them. */
     const validate = async (): Promise<CopyText[]> => {
       const out: CopyText[] = [];
-      let cur = new CopyText();
+      const fileColumns = { sourceFile: file.key, loadId, fileModifiedAt: file.lastModified };
+      let cur = purchaseRows(fileColumns);
       let plan: HeaderPlan | null = null;
       for await (const batch of readPurchaseBatches(await body(), KIND)) {
         for (const rec of batch) {
@@ -92,7 +98,7 @@ async function main(): Promise<void> {
           cur.add(purchaseRow(judged.value, judged.extra, rec.line));
           if (cur.rows >= BATCH) {
             out.push(cur);
-            cur = new CopyText();
+            cur = purchaseRows(fileColumns);
           }
         }
       }
@@ -114,14 +120,18 @@ async function main(): Promise<void> {
       const batches = await validate();
       return inRolledBack(async (c) => {
         await createPurchaseBatchTable(c, 'bench_stage');
-        for (const b of batches) await copyRows(c, 'bench_stage', PURCHASE_LINE_COLUMNS, b);
+        for (const b of batches) await copyRows(c, 'bench_stage', PURCHASE_COPY_COLUMNS, b);
       });
     };
-    const copyMerge = async () => {
+    const merged = (direct: boolean) => async () => {
       const batches = await validate();
       return inRolledBack(async (c) => {
         let loaded = 0;
-        for (const b of batches) loaded += (await mergePurchases(c, b, { sourceFile: file.key, loadId, fileModifiedAt: file.lastModified })).inserted;
+        for (const b of batches) {
+          const m = await mergePurchases(c, b, { direct });
+          if (m.direct !== direct) throw new Error(`a batch went ${m.direct ? 'direct' : 'through the upsert'}, not the way asked`);
+          loaded += m.inserted;
+        }
         if (loaded !== rows) throw new Error(`merged ${loaded} of ${rows}`);
       });
     };
@@ -178,7 +188,7 @@ async function main(): Promise<void> {
     };
     const stages = {
       download: () => timed(download), parse: () => timed(parse), validate: () => timed(validate),
-      copy, copyMerge: vacuumed(copyMerge), rawCopy, pipeline: vacuumed(pipeline), psqlCopy, psqlCopyIndexed,
+      copy, copyMerge: vacuumed(merged(true)), copyUpsert: vacuumed(merged(false)), rawCopy, pipeline: vacuumed(pipeline), psqlCopy, psqlCopyIndexed,
     };
     type Stage = keyof typeof stages;
     const times = {} as Record<Stage, number[]>;
@@ -191,14 +201,15 @@ async function main(): Promise<void> {
     // Each stage's own time: the streamed ones are cumulative (parse includes the download, ...).
     const own = {
       download: m.download, parse: m.parse - m.download, validate: m.validate - m.parse,
-      copy: m.copy, merge: m.copyMerge - m.copy, rawCopy: m.rawCopy,
+      copy: m.copy, merge: m.copyMerge - m.copy, upsert: m.copyUpsert - m.copy, rawCopy: m.rawCopy,
     };
     const share = (s: number) => `${((100 * s) / m.pipeline).toFixed(0)}%`;
     console.log(JSON.stringify({
       rows, rounds: Number(values.rounds),
       medianSeconds: Object.fromEntries(Object.entries(own).map(([k, v]) => [k, +v.toFixed(3)])),
       shareOfPipeline: Object.fromEntries(Object.entries(own).map(([k, v]) => [k, share(v)])),
-      sumOfStages: +Object.values(own).reduce((a, b) => a + b, 0).toFixed(3),
+      // The upsert is the other way a batch merges, not a stage of a new file's load.
+      sumOfStages: +Object.entries(own).filter(([k]) => k !== 'upsert').reduce((a, [, v]) => a + v, 0).toFixed(3),
       pipeline: { seconds: +m.pipeline.toFixed(3), rowsPerSecond: Math.round(rows / m.pipeline) },
       psqlCopy: { seconds: +m.psqlCopy.toFixed(3), rowsPerSecond: Math.round(rows / m.psqlCopy) },
       pipelineVsCopy: +(m.psqlCopy / m.pipeline).toFixed(3), goal: 0.6,

@@ -2,8 +2,9 @@
  * Files pipeline throughput against PostgreSQL's own bulk path: one purchase CSV of --rows lines
  * (generator rows, dirt none, order ids replicated to stay unique) is loaded, in --rounds rounds of
  * alternation (the order rotates each round), by
- * - the pipeline: ingestPurchaseFile (S3 stream -> csv-parse -> dataset rules -> COPY merge into
- *   staging.purchases, one transaction); every round must load all the rows (loaded === rows) and is
+ * - the pipeline: ingestPurchaseFile (S3 stream -> reader -> dataset rules -> COPY into
+ *   staging.purchases: a direct COPY for a new file, the upsert where a batch meets stored keys;
+ *   one transaction); every round must load all the rows (loaded === rows) and is
  *   then deleted, so each round and each baseline meets the same empty keys;
  * - `psql \copy` into a plain typed temp table: the bulk floor, no validation and no merge;
  * - `\copy` followed by the pipeline's merge statement (distinct on the key, upsert into

@@ -21,12 +21,15 @@ export function copyText(v: CopyValue): string {
   return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-/** One row as a COPY text line, newline included. */
-export function copyLine(row: readonly CopyValue[]): string {
+/** One row as a COPY text line, newline included; `suffix` is more of the line, already encoded (copySuffix). */
+export function copyLine(row: readonly CopyValue[], suffix = ''): string {
   let line = '';
   for (let i = 0; i < row.length; i++) line += (i === 0 ? '' : '\t') + copyText(row[i]);
-  return line + '\n';
+  return line + suffix + '\n';
 }
+
+/** Values that end every line of a CopyText alike, encoded once (the tab before each included). */
+export const copySuffix = (values: readonly CopyValue[]): string => values.map((v) => `\t${copyText(v)}`).join('');
 
 const ident = (name: string) => {
   if (!/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/.test(name)) throw new Error(`unsafe SQL identifier: ${name}`);
@@ -43,8 +46,11 @@ export class CopyText {
   private buf = Buffer.allocUnsafe(1 << 16);
   private bytes = 0;
 
+  /** suffix: values every row ends with, encoded once (copySuffix): a file's own columns on each of its lines. */
+  constructor(private readonly suffix = '') {}
+
   add(row: readonly CopyValue[]): void {
-    const line = copyLine(row);
+    const line = copyLine(row, this.suffix);
     // Encoded into one growing buffer: nothing per row is left for the garbage collector to move.
     if (this.bytes + line.length * 3 > this.buf.length) {
       const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.bytes + line.length * 3));
@@ -63,11 +69,11 @@ export class CopyText {
   }
 }
 
-/** COPY rows into an existing table (no conflict handling). */
-export async function copyRows(client: PoolClient, table: string, columns: string[], rows: Iterable<CopyValue[]> | CopyText): Promise<void> {
+/** COPY rows into an existing table (no conflict handling); a Buffer is rows already encoded as COPY text (CopyText.take). */
+export async function copyRows(client: PoolClient, table: string, columns: string[], rows: Iterable<CopyValue[]> | CopyText | Buffer): Promise<void> {
   const sql = `copy ${ident(table)} (${columns.map(ident).join(', ')}) from stdin`;
-  if (rows instanceof CopyText) {
-    await pipeline(Readable.from([rows.take()]), client.query(copyFrom(sql)));
+  if (rows instanceof CopyText || Buffer.isBuffer(rows)) {
+    await pipeline(Readable.from([Buffer.isBuffer(rows) ? rows : rows.take()]), client.query(copyFrom(sql)));
     return;
   }
   const values = rows;

@@ -8,14 +8,13 @@ import type { Readable } from 'node:stream';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
-import { CopyText } from '../../lib/bulk';
 import { jsonlUpload } from '../common/jsonl-upload';
 import type { LoadCounts, LoadPiece, PieceLoad } from '../common/loads';
 import { quarantine } from '../common/loads';
 import type { PurchaseFileKind } from '../../contract/layout';
 import { readPurchaseBatches, readsWhole, type ReaderState, type SourceRecord } from './reader';
 import type { Utf16 } from './utf16';
-import { mergePurchases } from './merge';
+import { mergePurchases, purchaseRows } from './merge';
 import { validatePurchaseCells, validatePurchaseJson, planHeader, purchaseRow, type HeaderPlan, type PurchaseVerdict } from './validation';
 import type { Lake } from '../common/raw';
 
@@ -66,16 +65,16 @@ interface PieceState {
 }
 
 /** What one piece (or the whole load) counted. */
-interface Tally { counts: Omit<LoadCounts, 'detail'>; updated: number; reasons: Record<string, number>; extraColumns: string[]; totalMismatch: number }
+interface Tally { counts: Omit<LoadCounts, 'detail'>; updated: number; reasons: Record<string, number>; extraColumns: string[]; totalMismatch: number; copiedDirectly: number }
 
-const emptyTally = (): Tally => ({ counts: { received: 0, loaded: 0, quarantined: 0, duplicates: 0 }, updated: 0, reasons: {}, extraColumns: [], totalMismatch: 0 });
+const emptyTally = (): Tally => ({ counts: { received: 0, loaded: 0, quarantined: 0, duplicates: 0 }, updated: 0, reasons: {}, extraColumns: [], totalMismatch: 0, copiedDirectly: 0 });
 
 function addTally(a: Tally, b: Tally): Tally {
   const reasons = { ...a.reasons };
   for (const [k, n] of Object.entries(b.reasons)) reasons[k] = (reasons[k] ?? 0) + n;
   return {
     counts: { received: a.counts.received + b.counts.received, loaded: a.counts.loaded + b.counts.loaded, quarantined: a.counts.quarantined + b.counts.quarantined, duplicates: a.counts.duplicates + b.counts.duplicates },
-    updated: a.updated + b.updated, reasons, totalMismatch: a.totalMismatch + b.totalMismatch,
+    updated: a.updated + b.updated, reasons, totalMismatch: a.totalMismatch + b.totalMismatch, copiedDirectly: a.copiedDirectly + b.copiedDirectly,
     extraColumns: [...new Set([...a.extraColumns, ...b.extraColumns])].slice(0, 50),
   };
 }
@@ -84,7 +83,10 @@ function addTally(a: Tally, b: Tally): Tally {
 function pieceTally(p: LoadPiece): Tally & { quarantineKey: string | null } {
   const d = (p.counts.detail ?? {}) as Partial<Tally & { quarantineKey: string | null }>;
   const { received, loaded, quarantined, duplicates } = p.counts;
-  return { counts: { received, loaded, quarantined, duplicates }, updated: d.updated ?? 0, reasons: d.reasons ?? {}, extraColumns: d.extraColumns ?? [], totalMismatch: d.totalMismatch ?? 0, quarantineKey: d.quarantineKey ?? null };
+  return {
+    counts: { received, loaded, quarantined, duplicates }, updated: d.updated ?? 0, reasons: d.reasons ?? {}, extraColumns: d.extraColumns ?? [], totalMismatch: d.totalMismatch ?? 0,
+    copiedDirectly: d.copiedDirectly ?? 0, quarantineKey: d.quarantineKey ?? null,
+  };
 }
 
 export const DEFAULT_PIECE_LINES = 1_000_000;
@@ -101,6 +103,14 @@ const fromJsonb = <T>(v: unknown): T => JSON.parse(JSON.stringify(v), (_k, x: un
 export const pieceQuarantineKey = (key: string, n: number) => (n === 1 ? key : key.replace(/(\.jsonl)?$/, `.piece-${n}$1`));
 
 const QUARANTINE_BATCH = 1000;
+/**
+ * Direct COPYs (mergePurchases) per transaction at most. Each leaves a committed subtransaction
+ * behind until the piece commits, and past 64 of them PostgreSQL's per-backend cache overflows:
+ * every other session's snapshot then looks this transaction's subtransactions up in pg_subtrans.
+ * So while a load copies directly, its batches are large enough for a piece to need no more
+ * (a million lines: 20,834 a batch); a transaction without pieces merges the batches past this.
+ */
+export const DIRECT_BATCHES_PER_TRANSACTION = 48;
 // PostgreSQL text cannot hold NUL; such a line is kept with the character spelled out.
 const storable = (raw: string) => raw.replace(/\u0000/g, '\\u0000');
 // Reasons quote the offending value; the load detail counts them by kind, values left out.
@@ -109,6 +119,8 @@ const reasonKind = (reason: string) => storable(reason.replace(/"(?:[^"\\]|\\.)*
 export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts> {
   const batchSize = f.batchSize ?? 10_000;
   const pieceLines = f.pieceLines ?? DEFAULT_PIECE_LINES;
+  // Direct batches are larger, so that a whole piece fits in its transaction's direct COPYs.
+  const directBatchSize = Math.max(batchSize, Math.ceil(pieceLines / DIRECT_BATCHES_PER_TRANSACTION));
   const done = f.done ?? [];
   const last = done[done.length - 1];
   const resumed = last ? fromJsonb<PieceState>(last.state) : null;
@@ -122,7 +134,8 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   const quarantineKeys = done.map((p) => pieceTally(p).quarantineKey).filter((k): k is string => k !== null);
   let cur = emptyTally();
   const extraColumns = new Set<string>();
-  let rows = new CopyText();
+  const file = { sourceFile: f.key, loadId: f.loadId, fileModifiedAt: f.fileModifiedAt };
+  let rows = purchaseRows(file);
   let rejects: Array<{ ref: string; reason: string; raw: string }> = [];
   const headerOf = (h: PieceState['header']) => {
     if (!h) return null;
@@ -137,12 +150,27 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   // One merge runs in PostgreSQL while the next batch is parsed here: the two use different cores.
   // At most two batches are in memory; a failed merge surfaces at the next flush or at the end.
   let merging: Promise<void> = Promise.resolve();
+  // A batch goes straight into staging.purchases (mergePurchases' `direct`) while the file has met
+  // no stored key: its keys are distinct (batchKeys), no direct COPY of this load has failed yet (a
+  // re-sent or corrected file fails its first and is merged from then on), and the piece's
+  // transaction has savepoints to spare (directLeft).
+  let batchKeys = new Set<string>();
+  let batchRepeats = false;
+  let directOff = false;
+  let directLeft = DIRECT_BATCHES_PER_TRANSACTION;
   const flushRows = async () => {
     const batch = rows;
-    rows = new CopyText();
-    await merging;
+    const repeats = batchRepeats;
+    rows = purchaseRows(file);
+    batchKeys = new Set();
+    batchRepeats = false;
+    await merging; // the batch before may have turned the direct COPY off
     const into = cur;
-    merging = mergePurchases(f.client, batch, { sourceFile: f.key, loadId: f.loadId, fileModifiedAt: f.fileModifiedAt }).then((m) => {
+    const direct = !directOff && !repeats && directLeft > 0;
+    if (direct) directLeft--;
+    merging = mergePurchases(f.client, batch, { direct }).then((m) => {
+      if (direct && !m.direct) directOff = true;
+      if (m.direct) into.copiedDirectly += m.inserted;
       into.counts.loaded += m.inserted + m.updated;
       into.updated += m.updated;
       into.counts.duplicates += batch.rows - m.inserted - m.updated;
@@ -198,7 +226,10 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
           if (judged.value.totalMismatch) cur.totalMismatch++;
           if (judged.extra) for (const k of Object.keys(judged.extra)) if (extraColumns.size < 50) extraColumns.add(k);
           rows.add(purchaseRow(judged.value, judged.extra, rec.line));
-          if (rows.rows >= batchSize) await flushRows();
+          const key = `${judged.value.orderId}\u0000${judged.value.productId}`;
+          if (batchKeys.has(key)) batchRepeats = true;
+          else batchKeys.add(key);
+          if (rows.rows >= (directOff ? batchSize : directBatchSize)) await flushRows();
         }
         if ((prior.counts.received + cur.counts.received) % batchSize === 0) f.heartbeat?.(rec.line);
       }
@@ -206,10 +237,11 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
       if (f.commitPiece && end && cur.counts.received >= pieceLines) {
         const quarantineKey = await settle();
         const state: PieceState = { headerWidth: reader.headerWidth ?? null, badUtf8: reader.badUtf8 ?? false, encoding: reader.encoding, header: header && { line: header.line, raw: header.raw, cells: header.cells }, whole };
-        const { updated, reasons, totalMismatch } = cur;
-        await f.commitPiece({ endLine: end.line, endByte: end.byte, state: toJsonb({ ...state }), counts: { ...cur.counts, detail: toJsonb({ updated, reasons, totalMismatch, extraColumns: cur.extraColumns, quarantineKey }) } });
+        const { updated, reasons, totalMismatch, copiedDirectly } = cur;
+        await f.commitPiece({ endLine: end.line, endByte: end.byte, state: toJsonb({ ...state }), counts: { ...cur.counts, detail: toJsonb({ updated, reasons, totalMismatch, copiedDirectly, extraColumns: cur.extraColumns, quarantineKey }) } });
         prior = addTally(prior, cur);
         cur = emptyTally();
+        directLeft = DIRECT_BATCHES_PER_TRANSACTION;
         lakeOut = jsonlUpload(f.lake, pieceQuarantineKey(f.quarantineKey, ++pieceNo));
       }
     }
@@ -227,6 +259,8 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
         extraColumns: header ? header.plan.extra : total.extraColumns, totalMismatch: total.totalMismatch, quarantinedWhole: whole?.reason ?? null,
         quarantineKey: quarantineKeys.length <= 1 ? (quarantineKeys[0] ?? null) : null, ...(pieces > 1 ? { quarantineKeys, pieces } : {}),
         reasons: total.reasons, updated: total.updated,
+        // Of the loaded lines, those stored by a direct COPY (mergePurchases); the rest went through the upsert.
+        copiedDirectly: total.copiedDirectly,
       },
     };
   } catch (err) {

@@ -171,7 +171,7 @@ function printDay(d: Date): string {
   return `${year}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
 }
 
-/** A valid line's COPY row, in PURCHASE_LINE_COLUMNS' order (merge.ts adds the file's columns). */
+/** A valid line's COPY row, in PURCHASE_COPY_COLUMNS' order; its file's values follow (purchaseRows' suffix). */
 export function purchaseRow(p: ValidPurchase, extra: Record<string, unknown> | null, line: number): CopyValue[] {
   return [p.orderId, p.productId, p.customerId, isoDay(p.orderDate), p.productName, p.quantity, p.price, p.total, p.totalMismatch, extra, line];
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readPurchaseBatches, readPurchaseRecords, type SourceRecord } from '../../activities/files/reader';
-import { copyLine, CopyText, type CopyValue } from '../../lib/bulk';
+import { copyLine, copySuffix, CopyText, type CopyValue } from '../../lib/bulk';
 import { validatePurchaseCells, validatePurchaseJson, planHeader, type HeaderPlan } from '../../activities/files/validation';
 
 async function read(text: string, format: 'csv' | 'jsonl', chunk = 7): Promise<SourceRecord[]> {
@@ -101,8 +101,17 @@ describe('COPY text', () => {
     const rows: CopyValue[][] = [['a\tb', 1, null, { Currency: 'USD' }, 'Café\\x'], ['line\nbreak\r', true, undefined, '€'.repeat(30_000), 2n]];
     const text = new CopyText();
     for (const r of rows) text.add(r);
-    expect(text.take().toString('utf8')).toBe(rows.map(copyLine).join(''));
+    expect(text.take().toString('utf8')).toBe(rows.map((r) => copyLine(r)).join(''));
     expect(text.rows).toBe(2); // still the batch's count after take(): the merge's duplicates are reckoned from it
     expect(copyLine(rows[0]!)).toBe('a\\tb\t1\t\\N\t{"Currency":"USD"}\tCafé\\\\x\n');
+  });
+
+  it('ends every line with the suffix, encoded once as its values would be', () => {
+    const suffix = copySuffix(['drops/a\tb.csv', 'files:x', null]);
+    expect(suffix).toBe('\tdrops/a\\tb.csv\tfiles:x\t\\N');
+    const text = new CopyText(suffix);
+    text.add(['O1', 2]);
+    text.add(['O2', 'é']);
+    expect(text.take().toString('utf8')).toBe(copyLine(['O1', 2, 'drops/a\tb.csv', 'files:x', null]) + copyLine(['O2', 'é', 'drops/a\tb.csv', 'files:x', null]));
   });
 });

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFilesActivities } from '../../activities/files';
+import { mergePurchases, purchaseRows } from '../../activities/files/merge';
+import { deletePrefix, putObject } from '../../lib/s3';
+import { testEnv, type TestEnv } from '../support/env';
+
+const HEADER = 'CustomerID,OrderID,OrderDate,ProductID,ProductName,Quantity,Price,Total';
+
+/**
+ * The purchases' direct COPY (activities/files/merge.ts): a batch of keys never stored goes straight
+ * into staging.purchases, and one that meets a stored key falls back to the upsert with nothing of
+ * the failed COPY left, in the same transaction. The counts must be the upsert's in every case
+ * (ingest-files and files-hostile hold the corrections policy itself).
+ */
+describe('purchase lines copied directly into staging (real PostgreSQL, S3)', () => {
+  let env: TestEnv;
+  const tag = `d${randomUUID().slice(0, 8)}`;
+  const prefix = `test/purchases-direct/${tag}/drop/purchases/`;
+  const id = (n: number) => `${tag}-O${n}`;
+  const line = (n: number, product = `P${n}`, qty = 1) => `U${n},${id(n)},2024-03-01,${product},Widget,${qty},2.50,${(2.5 * qty).toFixed(2)}`;
+  const row = (n: number, sourceLine: number) => [id(n), `P${n}`, `U${n}`, '2024-03-01', 'Widget', 1, '2.50', '2.50', false, null, sourceLine];
+
+  const ingest = async (name: string, body: string, opts: { batchSize: number; pieceLines: number }) => {
+    await putObject(env.deps.s3, env.deps.bucket, prefix + name, body, 'text/csv');
+    const acts = createFilesActivities(env.deps);
+    const file = (await acts.listNewPurchaseFiles({ dropPrefix: prefix })).files.find((f) => f.key === prefix + name) ?? expect.fail(`${name} not listed`);
+    const out = await acts.ingestPurchaseFile({ file, ...opts });
+    const loadId = out.load?.loadId ?? expect.fail(`${name} was not loaded`);
+    const { rows: [r] } = await env.deps.staging.query<{ received: number; loaded: number; duplicates: number; detail: { copiedDirectly: number } }>(
+      'select received, loaded, duplicates, detail from etl.loads where load_id = $1', [loadId]);
+    return { loadId, received: r?.received, loaded: r?.loaded, duplicates: r?.duplicates, copiedDirectly: r?.detail.copiedDirectly };
+  };
+  const staged = async (loadId: string) =>
+    Number((await env.deps.staging.query<{ n: string }>('select count(*) n from staging.purchases where load_id = $1', [loadId])).rows[0]?.n);
+
+  beforeAll(async () => {
+    env = await testEnv('purchases-direct');
+  });
+  afterAll(async () => {
+    if (env) await deletePrefix(env.deps.s3, env.deps.bucket, `test/purchases-direct/${tag}/`);
+    await env?.close();
+  });
+
+  it('copies a batch of new keys directly, and merges one that meets a stored key as if the COPY had not run', async () => {
+    const client = await env.deps.staging.connect();
+    const file = { sourceFile: `${prefix}a.csv`, loadId: `files:${tag}-a`, fileModifiedAt: '2024-03-02T00:00:00.000Z' };
+    try {
+      await client.query('begin');
+      const first = purchaseRows(file);
+      for (const n of [1, 2, 3]) first.add(row(n, n + 1));
+      expect(await mergePurchases(client, first, { direct: true })).toEqual({ inserted: 3, updated: 0, direct: true });
+
+      // Keys 4 and 5 are new, key 2 is this transaction's own: the COPY fails on it and is undone,
+      // and the upsert inserts 4 and 5 and leaves 2 (same load: a duplicate).
+      const second = purchaseRows(file);
+      for (const n of [4, 2, 5]) second.add(row(n, n + 10));
+      expect(await mergePurchases(client, second, { direct: true })).toEqual({ inserted: 2, updated: 0, direct: false });
+
+      const { rows } = await client.query<{ order_id: string; source_line: number; source_file: string; load_id: string; file_modified_at: Date; ingested_at: Date | null }>(
+        'select order_id, source_line, source_file, load_id, file_modified_at, ingested_at from staging.purchases where load_id = $1 order by order_id', [file.loadId]);
+      expect(rows.map((r) => [r.order_id, r.source_line])).toEqual([[id(1), 2], [id(2), 3], [id(3), 4], [id(4), 14], [id(5), 15]]);
+      for (const r of rows) {
+        expect([r.source_file, r.load_id, r.file_modified_at.toISOString()]).toEqual([file.sourceFile, file.loadId, file.fileModifiedAt]);
+        expect(r.ingested_at).not.toBeNull();
+      }
+      // The transaction is still good after the failed COPY.
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+  });
+
+  it('loads a new file wholly by direct COPY, and a file meeting stored keys with the upsert\'s counts', async () => {
+    const opts = { batchSize: 10, pieceLines: 480 }; // direct batches of max(10, 480 / 48) = 10 lines
+    const fresh = await ingest('new.csv', `${HEADER}\n${Array.from({ length: 95 }, (_, i) => line(100 + i)).join('\n')}\n`, opts);
+    expect([fresh.received, fresh.loaded, fresh.duplicates, fresh.copiedDirectly]).toEqual([95, 95, 0, 95]);
+    expect(await staged(fresh.loadId)).toBe(95);
+
+    // Lines 1-10 are new (copied); line 12 repeats line 1's key in the next batch: that batch's COPY
+    // fails, it is merged (one duplicate), and the rest of the file is merged too.
+    const lines = Array.from({ length: 30 }, (_, i) => line(300 + i));
+    lines[11] = line(300);
+    const repeat = await ingest('repeat.csv', `${HEADER}\n${lines.join('\n')}\n`, opts);
+    expect([repeat.received, repeat.loaded, repeat.duplicates, repeat.copiedDirectly]).toEqual([30, 29, 1, 10]);
+    expect(await staged(repeat.loadId)).toBe(29);
+
+    // A key twice in one batch never tries the COPY; the batches after it still do.
+    const twice = Array.from({ length: 30 }, (_, i) => line(400 + i));
+    twice[3] = line(400);
+    const inBatch = await ingest('in-batch.csv', `${HEADER}\n${twice.join('\n')}\n`, opts);
+    expect([inBatch.received, inBatch.loaded, inBatch.duplicates, inBatch.copiedDirectly]).toEqual([30, 29, 1, 20]);
+
+    // The same lines under another name: every key is stored, nothing changes, all duplicates.
+    const again = await ingest('new-again.csv', `${HEADER}\n${Array.from({ length: 95 }, (_, i) => line(100 + i)).join('\n')}\n`, opts);
+    expect([again.received, again.loaded, again.duplicates, again.copiedDirectly]).toEqual([95, 0, 95, 0]);
+    expect(await staged(again.loadId)).toBe(0);
+  });
+
+  it('keeps a transaction to at most 48 direct COPYs, merging the batches past them', async () => {
+    // batchSize 1 and pieces of 48 lines: direct batches of one line, 48 of them per piece's
+    // transaction. A piece runs past its 48 lines to the end of the reader's chunk, so the first
+    // piece holds more lines than its direct COPYs: those past 48 are merged.
+    const out = await ingest('many.csv', `${HEADER}\n${Array.from({ length: 60 }, (_, i) => line(600 + i)).join('\n')}\n`, { batchSize: 1, pieceLines: 48 });
+    expect([out.received, out.loaded, out.duplicates]).toEqual([60, 60, 0]);
+    const { rows: [first] } = await env.deps.staging.query<{ received: number; detail: { copiedDirectly: number } }>(
+      'select received, detail from etl.load_pieces where load_id = $1 and piece = 1', [out.loadId]);
+    expect(first?.received).toBeGreaterThan(48);
+    expect(first?.detail.copiedDirectly).toBe(48);
+    // The lines after the first piece start a new transaction, with its own 48.
+    expect(out.copiedDirectly).toBe(48 + Math.min(48, 60 - (first?.received ?? 0)));
+  });
+});
