@@ -21,11 +21,16 @@ export function copyText(v: CopyValue): string {
   return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-/** One row as a COPY text line, newline included; `suffix` is more of the line, already encoded (copySuffix). */
-export function copyLine(row: readonly CopyValue[], suffix = ''): string {
+/** One row's values in COPY text, tab-separated, no newline. */
+function rowText(row: readonly CopyValue[]): string {
   let line = '';
   for (let i = 0; i < row.length; i++) line += (i === 0 ? '' : '\t') + copyText(row[i]);
-  return line + suffix + '\n';
+  return line;
+}
+
+/** One row as a COPY text line, newline included. */
+export function copyLine(row: readonly CopyValue[]): string {
+  return `${rowText(row)}\n`;
 }
 
 /** Values that end every line of a CopyText alike, encoded once (the tab before each included). */
@@ -46,18 +51,25 @@ export class CopyText {
   private buf = Buffer.allocUnsafe(1 << 16);
   private bytes = 0;
 
-  /** suffix: values every row ends with, encoded once (copySuffix): a file's own columns on each of its lines. */
-  constructor(private readonly suffix = '') {}
+  /** The values every row ends with and its newline, encoded once (copySuffix): a file's own columns on each of its lines. */
+  private readonly tail: Buffer;
+
+  constructor(suffix = '') {
+    this.tail = Buffer.from(`${suffix}\n`);
+  }
 
   add(row: readonly CopyValue[]): void {
-    const line = copyLine(row, this.suffix);
+    const line = rowText(row);
     // Encoded into one growing buffer: nothing per row is left for the garbage collector to move.
-    if (this.bytes + line.length * 3 > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.bytes + line.length * 3));
+    // The tail is copied as bytes, not encoded again for each row.
+    const room = line.length * 3 + this.tail.length;
+    if (this.bytes + room > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.bytes + room));
       this.buf.copy(bigger, 0, 0, this.bytes);
       this.buf = bigger;
     }
     this.bytes += this.buf.write(line, this.bytes);
+    this.bytes += this.tail.copy(this.buf, this.bytes);
     this.rows++;
   }
 
