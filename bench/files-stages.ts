@@ -3,13 +3,16 @@
  * --rows generator lines (dirt none) in the drop zone, each stage timed on its own, --rounds times
  * (medians), against the same file:
  * - download: the S3 GET streamed to the end;
- * - parse: download + the reader (csv-parse with the project's recovery, activities/files/csv.ts);
+ * - parse: download + the reader (plain lines split in activities/files/csv.ts, the rest by csv-parse with the project's recovery);
  * - validate: parse + the header plan, the dataset rules and the COPY rows (validation.ts);
  * - copy: those rows COPYed into a temp table shaped like staging.purchases (no merge);
  * - merge: mergePurchases per batch as the loader sizes them for a new file (a direct COPY into
  *   staging.purchases in a savepoint; every batch must go that way), minus the copy;
  * - upsert: the same batches through mergePurchases' other path (temp table, COPY, the upsert with
- *   the corrections policy), as a re-sent or corrected file is merged, minus the copy;
+ *   the corrections policy), minus the copy: the path a batch meeting stored keys takes, here over
+ *   new keys (its inserts, not its conflicts); every batch went this way before the direct COPY.
+ *   Both run each batch in one transaction: past --rows 1,000,000 the direct COPYs outnumber
+ *   the 48 savepoints a load keeps to (DIRECT_BATCHES_PER_TRANSACTION);
  * - raw copy: the server-side CopyObject into raw/;
  * - pipeline: ingestPurchaseFile end to end (the stages overlap there: parsing runs while
  *   PostgreSQL merges the batch before);

@@ -7,8 +7,10 @@
  *   one transaction); every round must load all the rows (loaded === rows) and is
  *   then deleted, so each round and each baseline meets the same empty keys;
  * - `psql \copy` into a plain typed temp table: the bulk floor, no validation and no merge;
- * - `\copy` followed by the pipeline's merge statement (distinct on the key, upsert into
- *   staging.purchases with its corrections policy), rolled back: the floor of any loader that merges.
+ * - `\copy` followed by the pipeline's upsert statement (distinct on the key, upsert into
+ *   staging.purchases with its corrections policy), rolled back: the floor of a loader that merges
+ *   every line (the pipeline now COPYs a new file's batches directly, and upserts only batches
+ *   meeting stored keys).
  * Prints each run, then medians and the ratios of the medians.
  *   npx tsx bench/files-vs-copy.ts --rows 500000 --rounds 3
  * Everything it writes (staging rows, etl rows, S3 objects) is deleted at the end.
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
 
     const copySql = `\\copy bench_copy from '${path}' with (format csv, header true)`;
     const create = 'create temp table bench_copy (customer_id text, order_id text, order_date date, product_id text, product_name text, quantity integer, price numeric(14,2), total numeric(14,2))';
-    // mergePurchases' statement (activities/files/merge.ts) over the \copy'd rows, in one piece instead of 10k-row batches.
+    // mergePurchases' upsert statement (activities/files/merge.ts) over the \copy'd rows, in one piece instead of batches.
     const content = ['customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total', 'total_mismatch', 'extra'];
     const updated = [...content, 'source_file', 'source_line', 'load_id', 'file_modified_at'];
     const merge = `insert into staging.purchases as p (order_id, product_id, customer_id, order_date, product_name, quantity, price, total, total_mismatch, extra, source_file, source_line, load_id, file_modified_at)

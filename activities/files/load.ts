@@ -107,10 +107,12 @@ const QUARANTINE_BATCH = 1000;
  * Direct COPYs (mergePurchases) per transaction at most. Each leaves a committed subtransaction
  * behind until the piece commits, and past 64 of them PostgreSQL's per-backend cache overflows:
  * every other session's snapshot then looks this transaction's subtransactions up in pg_subtrans.
- * So while a load copies directly, its batches are large enough for a piece to need no more
- * (a million lines: 20,834 a batch); a transaction without pieces merges the batches past this.
+ * So while a load copies directly, its batches are large enough for a piece's lines to need no
+ * more (a million lines: 20,834 a batch); the batches past them (a piece runs on to the end of the
+ * reader's chunk, and a transaction without pieces has no end) merge.
  */
 export const DIRECT_BATCHES_PER_TRANSACTION = 48;
+const MAX_DIRECT_BATCH = 50_000;
 // PostgreSQL text cannot hold NUL; such a line is kept with the character spelled out.
 const storable = (raw: string) => raw.replace(/\u0000/g, '\\u0000');
 // Reasons quote the offending value; the load detail counts them by kind, values left out.
@@ -119,8 +121,10 @@ const reasonKind = (reason: string) => storable(reason.replace(/"(?:[^"\\]|\\.)*
 export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts> {
   const batchSize = f.batchSize ?? 10_000;
   const pieceLines = f.pieceLines ?? DEFAULT_PIECE_LINES;
-  // Direct batches are larger, so that a whole piece fits in its transaction's direct COPYs.
-  const directBatchSize = Math.max(batchSize, Math.ceil(pieceLines / DIRECT_BATCHES_PER_TRANSACTION));
+  // Direct batches are larger, so that a piece's lines (up to the end of the reader's chunk after
+  // them: the rest of the piece merges) fit in its transaction's direct COPYs; at most 50,000 lines,
+  // two of which are in memory (a 2 GB file's peak RSS is the goal, issue 12 P6).
+  const directBatchSize = Math.max(batchSize, Math.min(MAX_DIRECT_BATCH, Math.ceil(pieceLines / DIRECT_BATCHES_PER_TRANSACTION)));
   const done = f.done ?? [];
   const last = done[done.length - 1];
   const resumed = last ? fromJsonb<PieceState>(last.state) : null;
@@ -159,6 +163,7 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   let directOff = false;
   let directLeft = DIRECT_BATCHES_PER_TRANSACTION;
   const flushRows = async () => {
+    if (rows.rows === 0) return; // an empty batch must not count as a direct COPY that failed
     const batch = rows;
     const repeats = batchRepeats;
     rows = purchaseRows(file);
@@ -177,9 +182,16 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
     });
     merging.catch(() => undefined); // awaited at the next flush; this only keeps it from being "unhandled" meanwhile
   };
+  // Rejects share the client with the merges, so they go in the same chain: a quarantine insert
+  // sent while a batch's direct COPY runs would land inside its savepoint (and be rolled back with
+  // it) or in the aborted transaction before the rollback. At most one write is in flight.
   const flushRejects = async () => {
-    await quarantine(f.client, f.loadId, 'purchases', rejects);
+    const recs = rejects;
     rejects = [];
+    if (recs.length === 0) return;
+    await merging;
+    merging = quarantine(f.client, f.loadId, 'purchases', recs);
+    merging.catch(() => undefined); // awaited at the next flush, as a merge is
   };
   const reject = async (rec: SourceRecord, reason: string, toTable: boolean) => {
     cur.counts.quarantined++;
@@ -192,8 +204,8 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
   // Everything read so far is written; the piece's tally is final.
   const settle = async () => {
     await flushRows();
-    await merging;
     await flushRejects();
+    await merging;
     const written = await lakeOut.end();
     if (written) quarantineKeys.push(written.key);
     cur.extraColumns = header ? [] : [...extraColumns];
@@ -226,10 +238,12 @@ export async function loadPurchaseFile(f: PurchaseFileLoad): Promise<LoadCounts>
           if (judged.value.totalMismatch) cur.totalMismatch++;
           if (judged.extra) for (const k of Object.keys(judged.extra)) if (extraColumns.size < 50) extraColumns.add(k);
           rows.add(purchaseRow(judged.value, judged.extra, rec.line));
-          const key = `${judged.value.orderId}\u0000${judged.value.productId}`;
-          if (batchKeys.has(key)) batchRepeats = true;
-          else batchKeys.add(key);
-          if (rows.rows >= (directOff ? batchSize : directBatchSize)) await flushRows();
+          if (!directOff) {
+            const key = `${judged.value.orderId}\u0000${judged.value.productId}`;
+            if (batchKeys.has(key)) batchRepeats = true;
+            else batchKeys.add(key);
+          }
+          if (rows.rows >= (directOff || directLeft === 0 ? batchSize : directBatchSize)) await flushRows();
         }
         if ((prior.counts.received + cur.counts.received) % batchSize === 0) f.heartbeat?.(rec.line);
       }

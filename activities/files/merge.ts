@@ -51,8 +51,9 @@ export interface PurchaseMerge { inserted: number; updated: number; direct: bool
  * docs/ingestion.md). A key already stored, by an earlier file or an earlier batch of this one,
  * fails the COPY on the primary key (23505); the savepoint is rolled back and the batch merged
  * through the corrections policy as if the COPY had never run. A key that another load holds
- * uncommitted makes the COPY wait for it, as the upsert's insert would. `direct` in the result
- * says which way the batch went.
+ * uncommitted makes the COPY wait for it, as the upsert's insert would; a deadlock with that load
+ * (the COPY inserts in file order) falls back the same way. `direct` in the result says which way
+ * the batch went.
  */
 export async function mergePurchases(client: PoolClient, rows: CopyText, opts: { direct?: boolean } = {}): Promise<PurchaseMerge> {
   if (rows.rows === 0) return { inserted: 0, updated: 0, direct: false };
@@ -64,7 +65,9 @@ export async function mergePurchases(client: PoolClient, rows: CopyText, opts: {
       await client.query('release savepoint purchases_direct');
       return { inserted: rows.rows, updated: 0, direct: true };
     } catch (err) {
-      if ((err as { code?: string }).code !== '23505') throw err;
+      // 23505: a key is stored. 40P01: a deadlock with a load inserting the same new keys in
+      // another order (the COPY goes in file order; the upsert below in key order, as before).
+      if (!['23505', '40P01'].includes((err as { code?: string }).code ?? '')) throw err;
       await client.query('rollback to savepoint purchases_direct');
       await client.query('release savepoint purchases_direct');
     }

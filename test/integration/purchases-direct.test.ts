@@ -97,17 +97,50 @@ describe('purchase lines copied directly into staging (real PostgreSQL, S3)', ()
     expect(await staged(again.loadId)).toBe(0);
   });
 
-  it('keeps a transaction to at most 48 direct COPYs, merging the batches past them', async () => {
-    // batchSize 1 and pieces of 48 lines: direct batches of one line, 48 of them per piece's
-    // transaction. A piece runs past its 48 lines to the end of the reader's chunk, so the first
-    // piece holds more lines than its direct COPYs: those past 48 are merged.
-    const out = await ingest('many.csv', `${HEADER}\n${Array.from({ length: 60 }, (_, i) => line(600 + i)).join('\n')}\n`, { batchSize: 1, pieceLines: 48 });
-    expect([out.received, out.loaded, out.duplicates]).toEqual([60, 60, 0]);
-    const { rows: [first] } = await env.deps.staging.query<{ received: number; detail: { copiedDirectly: number } }>(
-      'select received, detail from etl.load_pieces where load_id = $1 and piece = 1', [out.loadId]);
-    expect(first?.received).toBeGreaterThan(48);
-    expect(first?.detail.copiedDirectly).toBe(48);
-    // The lines after the first piece start a new transaction, with its own 48.
-    expect(out.copiedDirectly).toBe(48 + Math.min(48, 60 - (first?.received ?? 0)));
+  it('keeps each piece\'s transaction to at most 48 direct COPYs, merging the batches past them', async () => {
+    // Direct batches of 10 lines, 48 of them (480 lines) per piece's transaction. A piece runs past
+    // its 480 lines to the end of the reader's chunk (64 KiB, about 1,100 of these lines), so each
+    // full piece merges its lines past 480; the next piece starts with 48 again.
+    const out = await ingest('many.csv', `${HEADER}\n${Array.from({ length: 3000 }, (_, i) => line(10_000 + i)).join('\n')}\n`, { batchSize: 10, pieceLines: 480 });
+    expect([out.received, out.loaded, out.duplicates]).toEqual([3000, 3000, 0]);
+    const { rows: pieces } = await env.deps.staging.query<{ received: number; detail: { copiedDirectly: number } }>(
+      'select received, detail from etl.load_pieces where load_id = $1 order by piece', [out.loadId]);
+    expect(pieces.length).toBeGreaterThanOrEqual(2);
+    for (const p of pieces) {
+      expect(p.received).toBeGreaterThan(480);
+      expect(p.detail.copiedDirectly).toBe(480);
+    }
+    // The lines after the last piece are a transaction of their own, with its own 48.
+    const rest = 3000 - pieces.reduce((n, p) => n + p.received, 0);
+    expect(out.copiedDirectly).toBe(480 * pieces.length + Math.min(480, rest));
+  });
+
+  it('writes a re-sent file\'s rejects whole while its first batch falls back from the direct COPY', async () => {
+    // The same 100 lines were loaded from another file; 1,200 bad lines follow the first batch, so
+    // their quarantine writes come while that batch's direct COPY fails and is rolled back.
+    const good = Array.from({ length: 100 }, (_, i) => line(20_000 + i));
+    const bad = Array.from({ length: 1200 }, (_, i) => `U${i},${id(30_000 + i)},2024-03-01,P1,Widget,many,2.50,2.50`);
+    const opts = { batchSize: 10, pieceLines: 480 };
+    await ingest('first.csv', `${HEADER}\n${good.join('\n')}\n`, opts);
+    const again = await ingest('first-again.csv', `${HEADER}\n${[...good.slice(0, 10), ...bad, ...good.slice(10)].join('\n')}\n`, opts);
+    expect([again.received, again.loaded, again.duplicates, again.copiedDirectly]).toEqual([1300, 0, 100, 0]);
+    const { rows: [q] } = await env.deps.staging.query<{ n: string }>('select count(*) n from etl.quarantine where load_id = $1', [again.loadId]);
+    expect(Number(q?.n)).toBe(1200);
+  });
+
+  it('gives two loads racing over the same new keys the upsert\'s counts: each key stored once', async () => {
+    const body = `${HEADER}\n${Array.from({ length: 3000 }, (_, i) => line(40_000 + i)).join('\n')}\n`;
+    const acts = createFilesActivities(env.deps);
+    for (const name of ['race-a.csv', 'race-b.csv']) await putObject(env.deps.s3, env.deps.bucket, prefix + name, body, 'text/csv');
+    const listed = (await acts.listNewPurchaseFiles({ dropPrefix: prefix })).files.filter((f) => /race-[ab]\.csv$/.test(f.key));
+    expect(listed).toHaveLength(2);
+    const outs = await Promise.all(listed.map((file) => acts.ingestPurchaseFile({ file, batchSize: 10, pieceLines: 480 })));
+    const loads = await Promise.all(outs.map(async (o) => (await env.deps.staging.query<{ loaded: number; duplicates: number }>(
+      'select loaded, duplicates from etl.loads where load_id = $1', [o.load?.loadId])).rows[0]));
+    expect(loads.reduce((n, l) => n + (l?.loaded ?? 0), 0)).toBe(3000);
+    expect(loads.reduce((n, l) => n + (l?.duplicates ?? 0), 0)).toBe(3000);
+    const { rows: [stored] } = await env.deps.staging.query<{ n: string }>(
+      `select count(*) n from staging.purchases where order_id like $1 and source_file like '%race-_.csv'`, [`${tag}-O4____`]);
+    expect(Number(stored?.n)).toBe(3000);
   });
 });

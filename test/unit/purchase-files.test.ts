@@ -101,7 +101,7 @@ describe('COPY text', () => {
     const rows: CopyValue[][] = [['a\tb', 1, null, { Currency: 'USD' }, 'Café\\x'], ['line\nbreak\r', true, undefined, '€'.repeat(30_000), 2n]];
     const text = new CopyText();
     for (const r of rows) text.add(r);
-    expect(text.take().toString('utf8')).toBe(rows.map((r) => copyLine(r)).join(''));
+    expect(text.take().toString('utf8')).toBe(rows.map(copyLine).join(''));
     expect(text.rows).toBe(2); // still the batch's count after take(): the merge's duplicates are reckoned from it
     expect(copyLine(rows[0]!)).toBe('a\\tb\t1\t\\N\t{"Currency":"USD"}\tCafé\\\\x\n');
   });
