@@ -104,6 +104,26 @@ export async function copyRows(client: PoolClient, table: string, columns: strin
   await pipeline(Readable.from(chunks()), client.query(copyFrom(sql)));
 }
 
+/**
+ * Runs `attempt` in a savepoint of the caller's transaction: true when it succeeded. An error with
+ * one of `codes` (a key already stored, a deadlock) rolls the savepoint back and gives false, so
+ * the caller can take its other way as if the attempt had never run; any other error is thrown.
+ * The direct COPYs of events and purchase lines, falling back to their temporary table and merge.
+ */
+export async function inSavepoint(client: PoolClient, name: string, codes: readonly string[], attempt: () => Promise<void>): Promise<boolean> {
+  await client.query(`savepoint ${ident(name)}`);
+  try {
+    await attempt();
+  } catch (err) {
+    if (!codes.includes((err as { code?: string }).code ?? '')) throw err;
+    await client.query(`rollback to savepoint ${name}`);
+    await client.query(`release savepoint ${name}`);
+    return false;
+  }
+  await client.query(`release savepoint ${name}`);
+  return true;
+}
+
 let tempCounter = 0;
 
 /**

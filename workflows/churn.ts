@@ -23,7 +23,7 @@ export const DEFAULT_MAX_AUC = 0.95;
 
 /** The plan's retries, about 2 minutes (5 s doubling to 1 min): a weekly run outlasts a PostgreSQL restart (5 attempts spanned 15 s). */
 export const CHURN_PLAN_RETRY = { initialInterval: '5 seconds', maximumInterval: '1 minute', backoffCoefficient: 2, maximumAttempts: 6 } as const;
-const plan = activitiesOn<ChurnActivities>('default', { startToCloseTimeout: '5 minutes', retry: { ...CHURN_PLAN_RETRY } });
+const plan = activitiesOn<ChurnActivities>('default', { startToCloseTimeout: '5 minutes', retry: CHURN_PLAN_RETRY });
 const ml = activitiesOn<ChurnMlActivities>('ml', {
   // Waits up to an hour for an ML worker to poll; then the run fails visibly rather than hang.
   scheduleToStartTimeout: '1 hour',

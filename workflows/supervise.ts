@@ -36,7 +36,7 @@ export function sessionActivityOptions(heartbeatTimeout: Duration): ActivityOpti
     startToCloseTimeout: '3 hours',
     heartbeatTimeout,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { ...SESSION_RETRY },
+    retry: SESSION_RETRY,
   };
 }
 

@@ -5,7 +5,7 @@
  * or none of it, so a crash before commit re-reads the same offsets and after commit they have moved.
  */
 import type { Pool, PoolClient } from 'pg';
-import { copyRows, type CopyValue } from '../../lib/bulk';
+import { copyRows, inSavepoint, type CopyValue } from '../../lib/bulk';
 import type { CheckedEvent } from '../../contract/records';
 import type { ReadMessage } from './reader';
 import { EVENT_STAGING_COLUMNS, eventRow, validateEvent, quarantinedValue } from './validation';
@@ -163,18 +163,9 @@ export async function mergeEvents(client: PoolClient, events: MergedEvent[], loa
   const stored = new Set(rows.map((r) => r.event_id));
   const fresh = stored.size === 0 ? firsts : firsts.filter((e) => !stored.has(e.eventId));
   if (fresh.length === 0) return [];
-  await client.query('savepoint merge_events');
-  try {
-    await copyRows(client, 'staging.events', EVENT_STAGING_COLUMNS, fresh.map((e): CopyValue[] => eventRow(e, e.partition, e.offset, loadId)));
-  } catch (err) {
-    if ((err as { code?: string }).code !== '23505') throw err;
-    await client.query('rollback to savepoint merge_events');
-    const merged = await mergeEventsOnConflict(client, fresh, loadId);
-    await client.query('release savepoint merge_events');
-    return merged;
-  }
-  await client.query('release savepoint merge_events');
-  return fresh;
+  const copied = await inSavepoint(client, 'merge_events', ['23505'],
+    () => copyRows(client, 'staging.events', EVENT_STAGING_COLUMNS, fresh.map((e): CopyValue[] => eventRow(e, e.partition, e.offset, loadId))));
+  return copied ? fresh : mergeEventsOnConflict(client, fresh, loadId);
 }
 
 /** The merge when a concurrent load committed some of the same event_ids: through a temporary table and ON CONFLICT. */

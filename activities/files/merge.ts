@@ -11,7 +11,7 @@
  * old and new order dates).
  */
 import type { PoolClient } from 'pg';
-import { copyRows, copySuffix, CopyText } from '../../lib/bulk';
+import { copyRows, copySuffix, CopyText, inSavepoint } from '../../lib/bulk';
 
 export const PURCHASE_STAGING_COLUMNS = [
   'order_id', 'product_id', 'customer_id', 'order_date', 'product_name', 'quantity', 'price', 'total',
@@ -58,19 +58,10 @@ export interface PurchaseMerge { inserted: number; updated: number; direct: bool
 export async function mergePurchases(client: PoolClient, rows: CopyText, opts: { direct?: boolean } = {}): Promise<PurchaseMerge> {
   if (rows.rows === 0) return { inserted: 0, updated: 0, direct: false };
   const text = rows.take();
-  if (opts.direct) {
-    await client.query('savepoint purchases_direct');
-    try {
-      await copyRows(client, 'staging.purchases', PURCHASE_COPY_COLUMNS, text);
-      await client.query('release savepoint purchases_direct');
-      return { inserted: rows.rows, updated: 0, direct: true };
-    } catch (err) {
-      // 23505: a key is stored. 40P01: a deadlock with a load inserting the same new keys in
-      // another order (the COPY goes in file order; the upsert below in key order, as before).
-      if (!['23505', '40P01'].includes((err as { code?: string }).code ?? '')) throw err;
-      await client.query('rollback to savepoint purchases_direct');
-      await client.query('release savepoint purchases_direct');
-    }
+  // 23505: a key is stored. 40P01: a deadlock with a load inserting the same new keys in another
+  // order (the COPY goes in file order; the upsert below in key order, as before).
+  if (opts.direct && await inSavepoint(client, 'purchases_direct', ['23505', '40P01'], () => copyRows(client, 'staging.purchases', PURCHASE_COPY_COLUMNS, text))) {
+    return { inserted: rows.rows, updated: 0, direct: true };
   }
   const tmp = `_purchases_${process.pid}_${++temp}`;
   const cols = PURCHASE_STAGING_COLUMNS.join(', ');
