@@ -162,15 +162,22 @@ async function main(): Promise<void> {
     };
 
     // The storage floor: the same \copy into a logged table keyed and indexed as staging.purchases is
-    // (primary key on order + product, ingested_at and order_date indexes), rolled back. No
-    // validation, no merge: what writing these rows where they must go costs at the least.
+    // (primary key on order + product, and its other indexes as the catalog defines them: BRIN on
+    // ingested_at and order_date since migration 097), rolled back. No validation, no merge: what
+    // writing these rows where they must go costs at the least.
+    const indexes = (await deps.staging.query<{ def: string }>(
+      `select pg_get_indexdef(indexrelid) as def from pg_index where indrelid = 'staging.purchases'::regclass and not indisprimary`)).rows
+      .map((r) => {
+        const def = r.def.replace(/^CREATE INDEX \S+ ON staging\.purchases /, 'create index on TABLE ');
+        if (!def.includes('TABLE')) throw new Error(`unexpected index definition: ${r.def}`);
+        return def + ';';
+      });
     const psqlCopyIndexed = async () => {
       const table = `public.bench_floor_${tag}`;
       const script = [
         'begin;',
         `create table ${table} (customer_id text, order_id text, order_date date, product_id text, product_name text, quantity integer, price numeric(14,2), total numeric(14,2), ingested_at timestamptz not null default now(), primary key (order_id, product_id));`,
-        `create index on ${table} (ingested_at);`,
-        `create index on ${table} (order_date);`,
+        ...indexes.map((def) => def.replace('TABLE', table)),
         `\\copy ${table} (customer_id, order_id, order_date, product_id, product_name, quantity, price, total) from '${path}' with (format csv, header true)`,
         'rollback;',
       ].join('\n');
