@@ -26,15 +26,23 @@ export const latestVersions = (source: string, key: string, carried: string[]) =
  * Upserts `dim` from the latest version in `source` of each id in `_in`, each `carried` column
  * taken from the newest version that had one; `out` maps the dimension's columns to expressions
  * over those. Never older over newer: a run whose work table does not see a version another run
- * has just written (a backfill beside a scheduled hour) leaves that newer row alone.
+ * has just written (a backfill beside a scheduled hour) leaves that newer row alone. A version as
+ * new as the stored one is written only if it changes a column (a late older version can fill a
+ * carried column): a window re-extracted with the same versions rewrote every row before, 200,000
+ * customers in 2.1 s.
  */
-const upsertLatest = (dim: string, source: string, key: string, carried: string[], out: Record<string, string>) => `
-  insert into ${dim} (${key}, ${Object.keys(out).join(', ')}, updated_at, inferred)
+const upsertLatest = (dim: string, source: string, key: string, carried: string[], out: Record<string, string>) => {
+  const cols = Object.keys(out);
+  return `
+  insert into ${dim} (${key}, ${cols.join(', ')}, updated_at, inferred)
   select ${key}, ${Object.values(out).join(', ')}, updated_at, false
   from (${latestVersions(source, key, carried)}) latest
   order by ${key}
-  on conflict (${key}) do update set ${[...Object.keys(out), 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}, inferred = false
-  where ${dim}.inferred or ${dim}.updated_at is null or excluded.updated_at >= ${dim}.updated_at`;
+  on conflict (${key}) do update set ${[...cols, 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}, inferred = false
+  where ${dim}.inferred or ${dim}.updated_at is null or excluded.updated_at > ${dim}.updated_at
+     or (excluded.updated_at = ${dim}.updated_at
+         and (${cols.map((c) => `${dim}.${c}`).join(', ')}) is distinct from (${cols.map((c) => `excluded.${c}`).join(', ')}))`;
+};
 
 const PRODUCTS = upsertLatest('dim_product', 'work.products', 'product_id', ['product_name', 'category', 'price'], {
   product_name: 'product_name', category: "coalesce(category, 'Uncategorised')", category_key: "lower(coalesce(category, 'Uncategorised'))", price: 'price',
