@@ -11,8 +11,8 @@
  * - upsert: the same batches through mergePurchases' other path (temp table, COPY, the upsert with
  *   the corrections policy), minus the copy: the path a batch meeting stored keys takes, here over
  *   new keys (its inserts, not its conflicts); every batch went this way before the direct COPY.
- *   Both run each batch in one transaction: past --rows 1,000,000 the direct COPYs outnumber
- *   the 48 savepoints a load keeps to (DIRECT_BATCHES_PER_TRANSACTION);
+ *   Both run each batch in one transaction: past --rows 1,000,000 the direct COPYs would outnumber
+ *   the 48 savepoints a load keeps to (DIRECT_BATCHES_PER_TRANSACTION), so the bench refuses that;
  * - raw copy: the server-side CopyObject into raw/;
  * - pipeline: ingestPurchaseFile end to end (the stages overlap there: parsing runs while
  *   PostgreSQL merges the batch before);
@@ -51,6 +51,10 @@ const BATCH = Math.max(10_000, Math.ceil(DEFAULT_PIECE_LINES / DIRECT_BATCHES_PE
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rows: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '3' } } });
   const rows = Number(values.rows);
+  // The loader commits a piece before its 49th direct COPY; the merging stages run one transaction.
+  if (Math.ceil(rows / BATCH) > DIRECT_BATCHES_PER_TRANSACTION) {
+    throw new Error(`--rows ${rows} makes ${Math.ceil(rows / BATCH)} direct batches: more than the ${DIRECT_BATCHES_PER_TRANSACTION} savepoints a load keeps to per transaction; use --rows ${DIRECT_BATCHES_PER_TRANSACTION * BATCH} or fewer`);
+  }
   const config = loadConfig();
   const deps = buildDeps(config);
   const tag = `stages${randomUUID().slice(0, 6)}`;
