@@ -166,8 +166,8 @@ async function main(): Promise<void> {
     };
 
     // The storage floor: the same \copy into a logged table keyed and indexed as staging.purchases is
-    // (primary key on order + product, and its other indexes as the catalog defines them: BRIN on
-    // ingested_at and order_date since migration 097), rolled back. No validation, no merge: what
+    // (primary key on order + product, and its other indexes as the catalog defines them: a BRIN on
+    // ingested_at since migration 097 and a B-tree on order_date), rolled back. No validation, no merge: what
     // writing these rows where they must go costs at the least.
     const indexes = (await deps.staging.query<{ def: string }>(
       `select pg_get_indexdef(indexrelid) as def from pg_index where indrelid = 'staging.purchases'::regclass and not indisprimary`)).rows

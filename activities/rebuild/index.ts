@@ -284,10 +284,15 @@ export function createRebuildActivities(deps: RebuildDeps) {
       }
     },
 
-    /** When the rows now in staging arrived (min and max ingested_at over the source tables): the transform's window after a rebuild. */
+    /**
+     * When the rows now in staging arrived (min and max ingested_at over the source tables): the
+     * transform's window after a rebuild. Tables without a B-tree on ingested_at (order lines,
+     * reviews, and purchases, whose index is a BRIN since migration 097) are read whole, so it
+     * heartbeats while the statement runs.
+     */
     async stagingArrivals(): Promise<{ first: string; last: string } | null> {
-      const { rows } = await staging.query<{ first: Date | null; last: Date | null }>(
-        `select min(a) as first, max(b) as last from (${STAGING_TABLES.map((t) => `select min(ingested_at) a, max(ingested_at) b from staging.${t}`).join(' union all ')}) x`);
+      const { rows } = await whileAlive(() => staging.query<{ first: Date | null; last: Date | null }>(
+        `select min(a) as first, max(b) as last from (${STAGING_TABLES.map((t) => `select min(ingested_at) a, max(ingested_at) b from staging.${t}`).join(' union all ')}) x`));
       const r = rows[0];
       return r?.first && r.last ? { first: r.first.toISOString(), last: r.last.toISOString() } : null;
     },

@@ -1,7 +1,8 @@
 /**
- * The dimension upsert (activities/transform/dimensions.ts) writes a customer's row only when it
- * changes: a newer version, or a version as new as the stored one that changes a column (a late
- * older version filling a carried country). Re-running it over the same versions rewrites nothing.
+ * The dimension upsert (activities/transform/dimensions.ts) writes a customer's or a product's row
+ * only when it changes: a newer version, or a version as new as the stored one that changes a
+ * column (a late older version filling a carried country or category). Re-running it over the same
+ * versions rewrites nothing.
  * Real PostgreSQL, in a transaction rolled back at the end.
  */
 import { randomUUID } from 'node:crypto';
@@ -57,6 +58,37 @@ describe('dimension upserts rewrite only what changed (real PostgreSQL)', () => 
       const newer = await row();
       expect(newer?.updated_at.toISOString()).toBe('2030-01-03T00:00:00.000Z');
       expect(newer?.ctid).not.toBe(filled?.ctid);
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+  });
+
+  it('does the same for products: a re-run moves no row, a late version carrying the category fills it and its key', async () => {
+    const id = `dim-${randomUUID().slice(0, 8)}`;
+    const client: PoolClient = await env.deps.analytics.connect();
+    const row = async () => (await client.query<{ ctid: string; category: string; category_key: string; price: string | null }>(
+      'select ctid::text, category, category_key, price::text from dim_product where product_id = $1', [id])).rows[0];
+    const version = (updatedAt: string, category: string | null, price: string | null) => client.query(
+      `insert into work.products (product_id, updated_at, product_name, category, price) values ($1, $2, 'Lamp', $3, $4)`, [id, updatedAt, category, price]);
+    try {
+      await client.query('begin');
+      await client.query('create temp table _in on commit drop as select $1::text as product_id', [id]);
+      await version('2030-01-02T00:00:00Z', null, '9.50');
+      await upsertDimensions(client, 'products');
+      const first = await row();
+      expect(first).toMatchObject({ category: 'Uncategorised', category_key: 'uncategorised', price: '9.50' });
+      await upsertDimensions(client, 'products');
+      expect((await row())?.ctid).toBe(first?.ctid);
+
+      await version('2030-01-01T00:00:00Z', 'Garden', '8.00');
+      await upsertDimensions(client, 'products');
+      const filled = await row();
+      // The newest version's price, the newest known category.
+      expect(filled).toMatchObject({ category: 'Garden', category_key: 'garden', price: '9.50' });
+      expect(filled?.ctid).not.toBe(first?.ctid);
+      await upsertDimensions(client, 'products');
+      expect((await row())?.ctid).toBe(filled?.ctid);
     } finally {
       await client.query('rollback');
       client.release();
