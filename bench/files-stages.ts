@@ -3,7 +3,8 @@
  * --rows generator lines (dirt none) in the drop zone, each stage timed on its own, --rounds times
  * (medians), against the same file:
  * - download: the S3 GET streamed to the end;
- * - parse: download + the reader (plain lines split in activities/files/csv.ts, the rest by csv-parse with the project's recovery);
+ * - parse: download + the reader (plain lines split in activities/files/csv.ts, the rest by
+ *   csv-parse with the project's recovery);
  * - validate: parse + the header plan, the dataset rules and the COPY rows (validation.ts);
  * - copy: those rows COPYed into a temp table shaped like staging.purchases (no merge);
  * - merge: mergePurchases per batch as the loader sizes them for a new file (a direct COPY into
@@ -166,9 +167,9 @@ async function main(): Promise<void> {
     };
 
     // The storage floor: the same \copy into a logged table keyed and indexed as staging.purchases is
-    // (primary key on order + product, and its other indexes as the catalog defines them: a BRIN on
-    // ingested_at since migration 097 and a B-tree on order_date), rolled back. No validation, no merge: what
-    // writing these rows where they must go costs at the least.
+    // (primary key on order + product, and its other indexes as the catalog defines them: a BRIN
+    // on ingested_at since migration 097 and a B-tree on order_date), rolled back. No validation,
+    // no merge: what writing these rows where they must go costs at the least.
     const indexes = (await deps.staging.query<{ def: string }>(
       `select pg_get_indexdef(indexrelid) as def from pg_index where indrelid = 'staging.purchases'::regclass and not indisprimary`)).rows
       .map((r) => {
